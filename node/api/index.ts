@@ -1,0 +1,2 @@
+export { buildApp, type ApiNode, type AppInit } from './app.js'
+export type { NodeBodyT, PeerViewT } from './schemas.js'

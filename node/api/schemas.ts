@@ -1,0 +1,36 @@
+/** HTTP request and response schemas of the node API (v1). */
+import Type from 'typebox'
+import { CapabilitiesSchema } from '../../protocols/advert.js'
+import { LabelSchema } from '../config/schema.js'
+
+export const ErrorBody = Type.Object({ error: Type.Object({ name: Type.String(), message: Type.String() }) })
+
+export const HealthBody = Type.Object({ ok: Type.Boolean(), peerId: Type.String(), version: Type.String() })
+
+export const NodeBody = Type.Object({
+  peerId: Type.String(),
+  name: Type.String(),
+  startedAt: Type.String(),
+  addresses: Type.Array(Type.String()),
+  connections: Type.Object({ inbound: Type.Integer(), outbound: Type.Integer() }),
+  capabilities: CapabilitiesSchema,
+  adverts: Type.Object({ published: Type.Integer(), accepted: Type.Integer(), rejected: Type.Integer(), stale: Type.Integer() }),
+  bootstrap: Type.Array(Type.Object({ address: Type.String(), ok: Type.Boolean(), error: Type.Optional(Type.String()), at: Type.Integer() })),
+  mdns: Type.Boolean(),
+})
+
+export const PeerView = Type.Object({
+  peerId: Type.String(),
+  addresses: Type.Array(Type.String()),
+  capabilities: CapabilitiesSchema,
+  lastSeen: Type.String({ description: 'ISO time of the latest advert' }),
+  clockSkewMs: Type.Integer(),
+  connected: Type.Boolean(),
+})
+
+export const PeersBody = Type.Object({ peers: Type.Array(PeerView) })
+
+export const LabelsRequest = Type.Object({ labels: Type.Array(LabelSchema, { maxItems: 32 }) }, { additionalProperties: false })
+
+export type PeerViewT = Type.Static<typeof PeerView>
+export type NodeBodyT = Type.Static<typeof NodeBody>

@@ -1,0 +1,168 @@
+/**
+ * Publishes this node's advert on the gossipsub topic, paced by interval.ts and the publish
+ * budget, promptly on a significant change or when a new peer subscribes; validates every
+ * received advert (invalid: Reject, so gossipsub neither delivers nor forwards it and lowers
+ * the sender's score) and keeps the peer table, sweeping expired peers.
+ */
+import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
+import { ADVERT_TOPIC, ADVERT_VERSION, decodeAdvert, encodeAdvert, type Advert, type Capabilities } from '../../protocols/advert.js'
+import type { Logger } from '../logger.js'
+import { PublishBudget } from './budget.js'
+import { isSignificantChange } from './capabilities.js'
+import { meanIntervalMs, nextDelayMs, promisedIntervalMs, type PacingInit } from './interval.js'
+import { PeerTable, type PeerEntry } from './peer-table.js'
+
+export interface AdvertServiceComponents {
+  pubsub: GossipSub
+  peerId: string
+  addresses: () => string[]
+  capabilities: { refresh: () => Promise<Capabilities>, current: () => Promise<Capabilities> }
+  logger: Logger
+  now?: () => number
+}
+
+export interface AdvertServiceInit extends PacingInit {
+  /** How often dynamic facts are re-measured to catch a significant change. */
+  changeCheckMs?: number
+}
+
+export interface AdvertStats { published: number, accepted: number, rejected: number, stale: number }
+
+export class AdvertService {
+  readonly peers = new PeerTable()
+  readonly stats: AdvertStats = { published: 0, accepted: 0, rejected: 0, stale: 0 }
+  readonly #c: AdvertServiceComponents
+  readonly #init: Required<AdvertServiceInit>
+  readonly #now: () => number
+  readonly #budget: PublishBudget
+  #seq = 0
+  #lastPublished: Capabilities | undefined
+  #tick: NodeJS.Timeout | undefined
+  #check: NodeJS.Timeout | undefined
+  #sweep: NodeJS.Timeout | undefined
+  #publishing: Promise<void> | undefined
+  #running = false
+  /** Called with a peer's addresses whenever a new or updated advert is accepted. */
+  onPeerSeen: ((peerId: string, addresses: string[]) => void) | undefined
+
+  constructor (components: AdvertServiceComponents, init: AdvertServiceInit) {
+    this.#c = components
+    this.#init = { changeCheckMs: 1000, ...init }
+    this.#now = components.now ?? Date.now
+    this.#budget = new PublishBudget(this.#now())
+  }
+
+  start (): void {
+    this.#running = true
+    const { pubsub } = this.#c
+    pubsub.topicValidators.set(ADVERT_TOPIC, (from, msg) => this.#validate(from.toString(), msg))
+    pubsub.subscribe(ADVERT_TOPIC)
+    pubsub.addEventListener('subscription-change', this.#onSubscriptionChange)
+    this.#schedule(0)
+    this.#check = setInterval(() => { void this.#checkForChange() }, this.#init.changeCheckMs)
+    this.#sweep = setInterval(() => { this.#sweepNow() }, Math.min(1000, this.#init.baseIntervalMs))
+    this.#check.unref(); this.#sweep.unref()
+  }
+
+  async stop (): Promise<void> {
+    this.#running = false
+    clearTimeout(this.#tick); clearInterval(this.#check); clearInterval(this.#sweep)
+    this.#c.pubsub.removeEventListener('subscription-change', this.#onSubscriptionChange)
+    this.#c.pubsub.topicValidators.delete(ADVERT_TOPIC)
+    await this.#publishing
+  }
+
+  /** Publish now if the budget allows (used on a declared change such as new labels). */
+  async publishNow (): Promise<boolean> {
+    const now = this.#now()
+    if (!this.#budget.trySpend(now, this.#meanInterval())) return false
+    await this.#publish(await this.#c.capabilities.refresh())
+    return true
+  }
+
+  livePeers (): PeerEntry[] {
+    this.#sweepNow()
+    return this.peers.list()
+  }
+
+  #meanInterval (): number {
+    return meanIntervalMs(this.peers.size + 1, this.#init)
+  }
+
+  #schedule (delayMs: number): void {
+    clearTimeout(this.#tick)
+    if (!this.#running) return
+    this.#tick = setTimeout(() => { void this.#regular() }, delayMs)
+    this.#tick.unref()
+  }
+
+  async #regular (): Promise<void> {
+    const wait = this.#budget.waitMs(this.#now(), this.#meanInterval())
+    if (wait > 0) { this.#schedule(wait); return }
+    this.#budget.trySpend(this.#now(), this.#meanInterval())
+    await this.#publish(await this.#c.capabilities.refresh())
+  }
+
+  async #publish (caps: Capabilities): Promise<void> {
+    if (!this.#running) return
+    const live = this.peers.size + 1
+    this.#seq = Math.max(this.#seq + 1, this.#now())
+    const advert: Advert = {
+      v: ADVERT_VERSION,
+      peerId: this.#c.peerId,
+      seq: this.#seq,
+      sentAt: this.#now(),
+      intervalMs: promisedIntervalMs(live, this.#init),
+      addresses: this.#c.addresses().slice(0, 16),
+      capabilities: caps,
+    }
+    const task = this.#c.pubsub.publish(ADVERT_TOPIC, encodeAdvert(advert)).then(
+      () => { this.stats.published++ },
+      (err: Error) => { this.#c.logger.debug({ err: err.message }, 'advert publish failed') },
+    )
+    this.#publishing = task
+    this.#lastPublished = caps
+    // Every advert, prompted or not, restarts the regular schedule.
+    this.#schedule(nextDelayMs(live, this.#init, Math.random()))
+    await task
+  }
+
+  async #checkForChange (): Promise<void> {
+    if (!this.#running || this.#lastPublished === undefined) return
+    try {
+      const caps = await this.#c.capabilities.refresh()
+      if (isSignificantChange(this.#lastPublished, caps) && this.#budget.trySpend(this.#now(), this.#meanInterval())) {
+        await this.#publish(caps)
+      }
+    } catch (err) {
+      this.#c.logger.warn({ err: (err as Error).message }, 'capability probe failed')
+    }
+  }
+
+  readonly #onSubscriptionChange = (evt: CustomEvent<{ peerId: { toString: () => string }, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void => {
+    const joined = evt.detail.subscriptions.some(s => s.topic === ADVERT_TOPIC && s.subscribe)
+    if (joined && this.#running) void this.publishNow().catch(() => {})
+  }
+
+  #validate (from: string, msg: Message): TopicValidatorResult {
+    let advert: Advert
+    try {
+      advert = decodeAdvert(msg.data, msg.type === 'signed' ? msg.from.toString() : '')
+    } catch (err) {
+      this.stats.rejected++
+      this.#c.logger.warn({ from, err: (err as Error).message }, 'rejected advert')
+      return TopicValidatorResult.Reject
+    }
+    if (advert.peerId === this.#c.peerId) return TopicValidatorResult.Ignore
+    const result = this.peers.upsert(advert, this.#now())
+    if (result === 'stale') { this.stats.stale++; return TopicValidatorResult.Ignore }
+    this.stats.accepted++
+    this.onPeerSeen?.(advert.peerId, advert.addresses)
+    if (result === 'new') this.#c.logger.info({ peer: advert.peerId, name: advert.capabilities.name }, 'peer joined')
+    return TopicValidatorResult.Accept
+  }
+
+  #sweepNow (): void {
+    for (const id of this.peers.sweep(this.#now())) this.#c.logger.info({ peer: id }, 'peer expired')
+  }
+}

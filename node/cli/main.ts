@@ -1,0 +1,27 @@
+/** Entry point of the `gryphgen` CLI. Exit codes: 0 ok, 1 failure, 2 bad usage or config. */
+import '../polyfill.js'
+import { CommanderError } from 'commander'
+import { buildProgram } from './program.js'
+import { writeError } from './output.js'
+
+const USAGE_ERRORS = new Set(['ConfigError', 'InvalidInviteError'])
+
+export async function main (argv: string[]): Promise<number> {
+  const program = buildProgram()
+  program.exitOverride()
+  program.commands.forEach(c => c.exitOverride())
+  try {
+    await program.parseAsync(argv)
+    return typeof process.exitCode === 'number' ? process.exitCode : 0
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? 0 : 2
+    }
+    const e = err as Error & { details?: unknown }
+    writeError(`gryphgen: ${e.name}: ${e.message}`)
+    return USAGE_ERRORS.has(e.name) ? 2 : 1
+  }
+}
+
+const code = await main(process.argv)
+if (code !== 0) process.exitCode = code

@@ -1,0 +1,118 @@
+/** The `gryphgen` command line: commander wiring only; each command's work lives in commands/. */
+import { Command, Option } from 'commander'
+import { loadConfig, dataDirFrom, type ConfigFlags } from '../config/index.js'
+import { VERSION } from '../version.js'
+import type { NodeBodyT, PeerViewT } from '../api/index.js'
+import { diagnose, gatherFacts } from '../doctor/index.js'
+import { apiRequest, findLocalNode } from './client.js'
+import { startCommand } from './commands/start.js'
+import { initCommand } from './commands/init.js'
+import { inviteCommand } from './commands/invite.js'
+import { formatNode, formatPeers } from './commands/read.js'
+import { write, writeJson } from './output.js'
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
+
+interface Common { dataDir?: string, config?: string, json?: boolean }
+
+/** Flags for config resolution: only those the user actually typed, so config files still apply. */
+function typedFlags (cmd: Command, names: Array<keyof ConfigFlags>): ConfigFlags {
+  const flags: Record<string, unknown> = {}
+  const opts = cmd.opts()
+  for (const name of names) {
+    if (cmd.getOptionValueSource(name) === 'cli') flags[name] = opts[name]
+  }
+  return flags as ConfigFlags
+}
+
+async function localNode (opts: Common): Promise<{ dataDir: string, local: Awaited<ReturnType<typeof findLocalNode>> }> {
+  const config = await loadConfig({ flags: { dataDir: opts.dataDir }, configPath: opts.config })
+  return { dataDir: config.dataDir, local: await findLocalNode(config.dataDir, config.apiHost) }
+}
+
+const dataDirOption = (): Option => new Option('--data-dir <dir>', 'data dir (default ~/.gryphgen, env GRYPHGEN_DATA_DIR)')
+const configOption = (): Option => new Option('--config <file>', 'config file (default <data-dir>/gryphgen.json)')
+
+export function buildProgram (): Command {
+  const program = new Command('gryphgen')
+    .description('gryphgen: a peer-to-peer compute grid for LLM software production')
+    .version(VERSION)
+    .showHelpAfterError()
+
+  program.command('init')
+    .description('create a new mesh in a data dir: identity, swarm key and API token')
+    .addOption(dataDirOption())
+    .option('--json', 'print JSON')
+    .action(async (opts: Common) => {
+      const result = await initCommand(dataDirFrom({ dataDir: opts.dataDir }, process.env))
+      if (opts.json === true) writeJson(result)
+      else write(`new mesh created in ${result.dataDir}\npeer id: ${result.peerId}\nstart the node: gryphgen start --data-dir ${result.dataDir}\ninvite others: gryphgen invite --data-dir ${result.dataDir}`)
+    })
+
+  program.command('start')
+    .description('run a node (keys and database are created in the data dir on first run)')
+    .addOption(dataDirOption())
+    .addOption(configOption())
+    .option('--listen <multiaddr>', 'address to listen on for peers (repeatable; default /ip4/0.0.0.0/tcp/7410)', collect)
+    .option('--api-host <host>', 'HTTP API host (default 127.0.0.1)')
+    .option('--api-port <port>', 'HTTP API port (default 7411; 0 = any free port, written to <data-dir>/api-port)')
+    .option('--join <invite>', 'join the mesh of an invite (from `gryphgen invite`)')
+    .option('--bootstrap <multiaddr>', 'peer to connect to (repeatable)', collect)
+    .option('--no-mdns', 'do not discover peers on the LAN by mDNS')
+    .option('--name <name>', 'name shown to peers (default: host name)')
+    .option('--label <label>', 'label this node (repeatable)', collect)
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .action(async (opts: Common & { join?: string, label?: string[] }, cmd: Command) => {
+      const flags = typedFlags(cmd, ['dataDir', 'listen', 'apiHost', 'apiPort', 'bootstrap', 'mdns', 'name', 'logLevel'])
+      if (opts.label !== undefined) flags.labels = opts.label
+      await startCommand({ flags, config: opts.config, join: opts.join })
+    })
+
+  program.command('invite')
+    .description('print an invite (a secret!) that lets another machine join this mesh')
+    .addOption(dataDirOption())
+    .addOption(configOption())
+    .action(async (opts: Common) => {
+      const { dataDir, local } = await localNode(opts)
+      write(await inviteCommand(dataDir, local))
+    })
+
+  program.command('peers')
+    .description('list the live peers this node knows from their adverts')
+    .addOption(dataDirOption())
+    .addOption(configOption())
+    .option('--json', 'print JSON')
+    .action(async (opts: Common) => {
+      const { local } = await localNode(opts)
+      const { peers } = await apiRequest<{ peers: PeerViewT[] }>(local, 'GET', '/v1/peers')
+      if (opts.json === true) writeJson({ peers })
+      else write(formatPeers(peers))
+    })
+
+  program.command('node')
+    .description("show this node's identity, addresses and capabilities")
+    .addOption(dataDirOption())
+    .addOption(configOption())
+    .option('--json', 'print JSON')
+    .action(async (opts: Common) => {
+      const { local } = await localNode(opts)
+      const node = await apiRequest<NodeBodyT>(local, 'GET', '/v1/node')
+      if (opts.json === true) writeJson(node)
+      else write(formatNode(node))
+    })
+
+  program.command('doctor')
+    .description('explain why peers may not be seen, and what to do')
+    .addOption(dataDirOption())
+    .addOption(configOption())
+    .option('--json', 'print JSON')
+    .action(async (opts: Common) => {
+      const config = await loadConfig({ flags: { dataDir: opts.dataDir }, configPath: opts.config })
+      const findings = diagnose(await gatherFacts(config.dataDir, config.bootstrap, config.apiHost))
+      if (opts.json === true) writeJson({ findings })
+      else write(findings.map(f => `[${f.severity.toUpperCase().padEnd(4)}] ${f.check}: ${f.message}${f.advice === undefined ? '' : `\n       -> ${f.advice}`}`).join('\n'))
+      if (findings.some(f => f.severity === 'fail')) process.exitCode = 1
+    })
+
+  return program
+}

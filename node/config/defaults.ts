@@ -1,0 +1,27 @@
+import { homedir, hostname } from 'node:os'
+import { join } from 'node:path'
+import type { Config } from './schema.js'
+
+export const DEFAULT_P2P_PORT = 7410
+export const DEFAULT_API_PORT = 7411
+export const CONFIG_FILE_NAME = 'gryphgen.json'
+
+export function defaultDataDir (): string {
+  return join(homedir(), '.gryphgen')
+}
+
+export function defaultConfig (): Config {
+  return {
+    dataDir: defaultDataDir(),
+    name: hostname().slice(0, 64) || 'gryphgen',
+    listen: [`/ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`],
+    apiHost: '127.0.0.1',
+    apiPort: DEFAULT_API_PORT,
+    bootstrap: [],
+    mdns: true,
+    labels: [],
+    resources: {},
+    logLevel: 'info',
+    advert: { baseIntervalMs: 5000, maxReceiveRate: 20 },
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The node's configuration: one schema that validates the merged result of defaults,
+ * config file, environment and flags. Pure: no I/O here.
+ */
+import Type from 'typebox'
+
+export const GpuSchema = Type.Object({
+  vendor: Type.String({ minLength: 1, maxLength: 64 }),
+  model: Type.String({ minLength: 1, maxLength: 128 }),
+  vramMb: Type.Integer({ minimum: 0, maximum: 16_777_216 }),
+}, { additionalProperties: false })
+
+/** What a node declares about itself where detection is wrong or absent. */
+export const DeclaredResourcesSchema = Type.Object({
+  cpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_536 })),
+  memoryMb: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_073_741_824 })),
+  gpus: Type.Optional(Type.Array(GpuSchema, { maxItems: 64 })),
+  arch: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+}, { additionalProperties: false })
+
+export const LabelSchema = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/=-]*$' })
+
+export const ConfigSchema = Type.Object({
+  dataDir: Type.String({ minLength: 1 }),
+  name: Type.String({ minLength: 1, maxLength: 64 }),
+  listen: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 32 }),
+  apiHost: Type.String({ minLength: 1, maxLength: 255 }),
+  apiPort: Type.Integer({ minimum: 0, maximum: 65_535 }),
+  bootstrap: Type.Array(Type.String({ minLength: 1 }), { maxItems: 256 }),
+  mdns: Type.Boolean(),
+  labels: Type.Array(LabelSchema, { maxItems: 32 }),
+  resources: DeclaredResourcesSchema,
+  logLevel: Type.Union([
+    Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'),
+    Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent'),
+  ]),
+  advert: Type.Object({
+    /** Shortest mean interval between two adverts of this node. */
+    baseIntervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
+    /** Ceiling on adverts per second that any node receives, whatever the mesh size. */
+    maxReceiveRate: Type.Number({ minimum: 0.1, maximum: 1000 }),
+  }, { additionalProperties: false }),
+}, { additionalProperties: false })
+
+export type Config = Type.Static<typeof ConfigSchema>
+export type DeclaredResources = Type.Static<typeof DeclaredResourcesSchema>
+export type Gpu = Type.Static<typeof GpuSchema>
+
+/** The part of the config a file may set: everything, each key optional. */
+export const ConfigFileSchema = Type.Partial(ConfigSchema, { additionalProperties: false })
+export type ConfigFile = Type.Static<typeof ConfigFileSchema>

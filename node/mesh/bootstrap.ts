@@ -1,0 +1,89 @@
+/**
+ * Keeps this node joined: dials every bootstrap address it is not connected to, quickly and
+ * with backoff while it has no peers at all (a bootstrap node that starts later is still
+ * found), slowly once it has. Each dial is bounded by a timeout: a peer with another swarm
+ * key may hang the handshake instead of refusing it. Also dials peers that mDNS discovers.
+ */
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Logger } from '../logger.js'
+import type { Mesh } from './libp2p.js'
+
+export interface BootstrapInit {
+  addresses: readonly string[]
+  dialTimeoutMs?: number
+  /** First retry delay while alone; doubles up to maxRetryMs. */
+  minRetryMs?: number
+  maxRetryMs?: number
+  /** Re-check period once connected. */
+  connectedCheckMs?: number
+}
+
+export interface DialOutcome { address: string, ok: boolean, error?: string, at: number }
+
+export class BootstrapKeeper {
+  readonly #mesh: Mesh
+  readonly #log: Logger
+  readonly #targets: Array<{ addr: Multiaddr, peerId: string, text: string }>
+  readonly #init: Required<Omit<BootstrapInit, 'addresses'>>
+  readonly #abort = new AbortController()
+  readonly lastOutcome = new Map<string, DialOutcome>()
+  #timer: NodeJS.Timeout | undefined
+  #delay: number
+
+  constructor (mesh: Mesh, logger: Logger, init: BootstrapInit) {
+    this.#mesh = mesh
+    this.#log = logger
+    this.#init = { dialTimeoutMs: 5000, minRetryMs: 250, maxRetryMs: 30_000, connectedCheckMs: 30_000, ...init }
+    this.#delay = this.#init.minRetryMs
+    const self = mesh.peerId.toString()
+    this.#targets = init.addresses.map(text => {
+      const addr = multiaddr(text)
+      return { addr, text, peerId: addr.getComponents().find(c => c.name === 'p2p')?.value ?? '' }
+    }).filter(t => t.peerId !== '' && t.peerId !== self)
+  }
+
+  start (): void {
+    this.#mesh.addEventListener('peer:discovery', this.#onDiscovery)
+    void this.#round()
+  }
+
+  stop (): void {
+    clearTimeout(this.#timer)
+    this.#abort.abort()
+    this.#mesh.removeEventListener('peer:discovery', this.#onDiscovery)
+  }
+
+  async #round (): Promise<void> {
+    if (this.#abort.signal.aborted) return
+    const connected = new Set(this.#mesh.getConnections().map(c => c.remotePeer.toString()))
+    await Promise.all(this.#targets.filter(t => !connected.has(t.peerId)).map(async t => this.#dial(t)))
+    if (this.#abort.signal.aborted) return
+    const alone = this.#mesh.getConnections().length === 0
+    this.#delay = alone ? Math.min(this.#init.maxRetryMs, this.#delay * 2) : this.#init.minRetryMs
+    this.#timer = setTimeout(() => { void this.#round() }, alone ? this.#delay : this.#init.connectedCheckMs)
+    this.#timer.unref()
+  }
+
+  async #dial (target: { addr: Multiaddr, text: string }): Promise<void> {
+    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#init.dialTimeoutMs)])
+    try {
+      await this.#mesh.dial(target.addr, { signal })
+      this.lastOutcome.set(target.text, { address: target.text, ok: true, at: Date.now() })
+      this.#log.info({ address: target.text }, 'connected to bootstrap peer')
+    } catch (err) {
+      if (this.#abort.signal.aborted) return
+      const error = (err as Error).message
+      this.lastOutcome.set(target.text, { address: target.text, ok: false, error, at: Date.now() })
+      this.#log.debug({ address: target.text, err: error }, 'bootstrap dial failed')
+    }
+  }
+
+  readonly #onDiscovery = (evt: CustomEvent<{ id: { toString: () => string } }>): void => {
+    const id = evt.detail.id.toString()
+    if (this.#abort.signal.aborted || this.#mesh.getConnections().length >= 50) return
+    if (this.#mesh.getConnections(peerIdFromString(id)).length > 0) return
+    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#init.dialTimeoutMs)])
+    this.#mesh.dial(peerIdFromString(id), { signal }).catch(() => {})
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The libp2p stack of a node: TCP, pnet (mandatory), noise, yamux, identify, ping, gossipsub
+ * (small-mesh parameters, StrictSign, advert topic scoring), kad-dht in LAN mode under our
+ * own protocol prefix, optional mDNS. Nothing here dials: see bootstrap.ts.
+ */
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { kadDHT, removePublicAddressesMapper, type KadDHT } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { preSharedKey } from '@libp2p/pnet'
+import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
+import { AddressInUseError } from '../errors.js'
+import { swarmKeyBytes, type SwarmKeyHex } from '../datadir/swarm-key.js'
+import { ADVERT_TOPIC } from '../../protocols/advert.js'
+
+export const DHT_PROTOCOL = '/gryphgen/kad/1.0.0'
+
+export interface MeshInit {
+  privateKey: PrivateKey
+  swarmKey: SwarmKeyHex
+  listen: readonly string[]
+  mdns: boolean
+}
+
+// eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- libp2p needs an index signature
+export type MeshServices = {
+  pubsub: GossipSub
+  dht: KadDHT
+  identify: unknown
+  ping: unknown
+}
+
+export type Mesh = Libp2p<MeshServices>
+
+/**
+ * Advert topic scoring: an invalid advert costs the sender -10 x (count squared), decaying
+ * slowly, so a few forged or malformed adverts push a peer below the gossip (-10), publish
+ * (-50) and graylist (-80) thresholds. Delivery-rate penalties are off: adverts are sparse.
+ */
+const advertTopicScore = {
+  topicWeight: 1,
+  timeInMeshWeight: 0.01,
+  timeInMeshQuantum: 1000,
+  timeInMeshCap: 100,
+  firstMessageDeliveriesWeight: 0.1,
+  firstMessageDeliveriesDecay: 0.9,
+  firstMessageDeliveriesCap: 10,
+  meshMessageDeliveriesWeight: 0,
+  meshMessageDeliveriesDecay: 0.5,
+  meshMessageDeliveriesCap: 1,
+  meshMessageDeliveriesThreshold: 0,
+  meshMessageDeliveriesWindow: 10,
+  meshMessageDeliveriesActivation: 5000,
+  meshFailurePenaltyWeight: 0,
+  meshFailurePenaltyDecay: 0.5,
+  invalidMessageDeliveriesWeight: -10,
+  invalidMessageDeliveriesDecay: 0.99,
+}
+
+export async function createMesh (init: MeshInit): Promise<Mesh> {
+  const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
+  if (init.mdns) peerDiscovery.push(mdns({ interval: 10_000 }))
+  const node = await createLibp2p({
+    privateKey: init.privateKey,
+    start: false,
+    addresses: { listen: [...init.listen] },
+    transports: [tcp()],
+    connectionProtector: preSharedKey({ psk: swarmKeyBytes(init.swarmKey) }),
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        globalSignaturePolicy: 'StrictSign',
+        emitSelf: false,
+        D: 4, Dlo: 2, Dhi: 6,
+        heartbeatInterval: 500,
+        scoreParams: { topics: { [ADVERT_TOPIC]: advertTopicScore } },
+      }),
+      dht: kadDHT({
+        protocol: DHT_PROTOCOL,
+        clientMode: false,
+        peerInfoMapper: removePublicAddressesMapper,
+      }),
+    },
+  })
+  return node as unknown as Mesh
+}
+
+/** Start the node, turning a taken port into an error that names the address. */
+export async function startMesh (node: Mesh, listen: readonly string[]): Promise<void> {
+  try {
+    await node.start()
+  } catch (err) {
+    const text = `${(err as Error).message} ${String((err as { cause?: unknown }).cause ?? '')}`
+    if (/EADDRINUSE|address already in use/i.test(text)) {
+      throw new AddressInUseError(`cannot listen on ${listen.join(', ')}: address already in use (another gryphgen node? pick another port with --listen)`, { cause: err })
+    }
+    throw err
+  }
+}

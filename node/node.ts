@@ -1,0 +1,196 @@
+/**
+ * A gryphgen node: data dir, mesh, capability adverts, peer book and HTTP API, with one
+ * start/stop lifetime. Start order: files, LevelDB, mesh, adverts, API (so the API answering
+ * means the node is ready); stop in reverse. A failed start undoes what it started.
+ */
+import { ClassicLevel } from 'classic-level'
+import type { FastifyInstance } from 'fastify'
+import type { Config } from './config/schema.js'
+import { AddressInUseError, DataDirError } from './errors.js'
+import { componentLogger, type Logger } from './logger.js'
+import { VERSION } from './version.js'
+import {
+  dataPath, ensureDir, loadOrCreateApiToken, loadOrCreateIdentity, loadOrCreateSwarmKey,
+  readBootstrapFile, removeApiPort, writeApiPort,
+} from './datadir/index.js'
+import { createMesh, startMesh, type Mesh } from './mesh/libp2p.js'
+import { BootstrapKeeper } from './mesh/bootstrap.js'
+import { CapabilitySource } from './capabilities/source.js'
+import { AdvertService } from './capabilities/advert-service.js'
+import { PeerBook } from './peer-book.js'
+import { buildApp, type ApiNode, type NodeBodyT, type PeerViewT } from './api/index.js'
+
+export interface NodeInit {
+  config: Readonly<Config>
+  logger: Logger
+}
+
+export class GryphgenNode implements ApiNode {
+  readonly version = VERSION
+  readonly config: Readonly<Config>
+  readonly #log: Logger
+  #mesh: Mesh | undefined
+  #db: ClassicLevel<string, string> | undefined
+  #adverts: AdvertService | undefined
+  #bootstrap: BootstrapKeeper | undefined
+  #capabilities: CapabilitySource | undefined
+  #peerBook: PeerBook | undefined
+  #app: FastifyInstance | undefined
+  #apiPort = 0
+  #startedAt = new Date()
+  #labels: string[]
+
+  constructor (init: NodeInit) {
+    this.config = init.config
+    this.#log = init.logger
+    this.#labels = [...init.config.labels]
+  }
+
+  get peerId (): string { return this.#required(this.#mesh, 'mesh').peerId.toString() }
+  get mesh (): Mesh { return this.#required(this.#mesh, 'mesh') }
+  get adverts (): AdvertService { return this.#required(this.#adverts, 'adverts') }
+  get apiPort (): number { return this.#apiPort }
+  get apiUrl (): string {
+    const host = this.config.apiHost.includes(':') ? `[${this.config.apiHost}]` : this.config.apiHost
+    return `http://${host}:${this.#apiPort}`
+  }
+
+  addresses (): string[] {
+    return this.#mesh?.getMultiaddrs().map(a => a.toString()) ?? []
+  }
+
+  async start (options: { signal?: AbortSignal } = {}): Promise<void> {
+    try {
+      await this.#start(options.signal)
+    } catch (err) {
+      await this.stop().catch(() => {})
+      throw err
+    }
+  }
+
+  async #start (signal: AbortSignal | undefined): Promise<void> {
+    const { config } = this
+    this.#startedAt = new Date()
+    await ensureDir(config.dataDir)
+    const [identity, swarm, token] = await Promise.all([
+      loadOrCreateIdentity(config.dataDir), loadOrCreateSwarmKey(config.dataDir), loadOrCreateApiToken(config.dataDir),
+    ])
+    if (swarm.created) this.#log.warn({ swarmKey: dataPath(config.dataDir, 'swarmKey') }, 'created a new mesh (new swarm key); other machines join it with `gryphgen invite`')
+    this.#db = await openDb(dataPath(config.dataDir, 'db'))
+    this.#peerBook = new PeerBook(this.#db)
+    signal?.throwIfAborted()
+
+    const [mesh, capabilities, invited, remembered] = await Promise.all([
+      createMesh({ privateKey: identity.key, swarmKey: swarm.key, listen: config.listen, mdns: config.mdns }),
+      CapabilitySource.create({ dataDir: config.dataDir, name: config.name, version: VERSION, labels: this.#labels, resources: config.resources }),
+      readBootstrapFile(config.dataDir),
+      this.#peerBook.recent({ signal }),
+    ])
+    this.#mesh = mesh
+    this.#capabilities = capabilities
+    await startMesh(mesh, config.listen)
+    signal?.throwIfAborted()
+
+    this.#adverts = new AdvertService({
+      pubsub: mesh.services.pubsub,
+      peerId: mesh.peerId.toString(),
+      addresses: () => this.addresses(),
+      capabilities,
+      logger: componentLogger(this.#log, 'adverts'),
+    }, config.advert)
+    this.#adverts.onPeerSeen = (id, addrs) => { void this.#peerBook?.remember(id, addrs, Date.now()).catch(() => {}) }
+    this.#adverts.start()
+    const bootstrap = [...new Set([...config.bootstrap, ...invited, ...remembered])]
+    this.#bootstrap = new BootstrapKeeper(mesh, componentLogger(this.#log, 'bootstrap'), { addresses: bootstrap })
+    this.#bootstrap.start()
+
+    this.#app = buildApp({ node: this, token, logger: componentLogger(this.#log, 'api') })
+    try {
+      await this.#app.listen({ host: config.apiHost, port: config.apiPort })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new AddressInUseError(`API port ${config.apiHost}:${config.apiPort} is already in use (another gryphgen node? use --api-port)`, { cause: err })
+      }
+      throw err
+    }
+    const address = this.#app.server.address()
+    this.#apiPort = typeof address === 'object' && address !== null ? address.port : config.apiPort
+    await writeApiPort(config.dataDir, this.#apiPort)
+    this.#log.info({
+      peerId: this.peerId, name: config.name, listen: this.addresses(), api: this.apiUrl,
+      token: dataPath(config.dataDir, 'apiToken'), bootstrap: bootstrap.length, mdns: config.mdns,
+    }, 'gryphgen node started')
+  }
+
+  async stop (): Promise<void> {
+    const app = this.#app
+    this.#app = undefined
+    if (app !== undefined) {
+      await app.close().catch(() => {})
+      await removeApiPort(this.config.dataDir).catch(() => {})
+    }
+    this.#bootstrap?.stop()
+    await this.#adverts?.stop()
+    await this.#mesh?.stop()
+    await this.#db?.close()
+    this.#bootstrap = undefined
+    this.#adverts = undefined
+    this.#mesh = undefined
+    this.#db = undefined
+  }
+
+  async describe (): Promise<NodeBodyT> {
+    const mesh = this.mesh
+    const connections = mesh.getConnections()
+    return {
+      peerId: this.peerId,
+      name: this.config.name,
+      startedAt: this.#startedAt.toISOString(),
+      addresses: this.addresses(),
+      connections: {
+        inbound: connections.filter(c => c.direction === 'inbound').length,
+        outbound: connections.filter(c => c.direction === 'outbound').length,
+      },
+      capabilities: await this.#required(this.#capabilities, 'capabilities').current(),
+      adverts: { ...this.adverts.stats },
+      bootstrap: [...(this.#bootstrap?.lastOutcome.values() ?? [])],
+      mdns: this.config.mdns,
+    }
+  }
+
+  peers (): PeerViewT[] {
+    const connected = new Set(this.mesh.getConnections().map(c => c.remotePeer.toString()))
+    return this.adverts.livePeers().map(p => ({
+      peerId: p.advert.peerId,
+      addresses: p.advert.addresses,
+      capabilities: p.advert.capabilities,
+      lastSeen: new Date(p.lastSeen).toISOString(),
+      clockSkewMs: Math.round(p.clockSkewMs),
+      connected: connected.has(p.advert.peerId),
+    }))
+  }
+
+  async setLabels (labels: string[], options: { signal?: AbortSignal } = {}): Promise<void> {
+    options.signal?.throwIfAborted()
+    this.#labels = [...labels]
+    this.#required(this.#capabilities, 'capabilities').setLabels(labels)
+    await this.adverts.publishNow()
+  }
+
+  #required<T> (value: T | undefined, what: string): T {
+    if (value === undefined) throw new Error(`node is not started (${what})`)
+    return value
+  }
+}
+
+async function openDb (path: string): Promise<ClassicLevel<string, string>> {
+  const db = new ClassicLevel<string, string>(path, { valueEncoding: 'utf8' })
+  try {
+    await db.open()
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause
+    if (cause?.code === 'LEVEL_LOCKED') throw new DataDirError(`${path} is in use by another process: is a gryphgen node already running with this data dir?`, { cause: err })
+    throw new DataDirError(`cannot open LevelDB at ${path}: ${(err as Error).message}`, { cause: err })
+  }
+  return db
+}

@@ -1,0 +1,3 @@
+/** Wire formats: every message that crosses a process or machine boundary, one schema each. */
+export * from './advert.js'
+export * from './invite.js'

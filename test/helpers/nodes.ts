@@ -1,0 +1,68 @@
+/** Start real gryphgen nodes on loopback (port 0, mDNS off) in this process, and clean up. */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { resolveConfig } from '../../node/config/index.js'
+import { GryphgenNode } from '../../node/node.js'
+import { silentLogger } from '../../node/logger.js'
+import { writeSwarmKey, newSwarmKeyHex } from '../../node/datadir/index.js'
+
+export interface TestNodeInit {
+  swarmKey: string
+  bootstrap?: string[]
+  dataDir?: string
+  labels?: string[]
+  resources?: Record<string, unknown>
+  baseIntervalMs?: number
+  name?: string
+}
+
+const tempDirs: string[] = []
+
+export async function tempDir (prefix = 'gryphgen-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  tempDirs.push(dir)
+  return dir
+}
+
+export async function removeTempDirs (): Promise<void> {
+  await Promise.all(tempDirs.splice(0).map(async d => rm(d, { recursive: true, force: true })))
+}
+
+export { newSwarmKeyHex }
+
+export async function startTestNode (init: TestNodeInit): Promise<GryphgenNode> {
+  const dataDir = init.dataDir ?? await tempDir()
+  await writeSwarmKey(dataDir, init.swarmKey)
+  const config = resolveConfig({
+    dataDir,
+    file: {
+      path: 'test',
+      text: JSON.stringify({
+        name: init.name ?? 'test-node',
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        apiHost: '127.0.0.1',
+        apiPort: 0,
+        mdns: false,
+        bootstrap: init.bootstrap ?? [],
+        labels: init.labels ?? [],
+        resources: init.resources ?? {},
+        logLevel: 'silent',
+        advert: { baseIntervalMs: init.baseIntervalMs ?? 500, maxReceiveRate: 20 },
+      }),
+    },
+  })
+  const node = new GryphgenNode({ config, logger: silentLogger() })
+  await node.start()
+  return node
+}
+
+/** Wait until `check` returns true, polling every `everyMs`; bounded by `timeoutMs`. */
+export async function waitFor (check: () => boolean | Promise<boolean>, timeoutMs = 10_000, everyMs = 25): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise(resolve => setTimeout(resolve, everyMs))
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`)
+}
