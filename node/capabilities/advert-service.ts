@@ -26,6 +26,9 @@ export interface AdvertServiceInit extends PacingInit {
   changeCheckMs?: number
 }
 
+/** Neighbours joining within this window are welcomed by one advert. */
+const WELCOME_DELAY_MS = 200
+
 export interface AdvertStats { published: number, accepted: number, rejected: number, stale: number }
 
 export class AdvertService {
@@ -38,6 +41,7 @@ export class AdvertService {
   #seq = 0
   #lastPublished: Capabilities | undefined
   #tick: NodeJS.Timeout | undefined
+  #welcome: NodeJS.Timeout | undefined
   #check: NodeJS.Timeout | undefined
   #sweep: NodeJS.Timeout | undefined
   #publishing: Promise<void> | undefined
@@ -66,7 +70,7 @@ export class AdvertService {
 
   async stop (): Promise<void> {
     this.#running = false
-    clearTimeout(this.#tick); clearInterval(this.#check); clearInterval(this.#sweep)
+    clearTimeout(this.#tick); clearTimeout(this.#welcome); clearInterval(this.#check); clearInterval(this.#sweep)
     this.#c.pubsub.removeEventListener('subscription-change', this.#onSubscriptionChange)
     this.#c.pubsub.topicValidators.delete(ADVERT_TOPIC)
     await this.#publishing
@@ -100,7 +104,12 @@ export class AdvertService {
     const wait = this.#budget.waitMs(this.#now(), this.#meanInterval())
     if (wait > 0) { this.#schedule(wait); return }
     this.#budget.trySpend(this.#now(), this.#meanInterval())
-    await this.#publish(await this.#c.capabilities.refresh())
+    try {
+      await this.#publish(await this.#c.capabilities.refresh())
+    } catch (err) {
+      this.#c.logger.warn({ err: (err as Error).message }, 'advert failed; retrying at the next interval')
+      this.#schedule(this.#meanInterval())
+    }
   }
 
   async #publish (caps: Capabilities): Promise<void> {
@@ -140,8 +149,15 @@ export class AdvertService {
   }
 
   readonly #onSubscriptionChange = (evt: CustomEvent<{ peerId: { toString: () => string }, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void => {
+    // A neighbour that just subscribed has not heard us yet: advertise soon, coalescing a
+    // burst of joins into one advert (and only while the budget allows).
     const joined = evt.detail.subscriptions.some(s => s.topic === ADVERT_TOPIC && s.subscribe)
-    if (joined && this.#running) void this.publishNow().catch(() => {})
+    if (!joined || !this.#running || this.#welcome !== undefined) return
+    this.#welcome = setTimeout(() => {
+      this.#welcome = undefined
+      void this.publishNow().catch(() => {})
+    }, WELCOME_DELAY_MS)
+    this.#welcome.unref()
   }
 
   #validate (from: string, msg: Message): TopicValidatorResult {

@@ -1,13 +1,15 @@
 /**
  * Publish budget: a token bucket refilled at one token per mean interval T, holding at most
- * two. Every advert, regular or prompted by a change, spends one, so over any window W a node
- * sends at most W / T + 2 adverts: the receive-rate bound of interval.ts holds even when a
- * node's load swings constantly. Pure: the caller passes the clock.
+ * `capacity` (3). Every advert, regular, prompted by a change or by a new neighbour, spends
+ * one, so over any window W a node sends at most W / T + 3 adverts: the receive-rate bound of
+ * interval.ts holds even when a node's load swings constantly. A change that finds the bucket
+ * empty goes out with the next regular advert, at most T later. Pure: the caller passes the clock.
  */
 export class PublishBudget {
-  #tokens = 2
+  #tokens: number
   #lastRefill: number
-  constructor (now: number, readonly capacity = 2) {
+  constructor (now: number, readonly capacity = 3) {
+    this.#tokens = capacity
     this.#lastRefill = now
   }
 

@@ -1,0 +1,82 @@
+import { afterAll, describe, expect, test } from 'vitest'
+import { buildApp, type ApiNode, type NodeBodyT } from '../../node/api/index.js'
+import { silentLogger } from '../../node/logger.js'
+import { caps } from '../helpers/fixtures.js'
+
+const TOKEN = 'a'.repeat(43)
+let labels: string[] = []
+const node: ApiNode = {
+  peerId: 'peer-1',
+  version: '0.1.0',
+  describe: async (): Promise<NodeBodyT> => ({
+    peerId: 'peer-1', name: 'n', startedAt: new Date(0).toISOString(), addresses: ['/ip4/127.0.0.1/tcp/1'],
+    connections: { inbound: 0, outbound: 0 }, capabilities: { ...caps, labels }, adverts: { published: 0, accepted: 0, rejected: 0, stale: 0 },
+    bootstrap: [], mdns: false,
+  }),
+  peers: () => [],
+  setLabels: async (next) => { labels = next },
+}
+const app = buildApp({ node, token: TOKEN, logger: silentLogger() })
+const auth = { authorization: `Bearer ${TOKEN}` }
+afterAll(async () => { await app.close() })
+
+describe('HTTP API', () => {
+  test('health needs no token', async () => {
+    const res = await app.inject({ method: 'GET', url: '/v1/health' })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual({ ok: true, peerId: 'peer-1', version: '0.1.0' })
+  })
+
+  test.each([
+    ['no header', {}],
+    ['wrong token', { authorization: 'Bearer nope' }],
+    ['wrong scheme', { authorization: `Basic ${TOKEN}` }],
+  ])('401 with %s', async (_name, headers) => {
+    const res = await app.inject({ method: 'GET', url: '/v1/node', headers })
+    expect(res.statusCode).toBe(401)
+    expect(res.json().error.name).toBe('UnauthorizedError')
+  })
+
+  test('node and peers with the token', async () => {
+    expect((await app.inject({ method: 'GET', url: '/v1/node', headers: auth })).json().peerId).toBe('peer-1')
+    expect((await app.inject({ method: 'GET', url: '/v1/peers', headers: auth })).json()).toEqual({ peers: [] })
+  })
+
+  test('labels change through PUT', async () => {
+    const res = await app.inject({ method: 'PUT', url: '/v1/node/labels', headers: auth, payload: { labels: ['gpu', 'fast'] } })
+    expect(res.statusCode).toBe(200)
+    expect(res.json().capabilities.labels).toEqual(['gpu', 'fast'])
+  })
+
+  test.each([
+    ['unknown property', { labels: [], extra: 1 }, 'ValidationError'],
+    ['no coercion of types', { labels: 'gpu' }, 'ValidationError'],
+    ['invalid label', { labels: ['has space'] }, 'ValidationError'],
+    ['malformed JSON', '{"labels": [', 'InvalidJsonError'],
+  ])('400 on %s', async (_name, payload, name) => {
+    const res = await app.inject({ method: 'PUT', url: '/v1/node/labels', headers: { ...auth, 'content-type': 'application/json' }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().error.name).toBe(name)
+    expect(typeof res.json().error.message).toBe('string')
+  })
+
+  test('body over the limit is 413', async () => {
+    const res = await app.inject({ method: 'PUT', url: '/v1/node/labels', headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify({ labels: ['x'.repeat(2 * 1024 * 1024)] }) })
+    expect(res.statusCode).toBe(413)
+  })
+
+  test('unknown route is a 404 in the error shape', async () => {
+    const res = await app.inject({ method: 'GET', url: '/v1/nope', headers: auth })
+    expect(res.statusCode).toBe(404)
+    expect(res.json().error.name).toBe('NotFoundError')
+  })
+
+  test('a 500 hides internals', async () => {
+    const failing = buildApp({ node: { ...node, describe: async () => { throw new Error('secret path /etc/x') } }, token: TOKEN, logger: silentLogger() })
+    const res = await failing.inject({ method: 'GET', url: '/v1/node', headers: auth })
+    expect(res.statusCode).toBe(500)
+    expect(res.body).not.toContain('secret')
+    expect(res.json().error.name).toBe('InternalError')
+    await failing.close()
+  })
+})
