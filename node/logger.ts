@@ -2,8 +2,8 @@
  * The one structured logger. JSON lines by default; human-readable when stdout is a TTY.
  * Components get a child logger named after themselves (`gryphgen:mesh`, `gryphgen:api`).
  */
+import { createRequire } from 'node:module'
 import { pino, type Logger } from 'pino'
-import pretty from 'pino-pretty'
 
 export type { Logger }
 
@@ -19,6 +19,8 @@ export function createLogger (init: LoggerInit = {}): Logger {
   const level = init.level ?? 'info'
   const usePretty = init.pretty ?? (init.destination === undefined && process.stdout.isTTY === true)
   if (usePretty) {
+    // Loaded only for terminals: a service logging JSON never pays for it.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')
     return pino({ level, base: undefined }, pretty({ sync: true, colorize: true, destination: init.destination ?? 1 }))
   }
   return pino({ level, base: undefined }, init.destination ?? pino.destination({ sync: false }))

@@ -9,7 +9,7 @@ import { ADVERT_TOPIC, ADVERT_VERSION, decodeAdvert, encodeAdvert, type Advert, 
 import type { Logger } from '../logger.js'
 import { PublishBudget } from './budget.js'
 import { isSignificantChange } from './capabilities.js'
-import { meanIntervalMs, nextDelayMs, promisedIntervalMs, type PacingInit } from './interval.js'
+import { meanIntervalMs, nextDelayMs, promisedIntervalMs, promptRefillPerMs, type PacingInit } from './interval.js'
 import { PeerTable, type PeerEntry } from './peer-table.js'
 
 export interface AdvertServiceComponents {
@@ -76,12 +76,15 @@ export class AdvertService {
     await this.#publishing
   }
 
-  /** Publish now if the budget allows (used on a declared change such as new labels). */
+  /** A prompt advert: now if the budget allows, else with the next regular one. */
   async publishNow (): Promise<boolean> {
-    const now = this.#now()
-    if (!this.#budget.trySpend(now, this.#meanInterval())) return false
+    if (!this.#spendPrompt()) return false
     await this.#publish(await this.#c.capabilities.refresh())
     return true
+  }
+
+  #spendPrompt (): boolean {
+    return this.#budget.trySpend(this.#now(), promptRefillPerMs(this.peers.size + 1, this.#init))
   }
 
   livePeers (): PeerEntry[] {
@@ -101,9 +104,6 @@ export class AdvertService {
   }
 
   async #regular (): Promise<void> {
-    const wait = this.#budget.waitMs(this.#now(), this.#meanInterval())
-    if (wait > 0) { this.#schedule(wait); return }
-    this.#budget.trySpend(this.#now(), this.#meanInterval())
     try {
       await this.#publish(await this.#c.capabilities.refresh())
     } catch (err) {
@@ -131,7 +131,8 @@ export class AdvertService {
     )
     this.#publishing = task
     this.#lastPublished = caps
-    // Every advert, prompted or not, restarts the regular schedule.
+    // Every advert, prompted or not, restarts the regular schedule: a prompt advert never
+    // adds to the regular rate.
     this.#schedule(nextDelayMs(live, this.#init, Math.random()))
     await task
   }
@@ -140,7 +141,7 @@ export class AdvertService {
     if (!this.#running || this.#lastPublished === undefined) return
     try {
       const caps = await this.#c.capabilities.refresh()
-      if (isSignificantChange(this.#lastPublished, caps) && this.#budget.trySpend(this.#now(), this.#meanInterval())) {
+      if (isSignificantChange(this.#lastPublished, caps) && this.#spendPrompt()) {
         await this.#publish(caps)
       }
     } catch (err) {

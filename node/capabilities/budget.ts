@@ -1,9 +1,8 @@
 /**
- * Publish budget: a token bucket refilled at one token per mean interval T, holding at most
- * `capacity` (3). Every advert, regular, prompted by a change or by a new neighbour, spends
- * one, so over any window W a node sends at most W / T + 3 adverts: the receive-rate bound of
- * interval.ts holds even when a node's load swings constantly. A change that finds the bucket
- * empty goes out with the next regular advert, at most T later. Pure: the caller passes the clock.
+ * Budget for prompt adverts (see interval.ts): a token bucket `capacity` (3) deep, refilled
+ * at the rate the caller gives (it depends on the live mesh size). A prompt advert that finds
+ * the bucket empty is not sent; its change goes out with the next regular advert, at most
+ * 1.2 T later. Pure: the caller passes the clock.
  */
 export class PublishBudget {
   #tokens: number
@@ -13,24 +12,14 @@ export class PublishBudget {
     this.#lastRefill = now
   }
 
-  #refill (now: number, intervalMs: number): void {
+  /** Spend a token if one is there; `refillPerMs` applies since the last call. */
+  trySpend (now: number, refillPerMs: number): boolean {
     if (now > this.#lastRefill) {
-      this.#tokens = Math.min(this.capacity, this.#tokens + (now - this.#lastRefill) / intervalMs)
+      this.#tokens = Math.min(this.capacity, this.#tokens + (now - this.#lastRefill) * refillPerMs)
       this.#lastRefill = now
     }
-  }
-
-  /** Spend a token if one is there. */
-  trySpend (now: number, intervalMs: number): boolean {
-    this.#refill(now, intervalMs)
     if (this.#tokens < 1) return false
     this.#tokens -= 1
     return true
-  }
-
-  /** Milliseconds until a token will be there. */
-  waitMs (now: number, intervalMs: number): number {
-    this.#refill(now, intervalMs)
-    return this.#tokens >= 1 ? 0 : Math.ceil((1 - this.#tokens) * intervalMs)
   }
 }

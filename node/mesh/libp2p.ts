@@ -11,7 +11,6 @@ import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { kadDHT, removePublicAddressesMapper, type KadDHT } from '@libp2p/kad-dht'
-import { mdns } from '@libp2p/mdns'
 import { preSharedKey } from '@libp2p/pnet'
 import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import { AddressInUseError } from '../errors.js'
@@ -64,7 +63,11 @@ const advertTopicScore = {
 
 export async function createMesh (init: MeshInit): Promise<Mesh> {
   const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
-  if (init.mdns) peerDiscovery.push(mdns({ interval: 10_000 }))
+  if (init.mdns) {
+    // Loaded only when wanted: mDNS multicasts on every non-loopback interface.
+    const { mdns } = await import('@libp2p/mdns')
+    peerDiscovery.push(mdns({ interval: 10_000 }))
+  }
   const node = await createLibp2p({
     privateKey: init.privateKey,
     start: false,

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Makes a fresh clone runnable: installs npm packages when node_modules is missing or older
+# than package-lock.json, and (with --system) the Debian packages the tests need.
+# Used by `npm start` / `npm test` (pre-hooks) and by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stamp=node_modules/.gryphgen-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "gryphgen: installing npm packages (npm ci)..." >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  echo "$want" > "$stamp"
+fi
+
+if [ "${1:-}" = "--system" ]; then
+  # bubblewrap: the sandbox; tini: reaps zombies under the node and the tests;
+  # python3-pytest: sandboxed test runs of generated Python code.
+  missing=()
+  command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+  command -v tini >/dev/null 2>&1 || missing+=(tini)
+  python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+      echo "gryphgen: installing ${missing[*]} (apt-get)..." >&2
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq >&2
+      apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    else
+      echo "gryphgen: the tests need: ${missing[*]}. Install them with: sudo apt-get install -y ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+fi
