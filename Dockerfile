@@ -1,0 +1,33 @@
+# gryphgen node image. Build: docker build -t gryphgen .
+# Run:   docker run -d --name gryphgen -v gryphgen-data:/data -p 7410:7410 -p 127.0.0.1:7411:7411 gryphgen
+# The API listens on 0.0.0.0 inside the container so the published port reaches it; publish it
+# on the host's loopback only (as above): the bearer token in /data/api-token guards it.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+# bubblewrap: the sandbox; tini: PID 1 that reaps the sandbox's zombies;
+# python3 + pytest: runtimes for sandboxed code.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends bubblewrap tini python3 python3-pytest \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY bin ./bin
+ENV GRYPHGEN_DATA_DIR=/data \
+    GRYPHGEN_API_HOST=0.0.0.0 \
+    NODE_ENV=production
+RUN mkdir -p /data && chown node:node /data
+VOLUME ["/data"]
+# 7410: peers (libp2p TCP); 7411: HTTP API
+EXPOSE 7410 7411
+USER node
+ENTRYPOINT ["/usr/bin/tini", "-s", "--", "node", "--max-semi-space-size=4", "bin/gryphgen.js"]
+CMD ["start"]
