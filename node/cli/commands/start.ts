@@ -38,9 +38,10 @@ export async function startCommand (options: StartOptions): Promise<void> {
     }
     stopping = true
     logger.info({ signal }, 'stopping')
-    node.stop().then(() => { logger.info('stopped'); logger.flush(); process.exitCode = 0 }, (err: Error) => {
+    // Exit explicitly once stopped: libraries may keep idle timers that would delay it.
+    node.stop().then(() => { logger.info('stopped'); logger.flush(() => process.exit(0)) }, (err: Error) => {
       logger.error({ err }, 'error while stopping')
-      process.exitCode = 1
+      logger.flush(() => process.exit(1))
     })
   }
   process.on('SIGINT', shutdown)
