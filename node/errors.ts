@@ -41,3 +41,6 @@ export class InvalidMessageError extends GryphgenError {}
 
 /** The operation was aborted through its AbortSignal. */
 export class AbortedError extends GryphgenError {}
+
+/** The thing asked for does not exist (HTTP 404). */
+export class NotFoundError extends GryphgenError {}

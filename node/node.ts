@@ -18,7 +18,8 @@ import { BootstrapKeeper } from './mesh/bootstrap.js'
 import { CapabilitySource } from './capabilities/source.js'
 import { AdvertService } from './capabilities/advert-service.js'
 import { PeerBook } from './peer-book.js'
-import { buildApp, type ApiNode, type NodeBodyT, type PeerViewT } from './api/index.js'
+import { TaskLedger, LedgerSync } from '../ledger/index.js'
+import { buildApp, type ApiNode, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './api/index.js'
 
 export interface NodeInit {
   config: Readonly<Config>
@@ -35,6 +36,8 @@ export class GryphgenNode implements ApiNode {
   #bootstrap: BootstrapKeeper | undefined
   #capabilities: CapabilitySource | undefined
   #peerBook: PeerBook | undefined
+  #ledger: TaskLedger | undefined
+  #ledgerSync: LedgerSync | undefined
   #app: FastifyInstance | undefined
   #apiPort = 0
   #startedAt = new Date()
@@ -49,6 +52,8 @@ export class GryphgenNode implements ApiNode {
   get peerId (): string { return this.#required(this.#mesh, 'mesh').peerId.toString() }
   get mesh (): Mesh { return this.#required(this.#mesh, 'mesh') }
   get adverts (): AdvertService { return this.#required(this.#adverts, 'adverts') }
+  get ledger (): TaskLedger { return this.#required(this.#ledger, 'ledger') }
+  get ledgerSync (): LedgerSync { return this.#required(this.#ledgerSync, 'ledger sync') }
   get apiPort (): number { return this.#apiPort }
   get apiUrl (): string {
     const host = this.config.apiHost.includes(':') ? `[${this.config.apiHost}]` : this.config.apiHost
@@ -88,8 +93,12 @@ export class GryphgenNode implements ApiNode {
     ])
     this.#mesh = mesh
     this.#capabilities = capabilities
+    this.#ledger = new TaskLedger({ db: this.#db, privateKey: identity.key, peerId: mesh.peerId.toString(), logger: componentLogger(this.#log, 'ledger') })
+    await this.#ledger.open()
     await startMesh(mesh, config.listen)
     signal?.throwIfAborted()
+    this.#ledgerSync = new LedgerSync({ mesh, ledger: this.#ledger, logger: componentLogger(this.#log, 'ledger:sync') })
+    await this.#ledgerSync.start()
 
     this.#adverts = new AdvertService({
       pubsub: mesh.services.pubsub,
@@ -131,10 +140,14 @@ export class GryphgenNode implements ApiNode {
     }
     this.#bootstrap?.stop()
     await this.#adverts?.stop()
+    await this.#ledgerSync?.stop()
     await this.#mesh?.stop()
+    await this.#ledger?.close()
     await this.#db?.close()
     this.#bootstrap = undefined
     this.#adverts = undefined
+    this.#ledgerSync = undefined
+    this.#ledger = undefined
     this.#mesh = undefined
     this.#db = undefined
   }
@@ -168,6 +181,15 @@ export class GryphgenNode implements ApiNode {
       clockSkewMs: Math.round(p.clockSkewMs),
       connected: connected.has(p.advert.peerId),
     }))
+  }
+
+  ledgerStatus (): LedgerStatusT {
+    return { entries: this.ledger.entryCount(), versionVector: this.ledger.versionVector() }
+  }
+
+  async taskHistory (id: string): Promise<HistoryT | undefined> {
+    const history = await this.ledger.history(id)
+    return history === undefined ? undefined : { entries: history.map(({ id: entryId, entry }) => ({ id: entryId, ...entry })) }
   }
 
   async setLabels (labels: string[], options: { signal?: AbortSignal } = {}): Promise<void> {

@@ -6,8 +6,9 @@
 import { timingSafeEqual, createHash } from 'node:crypto'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from '../logger.js'
+import { NotFoundError } from '../errors.js'
 import { installErrorHandling } from './errors.js'
-import { HealthBody, LabelsRequest, NodeBody, PeersBody, type NodeBodyT, type PeerViewT } from './schemas.js'
+import { HealthBody, HistoryBody, LabelsRequest, LedgerStatusBody, NodeBody, PeersBody, TaskIdParams, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './schemas.js'
 
 /** The narrow view of the node that the API needs. */
 export interface ApiNode {
@@ -16,6 +17,8 @@ export interface ApiNode {
   describe: () => Promise<NodeBodyT>
   peers: () => PeerViewT[]
   setLabels: (labels: string[], options: { signal?: AbortSignal }) => Promise<void>
+  ledgerStatus: () => LedgerStatusT
+  taskHistory: (id: string) => Promise<HistoryT | undefined>
 }
 
 export interface AppInit {
@@ -56,6 +59,15 @@ export function buildApp (init: AppInit): FastifyInstance {
     const signal = AbortSignal.timeout(10_000)
     await init.node.setLabels(body.labels, { signal })
     return init.node.describe()
+  })
+
+  app.get('/v1/ledger/status', { schema: { response: { 200: LedgerStatusBody } } }, async () => init.node.ledgerStatus())
+
+  app.get('/v1/tasks/:id/history', { schema: { params: TaskIdParams, response: { 200: HistoryBody } } }, async (request) => {
+    const { id } = request.params as { id: string }
+    const history = await init.node.taskHistory(id)
+    if (history === undefined) throw new NotFoundError(`no task ${id} in the ledger`)
+    return history
   })
 
   return app

@@ -1,2 +1,2 @@
 export { buildApp, type ApiNode, type AppInit } from './app.js'
-export type { NodeBodyT, PeerViewT } from './schemas.js'
+export type { NodeBodyT, PeerViewT, LedgerStatusT, HistoryT } from './schemas.js'

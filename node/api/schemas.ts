@@ -2,6 +2,7 @@
 import Type from 'typebox'
 import { CapabilitiesSchema } from '../../protocols/advert.js'
 import { LabelSchema } from '../config/schema.js'
+import { TaskIdSchema } from '../../protocols/ledger.js'
 
 export const ErrorBody = Type.Object({ error: Type.Object({ name: Type.String(), message: Type.String() }) })
 
@@ -34,3 +35,18 @@ export const LabelsRequest = Type.Object({ labels: Type.Array(LabelSchema, { max
 
 export type PeerViewT = Type.Static<typeof PeerView>
 export type NodeBodyT = Type.Static<typeof NodeBody>
+
+export const LedgerStatusBody = Type.Object({ entries: Type.Integer(), versionVector: Type.Record(Type.String(), Type.Integer()) })
+
+export const HistoryBody = Type.Object({
+  entries: Type.Array(Type.Object({
+    id: Type.String(), v: Type.Integer(), author: Type.String(), seq: Type.Integer(), prev: Type.Union([Type.String(), Type.Null()]),
+    hlc: Type.Object({ wall: Type.Integer(), logical: Type.Integer() }), type: Type.String(), task: Type.String(),
+    body: Type.Record(Type.String(), Type.Unknown()), sig: Type.String(),
+  })),
+})
+
+export const TaskIdParams = Type.Object({ id: TaskIdSchema }, { additionalProperties: false })
+
+export type LedgerStatusT = Type.Static<typeof LedgerStatusBody>
+export type HistoryT = Type.Static<typeof HistoryBody>

@@ -16,6 +16,7 @@ import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import { AddressInUseError } from '../errors.js'
 import { swarmKeyBytes, type SwarmKeyHex } from '../datadir/swarm-key.js'
 import { ADVERT_TOPIC } from '../../protocols/advert.js'
+import { LEDGER_TOPIC } from '../../protocols/ledger.js'
 
 export const DHT_PROTOCOL = '/gryphgen/kad/1.0.0'
 
@@ -37,11 +38,11 @@ export type MeshServices = {
 export type Mesh = Libp2p<MeshServices>
 
 /**
- * Advert topic scoring: an invalid advert costs the sender -10 x (count squared), decaying
+ * Topic scoring (adverts and ledger announcements): an invalid message costs the sender -10 x (count squared), decaying
  * slowly, so a few forged or malformed adverts push a peer below the gossip (-10), publish
  * (-50) and graylist (-80) thresholds. Delivery-rate penalties are off: adverts are sparse.
  */
-const advertTopicScore = {
+const topicScore = {
   topicWeight: 1,
   timeInMeshWeight: 0.01,
   timeInMeshQuantum: 1000,
@@ -86,7 +87,7 @@ export async function createMesh (init: MeshInit): Promise<Mesh> {
         emitSelf: false,
         D: 4, Dlo: 2, Dhi: 6,
         heartbeatInterval: 500,
-        scoreParams: { topics: { [ADVERT_TOPIC]: advertTopicScore } },
+        scoreParams: { topics: { [ADVERT_TOPIC]: topicScore, [LEDGER_TOPIC]: topicScore } },
       }),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,

@@ -15,6 +15,8 @@ const node: ApiNode = {
   }),
   peers: () => [],
   setLabels: async (next) => { labels = next },
+  ledgerStatus: () => ({ entries: 3, versionVector: { 'peer-1': 3 } }),
+  taskHistory: async (id) => id === 'task-0001' ? { entries: [] } : undefined,
 }
 const app = buildApp({ node, token: TOKEN, logger: silentLogger() })
 const auth = { authorization: `Bearer ${TOKEN}` }
@@ -69,6 +71,16 @@ describe('HTTP API', () => {
     const res = await app.inject({ method: 'GET', url: '/v1/nope', headers: auth })
     expect(res.statusCode).toBe(404)
     expect(res.json().error.name).toBe('NotFoundError')
+  })
+
+  test('ledger status and task history', async () => {
+    expect((await app.inject({ method: 'GET', url: '/v1/ledger/status', headers: auth })).json()).toEqual({ entries: 3, versionVector: { 'peer-1': 3 } })
+    expect((await app.inject({ method: 'GET', url: '/v1/tasks/task-0001/history', headers: auth })).json()).toEqual({ entries: [] })
+    const missing = await app.inject({ method: 'GET', url: '/v1/tasks/task-9999/history', headers: auth })
+    expect(missing.statusCode).toBe(404)
+    expect(missing.json().error.name).toBe('NotFoundError')
+    const bad = await app.inject({ method: 'GET', url: '/v1/tasks/bad%20id!/history', headers: auth })
+    expect(bad.statusCode).toBe(400)
   })
 
   test('a 500 hides internals', async () => {

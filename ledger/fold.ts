@@ -1,0 +1,161 @@
+/**
+ * Task state: a deterministic fold of one task's entries. Every node that holds the same set
+ * of entries derives the same state, whatever the order in which they arrived, because the
+ * fold first sorts them into canonical order: (hlc, author, seq). Pure.
+ *
+ * Rules (conflicts included):
+ *  1. The first `submitted` defines the task; later ones are conflicts, ignored.
+ *  2. `awarded(n, node)` counts only from the task's auctioneer (the author of `submitted`,
+ *     or a node that took the task over by writing `retried`), only for the next attempt
+ *     number, and only while the task is not terminal; a second award of the same attempt
+ *     is a conflict, ignored.
+ *  3. `started(n)` and `finished(n)` count only from attempt n's node.
+ *  4. Two `finished` for one attempt: the first in canonical order wins; the other is a
+ *     conflict, recorded and ignored.
+ *  5. A cancel racing a finish: whichever comes first in canonical order decides; the other
+ *     is recorded (the finish stays on its attempt as `late`) but does not change the state.
+ *  6. `retried(n)` (lease expired, node lost) closes attempt n as `lost` and puts the task
+ *     back to pending. A result that node sends later (its lease had expired) is recorded on
+ *     attempt n as `late`; a late success still completes a task that no other attempt has
+ *     finished, and a later success of another attempt is then recorded, not applied: there
+ *     is exactly one success per task.
+ *  7. A task with no `submitted` entry (yet) has no state.
+ */
+import type { Bodies, Entry } from '../protocols/ledger.js'
+import { compareHlc } from './hlc.js'
+
+export type TaskStateName = 'pending' | 'awarded' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+export type AttemptOutcome = 'succeeded' | 'failed' | 'lost' | 'late-succeeded' | 'late-failed'
+
+export interface Attempt {
+  attempt: number
+  node: string
+  awardedAt: number
+  leaseMs: number
+  startedAt?: number
+  endedAt?: number
+  outcome?: AttemptOutcome
+  error?: string
+  resultDigest?: string
+  result?: Record<string, unknown>
+}
+
+export interface TaskState {
+  id: string
+  kind: string
+  priority: number
+  spec: Record<string, unknown>
+  auctioneer: string
+  state: TaskStateName
+  submittedAt: number
+  updatedAt: number
+  attempts: Attempt[]
+  cancelReason?: string
+  /** The attempt whose `finished` decided a succeeded or failed state (its result is the task's). */
+  decidedBy?: number
+  /** Ids of entries that were valid but lost a conflict (for inspection). */
+  conflicts: string[]
+}
+
+export function canonicalOrder (a: Entry, b: Entry): number {
+  return compareHlc(a.hlc, b.hlc) || (a.author < b.author ? -1 : a.author > b.author ? 1 : a.seq - b.seq)
+}
+
+const TERMINAL = new Set<TaskStateName>(['succeeded', 'failed', 'cancelled'])
+export const isTerminal = (state: TaskStateName): boolean => TERMINAL.has(state)
+
+/** Fold entries (ids alongside) of one task into its state. */
+export function foldTask (entries: ReadonlyArray<{ id: string, entry: Entry }>): TaskState | undefined {
+  const sorted = [...entries].sort((a, b) => canonicalOrder(a.entry, b.entry))
+  let task: TaskState | undefined
+  const auctioneers = new Set<string>()
+  const pre: typeof sorted = []
+  for (const item of sorted) {
+    const { entry, id } = item
+    if (task === undefined) {
+      if (entry.type !== 'submitted') { pre.push(item); continue }
+      const body = entry.body as Bodies['submitted']
+      task = {
+        id: entry.task, kind: body.kind, priority: body.priority, spec: body.spec, auctioneer: entry.author,
+        state: 'pending', submittedAt: entry.hlc.wall, updatedAt: entry.hlc.wall, attempts: [], conflicts: [],
+      }
+      auctioneers.add(entry.author)
+      continue
+    }
+    if (!apply(task, entry, auctioneers)) task.conflicts.push(id)
+    else task.updatedAt = Math.max(task.updatedAt, entry.hlc.wall)
+  }
+  // Entries that sort before `submitted` (skewed clocks) still count, after it.
+  if (task !== undefined) {
+    for (const { entry, id } of pre) if (!apply(task, entry, auctioneers)) task.conflicts.push(id)
+  }
+  return task
+}
+
+function apply (task: TaskState, entry: Entry, auctioneers: Set<string>): boolean {
+  const at = entry.hlc.wall
+  switch (entry.type) {
+    case 'submitted':
+      return false
+    case 'awarded': {
+      const body = entry.body as Bodies['awarded']
+      if (!auctioneers.has(entry.author) || isTerminal(task.state) || body.attempt !== task.attempts.length + 1) return false
+      if (task.attempts.some(a => a.outcome === undefined)) return false // the current attempt is still open
+      task.attempts.push({ attempt: body.attempt, node: body.node, awardedAt: at, leaseMs: body.leaseMs })
+      task.state = 'awarded'
+      return true
+    }
+    case 'started': {
+      const attempt = attemptOf(task, entry)
+      if (attempt === undefined || attempt.startedAt !== undefined) return false
+      attempt.startedAt = at
+      if (!isTerminal(task.state) && attempt.outcome === undefined && isCurrent(task, attempt)) task.state = 'running'
+      return true
+    }
+    case 'finished': {
+      const body = entry.body as Bodies['finished']
+      const attempt = attemptOf(task, entry)
+      if (attempt === undefined || (attempt.outcome !== undefined && attempt.outcome !== 'lost')) return false
+      attempt.endedAt = at
+      attempt.error = body.error
+      attempt.resultDigest = body.resultDigest
+      attempt.result = body.result
+      const late = attempt.outcome === 'lost' || isTerminal(task.state)
+      if (late) {
+        attempt.outcome = body.outcome === 'succeeded' ? 'late-succeeded' : 'late-failed'
+        // A late success completes a task nobody else finished: exactly one success.
+        if (body.outcome === 'succeeded' && !isTerminal(task.state)) { task.state = 'succeeded'; task.decidedBy = attempt.attempt }
+        return true
+      }
+      attempt.outcome = body.outcome
+      task.state = body.outcome
+      task.decidedBy = attempt.attempt
+      return true
+    }
+    case 'cancelled': {
+      if (isTerminal(task.state)) return false
+      task.state = 'cancelled'
+      task.cancelReason = (entry.body as Bodies['cancelled']).reason
+      return true
+    }
+    case 'retried': {
+      const body = entry.body as Bodies['retried']
+      const attempt = task.attempts[body.attempt - 1]
+      if (attempt === undefined || attempt.outcome !== undefined || isTerminal(task.state)) return false
+      attempt.outcome = 'lost'
+      attempt.endedAt = at
+      attempt.error = body.reason
+      auctioneers.add(entry.author)
+      task.state = 'pending'
+      return true
+    }
+  }
+}
+
+function attemptOf (task: TaskState, entry: Entry): Attempt | undefined {
+  const n = (entry.body as { attempt: number }).attempt
+  const attempt = task.attempts[n - 1]
+  return attempt !== undefined && attempt.node === entry.author ? attempt : undefined
+}
+
+const isCurrent = (task: TaskState, attempt: Attempt): boolean => task.attempts[task.attempts.length - 1] === attempt

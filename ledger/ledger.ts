@@ -1,0 +1,231 @@
+/**
+ * TaskLedger: the node's replicated, signed, append-only task log.
+ *
+ * Guarantees:
+ * - Durable: `append()` resolves only after its entry is fsynced (group commit: appends that
+ *   arrive while a write is in flight share the next synced batch). Entries from peers are
+ *   written without fsync; after a crash they are fetched again from peers.
+ * - Atomic: an entry, its indexes, its author's head and its task's state are one batch.
+ * - Verified: every entry is schema-checked, clock-checked (HLC at most 60 s ahead), and
+ *   signature- and chain-checked before it is applied. A run of one author's entries costs one
+ *   signature check (the last); the hash links vouch for the rest.
+ * - Eventually consistent: nodes that hold the same entries derive the same task states
+ *   (fold.ts). Entries whose predecessors are missing are held (bounded) and requested.
+ * - A malicious peer can withhold entries and send garbage (rejected), but cannot forge
+ *   another node's entries, reorder a chain, or rewrite history: two different entries with
+ *   one author and seq (equivocation) are both kept as evidence, the second is not applied.
+ */
+import type { PrivateKey } from '@libp2p/interface'
+import type { ClassicLevel } from 'classic-level'
+import { LEDGER_VERSION, entryId as entryIdOf, type Bodies, type Entry, type EntryType } from '../protocols/ledger.js'
+import { InvalidMessageError } from '../node/errors.js'
+import type { Logger } from '../node/logger.js'
+import { signEntry, verifyRun, verifySignature } from './crypto.js'
+import { HybridClock } from './hlc.js'
+import { LedgerStore, type BatchOp, type Head, type Stored } from './store.js'
+import { canonicalOrder, type TaskState } from './fold.js'
+import { WriteQueue } from './write-queue.js'
+
+export type ReceiveOutcome = 'applied' | 'duplicate' | 'held' | 'rejected' | 'equivocation'
+
+export interface LedgerComponents {
+  db: ClassicLevel<string, string>
+  privateKey: PrivateKey
+  peerId: string
+  logger: Logger
+  now?: () => number
+}
+
+export interface LedgerEvents {
+  /** Called after entries are on disk, with the tasks whose state they changed. */
+  onApplied?: (entries: readonly Stored[], states: readonly TaskState[], local: boolean) => void
+  /** Called when an entry arrives whose predecessors are missing (sync from that peer). */
+  onGap?: (author: string, from: string | undefined) => void
+}
+
+const MAX_HELD = 10_000
+
+export class TaskLedger {
+  readonly store: LedgerStore
+  readonly clock: HybridClock
+  readonly stats = { appended: 0, applied: 0, duplicates: 0, rejected: 0, held: 0, equivocations: 0 }
+  readonly events: LedgerEvents = {}
+  readonly #c: LedgerComponents
+  readonly #queue: WriteQueue
+  #heads = new Map<string, Head>()
+  readonly #held = new Map<string, Map<number, Entry>>()
+  #heldCount = 0
+  readonly #equivocators = new Set<string>()
+
+  constructor (components: LedgerComponents) {
+    this.#c = components
+    this.store = new LedgerStore(components.db)
+    this.clock = new HybridClock(components.now ?? Date.now)
+    this.#queue = new WriteQueue(async (ops, sync) => this.store.write(ops, sync), async () => {
+      // A failed batch advanced the in-memory heads for nothing: reload them from disk.
+      this.#heads = await this.store.loadHeads()
+    })
+  }
+
+  async open (): Promise<void> {
+    this.#heads = await this.store.loadHeads()
+    for (const e of await this.store.evidence()) this.#equivocators.add(e.author)
+    const own = this.#heads.get(this.#c.peerId)
+    if (own !== undefined) {
+      const [last] = await this.store.range(this.#c.peerId, own.seq, own.seq, 1)
+      if (last !== undefined) this.clock.observe(last.entry.hlc)
+    }
+  }
+
+  async close (): Promise<void> {
+    await this.#queue.drain()
+  }
+
+  versionVector (): Record<string, number> {
+    return Object.fromEntries([...this.#heads].map(([author, head]) => [author, head.seq]))
+  }
+
+  entryCount (): number {
+    let n = 0
+    for (const head of this.#heads.values()) n += head.seq
+    return n
+  }
+
+  get equivocators (): string[] { return [...this.#equivocators] }
+
+  /** Append a local entry; resolves once it is on disk. */
+  async append<T extends EntryType> (type: T, task: string, body: Bodies[T], options: { signal?: AbortSignal } = {}): Promise<Stored> {
+    options.signal?.throwIfAborted()
+    return this.#queue.run(true, async () => {
+      const author = this.#c.peerId
+      const head = this.#heads.get(author)
+      const unsigned = { v: LEDGER_VERSION, author, seq: (head?.seq ?? 0) + 1, prev: head?.id ?? null, hlc: this.clock.tick(), type, task, body: body as Record<string, unknown> }
+      const stored = await signEntry(unsigned, this.#c.privateKey)
+      const { ops, states } = await this.#applyOps([stored])
+      return { ops, after: () => { this.stats.appended++; this.events.onApplied?.([stored], states, true) }, value: stored }
+    })
+  }
+
+  /**
+   * Verify and apply entries from a peer (any authors, any order). Returns one outcome per
+   * distinct author run. Never throws for bad input: it is counted and reported.
+   */
+  async receive (entries: readonly Entry[], from?: string): Promise<ReceiveOutcome[]> {
+    const byAuthor = new Map<string, Entry[]>()
+    for (const e of entries) byAuthor.set(e.author, [...byAuthor.get(e.author) ?? [], e])
+    const outcomes: ReceiveOutcome[] = []
+    for (const run of byAuthor.values()) outcomes.push(await this.#receiveRun(run.sort((a, b) => a.seq - b.seq), from))
+    return outcomes
+  }
+
+  async #receiveRun (run: Entry[], from: string | undefined): Promise<ReceiveOutcome> {
+    const author = run[0].author
+    try {
+      for (const e of run) this.clock.check(e.hlc)
+      const ids = await verifyRun(run)
+      return await this.#queue.run(false, async () => {
+        const head = this.#heads.get(author)
+        const headSeq = head?.seq ?? 0
+        // Entries at or below the head: replays, or equivocation if they differ.
+        let start = 0
+        while (start < run.length && run[start].seq <= headSeq) {
+          const ours = await this.store.idAt(author, run[start].seq)
+          if (ours !== ids[start]) return this.#equivocation(run[start], ids[start], ours)
+          start++
+        }
+        if (start === run.length) { this.stats.duplicates++; return { ops: [], value: 'duplicate' as const } }
+        const first = run[start]
+        if (first.seq > headSeq + 1) { this.#hold(run.slice(start)); this.events.onGap?.(author, from); return { ops: [], value: 'held' as const } }
+        if (first.prev !== (head?.id ?? null)) return this.#equivocation(first, ids[start], undefined)
+        const items = run.slice(start).map((entry, i) => ({ id: ids[start + i], entry }))
+        const chained = [...items, ...this.#takeHeld(author, items[items.length - 1])]
+        const { ops, states } = await this.#applyOps(chained)
+        return { ops, value: 'applied' as const, after: () => { this.stats.applied += chained.length; this.events.onApplied?.(chained, states, false) } }
+      })
+    } catch (err) {
+      this.stats.rejected++
+      this.#c.logger.warn({ author, from, err: (err as Error).message }, 'rejected ledger entries')
+      if (err instanceof InvalidMessageError) return 'rejected'
+      throw err
+    }
+  }
+
+  /** Build the ops for contiguous verified items and advance the in-memory heads and clock. */
+  async #applyOps (items: Stored[]): Promise<{ ops: BatchOp[], states: TaskState[] }> {
+    const touched = new Map<string, Head>()
+    for (const item of items) {
+      touched.set(item.entry.author, { seq: item.entry.seq, id: item.id })
+      this.clock.observe(item.entry.hlc)
+    }
+    const result = await this.store.appendOps(items, touched)
+    for (const [author, head] of touched) this.#heads.set(author, head)
+    return result
+  }
+
+  async #equivocation (entry: Entry, id: string, oursId: string | undefined): Promise<{ ops: BatchOp[], value: 'equivocation' }> {
+    if (!await verifySignature(entry)) throw new InvalidMessageError(`forged entry at seq ${entry.seq} of ${entry.author}`)
+    const theirs: Stored = { id, entry }
+    const [ours] = oursId === undefined
+      ? await this.store.range(entry.author, entry.seq - 1, entry.seq - 1, 1)
+      : await this.store.range(entry.author, entry.seq, entry.seq, 1)
+    this.#equivocators.add(entry.author)
+    this.stats.equivocations++
+    this.#c.logger.warn({ author: entry.author, seq: entry.seq }, 'equivocation: two different entries for one author and seq; kept as evidence')
+    return { ops: ours === undefined ? [] : this.store.evidenceOps(ours, theirs), value: 'equivocation' }
+  }
+
+  #hold (run: Entry[]): void {
+    const author = run[0].author
+    const held = this.#held.get(author) ?? new Map<number, Entry>()
+    for (const e of run) {
+      if (this.#heldCount >= MAX_HELD) break // beyond the bound, anti-entropy fetches them later
+      if (!held.has(e.seq)) { held.set(e.seq, e); this.#heldCount++ }
+    }
+    this.#held.set(author, held)
+    this.stats.held = this.#heldCount
+  }
+
+  /** Held entries that now continue the chain after `last`, hash links checked. */
+  #takeHeld (author: string, last: Stored): Stored[] {
+    const held = this.#held.get(author)
+    if (held === undefined) return []
+    const out: Stored[] = []
+    let prev = last
+    for (let seq = prev.entry.seq + 1; held.has(seq); seq++) {
+      const e = held.get(seq) as Entry
+      held.delete(seq); this.#heldCount--
+      const { sig: _sig, ...unsigned } = e
+      const id = entryIdOf(unsigned)
+      if (e.prev !== prev.id) break
+      prev = { id, entry: e }
+      out.push(prev)
+    }
+    for (const seq of [...held.keys()]) if (seq <= prev.entry.seq) { held.delete(seq); this.#heldCount-- }
+    if (held.size === 0) this.#held.delete(author)
+    this.stats.held = this.#heldCount
+    return out
+  }
+
+  async task (id: string): Promise<TaskState | undefined> {
+    return (await this.store.task(id))?.state ?? undefined
+  }
+
+  /** The task's verified entries in causal (canonical HLC) order. */
+  async history (id: string): Promise<Stored[] | undefined> {
+    const record = await this.store.task(id)
+    return record?.entries.sort((a, b) => canonicalOrder(a.entry, b.entry))
+  }
+
+  async tasksByState (state: TaskState['state'], limit = 100): Promise<TaskState[]> {
+    return this.#states(await this.store.tasksByState(state, limit))
+  }
+
+  async recentTasks (limit = 100): Promise<TaskState[]> {
+    return this.#states(await this.store.recentTasks(limit))
+  }
+
+  async #states (ids: string[]): Promise<TaskState[]> {
+    const states = await Promise.all(ids.map(async id => this.task(id)))
+    return states.filter((s): s is TaskState => s !== undefined)
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Serialises every change to the ledger and commits them in groups: jobs run one at a time
+ * (each sees the heads left by the one before), their batch ops are gathered, and one
+ * LevelDB batch is written for the whole group, fsynced if any job needs durability. A
+ * group's callers are answered only after its batch is on disk.
+ */
+import type { BatchOp } from './store.js'
+
+export interface JobResult<T> { ops: BatchOp[], value: T, after?: () => void }
+type Job = { durable: boolean, work: () => Promise<JobResult<unknown>>, resolve: (v: unknown) => void, reject: (e: unknown) => void }
+
+const MAX_GROUP_OPS = 20_000
+
+export class WriteQueue {
+  readonly #write: (ops: BatchOp[], sync: boolean) => Promise<void>
+  readonly #onWriteError: () => Promise<void>
+  #jobs: Job[] = []
+  #running: Promise<void> | undefined
+
+  constructor (write: (ops: BatchOp[], sync: boolean) => Promise<void>, onWriteError: () => Promise<void>) {
+    this.#write = write
+    this.#onWriteError = onWriteError
+  }
+
+  async run<T> (durable: boolean, work: () => Promise<JobResult<T>>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#jobs.push({ durable, work: work as () => Promise<JobResult<unknown>>, resolve: resolve as (v: unknown) => void, reject })
+      this.#running ??= this.#loop().finally(() => { this.#running = undefined })
+    })
+  }
+
+  async drain (): Promise<void> {
+    while (this.#running !== undefined) await this.#running
+  }
+
+  async #loop (): Promise<void> {
+    while (this.#jobs.length > 0) {
+      const group: Array<{ job: Job, result: JobResult<unknown> }> = []
+      const failed: Array<{ job: Job, err: unknown }> = []
+      const ops: BatchOp[] = []
+      while (this.#jobs.length > 0 && ops.length < MAX_GROUP_OPS) {
+        const job = this.#jobs.shift() as Job
+        try {
+          const result = await job.work()
+          group.push({ job, result })
+          ops.push(...result.ops)
+        } catch (err) {
+          failed.push({ job, err })
+        }
+      }
+      for (const { job, err } of failed) job.reject(err)
+      try {
+        if (ops.length > 0) await this.#write(ops, group.some(g => g.job.durable))
+      } catch (err) {
+        await this.#onWriteError().catch(() => {})
+        for (const { job } of group) job.reject(err)
+        continue
+      }
+      for (const { job, result } of group) {
+        result.after?.()
+        job.resolve(result.value)
+      }
+    }
+  }
+}

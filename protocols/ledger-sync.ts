@@ -1,0 +1,53 @@
+/**
+ * Ledger sync protocol messages (LEDGER_SYNC_PROTOCOL, length-prefixed JSON over one stream):
+ *   client -> server  { vv: { <author>: <highest contiguous seq> } }
+ *   server -> client  { author, entries: [Entry...] }  (repeated; one author's consecutive run)
+ *   server -> client  { done: true }
+ */
+import Type from 'typebox'
+import { Compile } from 'typebox/compile'
+import { InvalidMessageError } from '../node/errors.js'
+import { validateEntry, type Entry } from './ledger.js'
+
+const RequestSchema = Type.Object({
+  vv: Type.Record(Type.String({ maxLength: 128 }), Type.Integer({ minimum: 0 })),
+}, { additionalProperties: false })
+const BatchSchema = Type.Object({
+  author: Type.String({ minLength: 16, maxLength: 128 }),
+  entries: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 1000 }),
+}, { additionalProperties: false })
+const DoneSchema = Type.Object({ done: Type.Literal(true) }, { additionalProperties: false })
+
+const checkRequest = Compile(RequestSchema)
+const checkBatch = Compile(BatchSchema)
+const checkDone = Compile(DoneSchema)
+
+export interface SyncBatch { author: string, entries: Entry[] }
+export type SyncMessage = SyncBatch | { done: true }
+
+function parse (bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+  } catch {
+    throw new InvalidMessageError('sync message is not UTF-8 JSON')
+  }
+}
+
+export function decodeSyncRequest (bytes: Uint8Array): { vv: Record<string, number> } {
+  const value = parse(bytes)
+  if (!checkRequest.Check(value) || Object.keys(value.vv).length > 100_000) throw new InvalidMessageError('malformed sync request')
+  return value
+}
+
+export function decodeSyncMessage (bytes: Uint8Array): SyncMessage {
+  const value = parse(bytes)
+  if (checkDone.Check(value)) return value
+  if (!checkBatch.Check(value)) throw new InvalidMessageError('malformed sync batch')
+  const entries = value.entries.map(validateEntry)
+  if (entries.some(e => e.author !== value.author)) throw new InvalidMessageError('sync batch mixes authors')
+  return { author: value.author, entries }
+}
+
+export function encodeSyncMessage (message: SyncMessage): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(message))
+}

@@ -1,0 +1,92 @@
+import { describe, expect, test } from 'vitest'
+import { foldTask } from '../../ledger/index.js'
+import type { Entry, EntryType, Bodies } from '../../protocols/ledger.js'
+
+// Pure fold tests: entries need no valid signatures here (verification is elsewhere).
+const A = '12D3KooWAuctioneerAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
+const W1 = '12D3KooWWorker1111111111111111111111111111111111111'
+const W2 = '12D3KooWWorker2222222222222222222222222222222222222'
+let n = 0
+function e<T extends EntryType> (author: string, wall: number, type: T, body: Bodies[T]): { id: string, entry: Entry } {
+  n++
+  return { id: `id${n}`, entry: { v: 1, author, seq: n, prev: null, hlc: { wall, logical: 0 }, type, task: 'task-0001', body: body as Record<string, unknown>, sig: '' } }
+}
+const submitted = (wall = 1) => e(A, wall, 'submitted', { kind: 'noop', priority: 5, spec: {} })
+const award = (wall: number, attempt: number, node: string, author = A) => e(author, wall, 'awarded', { attempt, node, leaseMs: 1000 })
+const start = (wall: number, attempt: number, node: string) => e(node, wall, 'started', { attempt })
+const finish = (wall: number, attempt: number, node: string, outcome: 'succeeded' | 'failed' = 'succeeded') => e(node, wall, 'finished', { attempt, outcome })
+const cancel = (wall: number, author = A) => e(author, wall, 'cancelled', { reason: 'user' })
+const retry = (wall: number, attempt: number, author = A) => e(author, wall, 'retried', { attempt, reason: 'lease expired' })
+
+describe('task fold', () => {
+  test('no submitted entry: no state', () => {
+    expect(foldTask([award(2, 1, W1)])).toBeUndefined()
+  })
+
+  test('happy path: pending -> awarded -> running -> succeeded', () => {
+    const s = submitted()
+    expect(foldTask([s])?.state).toBe('pending')
+    expect(foldTask([s, award(2, 1, W1)])?.state).toBe('awarded')
+    expect(foldTask([s, award(2, 1, W1), start(3, 1, W1)])?.state).toBe('running')
+    const done = foldTask([s, award(2, 1, W1), start(3, 1, W1), finish(4, 1, W1)])
+    expect(done?.state).toBe('succeeded')
+    expect(done?.attempts).toMatchObject([{ attempt: 1, node: W1, outcome: 'succeeded', awardedAt: 2, startedAt: 3, endedAt: 4 }])
+  })
+
+  test('only the auctioneer may award; only the awarded node may start or finish', () => {
+    const s = foldTask([submitted(), award(2, 1, W1, W2), start(3, 1, W2)])
+    expect(s?.state).toBe('pending')
+    expect(s?.attempts).toEqual([])
+    const t = foldTask([submitted(), award(2, 1, W1), finish(3, 1, W2)])
+    expect(t?.state).toBe('awarded')
+    expect(t?.conflicts).toHaveLength(1)
+  })
+
+  test('two finished for one attempt: the first in HLC order wins', () => {
+    const base = [submitted(), award(2, 1, W1), start(3, 1, W1)]
+    const ok = finish(5, 1, W1, 'succeeded')
+    const bad = finish(6, 1, W1, 'failed')
+    for (const order of [[ok, bad], [bad, ok]]) {
+      const s = foldTask([...base, ...order])
+      expect(s?.state).toBe('succeeded')
+      expect(s?.conflicts).toEqual([bad.id])
+    }
+  })
+
+  test('a cancel racing a finish: the earlier decides', () => {
+    const base = [submitted(), award(2, 1, W1), start(3, 1, W1)]
+    expect(foldTask([...base, cancel(5), finish(6, 1, W1)])?.state).toBe('cancelled')
+    expect(foldTask([...base, finish(5, 1, W1), cancel(6)])?.state).toBe('succeeded')
+    const late = foldTask([...base, cancel(5), finish(6, 1, W1)])
+    expect(late?.attempts[0].outcome).toBe('late-succeeded')
+  })
+
+  test('lease expiry: retried re-opens the task; a late result is recorded and applied once', () => {
+    const base = [submitted(), award(2, 1, W1), start(3, 1, W1), retry(10, 1), award(11, 2, W2), start(12, 2, W2)]
+    const s = foldTask(base)
+    expect(s?.state).toBe('running')
+    expect(s?.attempts.map(a => a.outcome)).toEqual(['lost', undefined])
+    // W1's late success arrives, then W2 also succeeds: exactly one success applies.
+    const both = foldTask([...base, finish(13, 1, W1), finish(14, 2, W2)])
+    expect(both?.state).toBe('succeeded')
+    expect(both?.decidedBy).toBe(1) // the first success decides; the second is recorded, not applied
+    expect(both?.attempts.map(a => a.outcome)).toEqual(['late-succeeded', 'late-succeeded'])
+    // Without the late result, attempt 2 decides.
+    expect(foldTask([...base, finish(14, 2, W2)])?.decidedBy).toBe(2)
+  })
+
+  test('an award while an attempt is open is ignored; attempts are sequential', () => {
+    const s = foldTask([submitted(), award(2, 1, W1), award(3, 2, W2), award(4, 3, W2)])
+    expect(s?.attempts).toHaveLength(1)
+    expect(s?.conflicts).toHaveLength(2)
+  })
+
+  test('the fold ignores arrival order', () => {
+    const all = [submitted(), award(2, 1, W1), start(3, 1, W1), retry(10, 1), award(11, 2, W2), finish(12, 1, W1), finish(13, 2, W2, 'failed'), cancel(14)]
+    const expected = foldTask(all)
+    for (let i = 0; i < 20; i++) {
+      const shuffled = [...all].sort(() => Math.random() - 0.5)
+      expect(foldTask(shuffled)).toEqual(expected)
+    }
+  })
+})
