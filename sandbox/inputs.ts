@@ -1,0 +1,60 @@
+/**
+ * Hands the run's input files, the synthetic /etc files and the seccomp filter to bubblewrap
+ * as open file descriptors, so that the command never sees a host path. Input files are
+ * written to a root-only task folder that is removed as soon as they are open; names in it
+ * are indices, so a submitted path never becomes a host path.
+ */
+import { mkdtemp, open, rm, writeFile, type FileHandle } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { TASK_GROUP_PREFIX } from './cgroup.js'
+import type { SandboxHost } from './host.js'
+import type { ValidatedSpec } from './spec.js'
+import { STDIO } from './supervise.js'
+
+export interface PreparedInputs {
+  /** fds to pass from STDIO.firstExtra onwards. */
+  extraFds: number[]
+  seccompFd: number
+  /** The host's fd (not the child's) of /dev/null, to mask inherited fds with. */
+  devNullFd: number
+  etcFds: Map<string, number>
+  fileFds: Array<{ path: string, fd: number }>
+  /** Closes the host's copies of the fds (the child keeps its own). */
+  close: () => Promise<void>
+}
+
+export async function prepareInputs (host: Pick<SandboxHost, 'seccompFile' | 'etcFiles'>, files: ValidatedSpec['files']): Promise<PreparedInputs> {
+  const handles: FileHandle[] = []
+  const extraFds: number[] = []
+  const close = async (): Promise<void> => {
+    await Promise.all(handles.splice(0).map(async handle => await handle.close().catch(() => {})))
+  }
+  /** Opens a file and returns the fd number it will have in the child. */
+  const pass = async (path: string): Promise<number> => {
+    const handle = await open(path, 'r')
+    handles.push(handle)
+    return STDIO.firstExtra + extraFds.push(handle.fd) - 1
+  }
+  let taskDir: string | null = null
+  try {
+    const devNull = await open('/dev/null', 'r')
+    handles.push(devNull)
+    const seccompFd = await pass(host.seccompFile)
+    const etcFds = new Map<string, number>()
+    for (const [name, path] of host.etcFiles) etcFds.set(name, await pass(path))
+    const fileFds: Array<{ path: string, fd: number }> = []
+    if (files.length > 0) taskDir = await mkdtemp(join(tmpdir(), TASK_GROUP_PREFIX))
+    for (const [index, file] of files.entries()) {
+      const path = join(taskDir ?? '', String(index))
+      await writeFile(path, file.content, { mode: 0o600 })
+      fileFds.push({ path: file.path, fd: await pass(path) })
+    }
+    return { extraFds, seccompFd, devNullFd: devNull.fd, etcFds, fileFds, close }
+  } catch (err) {
+    await close()
+    throw err
+  } finally {
+    if (taskDir !== null) await rm(taskDir, { recursive: true, force: true })
+  }
+}

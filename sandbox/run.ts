@@ -1,0 +1,145 @@
+/**
+ * One sandboxed run on a detected host: passes the inputs (inputs.ts), creates the run's
+ * cgroup, launches and supervises it, and always cleans up: cgroup removed, nothing of the
+ * run's uid left running, uid returned.
+ * Resolves with a JSON-serializable result; rejects with AbortedError when aborted (after the
+ * cleanup), SandboxSetupError when bubblewrap never started, SandboxBusyError when no uid is free.
+ */
+import { AbortedError } from '../node/errors.js'
+import type { Logger } from '../node/logger.js'
+import type { TaskCgroup } from './cgroup.js'
+import { TASK_GROUP_PREFIX } from './cgroup.js'
+import { prepareInputs, type PreparedInputs } from './inputs.js'
+import { FileCollector, type CollectedFile } from './collect.js'
+import { SandboxBusyError, SandboxSetupError } from './errors.js'
+import type { SandboxHost } from './host.js'
+import { classifyOutcome, type LimitHit } from './outcome.js'
+import { parentDirectories } from './paths.js'
+import { killUid, listProcesses } from './procfs.js'
+import { bubblewrapArgs, launcherScript } from './profile.js'
+import type { ValidatedSpec } from './spec.js'
+import { STDIO, supervise } from './supervise.js'
+
+export interface SandboxUsage {
+  /** CPU time of all the run's processes; null without a cgroup. */
+  cpuMs: number | null
+  /** Peak memory of the run (processes and tmpfs files); null without a cgroup. */
+  peakMemoryMb: number | null
+  wallMs: number
+}
+
+export interface SandboxResult {
+  exitCode: number | null
+  signal: string | null
+  timedOut: boolean
+  limitHit: LimitHit | null
+  stdout: string
+  stderr: string
+  stdoutTruncated: boolean
+  stderrTruncated: boolean
+  files: CollectedFile[]
+  /** Some matched files are missing: too many, too large a stream, or the run was ended early. */
+  filesTruncated: boolean
+  usage: SandboxUsage
+}
+
+export interface RunOptions { signal?: AbortSignal, logger: Logger }
+
+let runCounter = 0
+const round1 = (value: number): number => Math.round(value * 10) / 10
+
+export async function runWithHost (host: SandboxHost, spec: ValidatedSpec, options: RunOptions): Promise<SandboxResult> {
+  if (options.signal?.aborted === true) throw new AbortedError('sandbox run aborted before it started')
+  const uid = host.uids === null ? null : host.uids.allocate()
+  if (host.uids !== null && uid === null) throw new SandboxBusyError('every sandbox uid is in use')
+  const owner = uid === null ? null : { uid, gid: uid }
+  const name = `${TASK_GROUP_PREFIX}${process.pid}-${++runCounter}`
+  const logger = options.logger.child({ run: name })
+  let inputs: PreparedInputs | null = null
+  let cgroup: TaskCgroup | null = null
+  let mayLeaveProcesses = false
+  try {
+    inputs = await prepareInputs(host, spec.files)
+    cgroup = host.cgroup === null ? null : await host.cgroup.create(name, spec.limits, host.tools.setpriv === null ? owner : null)
+    const collector = spec.collect.length === 0
+      ? null
+      : new FileCollector(spec.collect, 2 * spec.limits.diskMb * 1024 * 1024 + 1024 * 1024)
+    const bwrapArgv = bubblewrapArgs({
+      rootLayout: host.rootLayout,
+      etcBinds: host.etcBinds,
+      etcFds: inputs.etcFds,
+      fileFds: inputs.fileFds,
+      directories: parentDirectories(spec.files.map(file => file.path)),
+      env: spec.env,
+      limits: spec.limits,
+      seccompFd: inputs.seccompFd,
+      statusFd: STDIO.status,
+      init: host.tools.tini,
+      command: spec.command,
+      collect: collector === null ? null : { fd: STDIO.collect, shell: host.tools.shell, tar: host.tools.tar },
+    })
+    const script = launcherScript({
+      limits: spec.limits,
+      procsFiles: cgroup?.procsFiles ?? [],
+      dropTo: host.tools.setpriv !== null && owner !== null ? { setpriv: host.tools.setpriv, ...owner } : null,
+      nproc: cgroup === null ? await nprocLimit(uid, spec.limits.pids) : null,
+      rlimitMemory: cgroup === null,
+    })
+    logger.debug({ uid, limits: host.limits, command: spec.command[0] }, 'sandbox run starting')
+    mayLeaveProcesses = true
+    const run = await supervise({
+      shell: host.tools.shell,
+      script,
+      args: [...cgroup?.procsFiles ?? [], '--', host.tools.bwrap, ...bwrapArgv],
+      owner: host.tools.setpriv === null ? owner : null,
+      extraFds: inputs.extraFds,
+      devNullFd: inputs.devNullFd,
+      stdin: spec.stdin,
+      limits: spec.limits,
+      cgroup,
+      collector,
+      signal: options.signal,
+    })
+    mayLeaveProcesses = run.killedFor !== null
+    if (run.killedFor === 'abort') throw new AbortedError('sandbox run aborted')
+    if (!run.started) {
+      throw new SandboxSetupError('bubblewrap did not start the sandbox', { details: { stderr: run.stderr.toString('utf8').slice(0, 4096), code: run.code } })
+    }
+    const outcome = classifyOutcome({
+      killedFor: run.killedFor,
+      code: run.code,
+      signal: run.signal,
+      sample: run.sample,
+      limits: spec.limits,
+      largestFileSize: collector?.largestFileSize ?? 0,
+    })
+    logger.debug({ ...outcome, wallMs: round1(run.wallMs) }, 'sandbox run ended')
+    return {
+      ...outcome,
+      stdout: run.stdout.toString('utf8'),
+      stderr: run.stderr.toString('utf8'),
+      stdoutTruncated: run.stdoutTruncated,
+      stderrTruncated: run.stderrTruncated,
+      files: collector?.files ?? [],
+      filesTruncated: collector !== null && (collector.truncated || run.killedFor !== null),
+      usage: {
+        cpuMs: run.sample === null ? null : round1(run.sample.cpuMs),
+        peakMemoryMb: run.sample?.peakMemoryBytes == null ? null : round1(run.sample.peakMemoryBytes / (1024 * 1024)),
+        wallMs: round1(run.wallMs),
+      },
+    }
+  } finally {
+    await inputs?.close()
+    if (cgroup !== null && !await cgroup.remove()) logger.warn('sandbox cgroup could not be removed')
+    // Without a cgroup, a run that was killed may leave processes dying for a moment.
+    if (uid !== null && cgroup === null && mayLeaveProcesses && !await killUid(uid)) logger.warn({ uid }, 'sandbox processes survive')
+    if (uid !== null) host.uids?.release(uid)
+  }
+}
+
+/** RLIMIT_NPROC counts per host uid: with a uid of its own the run gets `pids`, else what the node's uid has plus `pids`. */
+async function nprocLimit (uid: number | null, pids: number): Promise<number> {
+  if (uid !== null) return pids
+  const own = process.getuid?.() ?? -1
+  return (await listProcesses()).filter(p => p.uid === own).reduce((sum, p) => sum + p.threads, pids)
+}

@@ -1,0 +1,183 @@
+/**
+ * Starts the launcher and watches one run: captures stdout/stderr up to the output limit,
+ * reads bubblewrap's status (the host pid of the sandbox's pid 1), feeds the tar stream of
+ * produced files to the collector, samples the cgroup and ends the run on the first limit hit,
+ * the wall-clock limit or an abort. Ending a run kills the sandbox's pid 1, which takes the
+ * whole pid namespace with it and lets bubblewrap reap it; the launcher's process group is
+ * killed as well if bubblewrap has not gone within a second (or before pid 1 is known).
+ */
+import { spawn, type StdioOptions } from 'node:child_process'
+import type { Readable } from 'node:stream'
+import type { CgroupSample, TaskCgroup } from './cgroup.js'
+import type { FileCollector } from './collect.js'
+import { limitInSample, type LimitHit } from './outcome.js'
+import { openFdsFrom } from './procfs.js'
+import type { SandboxLimits } from './spec.js'
+
+export const STDIO = Object.freeze({ collect: 3, status: 4, firstExtra: 5 })
+const POLL_MS = 100
+const FALLBACK_KILL_MS = 1000
+const CLOSE_GRACE_MS = 2000
+
+export interface SuperviseInput {
+  shell: string
+  script: string
+  args: readonly string[]
+  owner: { uid: number, gid: number } | null
+  /** fds for STDIO.firstExtra onwards. */
+  extraFds: readonly number[]
+  /** An fd open on /dev/null, put in place of every other fd the child could inherit. */
+  devNullFd: number
+  stdin: string | null
+  limits: SandboxLimits
+  cgroup: TaskCgroup | null
+  collector: FileCollector | null
+  signal?: AbortSignal
+}
+
+export interface Supervised {
+  code: number | null
+  signal: NodeJS.Signals | null
+  killedFor: LimitHit | 'abort' | null
+  /** Whether bubblewrap got as far as starting the sandbox's pid 1. */
+  started: boolean
+  stdout: Buffer
+  stderr: Buffer
+  stdoutTruncated: boolean
+  stderrTruncated: boolean
+  sample: CgroupSample | null
+  wallMs: number
+}
+
+class Capture {
+  readonly parts: Buffer[] = []
+  bytes = 0
+  truncated = false
+  constructor (readonly limit: number) {}
+  /** Keeps what fits; false once the limit is exceeded. */
+  add (chunk: Buffer): boolean {
+    const room = this.limit - this.bytes
+    if (chunk.length > room) {
+      if (room > 0) this.parts.push(chunk.subarray(0, room))
+      this.bytes = this.limit
+      this.truncated = true
+      return false
+    }
+    this.parts.push(chunk)
+    this.bytes += chunk.length
+    return true
+  }
+}
+
+const tryKill = (pid: number): void => {
+  try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ }
+}
+
+export async function supervise (input: SuperviseInput): Promise<Supervised> {
+  const stdio: StdioOptions = [
+    input.stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe',
+    input.collector === null ? 'ignore' : 'pipe', 'pipe', ...input.extraFds,
+  ]
+  for (const fd of openFdsFrom(stdio.length)) {
+    while (stdio.length < fd) stdio.push('ignore')
+    stdio.push(input.devNullFd)
+  }
+  const started = performance.now()
+  const child = spawn(input.shell, ['-c', input.script, 'sh', ...input.args], {
+    detached: true,
+    cwd: '/',
+    env: { PATH: '/usr/bin:/bin' },
+    stdio,
+    ...(input.owner ?? {}),
+  })
+  const out = new Capture(input.limits.outputBytes)
+  const err = new Capture(input.limits.outputBytes)
+  let killedFor: Supervised['killedFor'] = null
+  let childPid: number | null = null
+  let exited = false
+  let sample: CgroupSample | null = null
+  const timers: NodeJS.Timeout[] = []
+
+  const kill = (reason: LimitHit | 'abort'): void => {
+    killedFor ??= reason
+    if (exited) return
+    if (childPid !== null) tryKill(childPid)
+    else if (child.pid !== undefined) tryKill(-child.pid)
+    timers.push(setTimeout(() => { if (!exited && child.pid !== undefined) tryKill(-child.pid) }, FALLBACK_KILL_MS))
+  }
+
+  child.stdout?.on('data', (chunk: Buffer) => { if (!out.add(chunk)) kill('output') })
+  child.stderr?.on('data', (chunk: Buffer) => { if (!err.add(chunk)) kill('output') })
+  readStatus(child.stdio[STDIO.status] as Readable | null, pid => { childPid = pid })
+  const tar = child.stdio[STDIO.collect] as Readable | null
+  tar?.on('data', (chunk: Buffer) => input.collector?.write(chunk))
+  tar?.on('end', () => input.collector?.end())
+  if (child.stdin !== null) {
+    child.stdin.on('error', () => { /* the command need not read its stdin */ })
+    child.stdin.end(input.stdin ?? '')
+  }
+
+  timers.push(setTimeout(() => kill('wall'), input.limits.wallMs))
+  const cgroup = input.cgroup
+  if (cgroup !== null) {
+    let sampling = false
+    timers.push(setInterval(() => {
+      if (sampling || exited) return
+      sampling = true
+      cgroup.sample().then(s => {
+        sample = s
+        const hit = limitInSample(s, input.limits)
+        if (hit !== null) kill(hit)
+      }, () => {}).finally(() => { sampling = false })
+    }, POLL_MS))
+  }
+  const onAbort = (): void => kill('abort')
+  input.signal?.addEventListener('abort', onAbort, { once: true })
+  if (input.signal?.aborted === true) kill('abort')
+
+  try {
+    const { code, signal } = await new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve, reject) => {
+      child.once('error', reject)
+      child.once('exit', () => {
+        exited = true
+        // Everything in the sandbox is gone with its pid 1; a stream still open is not ours to wait for.
+        timers.push(setTimeout(() => { for (const stream of child.stdio) stream?.destroy() }, CLOSE_GRACE_MS))
+      })
+      child.once('close', (code, signal) => { resolve({ code, signal }) })
+    })
+    if (cgroup !== null) sample = await cgroup.sample().catch(() => sample)
+    return {
+      code,
+      signal,
+      killedFor,
+      started: childPid !== null,
+      stdout: Buffer.concat(out.parts),
+      stderr: Buffer.concat(err.parts),
+      stdoutTruncated: out.truncated,
+      stderrTruncated: err.truncated,
+      sample,
+      wallMs: performance.now() - started,
+    }
+  } finally {
+    for (const timer of timers) clearTimeout(timer)
+    input.signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+/** bubblewrap writes JSON documents, one per line; the first carries "child-pid". */
+function readStatus (stream: Readable | null, onChildPid: (pid: number) => void): void {
+  let pending = ''
+  stream?.setEncoding('utf8')
+  stream?.on('data', (text: string) => {
+    pending += text
+    let newline
+    while ((newline = pending.indexOf('\n')) !== -1) {
+      const line = pending.slice(0, newline)
+      pending = pending.slice(newline + 1)
+      try {
+        const status = JSON.parse(line) as { 'child-pid'?: unknown }
+        if (typeof status['child-pid'] === 'number') onChildPid(status['child-pid'])
+      } catch { /* not a status line */ }
+    }
+  })
+}

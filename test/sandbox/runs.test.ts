@@ -1,0 +1,91 @@
+/**
+ * Ordinary runs end to end: inputs, stdin, env, exit status, collected files, JSON shape,
+ * real test runners inside the sandbox parsed by the test-output parsers, the probe, and a
+ * host without bubblewrap.
+ */
+import { createHash } from 'node:crypto'
+import { describe, expect, test } from 'vitest'
+import { COLLECT_BOUNDS, createSandbox, parseTestOutput, probeSandbox, runSandboxed } from '../../sandbox/index.js'
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
+
+describe('a run', () => {
+  test('gets its files, stdin and env, and returns output, status and produced files', async () => {
+    const big = 'y'.repeat(COLLECT_BOUNDS.contentBytes + 10)
+    const result = await runSandboxed({
+      files: { 'src/main.py': 'import os, sys\nprint(os.environ["GREETING"], sys.stdin.read().strip())\nopen("out/big.txt", "w").write("y" * int(sys.argv[1]))\nsys.stderr.write("warn\\n")\nsys.exit(3)\n' },
+      command: ['sh', '-c', 'mkdir out && echo made > out/small.txt && python3 src/main.py "$1"', 'sh', String(big.length)],
+      env: { GREETING: 'hello' },
+      stdin: 'world\n',
+      collect: ['out/*.txt', 'missing/**'],
+    })
+    expect(result).toMatchObject({ exitCode: 3, signal: null, timedOut: false, limitHit: null, stdout: 'hello world\n', stderr: 'warn\n' })
+    expect(result.files).toEqual([
+      { path: 'out/big.txt', size: big.length, sha256: sha256(big) },
+      { path: 'out/small.txt', size: 5, sha256: sha256('made\n'), content: 'made\n' },
+    ])
+    expect(result.filesTruncated).toBe(false)
+    expect(result.usage.wallMs).toBeGreaterThan(0)
+    expect(JSON.parse(JSON.stringify(result))).toEqual(result)
+  })
+
+  test('a missing program is an ordinary failure, not an exception', async () => {
+    const result = await runSandboxed({ command: ['no-such-program-here'] })
+    expect(result.exitCode).not.toBe(0)
+    expect(result.limitHit).toBeNull()
+  })
+
+  test('a signal inside is reported as the signal', async () => {
+    const result = await runSandboxed({ command: ['sh', '-c', 'kill -TERM $$'] })
+    expect(result).toMatchObject({ exitCode: 143, signal: 'SIGTERM', limitHit: null })
+  })
+})
+
+describe('test runners inside the sandbox', () => {
+  test('pytest: real output parsed into counts and failures', async () => {
+    const result = await runSandboxed({
+      files: {
+        'test_calc.py': 'import pytest\n\ndef test_ok():\n    assert 1 + 1 == 2\n\ndef test_bad():\n    assert 1 + 1 == 3, "arithmetic"\n\n@pytest.fixture\ndef broken():\n    raise RuntimeError("no fixture")\n\ndef test_err(broken):\n    pass\n',
+      },
+      command: ['python3', '-m', 'pytest', '-p', 'no:cacheprovider'],
+    })
+    expect(result.exitCode).toBe(1)
+    const report = parseTestOutput('pytest', result.stdout)
+    expect(report).toMatchObject({ passed: 1, failed: 1, errored: 1, skipped: 0 })
+    expect(report.failures).toEqual([
+      { name: 'test_calc.py::test_bad', kind: 'failed', message: 'AssertionError: arithmetic' },
+      { name: 'test_calc.py::test_err', kind: 'error', message: 'RuntimeError: no fixture' },
+    ])
+  })
+
+  test('node --test: real TAP output parsed into counts and failures', async () => {
+    const result = await runSandboxed({
+      files: {
+        'calc.test.mjs': "import test from 'node:test'\nimport assert from 'node:assert'\ntest('adds', () => assert.equal(1 + 1, 2))\ntest('breaks', () => { throw new Error('broken sum') })\ntest.skip('later', () => {})\n",
+      },
+      command: ['node', '--test', '--test-reporter=tap'],
+    })
+    expect(result.exitCode).toBe(1)
+    const report = parseTestOutput('node', result.stdout)
+    expect(report).toMatchObject({ passed: 1, failed: 1, errored: 0, skipped: 1 })
+    expect(report.failures).toEqual([{ name: 'breaks', kind: 'failed', message: 'broken sum' }])
+  })
+})
+
+describe('probe', () => {
+  test('reports bubblewrap, the limits backend chosen at start-up and the runtimes that start inside', async () => {
+    const probe = await probeSandbox()
+    expect(probe).toMatchObject({ available: true, isolation: 'bubblewrap', uidPerRun: process.getuid?.() === 0 })
+    expect(['cgroup2', 'cgroup1', 'rlimit']).toContain(probe.limits)
+    expect(probe.runtimes).toEqual(expect.arrayContaining(['sh', 'python3', 'pytest', 'node']))
+    expect(JSON.parse(JSON.stringify(probe))).toEqual(probe)
+  })
+
+  test('a host without bubblewrap is unavailable and never runs anything', async () => {
+    const sandbox = createSandbox({ tools: { bwrap: ['/nonexistent/bwrap'] } })
+    const probe = await sandbox.probe()
+    expect(probe).toMatchObject({ available: false, runtimes: [] })
+    expect(probe.reason).toMatch(/bubblewrap/)
+    await expect(sandbox.run({ command: ['true'] })).rejects.toMatchObject({ name: 'SandboxUnavailableError' })
+  })
+})
