@@ -6,8 +6,11 @@
  * v1: one directory per hierarchy (memory, pids, cpuacct); the run's first process writes its
  * pid to each cgroup.procs (chowned to the run's uid). v2: one directory with memory and pids
  * enabled; the join must be done by root or the owner of the node's cgroup (see joinAsRoot).
+ *
+ * cgroupfs is in memory and never blocks, so it is read and written synchronously: a sample
+ * of four files takes ~0.05 ms that way and ~1 ms through the thread pool, on every run.
  */
-import { chown, mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises'
+import { chownSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { SandboxLimits } from './spec.js'
 import { parseKeyedCounts } from './cgroup-paths.js'
@@ -42,58 +45,66 @@ export const TASK_GROUP_PREFIX = 'gryphgen-task-'
 const REMOVE_TIMEOUT_MS = 5000
 const MIB = 1024 * 1024
 
-const readText = async (path: string): Promise<string> => await readFile(path, 'utf8')
-const readNumber = async (path: string): Promise<number> => Number((await readText(path)).trim())
-const readCount = async (path: string, key: string): Promise<number> => parseKeyedCounts(await readText(path)).get(key) ?? 0
-async function tryWrite (path: string, value: string): Promise<void> {
-  try { await writeFile(path, value) } catch { /* optional knob missing on this kernel */ }
+const readText = (path: string): string => readFileSync(path, 'utf8')
+const readNumber = (path: string): number => Number(readText(path).trim())
+const readCount = (path: string, key: string): number => parseKeyedCounts(readText(path)).get(key) ?? 0
+function tryWrite (path: string, value: string): void {
+  try { writeFileSync(path, value) } catch { /* optional knob missing on this kernel */ }
 }
 
-async function readProcs (dir: string): Promise<number[]> {
-  try {
-    return (await readText(`${dir}/cgroup.procs`)).split('\n').filter(line => line !== '').map(Number)
-  } catch {
-    return []
-  }
-}
-
-function killAll (pids: number[]): void {
+function killMembers (dir: string): void {
+  let pids: string[] = []
+  try { pids = readText(`${dir}/cgroup.procs`).split('\n').filter(line => line !== '') } catch { return }
   for (const pid of pids) {
-    try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ }
+    try { process.kill(Number(pid), 'SIGKILL') } catch { /* already gone */ }
   }
 }
 
 /** Removes the groups (killing what is left in them first, if any) and waits until they are gone. */
-async function removeGroups (dirs: readonly string[], beforeKill?: () => Promise<void>): Promise<boolean> {
+async function removeGroups (dirs: readonly string[], beforeKill?: () => void): Promise<boolean> {
   const deadline = Date.now() + REMOVE_TIMEOUT_MS
   let left = [...dirs]
   for (let attempt = 0; ; attempt++) {
-    const removed = await Promise.all(left.map(async dir => {
+    left = left.filter(dir => {
       try {
-        await rmdir(dir)
-        return true
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true
-        if (attempt === 0) await beforeKill?.()
-        killAll(await readProcs(dir))
+        rmdirSync(dir)
         return false
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false
+        if (attempt === 0) beforeKill?.()
+        killMembers(dir)
+        return true
       }
-    }))
-    left = left.filter((_dir, i) => removed[i] !== true)
+    })
     if (left.length === 0) return true
     if (Date.now() > deadline) return false
     await sleep(attempt < 10 ? 2 : 20)
   }
 }
 
-async function removeStaleIn (parents: readonly string[]): Promise<void> {
+/** Creates `dirs`, then runs `configure`; on any failure removes what was made and rethrows. */
+async function createGroups (dirs: readonly string[], configure: () => void): Promise<void> {
+  const made: string[] = []
+  try {
+    for (const dir of dirs) {
+      mkdirSync(dir)
+      made.push(dir)
+    }
+    configure()
+  } catch (err) {
+    await removeGroups(made)
+    throw err
+  }
+}
+
+function removeStaleIn (parents: readonly string[]): void {
   for (const parent of parents) {
     let names: string[] = []
-    try { names = await readdir(parent) } catch { continue }
+    try { names = readdirSync(parent) } catch { continue }
     for (const name of names) {
-      const pid = Number(/^gryphgen-task-(\d+)-\d+$/.exec(name)?.[1] ?? NaN)
+      const pid = Number(/^gryphgen-task-(\d+)-/.exec(name)?.[1] ?? NaN)
       if (Number.isNaN(pid) || isAlive(pid)) continue
-      try { await rmdir(`${parent}/${name}`) } catch { /* not empty: a later sweep retries */ }
+      try { rmdirSync(`${parent}/${name}`) } catch { /* not empty: a later sweep retries */ }
     }
   }
 }
@@ -113,34 +124,25 @@ export function cgroupV1Backend (dirs: ReadonlyMap<string, string>): CgroupBacke
   return {
     kind: 'cgroup1',
     joinAsRoot: false,
-    removeStale: async () => { await removeStaleIn(parents) },
+    removeStale: async () => { removeStaleIn(parents) },
     create: async (name, limits, owner) => {
-      const groups = new Map([...dirs].map(([controller, parent]) => [controller, `${parent}/${name}`]))
-      const unique = [...new Set(groups.values())]
-      const memory = groups.get('memory') ?? ''
-      try {
-        await Promise.all(unique.map(async dir => { await mkdir(dir) }))
-        await Promise.all([
-          writeFile(`${memory}/memory.limit_in_bytes`, String(limits.memoryMb * MIB))
-            .then(async () => { await tryWrite(`${memory}/memory.memsw.limit_in_bytes`, String(limits.memoryMb * MIB)) }),
-          writeFile(`${groups.get('pids') ?? ''}/pids.max`, String(limits.pids)),
-          ...unique.map(async dir => { if (owner !== null) await chown(`${dir}/cgroup.procs`, owner.uid, owner.gid) }),
-        ])
-      } catch (err) {
-        await removeGroups(unique)
-        throw err
-      }
+      const groupOf = (controller: string): string => `${dirs.get(controller) ?? ''}/${name}`
+      const [memory, pids, cpuacct] = [groupOf('memory'), groupOf('pids'), groupOf('cpuacct')]
+      const unique = [...new Set([memory, pids, cpuacct])]
+      await createGroups(unique, () => {
+        writeFileSync(`${memory}/memory.limit_in_bytes`, String(limits.memoryMb * MIB))
+        tryWrite(`${memory}/memory.memsw.limit_in_bytes`, String(limits.memoryMb * MIB))
+        writeFileSync(`${pids}/pids.max`, String(limits.pids))
+        if (owner !== null) for (const dir of unique) chownSync(`${dir}/cgroup.procs`, owner.uid, owner.gid)
+      })
       return {
         procsFiles: unique.map(dir => `${dir}/cgroup.procs`),
-        sample: async () => {
-          const [cpuNs, peakMemoryBytes, oomKills, pidsLimitHits] = await Promise.all([
-            readNumber(`${groups.get('cpuacct') ?? ''}/cpuacct.usage`),
-            readNumber(`${memory}/memory.max_usage_in_bytes`),
-            readCount(`${memory}/memory.oom_control`, 'oom_kill'),
-            readCount(`${groups.get('pids') ?? ''}/pids.events`, 'max'),
-          ])
-          return { cpuMs: cpuNs / 1e6, peakMemoryBytes, oomKills, pidsLimitHits }
-        },
+        sample: async () => ({
+          cpuMs: readNumber(`${cpuacct}/cpuacct.usage`) / 1e6,
+          peakMemoryBytes: readNumber(`${memory}/memory.max_usage_in_bytes`),
+          oomKills: readCount(`${memory}/memory.oom_control`, 'oom_kill'),
+          pidsLimitHits: readCount(`${pids}/pids.events`, 'max'),
+        }),
         remove: async () => await removeGroups(unique),
       }
     },
@@ -152,31 +154,27 @@ export function cgroupV2Backend (parent: string, joinAsRoot: boolean): CgroupBac
   return {
     kind: 'cgroup2',
     joinAsRoot,
-    removeStale: async () => { await removeStaleIn([parent]) },
+    removeStale: async () => { removeStaleIn([parent]) },
     create: async (name, limits, owner) => {
       const dir = `${parent}/${name}`
-      try {
-        await mkdir(dir)
-        await writeFile(`${dir}/memory.max`, String(limits.memoryMb * MIB))
-        await tryWrite(`${dir}/memory.swap.max`, '0')
-        await writeFile(`${dir}/pids.max`, String(limits.pids))
-        if (owner !== null && !joinAsRoot) await chown(`${dir}/cgroup.procs`, owner.uid, owner.gid)
-      } catch (err) {
-        await removeGroups([dir])
-        throw err
+      await createGroups([dir], () => {
+        writeFileSync(`${dir}/memory.max`, String(limits.memoryMb * MIB))
+        tryWrite(`${dir}/memory.swap.max`, '0')
+        writeFileSync(`${dir}/pids.max`, String(limits.pids))
+        if (owner !== null && !joinAsRoot) chownSync(`${dir}/cgroup.procs`, owner.uid, owner.gid)
+      })
+      const peak = (): number | null => {
+        try { return readNumber(`${dir}/memory.peak`) } catch { return null } // kernels before 5.19
       }
       return {
         procsFiles: [`${dir}/cgroup.procs`],
-        sample: async () => {
-          const [cpuUs, peakMemoryBytes, oomKills, pidsLimitHits] = await Promise.all([
-            readCount(`${dir}/cpu.stat`, 'usage_usec'),
-            readNumber(`${dir}/memory.peak`).catch(() => null),
-            readCount(`${dir}/memory.events`, 'oom_kill'),
-            readCount(`${dir}/pids.events`, 'max'),
-          ])
-          return { cpuMs: cpuUs / 1000, peakMemoryBytes, oomKills, pidsLimitHits }
-        },
-        remove: async () => await removeGroups([dir], async () => { await tryWrite(`${dir}/cgroup.kill`, '1') }),
+        sample: async () => ({
+          cpuMs: readCount(`${dir}/cpu.stat`, 'usage_usec') / 1000,
+          peakMemoryBytes: peak(),
+          oomKills: readCount(`${dir}/memory.events`, 'oom_kill'),
+          pidsLimitHits: readCount(`${dir}/pids.events`, 'max'),
+        }),
+        remove: async () => await removeGroups([dir], () => { tryWrite(`${dir}/cgroup.kill`, '1') }),
       }
     },
   }

@@ -28,11 +28,12 @@ export type RootEntry = { path: string, symlinkTo: string } | { path: string, bi
 /** Synthetic /etc files, shipped in sandbox/etc/ (a nobody-only passwd and group, localhost hosts). */
 export const SYNTHETIC_ETC = Object.freeze(['passwd', 'group', 'hosts', 'nsswitch.conf'])
 
-/** Host /etc entries bound read-only when present. */
-export const ETC_BINDS = Object.freeze([
-  '/etc/ld.so.cache', '/etc/alternatives', '/etc/localtime',
-  '/etc/python3', '/etc/python3.11', '/etc/python3.12', '/etc/python3.13',
-])
+/**
+ * Host /etc entries bound read-only when present: the loader's cache and the Debian
+ * alternatives that /usr/bin links point through. Each mount costs start-up time; python's
+ * /etc config (an apport hook, a packaging default) and localtime (UTC without it) are not needed.
+ */
+export const ETC_BINDS = Object.freeze(['/etc/ld.so.cache', '/etc/alternatives'])
 
 export interface ProfileInput {
   rootLayout: readonly RootEntry[]

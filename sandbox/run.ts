@@ -46,10 +46,12 @@ export interface SandboxResult {
 export interface RunOptions { signal?: AbortSignal, logger: Logger }
 
 let runCounter = 0
+/** A function, not an inline check: the signal may abort while the run is being prepared. */
+const aborted = (signal: AbortSignal | undefined): boolean => signal?.aborted === true
 const round1 = (value: number): number => Math.round(value * 10) / 10
 
 export async function runWithHost (host: SandboxHost, spec: ValidatedSpec, options: RunOptions): Promise<SandboxResult> {
-  if (options.signal?.aborted === true) throw new AbortedError('sandbox run aborted before it started')
+  if (aborted(options.signal)) throw new AbortedError('sandbox run aborted before it started')
   const uid = host.uids === null ? null : host.uids.allocate()
   if (host.uids !== null && uid === null) throw new SandboxBusyError('every sandbox uid is in use')
   const owner = uid === null ? null : { uid, gid: uid }
@@ -86,6 +88,7 @@ export async function runWithHost (host: SandboxHost, spec: ValidatedSpec, optio
       rlimitMemory: cgroup === null,
     })
     logger.debug({ uid, limits: host.limits, command: spec.command[0] }, 'sandbox run starting')
+    if (aborted(options.signal)) throw new AbortedError('sandbox run aborted before it started')
     mayLeaveProcesses = true
     const run = await supervise({
       shell: host.tools.shell,
@@ -102,7 +105,7 @@ export async function runWithHost (host: SandboxHost, spec: ValidatedSpec, optio
     })
     mayLeaveProcesses = run.killedFor !== null
     if (run.killedFor === 'abort') throw new AbortedError('sandbox run aborted')
-    if (!run.started) {
+    if (!run.started && run.killedFor === null) {
       throw new SandboxSetupError('bubblewrap did not start the sandbox', { details: { stderr: run.stderr.toString('utf8').slice(0, 4096), code: run.code } })
     }
     const outcome = classifyOutcome({

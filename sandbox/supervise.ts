@@ -4,7 +4,7 @@
  * produced files to the collector, samples the cgroup and ends the run on the first limit hit,
  * the wall-clock limit or an abort. Ending a run kills the sandbox's pid 1, which takes the
  * whole pid namespace with it and lets bubblewrap reap it; the launcher's process group is
- * killed as well if bubblewrap has not gone within a second (or before pid 1 is known).
+ * killed as well if bubblewrap has not gone within half a second.
  */
 import { spawn, type StdioOptions } from 'node:child_process'
 import type { Readable } from 'node:stream'
@@ -16,7 +16,7 @@ import type { SandboxLimits } from './spec.js'
 
 export const STDIO = Object.freeze({ collect: 3, status: 4, firstExtra: 5 })
 const POLL_MS = 100
-const FALLBACK_KILL_MS = 1000
+const FALLBACK_KILL_MS = 500
 const CLOSE_GRACE_MS = 2000
 
 export interface SuperviseInput {
@@ -98,17 +98,24 @@ export async function supervise (input: SuperviseInput): Promise<Supervised> {
   let sample: CgroupSample | null = null
   const timers: NodeJS.Timeout[] = []
 
+  const killGroup = (): void => { if (!exited && child.pid !== undefined) tryKill(-child.pid) }
+  // Killing the sandbox's pid 1 lets bubblewrap reap it; killing bubblewrap first would hand
+  // pid 1 to the host's init as a zombie. Until its pid is known (a few ms after the start)
+  // the kill waits for it; the process group goes too if bubblewrap has not exited in time.
   const kill = (reason: LimitHit | 'abort'): void => {
-    killedFor ??= reason
-    if (exited) return
+    if (killedFor !== null || exited) return
+    killedFor = reason
     if (childPid !== null) tryKill(childPid)
-    else if (child.pid !== undefined) tryKill(-child.pid)
-    timers.push(setTimeout(() => { if (!exited && child.pid !== undefined) tryKill(-child.pid) }, FALLBACK_KILL_MS))
+    timers.push(setTimeout(killGroup, FALLBACK_KILL_MS))
+  }
+  const onChildPid = (pid: number): void => {
+    childPid = pid
+    if (killedFor !== null && !exited) tryKill(pid)
   }
 
   child.stdout?.on('data', (chunk: Buffer) => { if (!out.add(chunk)) kill('output') })
   child.stderr?.on('data', (chunk: Buffer) => { if (!err.add(chunk)) kill('output') })
-  readStatus(child.stdio[STDIO.status] as Readable | null, pid => { childPid = pid })
+  readStatus(child.stdio[STDIO.status] as Readable | null, onChildPid)
   const tar = child.stdio[STDIO.collect] as Readable | null
   tar?.on('data', (chunk: Buffer) => input.collector?.write(chunk))
   tar?.on('end', () => input.collector?.end())

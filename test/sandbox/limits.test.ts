@@ -92,6 +92,18 @@ describe('limits (cgroup backend where the host has one)', () => {
     expect(await processesWith(name)).toEqual([])
   })
 
+  test('abort while bubblewrap is still setting up cleans up promptly', async () => {
+    const name = marker()
+    const controller = new AbortController()
+    const running = runSandboxed({ command: ['sh', '-c', 'sleep 30', name] }, { signal: controller.signal })
+    await waitFor(async () => (await processesWith(name)).length > 0 ? true : undefined) // the launcher or bubblewrap
+    const started = Date.now()
+    controller.abort()
+    await expect(running).rejects.toBeInstanceOf(AbortedError)
+    expect(Date.now() - started).toBeLessThan(3000)
+    expect(await processesWith(name)).toEqual([])
+  })
+
   test('an already aborted signal runs nothing', async () => {
     await expect(runSandboxed({ command: ['true'] }, { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortedError' })
   })
