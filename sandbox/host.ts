@@ -13,6 +13,7 @@ import { assetPath } from './assets.js'
 import type { CgroupBackend } from './cgroup.js'
 import { detectCgroupBackend } from './cgroup-detect.js'
 import { ETC_BINDS, SYNTHETIC_ETC, type RootEntry } from './profile.js'
+import { uidLocks, type UidLocks } from './uid-locks.js'
 import { UidPool } from './uid-pool.js'
 
 export type LimitsBackendName = 'cgroup2' | 'cgroup1' | 'rlimit'
@@ -26,6 +27,8 @@ export interface SandboxHost {
   cgroup: CgroupBackend | null
   /** Per-run uids when the node runs as root; null when it runs as a normal user. */
   uids: UidPool | null
+  /** Claims on those uids shared with other processes on this host. */
+  uidLocks: UidLocks | null
   tools: SandboxTools
   seccompFile: string
   /** Synthetic /etc file name -> its path on the host. */
@@ -123,6 +126,7 @@ export async function detectHost (init: HostInit): Promise<SandboxHost> {
     limits: cgroup?.kind ?? 'rlimit',
     cgroup,
     uids: isRoot ? new UidPool() : null,
+    uidLocks: isRoot ? uidLocks() : null,
     tools: {
       shell: found.shell ?? '/bin/sh',
       bwrap: found.bwrap ?? 'bwrap',

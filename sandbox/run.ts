@@ -52,7 +52,7 @@ const round1 = (value: number): number => Math.round(value * 10) / 10
 
 export async function runWithHost (host: SandboxHost, spec: ValidatedSpec, options: RunOptions): Promise<SandboxResult> {
   if (aborted(options.signal)) throw new AbortedError('sandbox run aborted before it started')
-  const uid = host.uids === null ? null : host.uids.allocate()
+  const uid = host.uids === null ? null : host.uids.allocate(candidate => host.uidLocks?.claim(candidate) ?? true)
   if (host.uids !== null && uid === null) throw new SandboxBusyError('every sandbox uid is in use')
   const owner = uid === null ? null : { uid, gid: uid }
   const name = `${TASK_GROUP_PREFIX}${process.pid}-${++runCounter}`
@@ -136,7 +136,10 @@ export async function runWithHost (host: SandboxHost, spec: ValidatedSpec, optio
     if (cgroup !== null && !await cgroup.remove()) logger.warn('sandbox cgroup could not be removed')
     // Without a cgroup, a run that was killed may leave processes dying for a moment.
     if (uid !== null && cgroup === null && mayLeaveProcesses && !await killUid(uid)) logger.warn({ uid }, 'sandbox processes survive')
-    if (uid !== null) host.uids?.release(uid)
+    if (uid !== null) {
+      host.uidLocks?.release(uid)
+      host.uids?.release(uid)
+    }
   }
 }
 

@@ -60,6 +60,11 @@ async function leftovers (): Promise<string[]> {
     for (const name of names) if (name.startsWith(TASK_GROUP_PREFIX)) found.push(`cgroup ${parent}/${name}`)
   }
   for (const name of await readdir(tmpdir())) if (name.startsWith(TASK_GROUP_PREFIX)) found.push(`task folder ${tmpdir()}/${name}`)
+  const claims = await readdir('/run/gryphgen-sandbox').catch(() => [] as string[])
+  for (const name of claims) {
+    const owner = await readFile(`/run/gryphgen-sandbox/${name}`, 'utf8').catch(() => '')
+    if (owner === String(process.pid)) found.push(`uid claim /run/gryphgen-sandbox/${name}`)
+  }
   return found
 }
 
@@ -96,7 +101,7 @@ async function main (): Promise<void> {
   await sleep(50)
   const left = await leftovers()
   console.log(`\n${CONCURRENT} concurrent sandboxed python3 runs: ${CONCURRENT - failures.length}/${CONCURRENT} ok in ${ms(elapsed)}`)
-  console.log(`  left behind: ${left.length === 0 ? 'nothing (processes, uids, cgroups, task folders checked)' : ''}`)
+  console.log(`  left behind: ${left.length === 0 ? 'nothing (processes, uids and uid claims, cgroups, task folders checked)' : ''}`)
   for (const line of [...failures, ...left]) console.log(`  ${line}`)
   if (failures.length > 0 || left.length > 0) process.exitCode = 1
 }

@@ -3,7 +3,6 @@ import { cgroupDirectory, ownV1Directories, ownV2Directory, parseKeyedCounts, pa
 import { classifyOutcome, signalOfStatus, type OutcomeInput } from '../../sandbox/outcome.js'
 import { bubblewrapArgs, collectScript, launcherScript, type ProfileInput } from '../../sandbox/profile.js'
 import { DEFAULT_LIMITS } from '../../sandbox/spec.js'
-import { UidPool } from '../../sandbox/uid-pool.js'
 
 const profile = (over: Partial<ProfileInput> = {}): ProfileInput => ({
   rootLayout: [{ path: '/bin', symlinkTo: 'usr/bin' }, { path: '/lib', bind: true }],
@@ -157,26 +156,5 @@ describe('cgroup discovery', () => {
   test('keyed counter files', () => {
     expect(Object.fromEntries(parseKeyedCounts('oom_kill_disable 0\nunder_oom 0\noom_kill 2\n'))).toEqual({ oom_kill_disable: 0, under_oom: 0, oom_kill: 2 })
     expect(parseKeyedCounts('max 17').get('max')).toBe(17)
-  })
-})
-
-describe('uid pool', () => {
-  test('hands out distinct uids round robin and refuses when all are taken', () => {
-    const pool = new UidPool(1000, 3)
-    expect([pool.allocate(), pool.allocate(), pool.allocate(), pool.allocate()]).toEqual([1000, 1001, 1002, null])
-    pool.release(1001)
-    expect(pool.allocate()).toBe(1001)
-    pool.release(1000)
-    pool.release(1002)
-    expect(pool.allocate()).toBe(1002)
-    expect(pool.inUse).toBe(2)
-    expect(pool.contains(1002) && !pool.contains(1003) && !pool.contains(999)).toBe(true)
-  })
-
-  test('a just-released uid is the last to be reused', () => {
-    const pool = new UidPool(1, 4)
-    const first = pool.allocate()
-    pool.release(first ?? 0)
-    expect([pool.allocate(), pool.allocate(), pool.allocate(), pool.allocate()]).toEqual([2, 3, 4, 1])
   })
 })

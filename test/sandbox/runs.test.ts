@@ -5,7 +5,11 @@
  */
 import { createHash } from 'node:crypto'
 import { describe, expect, test } from 'vitest'
-import { COLLECT_BOUNDS, createSandbox, parseTestOutput, probeSandbox, runSandboxed } from '../../sandbox/index.js'
+import { silentLogger } from '../../node/logger.js'
+import { detectHost } from '../../sandbox/host.js'
+import { COLLECT_BOUNDS, createSandbox, parseTestOutput, probeSandbox, runSandboxed, validateSpec } from '../../sandbox/index.js'
+import { runWithHost } from '../../sandbox/run.js'
+import { inSandboxUidRange, marker, processesWith, waitFor } from './helpers.js'
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
 
@@ -69,6 +73,23 @@ describe('test runners inside the sandbox', () => {
     const report = parseTestOutput('node', result.stdout)
     expect(report).toMatchObject({ passed: 1, failed: 1, errored: 0, skipped: 1 })
     expect(report.failures).toEqual([{ name: 'breaks', kind: 'failed', message: 'broken sum' }])
+  })
+})
+
+describe('launching as root and dropping privileges with setpriv (the cgroup v2 join path)', () => {
+  test('the run still gets a uid of its own and its limits', async () => {
+    const detected = await detectHost({ logger: silentLogger() })
+    const host = { ...detected, tools: { ...detected.tools, setpriv: '/usr/bin/setpriv' } }
+    const name = marker()
+    const running = runWithHost(host, validateSpec({ command: ['sh', '-c', 'sleep 5', name], limits: { wallMs: 1000, pids: 16 } }), { logger: silentLogger() })
+    const seen = await waitFor(async () => {
+      const found = await processesWith(name)
+      return found.some(p => p.cmdline.startsWith('sh -c')) ? found : undefined
+    })
+    for (const p of seen) expect(inSandboxUidRange(p.uid)).toBe(true)
+    expect(await running).toMatchObject({ limitHit: 'wall' })
+    const bomb = await runWithHost(host, validateSpec({ command: ['sh', '-c', 'b() { b | b & }; b; sleep 10'], limits: { pids: 16, wallMs: 2000 } }), { logger: silentLogger() })
+    expect(bomb.limitHit).toBe(host.limits === 'rlimit' ? 'wall' : 'pids')
   })
 })
 
