@@ -14,6 +14,7 @@ import { chownSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSy
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { SandboxLimits } from './spec.js'
 import { parseKeyedCounts } from './cgroup-paths.js'
+import { isAlive } from './procfs.js'
 
 export type CgroupKind = 'cgroup1' | 'cgroup2'
 
@@ -106,15 +107,6 @@ function removeStaleIn (parents: readonly string[]): void {
       if (Number.isNaN(pid) || isAlive(pid)) continue
       try { rmdirSync(`${parent}/${name}`) } catch { /* not empty: a later sweep retries */ }
     }
-  }
-}
-
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

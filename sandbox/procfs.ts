@@ -8,6 +8,16 @@ import { setTimeout as sleep } from 'node:timers/promises'
 
 export interface HostProcess { pid: number, uid: number, state: string, threads: number, cmdline: string }
 
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 export async function listProcesses (): Promise<HostProcess[]> {
   const processes: HostProcess[] = []
   for (const name of await readdir('/proc')) {

@@ -9,19 +9,11 @@
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { isAlive } from './procfs.js'
 
 export interface UidLocks {
   claim: (uid: number) => boolean
   release: (uid: number) => void
-}
-
-function alive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 export function uidLocks (dir = defaultLockDir()): UidLocks {
@@ -35,7 +27,7 @@ export function uidLocks (dir = defaultLockDir()): UidLocks {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !retry) return false
       let owner = NaN
       try { owner = Number(readFileSync(path(uid), 'utf8')) } catch { /* released meanwhile */ }
-      if (Number.isInteger(owner) && owner > 0 && alive(owner)) return false
+      if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) return false
       try { unlinkSync(path(uid)) } catch { /* someone else took it over */ }
       return claim(uid, false)
     }

@@ -9,6 +9,7 @@ import { silentLogger } from '../../node/logger.js'
 import { detectHost } from '../../sandbox/host.js'
 import { COLLECT_BOUNDS, createSandbox, parseTestOutput, probeSandbox, runSandboxed, validateSpec } from '../../sandbox/index.js'
 import { runWithHost } from '../../sandbox/run.js'
+import { UidPool } from '../../sandbox/uid-pool.js'
 import { inSandboxUidRange, marker, processesWith, waitFor } from './helpers.js'
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
@@ -90,6 +91,17 @@ describe('launching as root and dropping privileges with setpriv (the cgroup v2 
     expect(await running).toMatchObject({ limitHit: 'wall' })
     const bomb = await runWithHost(host, validateSpec({ command: ['sh', '-c', 'b() { b | b & }; b; sleep 10'], limits: { pids: 16, wallMs: 2000 } }), { logger: silentLogger() })
     expect(bomb.limitHit).toBe(host.limits === 'rlimit' ? 'wall' : 'pids')
+  })
+})
+
+describe('uid exhaustion', () => {
+  test('a run beyond the free uids is refused with SandboxBusyError, not run as another uid', async () => {
+    const detected = await detectHost({ logger: silentLogger() })
+    const host = { ...detected, uids: new UidPool(200_900, 1) }
+    const first = runWithHost(host, validateSpec({ command: ['sh', '-c', 'sleep 0.3'] }), { logger: silentLogger() })
+    await expect(runWithHost(host, validateSpec({ command: ['true'] }), { logger: silentLogger() })).rejects.toMatchObject({ name: 'SandboxBusyError' })
+    expect((await first).exitCode).toBe(0)
+    expect((await runWithHost(host, validateSpec({ command: ['true'] }), { logger: silentLogger() })).exitCode).toBe(0)
   })
 })
 
