@@ -3,8 +3,11 @@
  * as open file descriptors, so that the command never sees a host path. Input files are
  * written to a root-only task folder that is removed as soon as they are open; names in it
  * are indices, so a submitted path never becomes a host path.
+ * Opening is synchronous (local files, ~10 us each against ~60 us through the thread pool, six
+ * or more on every run); writing the inputs, which may be large, is not.
  */
-import { mkdtemp, open, rm, writeFile, type FileHandle } from 'node:fs/promises'
+import { closeSync, openSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { TASK_GROUP_PREFIX } from './cgroup.js'
@@ -21,38 +24,40 @@ export interface PreparedInputs {
   etcFds: Map<string, number>
   fileFds: Array<{ path: string, fd: number }>
   /** Closes the host's copies of the fds (the child keeps its own). */
-  close: () => Promise<void>
+  close: () => void
 }
 
 export async function prepareInputs (host: Pick<SandboxHost, 'seccompFile' | 'etcFiles'>, files: ValidatedSpec['files']): Promise<PreparedInputs> {
-  const handles: FileHandle[] = []
+  const opened: number[] = []
   const extraFds: number[] = []
-  const close = async (): Promise<void> => {
-    await Promise.all(handles.splice(0).map(async handle => await handle.close().catch(() => {})))
+  const close = (): void => {
+    for (const fd of opened.splice(0)) {
+      try { closeSync(fd) } catch { /* already closed */ }
+    }
+  }
+  const openFile = (path: string): number => {
+    const fd = openSync(path, 'r')
+    opened.push(fd)
+    return fd
   }
   /** Opens a file and returns the fd number it will have in the child. */
-  const pass = async (path: string): Promise<number> => {
-    const handle = await open(path, 'r')
-    handles.push(handle)
-    return STDIO.firstExtra + extraFds.push(handle.fd) - 1
-  }
+  const pass = (path: string): number => STDIO.firstExtra + extraFds.push(openFile(path)) - 1
   let taskDir: string | null = null
   try {
-    const devNull = await open('/dev/null', 'r')
-    handles.push(devNull)
-    const seccompFd = await pass(host.seccompFile)
+    const devNullFd = openFile('/dev/null')
+    const seccompFd = pass(host.seccompFile)
     const etcFds = new Map<string, number>()
-    for (const [name, path] of host.etcFiles) etcFds.set(name, await pass(path))
+    for (const [name, path] of host.etcFiles) etcFds.set(name, pass(path))
     const fileFds: Array<{ path: string, fd: number }> = []
     if (files.length > 0) taskDir = await mkdtemp(join(tmpdir(), TASK_GROUP_PREFIX))
     for (const [index, file] of files.entries()) {
       const path = join(taskDir ?? '', String(index))
       await writeFile(path, file.content, { mode: 0o600 })
-      fileFds.push({ path: file.path, fd: await pass(path) })
+      fileFds.push({ path: file.path, fd: pass(path) })
     }
-    return { extraFds, seccompFd, devNullFd: devNull.fd, etcFds, fileFds, close }
+    return { extraFds, seccompFd, devNullFd, etcFds, fileFds, close }
   } catch (err) {
-    await close()
+    close()
     throw err
   } finally {
     if (taskDir !== null) await rm(taskDir, { recursive: true, force: true })

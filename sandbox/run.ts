@@ -132,7 +132,7 @@ export async function runWithHost (host: SandboxHost, spec: ValidatedSpec, optio
       },
     }
   } finally {
-    await inputs?.close()
+    inputs?.close()
     if (cgroup !== null && !await cgroup.remove()) logger.warn('sandbox cgroup could not be removed')
     // Without a cgroup, a run that was killed may leave processes dying for a moment.
     if (uid !== null && cgroup === null && mayLeaveProcesses && !await killUid(uid)) logger.warn({ uid }, 'sandbox processes survive')
