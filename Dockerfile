@@ -2,6 +2,9 @@
 # Run:   docker run -d --name gryphgen -v gryphgen-data:/data -p 7410:7410 -p 127.0.0.1:7411:7411 gryphgen
 # The API listens on 0.0.0.0 inside the container so the published port reaches it; publish it
 # on the host's loopback only (as above): the bearer token in /data/api-token guards it.
+# The sandbox needs user namespaces, which Docker's default seccomp profile denies: without
+# `--security-opt seccomp=unconfined` (or a profile allowing unshare/clone of namespaces) the
+# node advertises `sandbox.available: false` and never runs untrusted code.
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
@@ -21,6 +24,9 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
+# The sandbox's seccomp filters and synthetic /etc files (found from dist/ in ../../sandbox).
+COPY sandbox/seccomp ./sandbox/seccomp
+COPY sandbox/etc ./sandbox/etc
 ENV GRYPHGEN_DATA_DIR=/data \
     GRYPHGEN_API_HOST=0.0.0.0 \
     NODE_ENV=production

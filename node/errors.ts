@@ -44,3 +44,6 @@ export class AbortedError extends GryphgenError {}
 
 /** The thing asked for does not exist (HTTP 404). */
 export class NotFoundError extends GryphgenError {}
+
+/** A command line that cannot be run as given (exit code 2). */
+export class UsageError extends GryphgenError {}

@@ -19,6 +19,7 @@ import { CapabilitySource } from './capabilities/source.js'
 import { AdvertService } from './capabilities/advert-service.js'
 import { PeerBook } from './peer-book.js'
 import { TaskLedger, LedgerSync } from '../ledger/index.js'
+import { probeSandbox, type SandboxProbe } from '../sandbox/index.js'
 import { buildApp, type ApiNode, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './api/index.js'
 
 export interface NodeInit {
@@ -38,6 +39,8 @@ export class GryphgenNode implements ApiNode {
   #peerBook: PeerBook | undefined
   #ledger: TaskLedger | undefined
   #ledgerSync: LedgerSync | undefined
+  #sandbox: SandboxProbe | undefined
+  #abort = new AbortController()
   #app: FastifyInstance | undefined
   #apiPort = 0
   #startedAt = new Date()
@@ -76,6 +79,7 @@ export class GryphgenNode implements ApiNode {
   async #start (signal: AbortSignal | undefined): Promise<void> {
     const { config } = this
     this.#startedAt = new Date()
+    this.#abort = new AbortController()
     await ensureDir(config.dataDir)
     const [identity, swarm, token] = await Promise.all([
       loadOrCreateIdentity(config.dataDir), loadOrCreateSwarmKey(config.dataDir), loadOrCreateApiToken(config.dataDir),
@@ -107,6 +111,13 @@ export class GryphgenNode implements ApiNode {
       capabilities,
       logger: componentLogger(this.#log, 'adverts'),
     }, config.advert)
+    // The sandbox probe runs commands in it (~0.2 s): advertise once it is known.
+    void probeSandbox({ signal: this.#abort.signal, logger: componentLogger(this.#log, 'sandbox') }).then(probe => {
+      this.#sandbox = probe
+      capabilities.setSandbox({ available: probe.available, isolation: probe.isolation, limits: probe.limits, runtimes: [...probe.runtimes] })
+      this.#log.info({ sandbox: probe }, probe.available ? 'sandbox available' : 'sandbox unavailable: this node will not run untrusted code')
+      void this.#adverts?.publishNow()
+    }, (err: Error) => { this.#log.warn({ err: err.message }, 'sandbox probe failed; advertising none') })
     this.#adverts.onPeerSeen = (id, addrs) => { void this.#peerBook?.remember(id, addrs, Date.now()).catch(() => {}) }
     this.#adverts.start()
     const bootstrap = [...new Set([...config.bootstrap, ...invited, ...remembered])]
@@ -131,7 +142,11 @@ export class GryphgenNode implements ApiNode {
     }, 'gryphgen node started')
   }
 
+  /** What the sandbox probe found (undefined until it has run). */
+  get sandbox (): SandboxProbe | undefined { return this.#sandbox }
+
   async stop (): Promise<void> {
+    this.#abort.abort()
     const app = this.#app
     this.#app = undefined
     if (app !== undefined) {

@@ -14,12 +14,13 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 if [ "${1:-}" = "--system" ]; then
-  # bubblewrap: the sandbox; tini: reaps zombies under the node and the tests;
+  # bubblewrap: the sandbox; tini: runs as pid 1 inside each sandbox (reaps its zombies);
   # python3-pytest: sandboxed test runs of generated Python code.
   missing=()
   command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
   command -v tini >/dev/null 2>&1 || missing+=(tini)
-  python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
+  # The sandbox runs Debian's own python3 (not a pyenv one on PATH): check that one.
+  /usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "gryphgen: installing ${missing[*]} (apt-get)..." >&2

@@ -4,12 +4,13 @@ import { CommanderError } from 'commander'
 import { buildProgram } from './program.js'
 import { writeError } from './output.js'
 
-const USAGE_ERRORS = new Set(['ConfigError', 'InvalidInviteError'])
+const USAGE_ERRORS = new Set(['ConfigError', 'InvalidInviteError', 'UsageError', 'InvalidSandboxSpecError'])
 
 export async function main (argv: string[]): Promise<number> {
   const program = buildProgram()
   program.exitOverride()
-  program.commands.forEach(c => c.exitOverride())
+  const override = (c: typeof program): void => { c.exitOverride(); c.commands.forEach(override) }
+  override(program)
   try {
     await program.parseAsync(argv)
     return typeof process.exitCode === 'number' ? process.exitCode : 0

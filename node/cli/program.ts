@@ -9,6 +9,7 @@ import { startCommand } from './commands/start.js'
 import { initCommand } from './commands/init.js'
 import { inviteCommand } from './commands/invite.js'
 import { formatNode, formatPeers } from './commands/read.js'
+import { sandboxRunCommand, type SandboxRunOptions } from './commands/sandbox.js'
 import { write, writeJson } from './output.js'
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
@@ -38,6 +39,7 @@ export function buildProgram (): Command {
     .description('gryphgen: a peer-to-peer compute grid for LLM software production')
     .version(VERSION)
     .showHelpAfterError()
+    .enablePositionalOptions()
 
   program.command('init')
     .description('create a new mesh in a data dir: identity, swarm key and API token')
@@ -112,6 +114,25 @@ export function buildProgram (): Command {
       if (opts.json === true) writeJson({ findings })
       else write(findings.map(f => `[${f.severity.toUpperCase().padEnd(4)}] ${f.check}: ${f.message}${f.advice === undefined ? '' : `\n       -> ${f.advice}`}`).join('\n'))
       if (findings.some(f => f.severity === 'fail')) process.exitCode = 1
+    })
+
+  const sandbox = program.command('sandbox').description('run untrusted code in the local sandbox').enablePositionalOptions()
+  sandbox.command('run')
+    .description('run one command locally in the sandbox (no network); exit code is the command\'s')
+    .usage('[options] -- CMD ARGS...')
+    .option('--memory-mb <n>', 'memory limit of all its processes (MiB)')
+    .option('--cpu-ms <n>', 'CPU time limit (ms)')
+    .option('--timeout-ms <n>', 'wall-clock limit (ms)')
+    .option('--pids <n>', 'process/thread limit')
+    .option('--output-bytes <n>', 'limit on each of stdout and stderr (bytes)')
+    .option('--file <path=@localfile>', 'put LOCALFILE at /work/PATH (repeatable)', collect)
+    .option('--env <name=value>', 'set an environment variable (repeatable; nothing else is passed)', collect)
+    .option('--collect <glob>', 'return files under /work matching GLOB (repeatable)', collect)
+    .option('--json', 'print the whole result as JSON')
+    .argument('<command...>', 'the command and its arguments')
+    .passThroughOptions()
+    .action(async (command: string[], opts: SandboxRunOptions) => {
+      process.exitCode = await sandboxRunCommand(command, opts)
     })
 
   return program

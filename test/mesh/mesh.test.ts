@@ -39,6 +39,10 @@ describe('mesh on loopback', () => {
         expect(p.capabilities.memory.totalMb).toBeGreaterThan(0)
       }
     }
+    // Each node advertises its sandbox once probed (bubblewrap is installed here).
+    await waitFor(() => first.peers().every(p => p.capabilities.sandbox?.available === true), 8000)
+    expect(first.peers()[0].capabilities.sandbox).toMatchObject({ isolation: 'bubblewrap', limits: expect.stringMatching(/cgroup1|cgroup2|rlimit/) })
+    expect(first.peers()[0].capabilities.sandbox?.runtimes).toEqual(expect.arrayContaining(['sh', 'python3']))
     // A declared GPU stands in for a real one, as seen by every other node.
     const gpuNode = others[3].peerId
     expect(first.peers().find(p => p.peerId === gpuNode)?.capabilities.gpus).toEqual([{ vendor: 'nvidia', model: 'H100', vramMb: 81920 }])
