@@ -1,6 +1,6 @@
 export { TaskLedger, type LedgerComponents, type LedgerEvents, type ReceiveOutcome } from './ledger.js'
 export { foldTask, canonicalOrder, isTerminal, type TaskState, type TaskStateName, type Attempt, type AttemptOutcome } from './fold.js'
 export { HybridClock, compareHlc, hlcKey } from './hlc.js'
-export { signEntry, verifySignature, verifyRun } from './crypto.js'
+export { createEntrySigner, verifySignature, verifyRun, idOf } from './crypto.js'
 export type { Stored, Head } from './store.js'
 export { LedgerSync, type LedgerSyncComponents, type LedgerSyncInit } from './sync.js'

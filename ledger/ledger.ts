@@ -17,10 +17,10 @@
  */
 import type { PrivateKey } from '@libp2p/interface'
 import type { ClassicLevel } from 'classic-level'
-import { LEDGER_VERSION, entryId as entryIdOf, type Bodies, type Entry, type EntryType } from '../protocols/ledger.js'
+import { LEDGER_VERSION, validateEntry, type Bodies, type Entry, type EntryType } from '../protocols/ledger.js'
 import { InvalidMessageError } from '../node/errors.js'
 import type { Logger } from '../node/logger.js'
-import { signEntry, verifyRun, verifySignature } from './crypto.js'
+import { createEntrySigner, idOf, verifyRun, verifySignature, type EntrySigner } from './crypto.js'
 import { HybridClock } from './hlc.js'
 import { LedgerStore, type BatchOp, type Head, type Stored } from './store.js'
 import { canonicalOrder, type TaskState } from './fold.js'
@@ -56,11 +56,15 @@ export class TaskLedger {
   readonly #held = new Map<string, Map<number, Entry>>()
   #heldCount = 0
   readonly #equivocators = new Set<string>()
+  readonly #sign: EntrySigner
+  /** Local appends waiting for the next write group. */
+  #appends: Array<{ type: EntryType, task: string, body: Record<string, unknown>, resolve: (s: Stored) => void, reject: (e: unknown) => void }> = []
 
   constructor (components: LedgerComponents) {
     this.#c = components
     this.store = new LedgerStore(components.db)
     this.clock = new HybridClock(components.now ?? Date.now)
+    this.#sign = createEntrySigner(components.privateKey)
     this.#queue = new WriteQueue(async (ops, sync) => this.store.write(ops, sync), async () => {
       // A failed batch advanced the in-memory heads for nothing: reload them from disk.
       this.#heads = await this.store.loadHeads()
@@ -93,17 +97,57 @@ export class TaskLedger {
 
   get equivocators (): string[] { return [...this.#equivocators] }
 
-  /** Append a local entry; resolves once it is on disk. */
+  /**
+   * Append a local entry; resolves once it is on disk. Appends made while a write is in
+   * flight are signed and written together in the next group (one fsync for all).
+   */
   async append<T extends EntryType> (type: T, task: string, body: Bodies[T], options: { signal?: AbortSignal } = {}): Promise<Stored> {
     options.signal?.throwIfAborted()
-    return this.#queue.run(true, async () => {
-      const author = this.#c.peerId
-      const head = this.#heads.get(author)
-      const unsigned = { v: LEDGER_VERSION, author, seq: (head?.seq ?? 0) + 1, prev: head?.id ?? null, hlc: this.clock.tick(), type, task, body: body as Record<string, unknown> }
-      const stored = await signEntry(unsigned, this.#c.privateKey)
-      const { ops, states } = await this.#applyOps([stored])
-      return { ops, after: () => { this.stats.appended++; this.events.onApplied?.([stored], states, true) }, value: stored }
+    const done = new Promise<Stored>((resolve, reject) => {
+      this.#appends.push({ type, task, body: body as Record<string, unknown>, resolve, reject })
     })
+    if (this.#appends.length === 1) {
+      void this.#queue.run(true, async () => this.#flushAppends()).catch(() => {})
+    }
+    return done
+  }
+
+  async #flushAppends (): Promise<{ ops: BatchOp[], value: undefined, after: () => void, failed: (err: unknown) => void }> {
+    const batch = this.#appends
+    this.#appends = []
+    const author = this.#c.peerId
+    const items: Stored[] = []
+    const accepted: typeof batch = []
+    let head = this.#heads.get(author)
+    for (const job of batch) {
+      try {
+        const stored = this.#sign({ v: LEDGER_VERSION, author, seq: (head?.seq ?? 0) + 1, prev: head?.id ?? null, hlc: this.clock.tick(), type: job.type, task: job.task, body: job.body })
+        validateEntry(stored.entry) // what peers would reject is never written
+        head = { seq: stored.entry.seq, id: stored.id }
+        items.push(stored)
+        accepted.push(job)
+      } catch (err) {
+        job.reject(err)
+      }
+    }
+    let applied: { ops: BatchOp[], states: TaskState[] }
+    try {
+      applied = items.length === 0 ? { ops: [], states: [] } : await this.#applyOps(items)
+    } catch (err) {
+      for (const job of accepted) job.reject(err)
+      throw err
+    }
+    const { ops, states } = applied
+    return {
+      ops,
+      value: undefined,
+      after: () => {
+        this.stats.appended += items.length
+        accepted.forEach((job, i) => job.resolve(items[i]))
+        if (items.length > 0) this.events.onApplied?.(items, states, true)
+      },
+      failed: err => { for (const job of accepted) job.reject(err) },
+    }
   }
 
   /**
@@ -111,10 +155,8 @@ export class TaskLedger {
    * distinct author run. Never throws for bad input: it is counted and reported.
    */
   async receive (entries: readonly Entry[], from?: string): Promise<ReceiveOutcome[]> {
-    const byAuthor = new Map<string, Entry[]>()
-    for (const e of entries) byAuthor.set(e.author, [...byAuthor.get(e.author) ?? [], e])
     const outcomes: ReceiveOutcome[] = []
-    for (const run of byAuthor.values()) outcomes.push(await this.#receiveRun(run.sort((a, b) => a.seq - b.seq), from))
+    for (const run of consecutiveRuns(entries)) outcomes.push(await this.#receiveRun(run, from))
     return outcomes
   }
 
@@ -122,16 +164,19 @@ export class TaskLedger {
     const author = run[0].author
     try {
       for (const e of run) this.clock.check(e.hlc)
-      const ids = await verifyRun(run)
+      const ids = verifyRun(run)
       return await this.#queue.run(false, async () => {
         const head = this.#heads.get(author)
         const headSeq = head?.seq ?? 0
-        // Entries at or below the head: replays, or equivocation if they differ.
+        // Entries at or below the head: replays, or equivocation if they differ. The run is
+        // hash-linked, so if its last overlapping entry is ours, all before it are too.
         let start = 0
-        while (start < run.length && run[start].seq <= headSeq) {
-          const ours = await this.store.idAt(author, run[start].seq)
-          if (ours !== ids[start]) return this.#equivocation(run[start], ids[start], ours)
-          start++
+        while (start < run.length && run[start].seq <= headSeq) start++
+        if (start > 0 && await this.store.idAt(author, run[start - 1].seq) !== ids[start - 1]) {
+          for (let i = 0; i < start; i++) {
+            const ours = await this.store.idAt(author, run[i].seq)
+            if (ours !== ids[i]) return this.#equivocation(run[i], ids[i], ours)
+          }
         }
         if (start === run.length) { this.stats.duplicates++; return { ops: [], value: 'duplicate' as const } }
         const first = run[start]
@@ -163,7 +208,7 @@ export class TaskLedger {
   }
 
   async #equivocation (entry: Entry, id: string, oursId: string | undefined): Promise<{ ops: BatchOp[], value: 'equivocation' }> {
-    if (!await verifySignature(entry)) throw new InvalidMessageError(`forged entry at seq ${entry.seq} of ${entry.author}`)
+    if (!verifySignature(entry)) throw new InvalidMessageError(`forged entry at seq ${entry.seq} of ${entry.author}`)
     const theirs: Stored = { id, entry }
     const [ours] = oursId === undefined
       ? await this.store.range(entry.author, entry.seq - 1, entry.seq - 1, 1)
@@ -194,8 +239,7 @@ export class TaskLedger {
     for (let seq = prev.entry.seq + 1; held.has(seq); seq++) {
       const e = held.get(seq) as Entry
       held.delete(seq); this.#heldCount--
-      const { sig: _sig, ...unsigned } = e
-      const id = entryIdOf(unsigned)
+      const id = idOf(e)
       if (e.prev !== prev.id) break
       prev = { id, entry: e }
       out.push(prev)
@@ -228,4 +272,27 @@ export class TaskLedger {
     const states = await Promise.all(ids.map(async id => this.task(id)))
     return states.filter((s): s is TaskState => s !== undefined)
   }
+}
+
+/** Split entries into runs of one author with consecutive seqs (sorted, duplicates dropped). */
+function consecutiveRuns (entries: readonly Entry[]): Entry[][] {
+  const byAuthor = new Map<string, Entry[]>()
+  for (const e of entries) {
+    const list = byAuthor.get(e.author)
+    if (list === undefined) byAuthor.set(e.author, [e])
+    else list.push(e)
+  }
+  const runs: Entry[][] = []
+  for (const list of byAuthor.values()) {
+    list.sort((a, b) => a.seq - b.seq)
+    let run: Entry[] = []
+    for (const e of list) {
+      const last = run[run.length - 1]
+      if (last !== undefined && e.seq === last.seq) continue
+      if (last !== undefined && e.seq !== last.seq + 1) { runs.push(run); run = [] }
+      run.push(e)
+    }
+    if (run.length > 0) runs.push(run)
+  }
+  return runs
 }

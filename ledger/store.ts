@@ -1,99 +1,82 @@
 /**
- * LevelDB layout of the ledger (all under one parent sublevel, written in atomic batches):
- *   log      `<author>!<seq:12>`  -> { id, entry }     each author's chain, for range sync
- *   ids      `<id>`               -> `<author>!<seq>`   entry lookup by id
- *   heads    `<author>`           -> { seq, id }        version vector (contiguous heads)
- *   tasks    `<task>`             -> { entries, state } a task's entries and folded state
- *   bystate  `<state>!<task>`     -> ''                 query by state
- *   recent   `<hlc>!<task>`       -> ''                 query most recent (by submission)
- *   evidence `<author>!<seq:12>!<id>` -> entry          equivocation evidence, kept
+ * LevelDB layout of the ledger. Plain prefixed keys in the node's database (cheaper in
+ * batches than sublevels), every change one atomic batch:
+ *   L:log:<author>!<seq:12>          -> "<id> <entry JSON>"  each author's chain (served as is)
+ *   L:head:<author>                  -> { seq, id }          version vector (contiguous heads)
+ *   L:task:<task>                    -> { entries, state }   a task's entries and folded state
+ *   L:state:<state>!<task>           -> ''                   query by state
+ *   L:recent:<hlc>!<task>            -> ''                   query most recent (by submission)
+ *   L:evidence:<author>!<seq:12>!<id> -> entry JSON          equivocation evidence, kept
  */
-import type { AbstractSublevel } from 'abstract-level'
 import type { ClassicLevel } from 'classic-level'
 import type { Entry } from '../protocols/ledger.js'
 import { foldTask, canonicalOrder, type TaskState } from './fold.js'
 import { hlcKey } from './hlc.js'
 
-type Sub = AbstractSublevel<ClassicLevel<string, string>, string | Buffer | Uint8Array, string, string>
 export interface Head { seq: number, id: string }
 export interface Stored { id: string, entry: Entry }
 interface TaskRecord { entries: Stored[], state: TaskState | null }
-export type BatchOp = { type: 'put', sublevel: Sub, key: string, value: string } | { type: 'del', sublevel: Sub, key: string }
+export type BatchOp = { type: 'put', key: string, value: string } | { type: 'del', key: string }
 
+const P = { log: 'L:log:', head: 'L:head:', task: 'L:task:', state: 'L:state:', recent: 'L:recent:', evidence: 'L:evidence:' } as const
+const END = '\uffff'
 export const seqKey = (author: string, seq: number): string => `${author}!${String(seq).padStart(12, '0')}`
 
+/** A stored log value: "<id> <entry JSON>"; the JSON part is sent to peers unparsed. */
+export const logValue = (item: Stored): string => `${item.id} ${JSON.stringify(item.entry)}`
+export const parseLogValue = (value: string): Stored => ({ id: value.slice(0, 64), entry: JSON.parse(value.slice(65)) as Entry })
+
 export class LedgerStore {
-  readonly root: ClassicLevel<string, string>
-  readonly #log: Sub
-  readonly #ids: Sub
-  readonly #heads: Sub
-  readonly #tasks: Sub
-  readonly #bystate: Sub
-  readonly #recent: Sub
-  readonly #evidence: Sub
+  readonly db: ClassicLevel<string, string>
   /** Writes built but not yet committed (a write group in progress): later jobs of the group read through these. */
-  readonly #pendingLog = new Map<string, Stored>()
+  readonly #pendingLog = new Map<string, string>()
   readonly #pendingTasks = new Map<string, TaskRecord>()
 
   constructor (db: ClassicLevel<string, string>) {
-    this.root = db
-    const ledger = db.sublevel<string, string>('ledger', { valueEncoding: 'utf8' })
-    const sub = (name: string): Sub => ledger.sublevel<string, string>(name, { valueEncoding: 'utf8' }) as unknown as Sub
-    this.#log = sub('log'); this.#ids = sub('ids'); this.#heads = sub('heads'); this.#tasks = sub('tasks')
-    this.#bystate = sub('bystate'); this.#recent = sub('recent'); this.#evidence = sub('evidence')
+    this.db = db
   }
 
   async loadHeads (): Promise<Map<string, Head>> {
     const heads = new Map<string, Head>()
-    for await (const [author, value] of this.#heads.iterator()) heads.set(author, JSON.parse(value) as Head)
+    for await (const [key, value] of this.db.iterator({ gt: P.head, lt: P.head + END })) heads.set(key.slice(P.head.length), JSON.parse(value) as Head)
     return heads
   }
 
   async idAt (author: string, seq: number): Promise<string | undefined> {
-    const pending = this.#pendingLog.get(seqKey(author, seq))
-    if (pending !== undefined) return pending.id
-    const value = await this.#log.get(seqKey(author, seq))
-    return value === undefined ? undefined : (JSON.parse(value) as Stored).id
+    const key = P.log + seqKey(author, seq)
+    const value = this.#pendingLog.get(key) ?? await this.db.get(key)
+    return value?.slice(0, 64)
   }
 
-  async hasId (id: string): Promise<boolean> {
-    return (await this.#ids.get(id)) !== undefined
+  /** Raw stored values ("<id> <json>") of `author` from `fromSeq` to `toSeq`, `limit` at most. */
+  async rangeRaw (author: string, fromSeq: number, toSeq: number, limit: number): Promise<string[]> {
+    return this.db.values({ gte: P.log + seqKey(author, fromSeq), lte: P.log + seqKey(author, toSeq), limit }).all()
   }
 
-  /** Entries of `author` from `fromSeq` up to `toSeq`, in order, `limit` at most. */
   async range (author: string, fromSeq: number, toSeq: number, limit: number): Promise<Stored[]> {
-    const out: Stored[] = []
-    for await (const value of this.#log.values({ gte: seqKey(author, fromSeq), lte: seqKey(author, toSeq), limit })) {
-      out.push(JSON.parse(value) as Stored)
-    }
-    return out
+    return (await this.rangeRaw(author, fromSeq, toSeq, limit)).map(parseLogValue)
   }
 
   async task (id: string): Promise<TaskRecord | undefined> {
-    const value = await this.#tasks.get(id)
+    const value = await this.db.get(P.task + id)
     return value === undefined ? undefined : JSON.parse(value) as TaskRecord
   }
 
   async tasksByState (state: string, limit: number): Promise<string[]> {
-    const out: string[] = []
-    for await (const key of this.#bystate.keys({ gt: `${state}!`, lt: `${state}!\xff`, limit })) out.push(key.slice(state.length + 1))
-    return out
+    const prefix = `${P.state}${state}!`
+    return (await this.db.keys({ gt: prefix, lt: prefix + END, limit }).all()).map(k => k.slice(prefix.length))
   }
 
   async recentTasks (limit: number): Promise<string[]> {
-    const out: string[] = []
-    for await (const key of this.#recent.keys({ reverse: true, limit })) out.push(key.slice(key.indexOf('!') + 1))
-    return out
+    return (await this.db.keys({ gt: P.recent, lt: P.recent + END, reverse: true, limit }).all()).map(k => k.slice(k.indexOf('!') + 1))
   }
 
   evidenceOps (first: Stored, second: Stored): BatchOp[] {
-    return [first, second].map(s => ({ type: 'put', sublevel: this.#evidence, key: `${seqKey(s.entry.author, s.entry.seq)}!${s.id}`, value: JSON.stringify(s.entry) }))
+    return [first, second].map(s => ({ type: 'put', key: `${P.evidence}${seqKey(s.entry.author, s.entry.seq)}!${s.id}`, value: JSON.stringify(s.entry) }))
   }
 
   async evidence (): Promise<Entry[]> {
-    const out: Entry[] = []
-    for await (const value of this.#evidence.values({ limit: 10_000 })) out.push(JSON.parse(value) as Entry)
-    return out
+    return (await this.db.values({ gt: P.evidence, lt: P.evidence + END, limit: 10_000 }).all()).map(v => JSON.parse(v) as Entry)
   }
 
   /**
@@ -104,39 +87,43 @@ export class LedgerStore {
     const ops: BatchOp[] = []
     const byTask = new Map<string, Stored[]>()
     for (const item of items) {
-      const key = seqKey(item.entry.author, item.entry.seq)
-      ops.push({ type: 'put', sublevel: this.#log, key, value: JSON.stringify(item) })
-      this.#pendingLog.set(key, item)
-      ops.push({ type: 'put', sublevel: this.#ids, key: item.id, value: key })
-      byTask.set(item.entry.task, [...byTask.get(item.entry.task) ?? [], item])
+      const key = P.log + seqKey(item.entry.author, item.entry.seq)
+      const value = logValue(item)
+      ops.push({ type: 'put', key, value })
+      this.#pendingLog.set(key, value)
+      const list = byTask.get(item.entry.task)
+      if (list === undefined) byTask.set(item.entry.task, [item])
+      else list.push(item)
     }
-    for (const [author, head] of heads) ops.push({ type: 'put', sublevel: this.#heads, key: author, value: JSON.stringify(head) })
+    for (const [author, head] of heads) ops.push({ type: 'put', key: P.head + author, value: JSON.stringify(head) })
     const taskIds = [...byTask.keys()]
-    const existing = await this.#tasks.getMany(taskIds)
+    const unknown = taskIds.filter(id => !this.#pendingTasks.has(id))
+    const fetched = await this.db.getMany(unknown.map(id => P.task + id))
+    const stored = new Map(unknown.map((id, i) => [id, fetched[i]]))
     const states: TaskState[] = []
-    taskIds.forEach((taskId, i) => {
-      const before = this.#pendingTasks.get(taskId) ?? (existing[i] === undefined ? undefined : JSON.parse(existing[i] as string) as TaskRecord)
+    for (const taskId of taskIds) {
+      const raw = stored.get(taskId)
+      const before = this.#pendingTasks.get(taskId) ?? (raw === undefined ? undefined : JSON.parse(raw) as TaskRecord)
       const entries = [...before?.entries ?? [], ...byTask.get(taskId) ?? []].sort((a, b) => canonicalOrder(a.entry, b.entry))
       const state = foldTask(entries) ?? null
       this.#pendingTasks.set(taskId, { entries, state })
-      ops.push({ type: 'put', sublevel: this.#tasks, key: taskId, value: JSON.stringify({ entries, state } satisfies TaskRecord) })
-      if (before?.state != null && before.state.state !== state?.state) ops.push({ type: 'del', sublevel: this.#bystate, key: `${before.state.state}!${taskId}` })
-      if (state !== null) {
-        ops.push({ type: 'put', sublevel: this.#bystate, key: `${state.state}!${taskId}`, value: '' })
-        if (before?.state == null) {
-          const submitted = entries.find(e => e.entry.type === 'submitted')
-          if (submitted !== undefined) ops.push({ type: 'put', sublevel: this.#recent, key: `${hlcKey(submitted.entry.hlc)}!${taskId}`, value: '' })
-        }
-        states.push(state)
+      ops.push({ type: 'put', key: P.task + taskId, value: JSON.stringify({ entries, state } satisfies TaskRecord) })
+      if (before?.state != null && before.state.state !== state?.state) ops.push({ type: 'del', key: `${P.state}${before.state.state}!${taskId}` })
+      if (state === null) continue
+      if (before?.state?.state !== state.state) ops.push({ type: 'put', key: `${P.state}${state.state}!${taskId}`, value: '' })
+      if (before?.state == null) {
+        const submitted = entries.find(e => e.entry.type === 'submitted')
+        if (submitted !== undefined) ops.push({ type: 'put', key: `${P.recent}${hlcKey(submitted.entry.hlc)}!${taskId}`, value: '' })
       }
-    })
+      states.push(state)
+    }
     return { ops, states }
   }
 
   /** Commit a group's ops; the overlay of uncommitted writes is dropped either way. */
   async write (ops: BatchOp[], sync: boolean): Promise<void> {
     try {
-      await this.root.batch(ops as never, { sync } as never)
+      await this.db.batch(ops, { sync })
     } finally {
       this.#pendingLog.clear()
       this.#pendingTasks.clear()

@@ -1,7 +1,7 @@
 /**
  * Ledger replication over the mesh.
- * - Push: each local append is announced on the gossipsub topic LEDGER_TOPIC (the entry
- *   itself). Receivers verify it in the topic validator: applied -> Accept (forwarded),
+ * - Push: local appends are announced on the gossipsub topic LEDGER_TOPIC, the entries
+ *   themselves, one message per write group (<= 256 entries, <= 512 KiB). Receivers verify it in the topic validator: applied -> Accept (forwarded),
  *   duplicate or held -> Ignore, forged or malformed -> Reject (not forwarded; the sender's
  *   score drops). A held entry (predecessors missing) triggers a sync with the sender.
  * - Pull: LEDGER_SYNC_PROTOCOL. The client sends its version vector; the server streams, for
@@ -16,8 +16,8 @@ import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
-import { LEDGER_SYNC_PROTOCOL, LEDGER_TOPIC, decodeEntryBytes, encodeEntry, type Entry } from '../protocols/ledger.js'
-import { decodeSyncMessage, decodeSyncRequest, encodeSyncMessage, type SyncBatch } from '../protocols/ledger-sync.js'
+import { ANNOUNCE_MAX_BYTES, ANNOUNCE_MAX_ENTRIES, LEDGER_SYNC_PROTOCOL, LEDGER_TOPIC, decodeAnnouncement, encodeAnnouncement, type Entry } from '../protocols/ledger.js'
+import { ACK, SYNC_WINDOW, decodeAck, decodeSyncMessage, decodeSyncRequest, encodeSyncBatchRaw, encodeSyncMessage } from '../protocols/ledger-sync.js'
 import type { Logger } from '../node/logger.js'
 import type { Mesh } from '../node/mesh/libp2p.js'
 import type { TaskLedger } from './ledger.js'
@@ -30,12 +30,15 @@ export class LedgerSync {
   readonly #c: LedgerSyncComponents
   readonly #init: Required<LedgerSyncInit>
   readonly #active = new Map<string, Promise<number>>()
+  #pulls: Promise<number> = Promise.resolve(0)
   readonly #abort = new AbortController()
   #timer: NodeJS.Timeout | undefined
+  #outbox: Entry[] = []
+  #flushing: NodeJS.Immediate | undefined
 
   constructor (components: LedgerSyncComponents, init: LedgerSyncInit = {}) {
     this.#c = components
-    this.#init = { antiEntropyMs: 5000, batchEntries: 500, batchBytes: 1024 * 1024, syncTimeoutMs: 30_000, ...init }
+    this.#init = { antiEntropyMs: 5000, batchEntries: 500, batchBytes: 512 * 1024, syncTimeoutMs: 30_000, ...init }
   }
 
   async start (): Promise<void> {
@@ -44,7 +47,9 @@ export class LedgerSync {
     mesh.services.pubsub.topicValidators.set(LEDGER_TOPIC, async (from, msg) => this.#validate(from, msg))
     mesh.services.pubsub.subscribe(LEDGER_TOPIC)
     ledger.events.onApplied = (entries, _states, local) => {
-      if (local) for (const { entry } of entries) void mesh.services.pubsub.publish(LEDGER_TOPIC, encodeEntry(entry)).catch(() => {})
+      if (!local) return
+      for (const { entry } of entries) this.#outbox.push(entry)
+      this.#flushing ??= setImmediate(() => { this.#announce() })
     }
     ledger.events.onGap = (_author, from) => { if (from !== undefined) this.syncInBackground(from) }
     mesh.addEventListener('peer:identify', this.#onIdentify)
@@ -54,6 +59,7 @@ export class LedgerSync {
 
   async stop (): Promise<void> {
     clearInterval(this.#timer)
+    if (this.#flushing !== undefined) { clearImmediate(this.#flushing); this.#announce() }
     this.#abort.abort()
     this.#c.mesh.removeEventListener('peer:identify', this.#onIdentify)
     this.#c.mesh.services.pubsub.topicValidators.delete(LEDGER_TOPIC)
@@ -61,6 +67,27 @@ export class LedgerSync {
     this.#c.ledger.events.onGap = undefined
     await this.#c.mesh.unhandle(LEDGER_SYNC_PROTOCOL).catch(() => {})
     await Promise.allSettled(this.#active.values())
+  }
+
+  /** Publish what local appends left in the outbox, in messages within the size bounds. */
+  #announce (): void {
+    this.#flushing = undefined
+    const pending = this.#outbox
+    this.#outbox = []
+    let message: Entry[] = []
+    let bytes = 0
+    const send = (): void => {
+      if (message.length > 0) void this.#c.mesh.services.pubsub.publish(LEDGER_TOPIC, encodeAnnouncement(message)).catch(() => {})
+      message = []
+      bytes = 0
+    }
+    for (const entry of pending) {
+      const size = JSON.stringify(entry).length
+      if (message.length >= ANNOUNCE_MAX_ENTRIES || (message.length > 0 && bytes + size > ANNOUNCE_MAX_BYTES)) send()
+      message.push(entry)
+      bytes += size
+    }
+    send()
   }
 
   syncInBackground (peer: string): void {
@@ -71,7 +98,10 @@ export class LedgerSync {
   async syncWith (peer: string, options: { signal?: AbortSignal } = {}): Promise<number> {
     const running = this.#active.get(peer)
     if (running !== undefined) return running
-    const task = this.#pull(peer, options.signal).finally(() => this.#active.delete(peer))
+    // One pull at a time: the next one asks with the version vector the last one left, so
+    // two peers never both send the same missing range.
+    const task = this.#pulls.then(async () => this.#pull(peer, options.signal)).finally(() => this.#active.delete(peer))
+    this.#pulls = task.catch(() => 0)
     this.#active.set(peer, task)
     return task
   }
@@ -81,7 +111,7 @@ export class LedgerSync {
     let applied = 0
     const stream = await this.#c.mesh.dialProtocol(peerIdFromString(peer), LEDGER_SYNC_PROTOCOL, { signal: abort })
     try {
-      const lp = lpStream(stream, { maxDataLength: this.#init.batchBytes * 2 })
+      const lp = lpStream(stream, { maxDataLength: this.#init.batchBytes * 2, maxBufferSize: (SYNC_WINDOW + 2) * this.#init.batchBytes * 2 })
       await lp.write(new TextEncoder().encode(JSON.stringify({ vv: this.#c.ledger.versionVector() })), { signal: abort })
       for (;;) {
         const message = decodeSyncMessage((await lp.read({ signal: abort })).subarray())
@@ -90,6 +120,7 @@ export class LedgerSync {
         const outcomes = await this.#c.ledger.receive(entries, peer)
         if (outcomes.includes('rejected')) throw new Error(`peer ${peer} sent entries that fail verification`)
         applied += entries.length
+        await lp.write(ACK, { signal: abort })
       }
       this.stats.syncs++
       this.stats.entriesPulled += applied
@@ -109,16 +140,33 @@ export class LedgerSync {
       const lp = lpStream(stream, { maxDataLength: 4 * 1024 * 1024 })
       const { vv } = decodeSyncRequest((await lp.read({ signal })).subarray())
       const heads = this.#c.ledger.versionVector()
+      let unacked = 0
+      const send = async (author: string, batch: string[]): Promise<void> => {
+        if (unacked >= SYNC_WINDOW) { decodeAck((await lp.read({ signal })).subarray()); unacked-- }
+        await lp.write(encodeSyncBatchRaw(author, batch), { signal })
+        unacked++
+      }
       for (const [author, head] of Object.entries(heads)) {
         let next = (vv[author] ?? 0) + 1
         while (next <= head) {
-          const stored = await this.#c.ledger.store.range(author, next, head, this.#init.batchEntries)
-          if (stored.length === 0) break
-          for (const batch of this.#bySize(author, stored.map(s => s.entry))) {
-            await lp.write(encodeSyncMessage(batch), { signal })
-            this.stats.entriesServed += batch.entries.length
+          const raw = await this.#c.ledger.store.rangeRaw(author, next, head, this.#init.batchEntries)
+          if (raw.length === 0) break
+          // Stored values are "<id> <entry JSON>": the JSON goes out as stored, unparsed.
+          let batch: string[] = []
+          let bytes = 0
+          for (const value of raw) {
+            const json = value.slice(65)
+            if (batch.length > 0 && bytes + json.length > this.#init.batchBytes) {
+              await send(author, batch)
+              batch = []
+              bytes = 0
+            }
+            batch.push(json)
+            bytes += json.length
+            this.stats.entriesServed++
           }
-          next = stored[stored.length - 1].entry.seq + 1
+          if (batch.length > 0) await send(author, batch)
+          next += raw.length
         }
       }
       await lp.write(encodeSyncMessage({ done: true }), { signal })
@@ -129,31 +177,20 @@ export class LedgerSync {
     }
   }
 
-  * #bySize (author: string, entries: Entry[]): Generator<SyncBatch> {
-    let batch: Entry[] = []
-    let bytes = 0
-    for (const e of entries) {
-      const size = encodeEntry(e).byteLength
-      if (batch.length > 0 && bytes + size > this.#init.batchBytes) { yield { author, entries: batch }; batch = []; bytes = 0 }
-      batch.push(e)
-      bytes += size
-    }
-    if (batch.length > 0) yield { author, entries: batch }
-  }
-
   async #validate (from: PeerId, msg: Message): Promise<TopicValidatorResult> {
-    let entry: Entry
+    let entries: Entry[]
     try {
-      entry = decodeEntryBytes(msg.data)
+      entries = decodeAnnouncement(msg.data)
     } catch {
       this.stats.gossipRejected++
       return TopicValidatorResult.Reject
     }
-    const [outcome] = await this.#c.ledger.receive([entry], from.toString())
-    if (outcome === 'applied') return TopicValidatorResult.Accept
-    if (outcome === 'duplicate' || outcome === 'held') return TopicValidatorResult.Ignore
-    this.stats.gossipRejected++
-    return TopicValidatorResult.Reject
+    const outcomes = await this.#c.ledger.receive(entries, from.toString())
+    if (outcomes.some(o => o === 'rejected' || o === 'equivocation')) {
+      this.stats.gossipRejected++
+      return TopicValidatorResult.Reject
+    }
+    return outcomes.includes('applied') ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
   }
 
   readonly #onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {

@@ -6,7 +6,7 @@
  */
 import type { BatchOp } from './store.js'
 
-export interface JobResult<T> { ops: BatchOp[], value: T, after?: () => void }
+export interface JobResult<T> { ops: BatchOp[], value: T, after?: () => void, failed?: (err: unknown) => void }
 type Job = { durable: boolean, work: () => Promise<JobResult<unknown>>, resolve: (v: unknown) => void, reject: (e: unknown) => void }
 
 const MAX_GROUP_OPS = 20_000
@@ -53,7 +53,7 @@ export class WriteQueue {
         if (ops.length > 0) await this.#write(ops, group.some(g => g.job.durable))
       } catch (err) {
         await this.#onWriteError().catch(() => {})
-        for (const { job } of group) job.reject(err)
+        for (const { job, result } of group) { result.failed?.(err); job.reject(err) }
         continue
       }
       for (const { job, result } of group) {

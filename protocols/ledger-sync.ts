@@ -2,7 +2,10 @@
  * Ledger sync protocol messages (LEDGER_SYNC_PROTOCOL, length-prefixed JSON over one stream):
  *   client -> server  { vv: { <author>: <highest contiguous seq> } }
  *   server -> client  { author, entries: [Entry...] }  (repeated; one author's consecutive run)
+ *   client -> server  { ack: true }                    (after applying each batch)
  *   server -> client  { done: true }
+ * Flow control: the server keeps at most SYNC_WINDOW batches unacknowledged, so a slow
+ * client holds at most SYNC_WINDOW x batch size in its buffers.
  */
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
@@ -17,6 +20,15 @@ const BatchSchema = Type.Object({
   entries: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 1000 }),
 }, { additionalProperties: false })
 const DoneSchema = Type.Object({ done: Type.Literal(true) }, { additionalProperties: false })
+const AckSchema = Type.Object({ ack: Type.Literal(true) }, { additionalProperties: false })
+const checkAck = Compile(AckSchema)
+
+export const SYNC_WINDOW = 4
+export const ACK = new TextEncoder().encode('{"ack":true}')
+
+export function decodeAck (bytes: Uint8Array): void {
+  if (!checkAck.Check(parse(bytes))) throw new InvalidMessageError('malformed sync ack')
+}
 
 const checkRequest = Compile(RequestSchema)
 const checkBatch = Compile(BatchSchema)
@@ -50,4 +62,9 @@ export function decodeSyncMessage (bytes: Uint8Array): SyncMessage {
 
 export function encodeSyncMessage (message: SyncMessage): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(message))
+}
+
+/** A batch from entries already encoded as JSON (as the store keeps them): no re-encoding. */
+export function encodeSyncBatchRaw (author: string, entryJson: readonly string[]): Uint8Array {
+  return Buffer.from(`{"author":${JSON.stringify(author)},"entries":[${entryJson.join(',')}]}`, 'utf8')
 }

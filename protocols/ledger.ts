@@ -130,3 +130,26 @@ export function decodeEntryBytes (bytes: Uint8Array): Entry {
 export function encodeEntry (entry: Entry): Uint8Array {
   return Buffer.from(JSON.stringify(entry), 'utf8')
 }
+
+/** A gossip announcement on LEDGER_TOPIC: `{ entries: [Entry...] }`, one write group's worth. */
+export const ANNOUNCE_MAX_ENTRIES = 256
+export const ANNOUNCE_MAX_BYTES = 512 * 1024
+
+export function encodeAnnouncement (entries: readonly Entry[]): Uint8Array {
+  return Buffer.from(JSON.stringify({ entries }), 'utf8')
+}
+
+export function decodeAnnouncement (bytes: Uint8Array): Entry[] {
+  if (bytes.byteLength > ANNOUNCE_MAX_BYTES + ENTRY_MAX_BYTES) throw new InvalidMessageError(`announcement of ${bytes.byteLength} bytes is too large`)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+  } catch {
+    throw new InvalidMessageError('announcement is not UTF-8 JSON')
+  }
+  const list = (parsed as { entries?: unknown } | null)?.entries
+  if (parsed === null || typeof parsed !== 'object' || Object.keys(parsed).length !== 1 || !Array.isArray(list) || list.length === 0 || list.length > ANNOUNCE_MAX_ENTRIES) {
+    throw new InvalidMessageError('announcement must be { entries: [1..256 entries] }')
+  }
+  return list.map(validateEntry)
+}

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { decodeEntryBytes, encodeEntry, type Entry } from '../../protocols/ledger.js'
-import { signEntry } from '../../ledger/index.js'
+import { createEntrySigner } from '../../ledger/index.js'
 import { openLedger, closeLedger, closeAllLedgers, type TestLedger } from '../helpers/ledgers.js'
 import { removeTempDirs } from '../helpers/nodes.js'
 
@@ -119,7 +119,7 @@ describe('hostile entries', () => {
     const { a, b, entries } = await setup()
     const unsigned = { ...entries[1], prev: 'f'.repeat(64) }
     const { sig: _s, ...rest } = unsigned
-    const resigned = (await signEntry(rest, a.key)).entry // validly signed, but not linked to entry 1
+    const resigned = createEntrySigner(a.key)(rest).entry // validly signed, but not linked to entry 1
     expect(await b.ledger.receive([entries[0], resigned, entries[2]])).toEqual(['rejected'])
     expect(b.ledger.entryCount()).toBe(0)
   })
@@ -128,7 +128,7 @@ describe('hostile entries', () => {
     const { a, b, entries } = await setup()
     await b.ledger.receive(entries)
     const { sig: _s, ...rest } = entries[1]
-    const twin = (await signEntry({ ...rest, task: 'task-evil', body: { kind: 'noop', priority: 0, spec: {} } }, a.key)).entry
+    const twin = createEntrySigner(a.key)({ ...rest, task: 'task-evil', body: { kind: 'noop', priority: 0, spec: {} } }).entry
     expect(await b.ledger.receive([twin])).toEqual(['equivocation'])
     expect(await b.ledger.task('task-evil')).toBeUndefined()
     expect(b.ledger.equivocators).toEqual([a.peerId])
