@@ -25,6 +25,7 @@ import { HybridClock } from './hlc.js'
 import { LedgerStore, type BatchOp, type Head, type Stored } from './store.js'
 import { canonicalOrder, type TaskState } from './fold.js'
 import { WriteQueue } from './write-queue.js'
+import { TaskIndexer } from './indexer.js'
 
 export type ReceiveOutcome = 'applied' | 'duplicate' | 'held' | 'rejected' | 'equivocation'
 
@@ -37,8 +38,10 @@ export interface LedgerComponents {
 }
 
 export interface LedgerEvents {
-  /** Called after entries are on disk, with the tasks whose state they changed. */
-  onApplied?: (entries: readonly Stored[], states: readonly TaskState[], local: boolean) => void
+  /** Called after entries are on disk (in the log). */
+  onApplied?: (entries: readonly Stored[], local: boolean) => void
+  /** Called with task states that changed (local appends at once; peers' after indexing). */
+  onStates?: (states: readonly TaskState[]) => void
   /** Called when an entry arrives whose predecessors are missing (sync from that peer). */
   onGap?: (author: string, from: string | undefined) => void
 }
@@ -52,6 +55,7 @@ export class TaskLedger {
   readonly events: LedgerEvents = {}
   readonly #c: LedgerComponents
   readonly #queue: WriteQueue
+  readonly #indexer: TaskIndexer
   #heads = new Map<string, Head>()
   readonly #held = new Map<string, Map<number, Entry>>()
   #heldCount = 0
@@ -66,13 +70,18 @@ export class TaskLedger {
     this.clock = new HybridClock(components.now ?? Date.now)
     this.#sign = createEntrySigner(components.privateKey)
     this.#queue = new WriteQueue(async (ops, sync) => this.store.write(ops, sync), async () => {
-      // A failed batch advanced the in-memory heads for nothing: reload them from disk.
+      // A failed batch advanced the in-memory heads and marks for nothing: reload them.
       this.#heads = await this.store.loadHeads()
+      await this.#indexer.load()
     })
+    this.#indexer = new TaskIndexer(this.store, this.#queue, () => this.#heads, components.logger)
+    this.#indexer.onStates = states => { this.events.onStates?.(states) }
   }
 
   async open (): Promise<void> {
     this.#heads = await this.store.loadHeads()
+    await this.#indexer.load()
+    this.#indexer.schedule()
     for (const e of await this.store.evidence()) this.#equivocators.add(e.author)
     const own = this.#heads.get(this.#c.peerId)
     if (own !== undefined) {
@@ -87,6 +96,21 @@ export class TaskLedger {
 
   versionVector (): Record<string, number> {
     return Object.fromEntries([...this.#heads].map(([author, head]) => [author, head.seq]))
+  }
+
+  /** Entries folded into the task index so far (equals entryCount() once indexing caught up). */
+  indexedCount (): number {
+    return this.#indexer.count()
+  }
+
+  /** Resolve once every entry on disk is reflected in task states. */
+  async whenIndexed (timeoutMs?: number): Promise<void> {
+    await this.#indexer.whenIndexed(timeoutMs)
+  }
+
+  /** Hold background indexing during a bulk sync; call the returned function to release. */
+  deferIndexing (): () => void {
+    return this.#indexer.defer()
   }
 
   entryCount (): number {
@@ -130,21 +154,24 @@ export class TaskLedger {
         job.reject(err)
       }
     }
-    let applied: { ops: BatchOp[], states: TaskState[] }
+    let ops: BatchOp[]
+    let index: Awaited<ReturnType<TaskIndexer['indexNow']>>
     try {
-      applied = items.length === 0 ? { ops: [], states: [] } : await this.#applyOps(items)
+      ops = this.#logOps(items)
+      index = await this.#indexer.indexNow(items)
     } catch (err) {
       for (const job of accepted) job.reject(err)
       throw err
     }
-    const { ops, states } = applied
     return {
-      ops,
+      ops: [...ops, ...index.ops],
       value: undefined,
       after: () => {
+        index.commit()
         this.stats.appended += items.length
         accepted.forEach((job, i) => job.resolve(items[i]))
-        if (items.length > 0) this.events.onApplied?.(items, states, true)
+        if (items.length > 0) this.events.onApplied?.(items, true)
+        if (index.states.length > 0) this.events.onStates?.(index.states)
       },
       failed: err => { for (const job of accepted) job.reject(err) },
     }
@@ -184,8 +211,8 @@ export class TaskLedger {
         if (first.prev !== (head?.id ?? null)) return this.#equivocation(first, ids[start], undefined)
         const items = run.slice(start).map((entry, i) => ({ id: ids[start + i], entry }))
         const chained = [...items, ...this.#takeHeld(author, items[items.length - 1])]
-        const { ops, states } = await this.#applyOps(chained)
-        return { ops, value: 'applied' as const, after: () => { this.stats.applied += chained.length; this.events.onApplied?.(chained, states, false) } }
+        const ops = this.#logOps(chained)
+        return { ops, value: 'applied' as const, after: () => { this.stats.applied += chained.length; this.events.onApplied?.(chained, false); this.#indexer.schedule() } }
       })
     } catch (err) {
       this.stats.rejected++
@@ -195,16 +222,16 @@ export class TaskLedger {
     }
   }
 
-  /** Build the ops for contiguous verified items and advance the in-memory heads and clock. */
-  async #applyOps (items: Stored[]): Promise<{ ops: BatchOp[], states: TaskState[] }> {
+  /** Log ops for contiguous verified items; advances the in-memory heads and clock. */
+  #logOps (items: Stored[]): BatchOp[] {
     const touched = new Map<string, Head>()
     for (const item of items) {
       touched.set(item.entry.author, { seq: item.entry.seq, id: item.id })
       this.clock.observe(item.entry.hlc)
     }
-    const result = await this.store.appendOps(items, touched)
+    const ops = this.store.logOps(items, touched)
     for (const [author, head] of touched) this.#heads.set(author, head)
-    return result
+    return ops
   }
 
   async #equivocation (entry: Entry, id: string, oursId: string | undefined): Promise<{ ops: BatchOp[], value: 'equivocation' }> {

@@ -3,6 +3,7 @@
  * batches than sublevels), every change one atomic batch:
  *   L:log:<author>!<seq:12>          -> "<id> <entry JSON>"  each author's chain (served as is)
  *   L:head:<author>                  -> { seq, id }          version vector (contiguous heads)
+ *   L:indexed:<author>               -> seq                  how far the task index has read the log
  *   L:task:<task>                    -> { entries, state }   a task's entries and folded state
  *   L:state:<state>!<task>           -> ''                   query by state
  *   L:recent:<hlc>!<task>            -> ''                   query most recent (by submission)
@@ -18,7 +19,7 @@ export interface Stored { id: string, entry: Entry }
 interface TaskRecord { entries: Stored[], state: TaskState | null }
 export type BatchOp = { type: 'put', key: string, value: string } | { type: 'del', key: string }
 
-const P = { log: 'L:log:', head: 'L:head:', task: 'L:task:', state: 'L:state:', recent: 'L:recent:', evidence: 'L:evidence:' } as const
+const P = { log: 'L:log:', head: 'L:head:', indexed: 'L:indexed:', task: 'L:task:', state: 'L:state:', recent: 'L:recent:', evidence: 'L:evidence:' } as const
 const END = '\uffff'
 export const seqKey = (author: string, seq: number): string => `${author}!${String(seq).padStart(12, '0')}`
 
@@ -40,6 +41,12 @@ export class LedgerStore {
     const heads = new Map<string, Head>()
     for await (const [key, value] of this.db.iterator({ gt: P.head, lt: P.head + END })) heads.set(key.slice(P.head.length), JSON.parse(value) as Head)
     return heads
+  }
+
+  async loadIndexed (): Promise<Map<string, number>> {
+    const marks = new Map<string, number>()
+    for await (const [key, value] of this.db.iterator({ gt: P.indexed, lt: P.indexed + END })) marks.set(key.slice(P.indexed.length), Number(value))
+    return marks
   }
 
   async idAt (author: string, seq: number): Promise<string | undefined> {
@@ -79,23 +86,32 @@ export class LedgerStore {
     return (await this.db.values({ gt: P.evidence, lt: P.evidence + END, limit: 10_000 }).all()).map(v => JSON.parse(v) as Entry)
   }
 
-  /**
-   * Operations that append verified, chain-contiguous entries and refresh the state of every
-   * task they touch. Returns the ops and the new task states.
-   */
-  async appendOps (items: readonly Stored[], heads: ReadonlyMap<string, Head>): Promise<{ ops: BatchOp[], states: TaskState[] }> {
+  /** Operations that append verified, chain-contiguous entries to the log and move the heads. */
+  logOps (items: readonly Stored[], heads: ReadonlyMap<string, Head>): BatchOp[] {
     const ops: BatchOp[] = []
-    const byTask = new Map<string, Stored[]>()
     for (const item of items) {
       const key = P.log + seqKey(item.entry.author, item.entry.seq)
       const value = logValue(item)
       ops.push({ type: 'put', key, value })
       this.#pendingLog.set(key, value)
+    }
+    for (const [author, head] of heads) ops.push({ type: 'put', key: P.head + author, value: JSON.stringify(head) })
+    return ops
+  }
+
+  /**
+   * Operations that add logged entries to the task index (task records, folded states, state
+   * and recency indexes) and move the per-author index marks. Returns the ops and the states.
+   */
+  async indexOps (items: readonly Stored[], marks: ReadonlyMap<string, number>): Promise<{ ops: BatchOp[], states: TaskState[] }> {
+    const ops: BatchOp[] = []
+    const byTask = new Map<string, Stored[]>()
+    for (const item of items) {
       const list = byTask.get(item.entry.task)
       if (list === undefined) byTask.set(item.entry.task, [item])
       else list.push(item)
     }
-    for (const [author, head] of heads) ops.push({ type: 'put', key: P.head + author, value: JSON.stringify(head) })
+    for (const [author, seq] of marks) ops.push({ type: 'put', key: P.indexed + author, value: String(seq) })
     const taskIds = [...byTask.keys()]
     const unknown = taskIds.filter(id => !this.#pendingTasks.has(id))
     const fetched = await this.db.getMany(unknown.map(id => P.task + id))
@@ -104,7 +120,9 @@ export class LedgerStore {
     for (const taskId of taskIds) {
       const raw = stored.get(taskId)
       const before = this.#pendingTasks.get(taskId) ?? (raw === undefined ? undefined : JSON.parse(raw) as TaskRecord)
-      const entries = [...before?.entries ?? [], ...byTask.get(taskId) ?? []].sort((a, b) => canonicalOrder(a.entry, b.entry))
+      const known = new Set(before?.entries.map(e => e.id))
+      const added = (byTask.get(taskId) ?? []).filter(e => !known.has(e.id))
+      const entries = [...before?.entries ?? [], ...added].sort((a, b) => canonicalOrder(a.entry, b.entry))
       const state = foldTask(entries) ?? null
       this.#pendingTasks.set(taskId, { entries, state })
       ops.push({ type: 'put', key: P.task + taskId, value: JSON.stringify({ entries, state } satisfies TaskRecord) })

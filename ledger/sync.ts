@@ -46,7 +46,7 @@ export class LedgerSync {
     await mesh.handle(LEDGER_SYNC_PROTOCOL, async (stream, connection) => this.#serve(stream, connection), { maxInboundStreams: 16 })
     mesh.services.pubsub.topicValidators.set(LEDGER_TOPIC, async (from, msg) => this.#validate(from, msg))
     mesh.services.pubsub.subscribe(LEDGER_TOPIC)
-    ledger.events.onApplied = (entries, _states, local) => {
+    ledger.events.onApplied = (entries, local) => {
       if (!local) return
       for (const { entry } of entries) this.#outbox.push(entry)
       this.#flushing ??= setImmediate(() => { this.#announce() })
@@ -110,6 +110,8 @@ export class LedgerSync {
     const abort = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#init.syncTimeoutMs), ...(signal === undefined ? [] : [signal])])
     let applied = 0
     const stream = await this.#c.mesh.dialProtocol(peerIdFromString(peer), LEDGER_SYNC_PROTOCOL, { signal: abort })
+    // Entries first, task states after: indexing waits while this pull runs.
+    const release = this.#c.ledger.deferIndexing()
     try {
       const lp = lpStream(stream, { maxDataLength: this.#init.batchBytes * 2, maxBufferSize: (SYNC_WINDOW + 2) * this.#init.batchBytes * 2 })
       await lp.write(new TextEncoder().encode(JSON.stringify({ vv: this.#c.ledger.versionVector() })), { signal: abort })
@@ -131,6 +133,8 @@ export class LedgerSync {
       stream.abort(err as Error)
       if (!this.#abort.signal.aborted) this.#c.logger.debug({ peer, err: (err as Error).message }, 'ledger sync failed')
       throw err
+    } finally {
+      release()
     }
   }
 

@@ -3,11 +3,14 @@
  * (each sees the heads left by the one before), their batch ops are gathered, and one
  * LevelDB batch is written for the whole group, fsynced if any job needs durability. A
  * group's callers are answered only after its batch is on disk.
+ *
+ * Background jobs (the task indexer) run only when no foreground job waits, and alone in
+ * their group: everything written before them is committed, so they may read the database.
  */
 import type { BatchOp } from './store.js'
 
 export interface JobResult<T> { ops: BatchOp[], value: T, after?: () => void, failed?: (err: unknown) => void }
-type Job = { durable: boolean, work: () => Promise<JobResult<unknown>>, resolve: (v: unknown) => void, reject: (e: unknown) => void }
+interface Job { durable: boolean, work: () => Promise<JobResult<unknown>>, resolve: (v: unknown) => void, reject: (e: unknown) => void }
 
 const MAX_GROUP_OPS = 20_000
 
@@ -15,6 +18,7 @@ export class WriteQueue {
   readonly #write: (ops: BatchOp[], sync: boolean) => Promise<void>
   readonly #onWriteError: () => Promise<void>
   #jobs: Job[] = []
+  #background: Job[] = []
   #running: Promise<void> | undefined
 
   constructor (write: (ops: BatchOp[], sync: boolean) => Promise<void>, onWriteError: () => Promise<void>) {
@@ -23,32 +27,43 @@ export class WriteQueue {
   }
 
   async run<T> (durable: boolean, work: () => Promise<JobResult<T>>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#jobs.push({ durable, work: work as () => Promise<JobResult<unknown>>, resolve: resolve as (v: unknown) => void, reject })
-      this.#running ??= this.#loop().finally(() => { this.#running = undefined })
-    })
+    return this.#enqueue(this.#jobs, durable, work)
   }
+
+  async runInBackground<T> (work: () => Promise<JobResult<T>>): Promise<T> {
+    return this.#enqueue(this.#background, false, work)
+  }
+
+  get idle (): boolean { return this.#running === undefined }
 
   async drain (): Promise<void> {
     while (this.#running !== undefined) await this.#running
   }
 
+  async #enqueue<T> (list: Job[], durable: boolean, work: () => Promise<JobResult<T>>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      list.push({ durable, work: work as () => Promise<JobResult<unknown>>, resolve: resolve as (v: unknown) => void, reject })
+      this.#running ??= this.#loop().finally(() => { this.#running = undefined })
+    })
+  }
+
   async #loop (): Promise<void> {
-    while (this.#jobs.length > 0) {
+    while (this.#jobs.length > 0 || this.#background.length > 0) {
+      const alone = this.#jobs.length === 0
       const group: Array<{ job: Job, result: JobResult<unknown> }> = []
-      const failed: Array<{ job: Job, err: unknown }> = []
       const ops: BatchOp[] = []
-      while (this.#jobs.length > 0 && ops.length < MAX_GROUP_OPS) {
-        const job = this.#jobs.shift() as Job
+      while (ops.length < MAX_GROUP_OPS) {
+        const job = alone ? this.#background.shift() : this.#jobs.shift()
+        if (job === undefined) break
         try {
           const result = await job.work()
           group.push({ job, result })
           ops.push(...result.ops)
         } catch (err) {
-          failed.push({ job, err })
+          job.reject(err)
         }
+        if (alone) break
       }
-      for (const { job, err } of failed) job.reject(err)
       try {
         if (ops.length > 0) await this.#write(ops, group.some(g => g.job.durable))
       } catch (err) {

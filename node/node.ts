@@ -199,7 +199,7 @@ export class GryphgenNode implements ApiNode {
   }
 
   ledgerStatus (): LedgerStatusT {
-    return { entries: this.ledger.entryCount(), versionVector: this.ledger.versionVector() }
+    return { entries: this.ledger.entryCount(), indexed: this.ledger.indexedCount(), versionVector: this.ledger.versionVector() }
   }
 
   async taskHistory (id: string): Promise<HistoryT | undefined> {

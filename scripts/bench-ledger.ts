@@ -87,30 +87,38 @@ try {
   const t2 = performance.now()
   for (let i = 0; i < 10_000; i++) await verifySignature(sample[i % sample.length].entry)
   const perEntryVerifyMs = (performance.now() - t2) * 10
-  // The joiner is its own process (as on a real machine), started with `gryphgen start`.
+  // The joiner is its own process (as on a real machine), started with `gryphgen start`; once
+  // its API answers, the mesh connects to it and the clock starts.
   const joinDir = join(root, 'joiner')
   await mkdir(joinDir, { recursive: true })
   await writeSwarmKey(joinDir, psk)
-  const t3 = performance.now()
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', BIN, 'start', '--data-dir', joinDir, '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--bootstrap', a.addresses()[0], '--log-level', 'warn'], { stdio: 'ignore' })
+  const profile = process.env.BENCH_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+  const child = spawn(process.execPath, [...profile, '--max-semi-space-size=4', BIN, 'start', '--data-dir', joinDir, '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--log-level', 'warn'], { stdio: 'ignore' })
   try {
-    let readyMs = 0
-    let entries = 0
-    const deadline = Date.now() + 60_000
-    while (entries < 100_000 && Date.now() < deadline) {
-      await sleep(20)
-      const port = await readFile(join(joinDir, 'api-port'), 'utf8').catch(() => '')
-      if (port === '') continue
+    const api = async <T>(path: string): Promise<T | undefined> => {
+      const port = (await readFile(join(joinDir, 'api-port'), 'utf8').catch(() => '')).trim()
+      if (port === '') return undefined
       const token = (await readFile(join(joinDir, 'api-token'), 'utf8')).trim()
-      const res = await fetch(`http://127.0.0.1:${port.trim()}/v1/ledger/status`, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined)
-      if (res?.ok !== true) continue
-      if (readyMs === 0) readyMs = performance.now() - t3
-      entries = ((await res.json()) as { entries: number }).entries
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined)
+      return res?.ok === true ? await res.json() as T : undefined
     }
-    const catchUpMs = performance.now() - t3
-    if (entries < 100_000) throw new Error(`joiner has ${entries} of 100000 entries after 60 s`)
+    let node: { addresses: string[] } | undefined
+    for (let i = 0; i < 600 && node === undefined; i++) { await sleep(20); node = await api<{ addresses: string[] }>('/v1/node') }
+    if (node === undefined) throw new Error('joiner did not start')
+    const t3 = performance.now()
+    await a.mesh.dial(multiaddr(node.addresses[0]), { signal: AbortSignal.timeout(5000) })
+    let catchUpMs = 0
+    let status: { entries: number, indexed: number } | undefined
+    const deadline = Date.now() + 60_000
+    while ((status?.indexed ?? 0) < 100_000 && Date.now() < deadline) {
+      await sleep(20)
+      status = await api<{ entries: number, indexed: number }>('/v1/ledger/status') ?? status
+      if (status?.entries === 100_000 && catchUpMs === 0) catchUpMs = performance.now() - t3
+    }
+    const indexedMs = performance.now() - t3
+    if ((status?.indexed ?? 0) < 100_000) throw new Error(`joiner has ${status?.entries} entries, ${status?.indexed} indexed, of 100000 after 60 s`)
     line('catch-up of 100k entries, all verified', catchUpMs, 'ms', '<= 3,000', { name: '100k signature checks alone', value: perEntryVerifyMs }, false)
-    process.stdout.write(`  (joiner process: spawn to API ready ${readyMs.toFixed(0)} ms, included above; syncing ran from its start)\n`)
+    process.stdout.write(`  (a separate joiner process, timed from the connection; all 100k task states derived at ${indexedMs.toFixed(0)} ms)\n`)
   } finally {
     child.kill('SIGTERM')
     await new Promise(resolve => child.once('exit', resolve))
@@ -125,8 +133,9 @@ try {
   const t4 = performance.now()
   await left.mesh.dial(multiaddr(right.addresses()[0]), { signal: AbortSignal.timeout(5000) })
   await until(() => left.ledger.entryCount() === 10_000 && right.ledger.entryCount() === 10_000, 30_000)
+  await Promise.all([left.ledger.whenIndexed(), right.ledger.whenIndexed()])
   const healMs = performance.now() - t4
-  line('convergence after heal, 10k divergent', healMs, 'ms', '<= 2,000', { name: '10k signature checks alone', value: perEntryVerifyMs / 10 }, false)
+  line('heal, 10k divergent: entries + states', healMs, 'ms', '<= 2,000', { name: '10k signature checks alone', value: perEntryVerifyMs / 10 }, false)
 } finally {
   await Promise.allSettled(nodes.map(async n => n.stop()))
   await rm(root, { recursive: true, force: true })

@@ -36,7 +36,12 @@ export const LabelsRequest = Type.Object({ labels: Type.Array(LabelSchema, { max
 export type PeerViewT = Type.Static<typeof PeerView>
 export type NodeBodyT = Type.Static<typeof NodeBody>
 
-export const LedgerStatusBody = Type.Object({ entries: Type.Integer(), versionVector: Type.Record(Type.String(), Type.Integer()) })
+export const LedgerStatusBody = Type.Object({
+  entries: Type.Integer(),
+  /** Entries already folded into task states (behind `entries` only while indexing catches up). */
+  indexed: Type.Integer(),
+  versionVector: Type.Record(Type.String(), Type.Integer()),
+})
 
 export const HistoryBody = Type.Object({
   entries: Type.Array(Type.Object({

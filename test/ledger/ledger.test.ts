@@ -68,6 +68,7 @@ describe('task ledger', () => {
           await Promise.all(nodes.map(async (n, i) => {
             const order = shuffle(everything, seeds[i])
             for (const e of order) await n.ledger.receive([e])
+            await n.ledger.whenIndexed(10_000)
           }))
           const states = await Promise.all(nodes.map(async n => Promise.all([0, 1, 2, 3, 4, 5].map(async t => n.ledger.task(`task-000${t}`)))))
           for (const s of states.slice(1)) expect(s).toEqual(states[0])
@@ -90,10 +91,32 @@ describe('task ledger', () => {
     expect(b.ledger.entryCount()).toBe(1)
     expect(await b.ledger.receive([e2])).toEqual(['applied'])
     expect(b.ledger.entryCount()).toBe(3) // the held entry joined the chain
+    await b.ledger.whenIndexed()
+    expect(b.ledger.indexedCount()).toBe(3)
+    expect((await b.ledger.task('task-0002'))?.state).toBe('pending')
     expect(await b.ledger.receive([e2])).toEqual(['duplicate'])
     expect(await b.ledger.receive([e1, e2, e3])).toEqual(['duplicate'])
     expect(b.ledger.stats.held).toBe(0)
   })
+})
+
+test('entries from peers are indexed in the background, and indexing resumes after a restart', async () => {
+  const a = await openLedger()
+  const b = await openLedger()
+  for (let i = 0; i < 50; i++) await a.ledger.append('submitted', `task-${String(i).padStart(4, '0')}`, { kind: 'noop', priority: 5, spec: {} })
+  expect(a.ledger.indexedCount()).toBe(50) // local appends are indexed with their log records
+  const release = b.ledger.deferIndexing()
+  expect(await b.ledger.receive(await all(a))).toEqual(['applied'])
+  expect(b.ledger.entryCount()).toBe(50)
+  expect(b.ledger.indexedCount()).toBe(0)
+  expect(await b.ledger.task('task-0007')).toBeUndefined()
+  await closeLedger(b) // crash-like: the log is on disk, the index is not
+  const again = await openLedger({ path: b.path, key: b.key })
+  await again.ledger.whenIndexed()
+  expect(again.ledger.indexedCount()).toBe(50)
+  expect((await again.ledger.task('task-0007'))?.state).toBe('pending')
+  expect((await again.ledger.tasksByState('pending', 100)).length).toBe(50)
+  release()
 })
 
 describe('hostile entries', () => {

@@ -49,6 +49,7 @@ test('kill -9 right after acknowledged appends: after restart every acked entry 
   const peerToken = await peer.token()
   await waitFor(async () => ((await (await get(peerUrl, peerToken, '/v1/ledger/status')).json()) as { entries: number }).entries === status.entries, 15_000, 100)
   const last = acked[acked.length - 1]
+  await waitFor(async () => (await get(peerUrl, peerToken, `/v1/tasks/${last}/history`)).status === 200, 10_000, 50)
   const history = await (await get(peerUrl, peerToken, `/v1/tasks/${last}/history`)).json() as { entries: Array<{ task: string, type: string }> }
   expect(history.entries).toMatchObject([{ task: last, type: 'submitted' }])
 })

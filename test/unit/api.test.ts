@@ -15,7 +15,7 @@ const node: ApiNode = {
   }),
   peers: () => [],
   setLabels: async (next) => { labels = next },
-  ledgerStatus: () => ({ entries: 3, versionVector: { 'peer-1': 3 } }),
+  ledgerStatus: () => ({ entries: 3, indexed: 3, versionVector: { 'peer-1': 3 } }),
   taskHistory: async (id) => id === 'task-0001' ? { entries: [] } : undefined,
 }
 const app = buildApp({ node, token: TOKEN, logger: silentLogger() })
@@ -74,7 +74,7 @@ describe('HTTP API', () => {
   })
 
   test('ledger status and task history', async () => {
-    expect((await app.inject({ method: 'GET', url: '/v1/ledger/status', headers: auth })).json()).toEqual({ entries: 3, versionVector: { 'peer-1': 3 } })
+    expect((await app.inject({ method: 'GET', url: '/v1/ledger/status', headers: auth })).json()).toEqual({ entries: 3, indexed: 3, versionVector: { 'peer-1': 3 } })
     expect((await app.inject({ method: 'GET', url: '/v1/tasks/task-0001/history', headers: auth })).json()).toEqual({ entries: [] })
     const missing = await app.inject({ method: 'GET', url: '/v1/tasks/task-9999/history', headers: auth })
     expect(missing.statusCode).toBe(404)

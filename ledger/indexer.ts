@@ -1,0 +1,117 @@
+/**
+ * The task index (task records, folded states, state and recency indexes) is derived from
+ * the log. Local appends are indexed in the same batch as their log records, so a node's own
+ * writes are visible to its queries at once. Entries from peers are indexed by this
+ * background job: it runs when no write waits, reads the log from each author's index mark,
+ * at most CHUNK entries at a time, and moves the marks in the same batch as the index, so a
+ * crash resumes where it stopped. While a bulk sync runs, indexing waits until it ends:
+ * catching up on entries comes first, states follow. Queries may lag the log by this backlog.
+ */
+import type { Logger } from '../node/logger.js'
+import type { TaskState } from './fold.js'
+import { parseLogValue, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
+import type { WriteQueue } from './write-queue.js'
+
+const CHUNK = 2000
+
+export class TaskIndexer {
+  readonly #store: LedgerStore
+  readonly #queue: WriteQueue
+  readonly #heads: () => ReadonlyMap<string, Head>
+  readonly #log: Logger
+  #marks = new Map<string, number>()
+  #scheduled = false
+  #deferrals = 0
+  /** Called with the states that indexing changed. */
+  onStates: ((states: readonly TaskState[]) => void) | undefined
+
+  constructor (store: LedgerStore, queue: WriteQueue, heads: () => ReadonlyMap<string, Head>, logger: Logger) {
+    this.#store = store
+    this.#queue = queue
+    this.#heads = heads
+    this.#log = logger
+  }
+
+  async load (): Promise<void> {
+    this.#marks = await this.#store.loadIndexed()
+  }
+
+  /** Entries indexed so far. */
+  count (): number {
+    let n = 0
+    for (const seq of this.#marks.values()) n += seq
+    return n
+  }
+
+  behind (): boolean {
+    for (const [author, head] of this.#heads()) if ((this.#marks.get(author) ?? 0) < head.seq) return true
+    return false
+  }
+
+  /** Hold background indexing (a bulk sync runs); call the returned function to release. */
+  defer (): () => void {
+    this.#deferrals++
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.#deferrals--
+      this.schedule()
+    }
+  }
+
+  /** Index ops for local items if they continue their author's indexed prefix, else none. */
+  async indexNow (items: readonly Stored[]): Promise<{ ops: BatchOp[], states: TaskState[], commit: () => void }> {
+    const first = items[0]
+    if (first === undefined || (this.#marks.get(first.entry.author) ?? 0) !== first.entry.seq - 1) {
+      return { ops: [], states: [], commit: () => { this.schedule() } }
+    }
+    const last = items[items.length - 1].entry
+    const marks = new Map([[last.author, last.seq]])
+    const { ops, states } = await this.#store.indexOps(items, marks)
+    return { ops, states, commit: () => { this.#marks.set(last.author, last.seq) } }
+  }
+
+  schedule (): void {
+    if (this.#scheduled || this.#deferrals > 0 || !this.behind()) return
+    this.#scheduled = true
+    this.#queue.runInBackground(async () => this.#job()).catch((err: Error) => {
+      this.#scheduled = false
+      this.#log.warn({ err: err.message }, 'task indexing failed; retrying on the next write')
+    })
+  }
+
+  async #job (): Promise<{ ops: BatchOp[], value: undefined, after: () => void }> {
+    const items: Stored[] = []
+    const marks = new Map<string, number>()
+    for (const [author, head] of this.#heads()) {
+      const from = (this.#marks.get(author) ?? 0) + 1
+      if (from > head.seq || items.length >= CHUNK) continue
+      const chunk = (await this.#store.rangeRaw(author, from, head.seq, CHUNK - items.length)).map(parseLogValue)
+      if (chunk.length === 0) continue
+      items.push(...chunk)
+      marks.set(author, chunk[chunk.length - 1].entry.seq)
+    }
+    const { ops, states } = items.length === 0 ? { ops: [], states: [] } : await this.#store.indexOps(items, marks)
+    return {
+      ops,
+      value: undefined,
+      after: () => {
+        for (const [author, seq] of marks) this.#marks.set(author, seq)
+        this.#scheduled = false
+        if (states.length > 0) this.onStates?.(states)
+        this.schedule()
+      },
+    }
+  }
+
+  /** Resolve once every logged entry is indexed (bounded by `timeoutMs`). */
+  async whenIndexed (timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (this.behind()) {
+      if (Date.now() > deadline) throw new Error(`task index still behind after ${timeoutMs} ms`)
+      this.schedule()
+      await new Promise(resolve => setTimeout(resolve, 5))
+    }
+  }
+}
