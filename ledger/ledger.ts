@@ -11,6 +11,8 @@
  *   signature check (the last); the hash links vouch for the rest.
  * - Eventually consistent: nodes that hold the same entries derive the same task states
  *   (fold.ts). Entries whose predecessors are missing are held (bounded) and requested.
+ *   Local appends are indexed in their own batch (a node reads its own writes at once);
+ *   peers' entries reach the task index in the background (indexer.ts), shortly after.
  * - A malicious peer can withhold entries and send garbage (rejected), but cannot forge
  *   another node's entries, reorder a chain, or rewrite history: two different entries with
  *   one author and seq (equivocation) are both kept as evidence, the second is not applied.
