@@ -279,6 +279,11 @@ export class TaskLedger {
     return out
   }
 
+  /** One entry by its id (entries from peers once indexed). */
+  async entry (id: string): Promise<Stored | undefined> {
+    return this.store.byId(id)
+  }
+
   async task (id: string): Promise<TaskState | undefined> {
     return (await this.store.task(id))?.state ?? undefined
   }

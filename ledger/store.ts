@@ -4,6 +4,7 @@
  *   L:log:<author>!<seq:12>          -> "<id> <entry JSON>"  each author's chain (served as is)
  *   L:head:<author>                  -> { seq, id }          version vector (contiguous heads)
  *   L:indexed:<author>               -> seq                  how far the task index has read the log
+ *   L:id:<id>                        -> <author>!<seq:12>     entry lookup by id (indexed with the tasks)
  *   L:task:<task>                    -> { entries, state }   a task's entries and folded state
  *   L:state:<state>!<task>           -> ''                   query by state
  *   L:recent:<hlc>!<task>            -> ''                   query most recent (by submission)
@@ -19,7 +20,7 @@ export interface Stored { id: string, entry: Entry }
 interface TaskRecord { entries: Stored[], state: TaskState | null }
 export type BatchOp = { type: 'put', key: string, value: string } | { type: 'del', key: string }
 
-const P = { log: 'L:log:', head: 'L:head:', indexed: 'L:indexed:', task: 'L:task:', state: 'L:state:', recent: 'L:recent:', evidence: 'L:evidence:' } as const
+const P = { log: 'L:log:', head: 'L:head:', indexed: 'L:indexed:', id: 'L:id:', task: 'L:task:', state: 'L:state:', recent: 'L:recent:', evidence: 'L:evidence:' } as const
 const END = '\uffff'
 export const seqKey = (author: string, seq: number): string => `${author}!${String(seq).padStart(12, '0')}`
 
@@ -47,6 +48,13 @@ export class LedgerStore {
     const marks = new Map<string, number>()
     for await (const [key, value] of this.db.iterator({ gt: P.indexed, lt: P.indexed + END })) marks.set(key.slice(P.indexed.length), Number(value))
     return marks
+  }
+
+  /** An entry by its id (once indexed). */
+  async byId (id: string): Promise<Stored | undefined> {
+    const at = await this.db.get(P.id + id)
+    const value = at === undefined ? undefined : await this.db.get(P.log + at)
+    return value === undefined ? undefined : parseLogValue(value)
   }
 
   async idAt (author: string, seq: number): Promise<string | undefined> {
@@ -107,6 +115,7 @@ export class LedgerStore {
     const ops: BatchOp[] = []
     const byTask = new Map<string, Stored[]>()
     for (const item of items) {
+      ops.push({ type: 'put', key: P.id + item.id, value: seqKey(item.entry.author, item.entry.seq) })
       const list = byTask.get(item.entry.task)
       if (list === undefined) byTask.set(item.entry.task, [item])
       else list.push(item)

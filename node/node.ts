@@ -112,7 +112,7 @@ export class GryphgenNode implements ApiNode {
       logger: componentLogger(this.#log, 'adverts'),
     }, config.advert)
     // The sandbox probe runs commands in it (~0.2 s): advertise once it is known.
-    void probeSandbox({ signal: this.#abort.signal, logger: componentLogger(this.#log, 'sandbox') }).then(probe => {
+    void probeSandbox({ signal: this.#abort.signal, logger: this.#log }).then(probe => {
       this.#sandbox = probe
       capabilities.setSandbox({ available: probe.available, isolation: probe.isolation, limits: probe.limits, runtimes: [...probe.runtimes] })
       this.#log.info({ sandbox: probe }, probe.available ? 'sandbox available' : 'sandbox unavailable: this node will not run untrusted code')

@@ -29,6 +29,8 @@ describe('task ledger', () => {
     expect((await a.ledger.recentTasks(1)).map(t => t.id)).toEqual(['task-0002'])
     const [first, second] = (await a.ledger.history('task-0001')) ?? []
     expect(second.entry.prev).toBe(first.id)
+    expect(await a.ledger.entry(second.id)).toEqual(second)
+    expect(await a.ledger.entry('0'.repeat(64))).toBeUndefined()
   })
 
   test('concurrent appends share group commits and stay one contiguous chain across a reopen', async () => {
@@ -116,6 +118,8 @@ test('entries from peers are indexed in the background, and indexing resumes aft
   expect(again.ledger.indexedCount()).toBe(50)
   expect((await again.ledger.task('task-0007'))?.state).toBe('pending')
   expect((await again.ledger.tasksByState('pending', 100)).length).toBe(50)
+  const [some] = await a.ledger.store.range(a.peerId, 9, 9, 1)
+  expect((await again.ledger.entry(some.id))?.entry.seq).toBe(9)
   release()
 })
 
