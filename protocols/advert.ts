@@ -8,6 +8,7 @@ import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import { GpuSchema, LabelSchema } from '../node/config/schema.js'
 import { InvalidMessageError } from '../node/errors.js'
+import { parseJsonBytes } from './json.js'
 
 export const ADVERT_TOPIC = '/gryphgen/adverts/1'
 export const ADVERT_VERSION = 1
@@ -89,12 +90,7 @@ export function encodeAdvert (advert: Advert): Uint8Array {
  */
 export function decodeAdvert (bytes: Uint8Array, fromPeerId: string): Advert {
   if (bytes.byteLength > ADVERT_MAX_BYTES) throw new InvalidMessageError(`advert of ${bytes.byteLength} bytes exceeds ${ADVERT_MAX_BYTES}`)
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
-  } catch {
-    throw new InvalidMessageError('advert is not UTF-8 JSON')
-  }
+  const parsed = parseJsonBytes(bytes, 'advert')
   if (!checkAdvert.Check(parsed)) {
     const first = checkAdvert.Errors(parsed)[0]
     throw new InvalidMessageError(`advert fails schema at ${first?.instancePath ?? ''}: ${first?.message ?? 'invalid'}`)

@@ -10,6 +10,7 @@
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import { InvalidMessageError } from '../node/errors.js'
+import { parseJsonBytes } from './json.js'
 import { validateEntry, type Entry } from './ledger.js'
 
 const RequestSchema = Type.Object({
@@ -37,13 +38,7 @@ const checkDone = Compile(DoneSchema)
 export interface SyncBatch { author: string, entries: Entry[] }
 export type SyncMessage = SyncBatch | { done: true }
 
-function parse (bytes: Uint8Array): unknown {
-  try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
-  } catch {
-    throw new InvalidMessageError('sync message is not UTF-8 JSON')
-  }
-}
+const parse = (bytes: Uint8Array): unknown => parseJsonBytes(bytes, 'sync message')
 
 export function decodeSyncRequest (bytes: Uint8Array): { vv: Record<string, number> } {
   const value = parse(bytes)

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto'
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import { InvalidMessageError } from '../node/errors.js'
+import { parseJsonBytes } from './json.js'
 
 export const LEDGER_VERSION = 1 as const
 export const LEDGER_TOPIC = '/gryphgen/ledger/1'
@@ -118,13 +119,7 @@ export function validateEntry (value: unknown): Entry {
 
 export function decodeEntryBytes (bytes: Uint8Array): Entry {
   if (bytes.byteLength > ENTRY_MAX_BYTES) throw new InvalidMessageError(`entry of ${bytes.byteLength} bytes exceeds ${ENTRY_MAX_BYTES}`)
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
-  } catch {
-    throw new InvalidMessageError('entry is not UTF-8 JSON')
-  }
-  return validateEntry(parsed)
+  return validateEntry(parseJsonBytes(bytes, 'entry'))
 }
 
 export function encodeEntry (entry: Entry): Uint8Array {
@@ -141,12 +136,7 @@ export function encodeAnnouncement (entries: readonly Entry[]): Uint8Array {
 
 export function decodeAnnouncement (bytes: Uint8Array): Entry[] {
   if (bytes.byteLength > ANNOUNCE_MAX_BYTES + ENTRY_MAX_BYTES) throw new InvalidMessageError(`announcement of ${bytes.byteLength} bytes is too large`)
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
-  } catch {
-    throw new InvalidMessageError('announcement is not UTF-8 JSON')
-  }
+  const parsed = parseJsonBytes(bytes, 'announcement')
   const list = (parsed as { entries?: unknown } | null)?.entries
   if (parsed === null || typeof parsed !== 'object' || Object.keys(parsed).length !== 1 || !Array.isArray(list) || list.length === 0 || list.length > ANNOUNCE_MAX_ENTRIES) {
     throw new InvalidMessageError('announcement must be { entries: [1..256 entries] }')

@@ -66,3 +66,19 @@ export async function waitFor (check: () => boolean | Promise<boolean>, timeoutM
   }
   throw new Error(`condition not met within ${timeoutMs} ms`)
 }
+
+/** Nodes started through this tracker are stopped (and temp dirs removed) by `stopAll()`. */
+export function nodeTracker (): { start: (init: TestNodeInit) => Promise<GryphgenNode>, stopAll: () => Promise<void> } {
+  const running: GryphgenNode[] = []
+  return {
+    start: async (init) => {
+      const n = await startTestNode(init)
+      running.push(n)
+      return n
+    },
+    stopAll: async () => {
+      await Promise.all(running.splice(0).map(async n => n.stop()))
+      await removeTempDirs()
+    },
+  }
+}

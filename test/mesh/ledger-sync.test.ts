@@ -1,18 +1,11 @@
 import { afterEach, describe, expect, test } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { GryphgenNode } from '../../node/node.js'
-import { startTestNode, newSwarmKeyHex, waitFor, removeTempDirs } from '../helpers/nodes.js'
+import { nodeTracker, newSwarmKeyHex, waitFor } from '../helpers/nodes.js'
 
-const running: GryphgenNode[] = []
-afterEach(async () => {
-  await Promise.all(running.splice(0).map(async n => n.stop()))
-  await removeTempDirs()
-})
-async function node (init: Parameters<typeof startTestNode>[0]): Promise<GryphgenNode> {
-  const n = await startTestNode(init)
-  running.push(n)
-  return n
-}
+const nodes = nodeTracker()
+afterEach(nodes.stopAll)
+const node = nodes.start
 const submit = async (n: GryphgenNode, task: string): Promise<void> => {
   await n.ledger.append('submitted', task, { kind: 'noop', priority: 5, spec: {} })
 }

@@ -10,19 +10,16 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { ADVERT_TOPIC, encodeAdvert } from '../../protocols/advert.js'
 import { swarmKeyBytes } from '../../node/datadir/index.js'
 import type { GryphgenNode } from '../../node/node.js'
-import { startTestNode, newSwarmKeyHex, waitFor, removeTempDirs, tempDir } from '../helpers/nodes.js'
+import { startTestNode, newSwarmKeyHex, waitFor, tempDir, nodeTracker } from '../helpers/nodes.js'
 import { caps } from '../helpers/fixtures.js'
 
-const running: Array<{ stop: () => Promise<void> | void }> = []
+const nodes = nodeTracker()
+const others: Array<{ stop: () => Promise<void> | void }> = []
 afterEach(async () => {
-  await Promise.all(running.splice(0).map(async n => n.stop()))
-  await removeTempDirs()
+  await Promise.all(others.splice(0).map(async n => n.stop()))
+  await nodes.stopAll()
 })
-async function node (init: Parameters<typeof startTestNode>[0]): Promise<GryphgenNode> {
-  const n = await startTestNode(init)
-  running.push(n)
-  return n
-}
+const node = nodes.start
 const peerIds = (n: GryphgenNode): string[] => n.peers().map(p => p.peerId).sort()
 
 describe('mesh on loopback', () => {
@@ -116,7 +113,7 @@ describe('mesh on loopback', () => {
       streamMuxers: [yamux()],
       services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, heartbeatInterval: 200 }) },
     })
-    running.push(rogue)
+    others.push(rogue)
     const pubsub = rogue.services.pubsub as GossipSub
     pubsub.subscribe(ADVERT_TOPIC)
     await rogue.dial(multiaddr(b.addresses()[0]), { signal: AbortSignal.timeout(5000) })
