@@ -20,6 +20,7 @@ import { AdvertService } from './capabilities/advert-service.js'
 import { PeerBook } from './peer-book.js'
 import { TaskLedger, LedgerSync } from '../ledger/index.js'
 import { probeSandbox, type SandboxProbe } from '../sandbox/index.js'
+import { createWorkerPool, type WorkerPool } from '../workers/index.js'
 import { buildApp, type ApiNode, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './api/index.js'
 
 export interface NodeInit {
@@ -40,6 +41,7 @@ export class GryphgenNode implements ApiNode {
   #ledger: TaskLedger | undefined
   #ledgerSync: LedgerSync | undefined
   #sandbox: SandboxProbe | undefined
+  #workers: WorkerPool | undefined
   #abort = new AbortController()
   #app: FastifyInstance | undefined
   #apiPort = 0
@@ -57,6 +59,7 @@ export class GryphgenNode implements ApiNode {
   get adverts (): AdvertService { return this.#required(this.#adverts, 'adverts') }
   get ledger (): TaskLedger { return this.#required(this.#ledger, 'ledger') }
   get ledgerSync (): LedgerSync { return this.#required(this.#ledgerSync, 'ledger sync') }
+  get workers (): WorkerPool { return this.#required(this.#workers, 'workers') }
   get apiPort (): number { return this.#apiPort }
   get apiUrl (): string {
     const host = this.config.apiHost.includes(':') ? `[${this.config.apiHost}]` : this.config.apiHost
@@ -89,11 +92,19 @@ export class GryphgenNode implements ApiNode {
     this.#peerBook = new PeerBook(this.#db)
     signal?.throwIfAborted()
 
+    const { workers } = config
+    this.#workers = createWorkerPool({
+      dataDir: config.dataDir,
+      endpoint: workers.endpoint,
+      kinds: { ...(workers.exec === undefined ? {} : { exec: workers.exec }), ...(workers.model === undefined ? {} : { model: workers.model }) },
+      logger: this.#log,
+    })
     const [mesh, capabilities, invited, remembered] = await Promise.all([
       createMesh({ privateKey: identity.key, swarmKey: swarm.key, listen: config.listen, mdns: config.mdns }),
       CapabilitySource.create({ dataDir: config.dataDir, name: config.name, version: VERSION, labels: this.#labels, resources: config.resources }),
       readBootstrapFile(config.dataDir),
       this.#peerBook.recent({ signal }),
+      this.#workers.start({ signal }),
     ])
     this.#mesh = mesh
     this.#capabilities = capabilities
@@ -153,6 +164,9 @@ export class GryphgenNode implements ApiNode {
       await app.close().catch(() => {})
       await removeApiPort(this.config.dataDir).catch(() => {})
     }
+    // Drain the worker pool first: running tasks may still record their results.
+    await this.#workers?.stop({ deadlineMs: 10_000 }).catch((err: Error) => { this.#log.warn({ err: err.message }, 'worker pool stop failed') })
+    this.#workers = undefined
     this.#bootstrap?.stop()
     await this.#adverts?.stop()
     await this.#ledgerSync?.stop()
@@ -183,6 +197,7 @@ export class GryphgenNode implements ApiNode {
       adverts: { ...this.adverts.stats },
       bootstrap: [...(this.#bootstrap?.lastOutcome.values() ?? [])],
       mdns: this.config.mdns,
+      workers: this.workers.stats(),
     }
   }
 

@@ -3,6 +3,7 @@ import Type from 'typebox'
 import { CapabilitiesSchema } from '../../protocols/advert.js'
 import { LabelSchema } from '../config/schema.js'
 import { TaskIdSchema } from '../../protocols/ledger.js'
+import { WorkerPoolStatsSchema } from '../../workers/index.js'
 
 export const ErrorBody = Type.Object({ error: Type.Object({ name: Type.String(), message: Type.String() }) })
 
@@ -18,6 +19,7 @@ export const NodeBody = Type.Object({
   adverts: Type.Object({ published: Type.Integer(), accepted: Type.Integer(), rejected: Type.Integer(), stale: Type.Integer() }),
   bootstrap: Type.Array(Type.Object({ address: Type.String(), ok: Type.Boolean(), error: Type.Optional(Type.String()), at: Type.Integer() })),
   mdns: Type.Boolean(),
+  workers: WorkerPoolStatsSchema,
 })
 
 export const PeerView = Type.Object({

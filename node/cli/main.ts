@@ -4,7 +4,7 @@ import { CommanderError } from 'commander'
 import { buildProgram } from './program.js'
 import { writeError } from './output.js'
 
-const USAGE_ERRORS = new Set(['ConfigError', 'InvalidInviteError', 'UsageError', 'InvalidSandboxSpecError'])
+const USAGE_ERRORS = new Set(['ConfigError', 'InvalidInviteError', 'UsageError', 'InvalidSandboxSpecError', 'WorkerPoolConfigError'])
 
 export async function main (argv: string[]): Promise<number> {
   const program = buildProgram()

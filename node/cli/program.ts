@@ -10,7 +10,9 @@ import { initCommand } from './commands/init.js'
 import { inviteCommand } from './commands/invite.js'
 import { formatNode, formatPeers } from './commands/read.js'
 import { sandboxRunCommand, type SandboxRunOptions } from './commands/sandbox.js'
+import { runWorkerCommand } from '../../workers/index.js'
 import { write, writeJson } from './output.js'
+import { UsageError } from '../errors.js'
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
 
@@ -114,6 +116,22 @@ export function buildProgram (): Command {
       if (opts.json === true) writeJson({ findings })
       else write(findings.map(f => `[${f.severity.toUpperCase().padEnd(4)}] ${f.check}: ${f.message}${f.advice === undefined ? '' : `\n       -> ${f.advice}`}`).join('\n'))
       if (findings.some(f => f.severity === 'fail')) process.exitCode = 1
+    })
+
+  program.command('worker')
+    .description("run a worker that joins a local node's worker pool (e.g. in a GPU container on the same host)")
+    .addOption(dataDirOption())
+    .option('--connect <endpoint>', 'broker endpoint (default ipc://<data-dir>/workers.sock)')
+    .requiredOption('--kind <kind>', 'exec|model')
+    .option('--token-file <file>', 'worker token (default: env GRYPHGEN_WORKER_TOKEN, then <data-dir>/worker-token)')
+    .option('--slots <n>', 'tasks run at once (default 1)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .action(async (o: { dataDir?: string, connect?: string, kind: string, tokenFile?: string, slots?: string, logLevel?: string }) => {
+      if (o.slots !== undefined && !/^\d+$/.test(o.slots)) throw new UsageError(`--slots: expected a whole number, got ${JSON.stringify(o.slots)}`)
+      await runWorkerCommand({
+        kind: o.kind as 'exec', connect: o.connect, dataDir: o.dataDir ?? dataDirFrom({}, process.env), tokenFile: o.tokenFile,
+        slots: o.slots === undefined ? undefined : Number.parseInt(o.slots, 10), logLevel: o.logLevel,
+      })
     })
 
   const sandbox = program.command('sandbox').description('run untrusted code in the local sandbox').enablePositionalOptions()

@@ -22,6 +22,7 @@ export function defaultConfig (): Config {
     labels: [],
     resources: {},
     logLevel: 'info',
+    workers: {},
     advert: { baseIntervalMs: 5000, maxReceiveRate: 20 },
   }
 }

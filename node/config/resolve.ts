@@ -167,6 +167,7 @@ export function resolveConfig (sources: ConfigSources): Readonly<Config> {
     ...flags,
     dataDir: sources.dataDir ?? flags.dataDir ?? env.dataDir ?? file.dataDir ?? defaults.dataDir,
     advert: { ...defaults.advert, ...file.advert },
+    workers: { ...defaults.workers, ...file.workers },
     resources: { ...defaults.resources, ...file.resources },
   }
   if (!checkConfig.Check(merged)) {

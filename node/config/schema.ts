@@ -34,6 +34,13 @@ export const ConfigSchema = Type.Object({
     Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'),
     Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent'),
   ]),
+  workers: Type.Object({
+    /** Broker endpoint: default `ipc://<data-dir>/workers.sock`; `tcp://127.0.0.1:PORT` for workers in containers. */
+    endpoint: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    /** Worker processes per kind: exec defaults to the physical cores, model to 0. */
+    exec: Type.Optional(Type.Object({ size: Type.Integer({ minimum: 0, maximum: 256 }), slots: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })) }, { additionalProperties: false })),
+    model: Type.Optional(Type.Object({ size: Type.Integer({ minimum: 0, maximum: 256 }), slots: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })) }, { additionalProperties: false })),
+  }, { additionalProperties: false }),
   advert: Type.Object({
     /** Shortest mean interval between two adverts of this node. */
     baseIntervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000 }),

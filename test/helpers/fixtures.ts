@@ -1,3 +1,4 @@
+import type { WorkerPoolStats } from '../../workers/index.js'
 import type { Capabilities } from '../../protocols/advert.js'
 
 /** A plausible capability set for tests of pure logic. */
@@ -12,4 +13,14 @@ export const caps: Capabilities = {
   labels: ['fast'],
   sandbox: null,
   models: [],
+}
+
+const kindStats = { queued: 0, running: 0, idle: 2, workers: 2, capacity: 2, completed: 0, failed: 0, cancelled: 0, lost: 0, size: 2, starting: 0, external: 0, restarts: 0 }
+
+/** Worker pool statistics as GET /v1/node shows them. */
+export const workerStats: WorkerPoolStats = {
+  state: 'running',
+  endpoint: 'ipc:///tmp/x/workers.sock',
+  kinds: { exec: kindStats, model: { ...kindStats, idle: 0, workers: 0, capacity: 0, size: 0 } },
+  frames: { malformedFrames: 0, unauthorized: 0, unknownPeerMessages: 0, unexpectedResults: 0 },
 }

@@ -15,6 +15,7 @@ export interface TestNodeInit {
   resources?: Record<string, unknown>
   baseIntervalMs?: number
   name?: string
+  execWorkers?: number
 }
 
 const tempDirs: string[] = []
@@ -49,6 +50,8 @@ export async function startTestNode (init: TestNodeInit): Promise<GryphgenNode> 
         resources: init.resources ?? {},
         logLevel: 'silent',
         advert: { baseIntervalMs: init.baseIntervalMs ?? 500, maxReceiveRate: 20 },
+        // No worker processes unless a test asks: mesh tests start many nodes on 2 cores.
+        workers: { exec: { size: init.execWorkers ?? 0 } },
       }),
     },
   })

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from 'vitest'
 import { buildApp, type ApiNode, type NodeBodyT } from '../../node/api/index.js'
 import { silentLogger } from '../../node/logger.js'
-import { caps } from '../helpers/fixtures.js'
+import { caps, workerStats } from '../helpers/fixtures.js'
 
 const TOKEN = 'a'.repeat(43)
 let labels: string[] = []
@@ -11,7 +11,7 @@ const node: ApiNode = {
   describe: async (): Promise<NodeBodyT> => ({
     peerId: 'peer-1', name: 'n', startedAt: new Date(0).toISOString(), addresses: ['/ip4/127.0.0.1/tcp/1'],
     connections: { inbound: 0, outbound: 0 }, capabilities: { ...caps, labels }, adverts: { published: 0, accepted: 0, rejected: 0, stale: 0 },
-    bootstrap: [], mdns: false,
+    bootstrap: [], mdns: false, workers: workerStats,
   }),
   peers: () => [],
   setLabels: async (next) => { labels = next },
