@@ -6,7 +6,7 @@
 import { ClassicLevel } from 'classic-level'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from './config/schema.js'
-import { AddressInUseError, DataDirError } from './errors.js'
+import { AddressInUseError, DataDirError, NodeNotRunningError } from './errors.js'
 import { componentLogger, type Logger } from './logger.js'
 import { VERSION } from './version.js'
 import {
@@ -230,7 +230,7 @@ export class GryphgenNode implements ApiNode {
   }
 
   #required<T> (value: T | undefined, what: string): T {
-    if (value === undefined) throw new Error(`node is not started (${what})`)
+    if (value === undefined) throw new NodeNotRunningError(`node is not started (${what})`)
     return value
   }
 }
