@@ -1,0 +1,70 @@
+/**
+ * Run-time estimates learned online from finished tasks, per (kind, model, node).
+ *
+ * Two exponentially weighted moving averages (EWMA, weight `alpha`, bias-corrected: the
+ * n-th observation has weight max(alpha, 1/n), so the first few are a plain mean):
+ * - class: (kind, model) work in reference ms = duration x node speed (node-independent);
+ * - node: (kind, model, node) duration in ms on that node.
+ * estimate(kind, model, node) = w x nodeMean + (1 - w) x classMean / speed, w = n / (n + k0)
+ * with n the node's observation count (k0 = `nodeTrust`). Before any class history the prior
+ * for the kind (reference ms) stands in for classMean.
+ *
+ * The state is plain data, rebuilt by folding finished ledger entries through `observeRun`
+ * (which updates the given state in place and returns it: 100k observations must not copy a
+ * map each). No I/O.
+ */
+
+export interface Mean { mean: number, count: number }
+
+export interface RunEstimates {
+  alpha: number
+  nodeTrust: number
+  /** Reference ms per kind before any history; `default` for kinds not listed. */
+  priors: Readonly<Record<string, number>>
+  classes: Map<string, Mean>
+  nodes: Map<string, Mean>
+}
+
+export const DEFAULT_PRIORS: Readonly<Record<string, number>> = { noop: 1, exec: 5_000, default: 30_000 }
+
+export function createRunEstimates (options: { alpha?: number, nodeTrust?: number, priors?: Record<string, number> } = {}): RunEstimates {
+  return {
+    alpha: options.alpha ?? 0.2,
+    nodeTrust: options.nodeTrust ?? 3,
+    priors: { ...DEFAULT_PRIORS, ...options.priors },
+    classes: new Map(),
+    nodes: new Map(),
+  }
+}
+
+const classKey = (kind: string, model: string | undefined): string => `${kind}\u0000${model ?? ''}`
+const nodeKey = (kind: string, model: string | undefined, node: string): string => `${classKey(kind, model)}\u0000${node}`
+
+function ewma (state: RunEstimates, map: Map<string, Mean>, key: string, value: number): void {
+  const m = map.get(key)
+  if (m === undefined) { map.set(key, { mean: value, count: 1 }); return }
+  m.count++
+  const w = Math.max(state.alpha, 1 / m.count)
+  m.mean += w * (value - m.mean)
+}
+
+export interface RunObservation { kind: string, model?: string, node: string, speed: number, durationMs: number }
+
+/** Folds one finished task's duration into the estimates (in place; returns the state). */
+export function observeRun (state: RunEstimates, o: RunObservation): RunEstimates {
+  if (!Number.isFinite(o.durationMs) || o.durationMs < 0 || !(o.speed > 0)) return state
+  ewma(state, state.classes, classKey(o.kind, o.model), o.durationMs * o.speed)
+  ewma(state, state.nodes, nodeKey(o.kind, o.model, o.node), o.durationMs)
+  return state
+}
+
+/** Estimated run time in ms of a task of `kind`/`model` on `node` (speed relative to reference). */
+export function estimateRunMs (state: RunEstimates, kind: string, model: string | undefined, node: string, speed: number): number {
+  const s = speed > 0 ? speed : 1
+  const cls = state.classes.get(classKey(kind, model))?.mean ?? state.priors[kind] ?? state.priors.default ?? DEFAULT_PRIORS.default
+  const fromClass = cls / s
+  const own = state.nodes.get(nodeKey(kind, model, node))
+  if (own === undefined) return fromClass
+  const w = own.count / (own.count + state.nodeTrust)
+  return w * own.mean + (1 - w) * fromClass
+}

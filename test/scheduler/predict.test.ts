@@ -1,0 +1,81 @@
+import { describe, expect, test } from 'vitest'
+import { createRunEstimates, emptyLoad, estimateRunMs, observeRun, predictCompletion, queueWaitMs } from '../../scheduler/index.js'
+import { node, task } from './helpers.js'
+
+describe('run estimates', () => {
+  test.each([
+    ['prior of the kind on a reference node', 'exec', 1, 5_000],
+    ['prior scaled by speed', 'exec', 2, 2_500],
+    ['default prior for an unknown kind', 'generate', 1, 30_000],
+  ])('without history: %s', (_name, kind, speed, expected) => {
+    expect(estimateRunMs(createRunEstimates(), kind, undefined, 'n1', speed)).toBe(expected)
+  })
+
+  test('class history moves every node\'s estimate, scaled by speed', () => {
+    const s = createRunEstimates()
+    observeRun(s, { kind: 'exec', node: 'fast', speed: 2, durationMs: 500 })
+    expect(estimateRunMs(s, 'exec', undefined, 'slow', 0.5)).toBe(2_000)
+    expect(estimateRunMs(s, 'exec', undefined, 'other', 1)).toBe(1_000)
+  })
+
+  test('a node\'s own history outweighs the class as it grows', () => {
+    const s = createRunEstimates({ nodeTrust: 3 })
+    observeRun(s, { kind: 'exec', node: 'a', speed: 1, durationMs: 1_000 })
+    for (let i = 0; i < 3; i++) observeRun(s, { kind: 'exec', node: 'b', speed: 1, durationMs: 4_000 })
+    const b = estimateRunMs(s, 'exec', undefined, 'b', 1)
+    // class mean = (1000 + 3 x 4000) / 4 = 3250; w = 3 / 6 -> 0.5 x 4000 + 0.5 x 3250
+    expect(b).toBeCloseTo(3_625)
+  })
+
+  test('models are separate classes', () => {
+    const s = createRunEstimates()
+    observeRun(s, { kind: 'generate', model: 'big', node: 'a', speed: 1, durationMs: 9_000 })
+    expect(estimateRunMs(s, 'generate', 'big', 'z', 1)).toBe(9_000)
+    expect(estimateRunMs(s, 'generate', 'small', 'z', 1)).toBe(30_000)
+  })
+
+  test('EWMA follows a change in duration', () => {
+    const s = createRunEstimates({ alpha: 0.2 })
+    for (let i = 0; i < 50; i++) observeRun(s, { kind: 'exec', node: 'a', speed: 1, durationMs: 1_000 })
+    for (let i = 0; i < 30; i++) observeRun(s, { kind: 'exec', node: 'a', speed: 1, durationMs: 2_000 })
+    expect(estimateRunMs(s, 'exec', undefined, 'a', 1)).toBeGreaterThan(1_990)
+  })
+
+  test.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('a bad duration (%s) is ignored', (d) => {
+    const s = observeRun(createRunEstimates(), { kind: 'exec', node: 'a', speed: 1, durationMs: d })
+    expect(s.classes.size).toBe(0)
+  })
+})
+
+describe('predicted completion', () => {
+  const load = (slots: number, runningRemainingMs: number, buckets: Record<number, number>) => {
+    const l = emptyLoad(slots)
+    return { ...l, runningRemainingMs, queuedMsByPriority: l.queuedMsByPriority.map((_, p) => buckets[p] ?? 0) }
+  }
+
+  test.each([
+    ['idle node', load(2, 0, {}), 5, 0],
+    ['running work shared over slots', load(2, 4_000, {}), 5, 2_000],
+    ['waits behind same and higher priority', load(1, 0, { 3: 1_000, 5: 2_000, 9: 4_000 }), 5, 6_000],
+    ['priority 9 overtakes everything lower', load(1, 0, { 3: 1_000, 5: 2_000, 9: 4_000 }), 9, 4_000],
+    ['priority 0 waits behind all', load(1, 0, { 3: 1_000, 5: 2_000, 9: 4_000 }), 0, 7_000],
+    ['no slots: never', load(0, 0, {}), 5, Number.POSITIVE_INFINITY],
+  ])('queue wait: %s', (_name, l, priority, wait) => {
+    expect(queueWaitMs(l, priority)).toBe(wait)
+  })
+
+  test('completion = wait + run, and outside load slows the run', () => {
+    const s = createRunEstimates()
+    const idle = predictCompletion(task(), node({ load: load(1, 1_000, {}) }), s)
+    expect(idle).toEqual({ waitMs: 1_000, runMs: 5_000, completionMs: 6_000 })
+    const loaded = predictCompletion(task(), node({ load: { ...load(1, 1_000, {}), externalLoad: 0.5 } }), s)
+    expect(loaded.runMs).toBeCloseTo(5_000 / 0.55)
+  })
+
+  test('history changes the prediction', () => {
+    const s = createRunEstimates()
+    const before = predictCompletion(task(), node(), s).completionMs
+    observeRun(s, { kind: 'exec', node: 'n1', speed: 1, durationMs: 200 })
+    expect(predictCompletion(task(), node(), s).completionMs).toBeLessThan(before)
+  })
+})
