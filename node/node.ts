@@ -99,12 +99,15 @@ export class GryphgenNode implements ApiNode {
       kinds: { ...(workers.exec === undefined ? {} : { exec: workers.exec }), ...(workers.model === undefined ? {} : { model: workers.model }) },
       logger: this.#log,
     })
+    // Worker processes take a while to load: the pool starts alongside everything else and
+    // the API answers before they are all ready (GET /v1/node shows them starting).
+    const poolStarted = this.#workers.start({ signal })
+    poolStarted.catch(() => {}) // awaited below; a failure must not go unhandled meanwhile
     const [mesh, capabilities, invited, remembered] = await Promise.all([
       createMesh({ privateKey: identity.key, swarmKey: swarm.key, listen: config.listen, mdns: config.mdns }),
       CapabilitySource.create({ dataDir: config.dataDir, name: config.name, version: VERSION, labels: this.#labels, resources: config.resources }),
       readBootstrapFile(config.dataDir),
       this.#peerBook.recent({ signal }),
-      this.#workers.start({ signal }),
     ])
     this.#mesh = mesh
     this.#capabilities = capabilities
@@ -147,6 +150,7 @@ export class GryphgenNode implements ApiNode {
     const address = this.#app.server.address()
     this.#apiPort = typeof address === 'object' && address !== null ? address.port : config.apiPort
     await writeApiPort(config.dataDir, this.#apiPort)
+    await poolStarted
     this.#log.info({
       peerId: this.peerId, name: config.name, listen: this.addresses(), api: this.apiUrl,
       token: dataPath(config.dataDir, 'apiToken'), bootstrap: bootstrap.length, mdns: config.mdns,

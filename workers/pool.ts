@@ -129,6 +129,7 @@ class Pool implements WorkerPool {
     for (;;) {
       const ready = (kind: WorkerKind): number => (this.#broker?.sessions() ?? []).filter(s => s.kind === kind && s.spawned && s.ready).length
       if (WORKER_KINDS.every(kind => ready(kind) >= options.plans[kind].size)) return
+      if (this.#state !== 'starting') throw new PoolStoppedError('the worker pool was stopped while it started')
       if (supervisor.lastFailure !== undefined) throw new WorkerStartError(supervisor.lastFailure)
       if (signal?.aborted === true) throw new AbortedError('worker pool start aborted')
       if (Date.now() > deadline) throw new WorkerStartError(`workers did not become ready within ${options.startTimeoutMs} ms`)

@@ -25,4 +25,5 @@ export async function main (argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv)
-if (code !== 0) process.exitCode = code
+// A failed command exits at once: a half-started node may still hold timers or sockets.
+if (code !== 0) process.exit(code)
