@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { access, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
+import { execFileSync } from 'node:child_process'
 import { tempDir, removeTempDirs, waitFor } from '../helpers/nodes.js'
 import { spawnNode, waitReady, runCli, stopNode, killAll } from '../helpers/processes.js'
 
@@ -106,6 +107,8 @@ describe('gryphgen as processes', () => {
       expect(p2p.code).toBe(1)
       expect(p2p.stderr).toContain('AddressInUseError')
       expect(p2p.stderr).toContain(String(port))
+      // The failed starts left no worker process behind.
+      await waitFor(() => !execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(dir), 5000, 100)
     } finally {
       server.close()
     }
