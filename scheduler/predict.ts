@@ -1,7 +1,8 @@
 /**
  * Predicted completion time of a task on a node, in ms from now:
  *
- *   wait     = (runningRemainingMs + sum of queuedMsByPriority[p] for p >= priority) / slots
+ *   wait     = 0 when a slot is free and nothing queued is ahead, else
+ *              (runningRemainingMs + sum of queuedMsByPriority[p] for p >= priority) / slots
  *   run      = estimateRunMs(kind, model, node, speed) / (1 - externalLoad x loadPenalty)
  *   predicted = wait + run
  *
@@ -20,10 +21,11 @@ export interface Prediction { waitMs: number, runMs: number, completionMs: numbe
 
 export function queueWaitMs (load: NodeView['load'], priority: number): number {
   if (load.slots <= 0) return Number.POSITIVE_INFINITY
-  let ahead = load.runningRemainingMs
+  let queuedAhead = 0
   const buckets = load.queuedMsByPriority
-  for (let p = Math.max(0, priority); p < buckets.length; p++) ahead += buckets[p]
-  return ahead / load.slots
+  for (let p = Math.max(0, priority); p < buckets.length; p++) queuedAhead += buckets[p]
+  if (load.running < load.slots && queuedAhead <= 0) return 0
+  return (load.runningRemainingMs + queuedAhead) / load.slots
 }
 
 export function predictCompletion (task: TaskView, node: NodeView, estimates: RunEstimates): Prediction {

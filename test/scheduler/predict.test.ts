@@ -50,12 +50,14 @@ describe('run estimates', () => {
 describe('predicted completion', () => {
   const load = (slots: number, runningRemainingMs: number, buckets: Record<number, number>) => {
     const l = emptyLoad(slots)
-    return { ...l, runningRemainingMs, queuedMsByPriority: l.queuedMsByPriority.map((_, p) => buckets[p] ?? 0) }
+    return { ...l, running: runningRemainingMs > 0 ? slots : 0, runningRemainingMs, queuedMsByPriority: l.queuedMsByPriority.map((_, p) => buckets[p] ?? 0) }
   }
 
   test.each([
     ['idle node', load(2, 0, {}), 5, 0],
-    ['running work shared over slots', load(2, 4_000, {}), 5, 2_000],
+    ['a free slot: no wait', { ...load(2, 4_000, {}), running: 1 }, 5, 0],
+    ['all slots busy: running work shared over slots', { ...load(2, 4_000, {}), running: 2 }, 5, 2_000],
+    ['a free slot but work queued ahead', { ...load(2, 4_000, { 7: 2_000 }), running: 1 }, 5, 3_000],
     ['waits behind same and higher priority', load(1, 0, { 3: 1_000, 5: 2_000, 9: 4_000 }), 5, 6_000],
     ['priority 9 overtakes everything lower', load(1, 0, { 3: 1_000, 5: 2_000, 9: 4_000 }), 9, 4_000],
     ['priority 0 waits behind all', load(1, 0, { 3: 1_000, 5: 2_000, 9: 4_000 }), 0, 7_000],

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import { createRunEstimates, emptyLoad, pickBidders, rankBids, rankCandidates, selectWinningBid, type Bid } from '../../scheduler/index.js'
 import { node, task } from './helpers.js'
 
-const busy = (ms: number) => ({ ...emptyLoad(1), runningRemainingMs: ms })
+const busy = (ms: number) => ({ ...emptyLoad(1), running: 1, runningRemainingMs: ms })
 
 describe('ranking', () => {
   const nodes = [
