@@ -5,19 +5,35 @@
  *              (runningRemainingMs + sum of queuedMsByPriority[p] for p >= priority) / slots
  *   run      = estimateRunMs(kind, model, node, speed) / (1 - externalLoad x loadPenalty)
  *   predicted = wait + run
+ *   cost      = predicted x (1 + reserveWeight x spare), spare = share of the node's VRAM the
+ *               task does not need (1 for a CPU task on a GPU node, 0 on a CPU node)
  *
  * Priority: a task waits only behind queued work it does not overtake (same or higher
  * priority; aging makes this slightly optimistic for old low-priority work, see queue.ts).
  * Load: work outside the grid (the advert's CPU share) slows the run; `loadPenalty` (default
  * 0.9) keeps a fully loaded node finite. A node with no slot for the kind waits forever.
+ * Cost, which ranking and bids order by, keeps scarce hardware for the work that needs it: a
+ * GPU node takes a CPU task only when it finishes it 1 + reserveWeight (default 0.5) times
+ * sooner (an idle mesh would otherwise fill its big GPUs with CPU work first).
  * Pure.
  */
 import { estimateRunMs, type RunEstimates } from './estimate.js'
 import type { NodeView, TaskView } from './types.js'
 
 export const LOAD_PENALTY = 0.9
+export const RESERVE_WEIGHT = 0.5
 
-export interface Prediction { waitMs: number, runMs: number, completionMs: number }
+export interface Prediction { waitMs: number, runMs: number, completionMs: number, costMs: number }
+
+/** Share (0-1) of the node's GPU memory the task leaves unused. */
+export function spareVramShare (task: TaskView, node: NodeView): number {
+  let total = 0
+  for (const v of node.gpuVramMb) total += v
+  if (total <= 0) return 0
+  const gpu = task.requirements.gpu
+  const needed = gpu === null ? 0 : Math.min(total, gpu.count * gpu.minVramMb)
+  return (total - needed) / total
+}
 
 export function queueWaitMs (load: NodeView['load'], priority: number): number {
   if (load.slots <= 0) return Number.POSITIVE_INFINITY
@@ -28,10 +44,11 @@ export function queueWaitMs (load: NodeView['load'], priority: number): number {
   return (load.runningRemainingMs + queuedAhead) / load.slots
 }
 
-export function predictCompletion (task: TaskView, node: NodeView, estimates: RunEstimates): Prediction {
+export function predictCompletion (task: TaskView, node: NodeView, estimates: RunEstimates, reserveWeight = RESERVE_WEIGHT): Prediction {
   const base = estimateRunMs(estimates, task.kind, task.requirements.model, node.id, node.speed)
   const slowdown = 1 - Math.min(1, Math.max(0, node.load.externalLoad)) * LOAD_PENALTY
   const runMs = base / slowdown
   const waitMs = queueWaitMs(node.load, task.priority)
-  return { waitMs, runMs, completionMs: waitMs + runMs }
+  const completionMs = waitMs + runMs
+  return { waitMs, runMs, completionMs, costMs: completionMs * (1 + reserveWeight * spareVramShare(task, node)) }
 }

@@ -11,8 +11,9 @@
  * the node that just freed a slot) with the real `rankCandidates`, asks the best k for bids,
  * and a bidder declines when the task would wait longer than the horizon there (default 0: a
  * node bids only with a free slot); a task nobody takes stays pending at its auctioneer and
- * is re-auctioned when a slot frees, with that node always asked and the most constrained
- * pending work offered first. Run estimates are learned from finished tasks only. Late
+ * is re-auctioned when a slot frees, with that node always asked, the most constrained
+ * pending work offered first, and the core's `shouldDefer` end game (a slow node leaves the
+ * last tasks to clearly faster ones). Run estimates are learned from finished tasks only. Late
  * binding matters: with a 20 s horizon, estimate errors in committed queues cost ~10 %.
  * Simplifications: views are exact (adverts and bids never stale), no failures, one slot
  * pool per node. Lower bound: the largest of total work / capacity, work arriving after t over
@@ -22,7 +23,7 @@
 import { parseArgs } from 'node:util'
 import {
   checkNode, createRunEstimates, emptyLoad, observeRun, pickBidders, predictCompletion, queueKey, rankCandidates,
-  rankBids, MAX_PRIORITY, type NodeView, type TaskRequirements, type TaskView,
+  rankBids, shouldDefer, MAX_PRIORITY, type NodeView, type TaskRequirements, type TaskView,
 } from '../scheduler/index.js'
 
 const { values } = parseArgs({ options: { nodes: { type: 'string', default: '1000' }, tasks: { type: 'string', default: '100000' }, seed: { type: 'string', default: '1' }, 'horizon-ms': { type: 'string', default: '0' } } })
@@ -179,13 +180,14 @@ function simulate (policy: Policy, views: NodeView[], source: SimTask[], feasibl
     const sample = new Set<number>(freed === undefined ? [] : [freed])
     for (let i = 0; i < SAMPLE && sample.size < list.length; i++) sample.add(list[Math.floor(rand() * list.length)])
     const ranked = rankCandidates(task.view, [...sample].map(n => refresh(nodes[n], now)), estimates)
+    if (freed !== undefined && shouldDefer(ranked, nodes[freed].view.id, pending[task.profile].size)) return false
     // The node that freed a slot is always asked: it is the one pulling work.
     const asked = pickBidders(ranked, BIDDERS)
     const pulling = ranked.find(r => freed !== undefined && r.node === nodes[freed].view)
     if (pulling !== undefined && !asked.includes(pulling.node)) asked.push(pulling.node)
     const bids = asked.flatMap(view => {
       const p = predictCompletion(task.view, view, estimates)
-      return p.waitMs > HORIZON_MS ? [] : [{ taskId: task.view.id, nodeId: view.id, completionMs: p.completionMs, runMs: p.runMs }]
+      return p.waitMs > HORIZON_MS ? [] : [{ taskId: task.view.id, nodeId: view.id, completionMs: p.completionMs, costMs: p.costMs, runMs: p.runMs }]
     })
     const winner = rankBids(task.view.id, bids, new Set(asked.map(v => v.id)))[0] as (typeof bids)[number] | undefined
     if (winner === undefined) return false

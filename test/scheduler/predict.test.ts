@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { createRunEstimates, emptyLoad, estimateRunMs, observeRun, predictCompletion, queueWaitMs } from '../../scheduler/index.js'
+import { createRunEstimates, emptyLoad, estimateRunMs, observeRun, predictCompletion, queueWaitMs, spareVramShare } from '../../scheduler/index.js'
 import { node, task } from './helpers.js'
 
 describe('run estimates', () => {
@@ -69,9 +69,23 @@ describe('predicted completion', () => {
   test('completion = wait + run, and outside load slows the run', () => {
     const s = createRunEstimates()
     const idle = predictCompletion(task(), node({ load: load(1, 1_000, {}) }), s)
-    expect(idle).toEqual({ waitMs: 1_000, runMs: 5_000, completionMs: 6_000 })
+    expect(idle).toEqual({ waitMs: 1_000, runMs: 5_000, completionMs: 6_000, costMs: 6_000 })
     const loaded = predictCompletion(task(), node({ load: { ...load(1, 1_000, {}), externalLoad: 0.5 } }), s)
     expect(loaded.runMs).toBeCloseTo(5_000 / 0.55)
+  })
+
+  test.each([
+    ['CPU node', [], null, 0],
+    ['CPU task on a GPU node', [24_000], null, 1],
+    ['GPU task using all VRAM', [24_000], { count: 1, minVramMb: 24_000 }, 0],
+    ['small GPU task on a big GPU', [80_000], { count: 1, minVramMb: 20_000 }, 0.75],
+    ['one of two GPUs', [16_000, 16_000], { count: 1, minVramMb: 16_000 }, 0.5],
+  ] as const)('spare VRAM share: %s', (_name, vram, gpu, share) => {
+    expect(spareVramShare(task({}, { gpu: gpu === null ? null : { ...gpu } }), node({ gpuVramMb: [...vram] }))).toBe(share)
+  })
+
+  test('cost reserves GPU nodes: completion x (1 + 0.5 x spare share)', () => {
+    expect(predictCompletion(task(), node({ gpuVramMb: [24_000] }), createRunEstimates()).costMs).toBe(7_500)
   })
 
   test('history changes the prediction', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { createRunEstimates, emptyLoad, pickBidders, rankBids, rankCandidates, selectWinningBid, type Bid } from '../../scheduler/index.js'
+import { createRunEstimates, emptyLoad, pickBidders, rankBids, rankCandidates, selectWinningBid, shouldDefer, type Bid } from '../../scheduler/index.js'
 import { node, task } from './helpers.js'
 
 const busy = (ms: number) => ({ ...emptyLoad(1), running: 1, runningRemainingMs: ms })
@@ -19,6 +19,13 @@ describe('ranking', () => {
     expect(ranked[0].score).toBe(1)
     expect(ranked[1].score).toBeCloseTo(0.5)
     for (const r of ranked) expect(r.score).toBeGreaterThan(0)
+  })
+
+  test('a CPU task leaves a GPU node alone unless it finishes there 1.5x sooner', () => {
+    const gpu = (speed: number) => node({ id: 'gpu', speed, gpuVramMb: [24_000] })
+    expect(rankCandidates(task(), [gpu(1.4), node({ id: 'cpu' })], createRunEstimates())[0].node.id).toBe('cpu')
+    expect(rankCandidates(task(), [gpu(1.6), node({ id: 'cpu' })], createRunEstimates())[0].node.id).toBe('gpu')
+    expect(rankCandidates(task({}, { gpu: { count: 1, minVramMb: 24_000 } }), [gpu(1), node({ id: 'cpu' })], createRunEstimates()).map(r => r.node.id)).toEqual(['gpu'])
   })
 
   test('excluded nodes (a lost lease) are left out', () => {
@@ -43,7 +50,7 @@ describe('ranking', () => {
 })
 
 describe('bid selection', () => {
-  const bid = (nodeId: string, completionMs: number, taskId = 't1'): Bid => ({ taskId, nodeId, completionMs })
+  const bid = (nodeId: string, costMs: number, taskId = 't1'): Bid => ({ taskId, nodeId, completionMs: costMs, costMs })
   const asked = new Set(['a', 'b', 'c'])
 
   test.each([
@@ -63,5 +70,23 @@ describe('bid selection', () => {
 
   test('no valid bid is a NoBidError', () => {
     expect(() => selectWinningBid('t1', [bid('x', 1)], asked)).toThrow(expect.objectContaining({ name: 'NoBidError' }))
+  })
+})
+
+describe('end game: a freed slot defers to clearly better nodes', () => {
+  // slow (speed 0.5) is free; fast1 and fast2 (speed 2) are busy for 1 s; run prior is 5 s.
+  const ranked = rankCandidates(task(), [
+    node({ id: 'slow', speed: 0.5 }), node({ id: 'fast1', speed: 2, load: busy(1_000) }), node({ id: 'fast2', speed: 2, load: busy(1_000) }),
+  ], createRunEstimates())
+
+  test.each([
+    [1, true], [2, true], [3, false], [100, false],
+  ])('%i pending: defer %s', (pending, defer) => {
+    expect(shouldDefer(ranked, 'slow', pending)).toBe(defer)
+  })
+
+  test('the best node never defers, nor a node not ranked', () => {
+    expect(shouldDefer(ranked, 'fast1', 1)).toBe(false)
+    expect(shouldDefer(ranked, 'elsewhere', 1)).toBe(false)
   })
 })
