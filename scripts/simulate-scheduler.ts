@@ -14,7 +14,8 @@
  * is re-auctioned when a slot frees, with that node always asked, the most constrained
  * pending work offered first, and the core's `shouldDefer` end game (a slow node leaves the
  * last tasks to clearly faster ones). Run estimates are learned from finished tasks only. Late
- * binding matters: with a 20 s horizon, estimate errors in committed queues cost ~10 %.
+ * binding helps: makespan / bound at seeds 1-3 is 1.045, 1.076, 1.048 with horizon 0 and
+ * 1.046, 1.112, 1.055 with 20 s (queued work commits to estimates that may be wrong).
  * Simplifications: views are exact (adverts and bids never stale), no failures, one slot
  * pool per node. Lower bound: the largest of total work / capacity, work arriving after t over
  * capacity plus t, the longest task on its fastest node after its arrival, and work that only
