@@ -2,7 +2,7 @@
  * Feasibility: one check per requirement, each saying why a node is unfit (Nomad's
  * feasibility stage). Two degrees of unfit:
  * - `later`: the node could run it once its state changes (memory in use, sandbox not probed
- *   yet, no worker of the kind ready): the task waits and is re-auctioned.
+ *   yet, no worker slot of the kind ready): the task waits and is re-auctioned.
  * - `never`: the node's advertised capabilities cannot meet it (too few cores, too little
  *   total memory or VRAM, no such model, label or arch). Only a new advert can change that.
  * `meshVerdict` over all live nodes: `impossible` when every node says `never`.
@@ -12,7 +12,7 @@ import { ImpossibleTaskError, InvalidRequirementsError } from './errors.js'
 import { MAX_PRIORITY, MIN_PRIORITY, type TaskRequirements, type TaskView, type NodeView } from './types.js'
 
 export type Fit = 'now' | 'later' | 'never'
-export type CheckName = 'cpus' | 'memory' | 'gpu' | 'model' | 'labels' | 'arch' | 'sandbox'
+export type CheckName = 'cpus' | 'memory' | 'gpu' | 'model' | 'labels' | 'arch' | 'sandbox' | 'workers'
 
 export interface Unfit { check: CheckName, fit: 'later' | 'never', reason: string }
 export type NodeReasons = Record<string, Unfit[]>
@@ -55,6 +55,7 @@ export const CHECKS: ReadonlyArray<readonly [CheckName, Check]> = [
       ? unfit('sandbox', 'later', 'exec needs the sandbox; node has not probed it yet')
       : unfit('sandbox', 'never', 'exec needs the sandbox; node has none')
   }],
+  ['workers', (_t, n) => n.load.slots > 0 ? null : unfit('workers', 'later', 'node has no worker slot of this kind ready')],
 ]
 
 export interface Feasibility { fit: Fit, reasons: Unfit[] }

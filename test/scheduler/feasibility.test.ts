@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { checkNode, impossibleTaskError, meshVerdict, nodeView, validateTask, type CheckName, type Fit } from '../../scheduler/index.js'
+import { checkNode, emptyLoad, impossibleTaskError, meshVerdict, nodeView, validateTask, type CheckName, type Fit } from '../../scheduler/index.js'
 import { caps } from '../helpers/fixtures.js'
 import { node, task } from './helpers.js'
 
@@ -20,6 +20,7 @@ describe('feasibility checks', () => {
     ['arch differs', { arch: 'arm64' }, {}, 'never', ['arch']],
     ['sandbox absent', {}, { sandboxAvailable: false }, 'never', ['sandbox']],
     ['sandbox not probed yet', {}, { sandboxAvailable: null }, 'later', ['sandbox']],
+    ['no worker slot ready', {}, { load: emptyLoad(0) }, 'later', ['workers']],
     ['never outranks later, all reasons kept', { cpus: 64, memoryMb: 10_000 }, { sandboxAvailable: null }, 'never', ['cpus', 'memory', 'sandbox']],
   ])('%s', (_name, req, over, fit, checks) => {
     const f = checkNode(task({}, req), node(over))
