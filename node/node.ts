@@ -11,7 +11,7 @@ import { componentLogger, type Logger } from './logger.js'
 import { VERSION } from './version.js'
 import {
   dataPath, ensureDir, loadOrCreateApiToken, loadOrCreateIdentity, loadOrCreateSwarmKey,
-  readBootstrapFile, removeApiPort, writeApiPort,
+  readBootstrapFile, removeApiPort, secretsTooOpen, writeApiPort,
 } from './datadir/index.js'
 import { createMesh, startMesh, type Mesh } from './mesh/libp2p.js'
 import { BootstrapKeeper } from './mesh/bootstrap.js'
@@ -87,6 +87,8 @@ export class GryphgenNode implements ApiNode {
     const [identity, swarm, token] = await Promise.all([
       loadOrCreateIdentity(config.dataDir), loadOrCreateSwarmKey(config.dataDir), loadOrCreateApiToken(config.dataDir),
     ])
+    const exposed = await secretsTooOpen(config.dataDir)
+    if (exposed.length > 0) this.#log.warn({ files: exposed }, 'secret files readable by other users: chmod 600 them')
     if (swarm.created) this.#log.warn({ swarmKey: dataPath(config.dataDir, 'swarmKey') }, 'created a new mesh (new swarm key); other machines join it with `gryphgen invite`')
     this.#db = await openDb(dataPath(config.dataDir, 'db'))
     this.#peerBook = new PeerBook(this.#db)

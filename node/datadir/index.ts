@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { DataDirError } from '../errors.js'
-import { ensureDir, readIfExists, writeFileDurable } from './files.js'
+import { isTooOpen, readIfExists, writeFileDurable } from './files.js'
 import { formatSwarmKey, newSwarmKeyHex, parseSwarmKey, type SwarmKeyHex } from './swarm-key.js'
 
 export { ensureDir, writeFileDurable, readIfExists, isTooOpen } from './files.js'
@@ -113,3 +113,10 @@ export async function removeApiPort (dataDir: string): Promise<void> {
   await rm(dataPath(dataDir, 'apiPort'), { force: true })
 }
 
+
+/** Secret files of the data dir that group or others can read (they should be 0600). */
+export async function secretsTooOpen (dataDir: string): Promise<string[]> {
+  const paths = (['identity', 'swarmKey', 'apiToken'] as const).map(f => dataPath(dataDir, f))
+  const open = await Promise.all(paths.map(async p => isTooOpen(p).catch(() => false)))
+  return paths.filter((_, i) => open[i])
+}

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from 'vitest'
-import { stat, writeFile, readFile } from 'node:fs/promises'
+import { stat, writeFile, readFile, chmod } from 'node:fs/promises'
 import { join } from 'node:path'
-import { loadOrCreateIdentity, loadOrCreateSwarmKey, loadOrCreateApiToken, parseSwarmKey, formatSwarmKey, newSwarmKeyHex, readBootstrapFile } from '../../node/datadir/index.js'
+import { secretsTooOpen, loadOrCreateIdentity, loadOrCreateSwarmKey, loadOrCreateApiToken, parseSwarmKey, formatSwarmKey, newSwarmKeyHex, readBootstrapFile } from '../../node/datadir/index.js'
 import { tempDir, removeTempDirs } from '../helpers/nodes.js'
 
 afterAll(removeTempDirs)
@@ -22,6 +22,9 @@ describe('data dir', () => {
       expect((await stat(join(dir, f))).mode & 0o777).toBe(0o600)
     }
     expect((await readFile(join(dir, 'swarm.key'))).byteLength).toBe(95)
+    expect(await secretsTooOpen(dir)).toEqual([])
+    await chmod(join(dir, 'api-token'), 0o644)
+    expect(await secretsTooOpen(dir)).toEqual([join(dir, 'api-token')])
   })
 
   test.each([
