@@ -20,6 +20,11 @@
  *     finished, and a later success of another attempt is then recorded, not applied: there
  *     is exactly one success per task.
  *  7. A task with no `submitted` entry (yet) has no state.
+ *  8. `retried`, `blocked` and `abandoned` count only from an auctioneer of record: the
+ *     author of `submitted` or of an `adopted` (a node that took the auction over when the
+ *     auctioneer was gone). `auctioneer` is the latest of them. `blocked` records why no node
+ *     can run the task (cleared by the next award); `abandoned` fails a task with no open
+ *     attempt (attempts exhausted). `cancelled` counts from any member of the mesh.
  */
 import type { Bodies, Entry } from '../protocols/ledger.js'
 import { compareHlc } from './hlc.js'
@@ -51,6 +56,10 @@ export interface TaskState {
   updatedAt: number
   attempts: Attempt[]
   cancelReason?: string
+  /** Why no node runs it now or ever, as the auctioneer last reported (until the next award). */
+  blocked?: Bodies['blocked'] & { at: number }
+  /** Why the auctioneer gave up (state `failed` with no deciding attempt). */
+  abandonedReason?: string
   /** The attempt whose `finished` decided a succeeded or failed state (its result is the task's). */
   decidedBy?: number
   /** Ids of entries that were valid but lost a conflict (for inspection). */
@@ -103,6 +112,7 @@ function apply (task: TaskState, entry: Entry, auctioneers: Set<string>): boolea
       if (task.attempts.some(a => a.outcome === undefined)) return false // the current attempt is still open
       task.attempts.push({ attempt: body.attempt, node: body.node, awardedAt: at, leaseMs: body.leaseMs })
       task.state = 'awarded'
+      task.blocked = undefined
       return true
     }
     case 'started': {
@@ -141,12 +151,28 @@ function apply (task: TaskState, entry: Entry, auctioneers: Set<string>): boolea
     case 'retried': {
       const body = entry.body as Bodies['retried']
       const attempt = task.attempts[body.attempt - 1]
-      if (attempt === undefined || attempt.outcome !== undefined || isTerminal(task.state)) return false
+      if (!auctioneers.has(entry.author) || attempt === undefined || attempt.outcome !== undefined || isTerminal(task.state)) return false
       attempt.outcome = 'lost'
       attempt.endedAt = at
       attempt.error = body.reason
-      auctioneers.add(entry.author)
       task.state = 'pending'
+      return true
+    }
+    case 'adopted': {
+      if (isTerminal(task.state)) return false
+      auctioneers.add(entry.author)
+      task.auctioneer = entry.author
+      return true
+    }
+    case 'blocked': {
+      if (!auctioneers.has(entry.author) || task.state !== 'pending') return false
+      task.blocked = { ...(entry.body as Bodies['blocked']), at }
+      return true
+    }
+    case 'abandoned': {
+      if (!auctioneers.has(entry.author) || isTerminal(task.state) || task.attempts.some(a => a.outcome === undefined)) return false
+      task.state = 'failed'
+      task.abandonedReason = (entry.body as Bodies['abandoned']).reason
       return true
     }
   }

@@ -181,20 +181,27 @@ export class TaskLedger {
 
   /**
    * Verify and apply entries from a peer (any authors, any order). Returns one outcome per
-   * distinct author run. Never throws for bad input: it is counted and reported.
+   * distinct author run. Never throws for bad input: it is counted and reported. `durable`:
+   * resolve only once the entries (and everything written before them) are fsynced.
    */
-  async receive (entries: readonly Entry[], from?: string): Promise<ReceiveOutcome[]> {
+  async receive (entries: readonly Entry[], from?: string, options: { durable?: boolean } = {}): Promise<ReceiveOutcome[]> {
     const outcomes: ReceiveOutcome[] = []
-    for (const run of consecutiveRuns(entries)) outcomes.push(await this.#receiveRun(run, from))
+    for (const run of consecutiveRuns(entries)) outcomes.push(await this.#receiveRun(run, from, options.durable === true))
+    if (options.durable === true && outcomes.every(o => o === 'duplicate')) await this.flush()
     return outcomes
   }
 
-  async #receiveRun (run: Entry[], from: string | undefined): Promise<ReceiveOutcome> {
+  /** Fsync everything written so far (entries received from peers are written without). */
+  async flush (): Promise<void> {
+    await this.#queue.run(true, async () => ({ ops: [this.store.syncMarkOp()], value: undefined }))
+  }
+
+  async #receiveRun (run: Entry[], from: string | undefined, durable: boolean): Promise<ReceiveOutcome> {
     const author = run[0].author
     try {
       for (const e of run) this.clock.check(e.hlc)
       const ids = verifyRun(run)
-      return await this.#queue.run(false, async () => {
+      return await this.#queue.run(durable, async () => {
         const head = this.#heads.get(author)
         const headSeq = head?.seq ?? 0
         // Entries at or below the head: replays, or equivocation if they differ. The run is

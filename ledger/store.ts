@@ -95,6 +95,11 @@ export class LedgerStore {
   }
 
   /** Operations that append verified, chain-contiguous entries to the log and move the heads. */
+  /** A tiny write whose fsync carries every earlier unsynced write to disk with it. */
+  syncMarkOp (): BatchOp {
+    return { type: 'put', key: 'L:sync', value: String(Date.now()) }
+  }
+
   logOps (items: readonly Stored[], heads: ReadonlyMap<string, Head>): BatchOp[] {
     const ops: BatchOp[] = []
     for (const item of items) {

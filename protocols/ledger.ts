@@ -18,7 +18,7 @@ export const LEDGER_SYNC_PROTOCOL = '/gryphgen/ledger-sync/1.0.0'
 /** An entry larger than this (encoded) is rejected unread. */
 export const ENTRY_MAX_BYTES = 256 * 1024
 
-export const ENTRY_TYPES = ['submitted', 'awarded', 'started', 'finished', 'cancelled', 'retried'] as const
+export const ENTRY_TYPES = ['submitted', 'awarded', 'started', 'finished', 'cancelled', 'retried', 'adopted', 'blocked', 'abandoned'] as const
 export type EntryType = typeof ENTRY_TYPES[number]
 
 const PeerIdText = Type.String({ minLength: 16, maxLength: 128, pattern: '^[1-9A-HJ-NP-Za-km-z]+$' })
@@ -45,6 +45,21 @@ export const BodySchemas = {
   }, { additionalProperties: false }),
   cancelled: Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false }),
   retried: Type.Object({ attempt: Attempt, reason: Reason }, { additionalProperties: false }),
+  /** A node takes over the auction of a task whose auctioneer is gone. */
+  adopted: Type.Object({ reason: Reason }, { additionalProperties: false }),
+  /** No node can run the task now (`wait`) or ever (`impossible`); grouped reasons. */
+  blocked: Type.Object({
+    verdict: Type.Union([Type.Literal('wait'), Type.Literal('impossible')]),
+    nodes: Type.Integer({ minimum: 0 }),
+    reasons: Type.Array(Type.Object({
+      check: Type.String({ maxLength: 32 }),
+      fit: Type.Union([Type.Literal('later'), Type.Literal('never')]),
+      reason: Reason,
+      nodes: Type.Integer({ minimum: 1 }),
+    }, { additionalProperties: false }), { maxItems: 32 }),
+  }, { additionalProperties: false }),
+  /** The auctioneer gives up (attempts exhausted): the task fails. */
+  abandoned: Type.Object({ reason: Reason }, { additionalProperties: false }),
 } as const
 
 export type Bodies = { [K in EntryType]: Type.Static<typeof BodySchemas[K]> }

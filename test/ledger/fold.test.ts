@@ -89,4 +89,29 @@ describe('task fold', () => {
       expect(foldTask(shuffled)).toEqual(expected)
     }
   })
+
+  test('takeover: only an auctioneer of record retries, awards, blocks or abandons; adopted makes one', () => {
+    const base = [submitted(), award(2, 1, W1)]
+    // W2 is no auctioneer: its retry and award are conflicts.
+    const rogue = foldTask([...base, retry(3, 1, W2), award(4, 2, W2, W2)])
+    expect(rogue?.state).toBe('awarded')
+    expect(rogue?.conflicts).toHaveLength(2)
+    // After adopting, W2 may.
+    const adopted = foldTask([...base, e(W2, 3, 'adopted', { reason: 'auctioneer gone' }), retry(4, 1, W2), award(5, 2, W1, W2)])
+    expect(adopted?.auctioneer).toBe(W2)
+    expect(adopted?.attempts.map(a => a.outcome)).toEqual(['lost', undefined])
+    expect(adopted?.state).toBe('awarded')
+  })
+
+  test('blocked is reported while pending and cleared by the next award; abandoned fails a task', () => {
+    const blocked = e(A, 2, 'blocked', { verdict: 'impossible', nodes: 3, reasons: [{ check: 'memory', fit: 'never', reason: 'needs 1 TB', nodes: 3 }] })
+    expect(foldTask([submitted(), blocked])?.blocked?.verdict).toBe('impossible')
+    expect(foldTask([submitted(), blocked, award(3, 1, W1)])?.blocked).toBeUndefined()
+    const gaveUp = foldTask([submitted(), award(2, 1, W1), retry(3, 1), e(A, 4, 'abandoned', { reason: 'attempts exhausted' })])
+    expect(gaveUp?.state).toBe('failed')
+    expect(gaveUp?.abandonedReason).toBe('attempts exhausted')
+    // Not while an attempt is open, and not from a stranger.
+    expect(foldTask([submitted(), award(2, 1, W1), e(A, 3, 'abandoned', { reason: 'x' })])?.state).toBe('awarded')
+    expect(foldTask([submitted(), e(W2, 3, 'abandoned', { reason: 'x' })])?.state).toBe('pending')
+  })
 })
