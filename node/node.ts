@@ -6,7 +6,7 @@
 import { ClassicLevel } from 'classic-level'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from './config/schema.js'
-import { AddressInUseError, DataDirError, NodeNotRunningError } from './errors.js'
+import { AddressInUseError, DataDirError, NodeNotRunningError, NotFoundError } from './errors.js'
 import { componentLogger, type Logger } from './logger.js'
 import { VERSION } from './version.js'
 import {
@@ -21,7 +21,8 @@ import { PeerBook } from './peer-book.js'
 import { TaskLedger, LedgerSync } from '../ledger/index.js'
 import { probeSandbox, type SandboxProbe } from '../sandbox/index.js'
 import { createWorkerPool, type WorkerPool } from '../workers/index.js'
-import { buildApp, type ApiNode, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './api/index.js'
+import { TaskService } from './tasks/index.js'
+import { buildApp, type ApiNode, type ApiTasks, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './api/index.js'
 
 export interface NodeInit {
   config: Readonly<Config>
@@ -42,6 +43,7 @@ export class GryphgenNode implements ApiNode {
   #ledgerSync: LedgerSync | undefined
   #sandbox: SandboxProbe | undefined
   #workers: WorkerPool | undefined
+  #tasks: TaskService | undefined
   #abort = new AbortController()
   #app: FastifyInstance | undefined
   #apiPort = 0
@@ -60,6 +62,18 @@ export class GryphgenNode implements ApiNode {
   get ledger (): TaskLedger { return this.#required(this.#ledger, 'ledger') }
   get ledgerSync (): LedgerSync { return this.#required(this.#ledgerSync, 'ledger sync') }
   get workers (): WorkerPool { return this.#required(this.#workers, 'workers') }
+  get taskService (): TaskService { return this.#required(this.#tasks, 'tasks') }
+  get tasks (): ApiTasks {
+    const service = this.taskService
+    return {
+      submit: async (body, options) => service.submit(body, options),
+      get: async id => service.get(id),
+      list: async options => service.list(options),
+      cancel: async id => service.cancel(id),
+      subscribe: (id, listener) => id === '*' ? service.events.subscribe('*', listener) : service.subscribe(id, listener),
+      getBlob: async digest => { throw new NotFoundError(`blob ${digest} not found`) },
+    }
+  }
   get apiPort (): number { return this.#apiPort }
   get apiUrl (): string {
     const host = this.config.apiHost.includes(':') ? `[${this.config.apiHost}]` : this.config.apiHost
@@ -137,6 +151,10 @@ export class GryphgenNode implements ApiNode {
     this.#adverts.onPeerSeen = (id, addrs) => { void this.#peerBook?.remember(id, addrs, Date.now()).catch(() => {}) }
     this.#adverts.start()
     const bootstrap = [...new Set([...config.bootstrap, ...invited, ...remembered])]
+    this.#tasks = new TaskService({
+      mesh, ledger: this.#ledger, workers: this.#workers, adverts: this.#adverts, capabilities, logger: componentLogger(this.#log, 'tasks'),
+    }, config.auction)
+    await this.#tasks.start()
     this.#bootstrap = new BootstrapKeeper(mesh, componentLogger(this.#log, 'bootstrap'), { addresses: bootstrap })
     this.#bootstrap.start()
 
@@ -170,7 +188,9 @@ export class GryphgenNode implements ApiNode {
       await app.close().catch(() => {})
       await removeApiPort(this.config.dataDir).catch(() => {})
     }
-    // Drain the worker pool first: running tasks may still record their results.
+    // Tasks first: no new awards; runs are aborted (their leases lapse, other nodes re-run them).
+    await this.#tasks?.stop().catch((err: Error) => { this.#log.warn({ err: err.message }, 'task service stop failed') })
+    this.#tasks = undefined
     await this.#workers?.stop({ deadlineMs: 10_000 }).catch((err: Error) => { this.#log.warn({ err: err.message }, 'worker pool stop failed') })
     this.#workers = undefined
     this.#bootstrap?.stop()

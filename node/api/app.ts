@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from '../logger.js'
 import { NotFoundError } from '../errors.js'
 import { installErrorHandling } from './errors.js'
+import { taskRoutes, type ApiTasks } from './tasks.js'
 import { HealthBody, HistoryBody, LabelsRequest, LedgerStatusBody, NodeBody, PeersBody, TaskIdParams, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './schemas.js'
 
 /** The narrow view of the node that the API needs. */
@@ -19,6 +20,7 @@ export interface ApiNode {
   setLabels: (labels: string[], options: { signal?: AbortSignal }) => Promise<void>
   ledgerStatus: () => LedgerStatusT
   taskHistory: (id: string) => Promise<HistoryT | undefined>
+  readonly tasks: ApiTasks
 }
 
 export interface AppInit {
@@ -69,6 +71,8 @@ export function buildApp (init: AppInit): FastifyInstance {
     if (history === undefined) throw new NotFoundError(`no task ${id} in the ledger`)
     return history
   })
+
+  taskRoutes(app, init.node.tasks)
 
   return app
 }

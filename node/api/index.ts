@@ -1,2 +1,3 @@
 export { buildApp, type ApiNode, type AppInit } from './app.js'
 export type { NodeBodyT, PeerViewT, LedgerStatusT, HistoryT } from './schemas.js'
+export type { ApiTasks } from './tasks.js'

@@ -24,5 +24,6 @@ export function defaultConfig (): Config {
     logLevel: 'info',
     workers: {},
     advert: { baseIntervalMs: 5000, maxReceiveRate: 20 },
+    auction: { bidders: 3, bidTimeoutMs: 500, leaseMs: 5000, heartbeatMs: 1000, maxAttempts: 3, agingMs: 60_000 },
   }
 }

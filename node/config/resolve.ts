@@ -167,6 +167,7 @@ export function resolveConfig (sources: ConfigSources): Readonly<Config> {
     ...flags,
     dataDir: sources.dataDir ?? flags.dataDir ?? env.dataDir ?? file.dataDir ?? defaults.dataDir,
     advert: { ...defaults.advert, ...file.advert },
+    auction: { ...defaults.auction, ...file.auction },
     workers: { ...defaults.workers, ...file.workers },
     resources: { ...defaults.resources, ...file.resources },
   }
@@ -174,6 +175,9 @@ export function resolveConfig (sources: ConfigSources): Readonly<Config> {
     problems.push(...explain(checkConfig.Errors(merged)))
   }
   checkAddresses(merged, problems)
+  if (merged.auction?.heartbeatMs !== undefined && merged.auction.heartbeatMs * 2 > merged.auction.leaseMs) {
+    problems.push(`auction.heartbeatMs (${merged.auction.heartbeatMs}) must be at most half of auction.leaseMs (${merged.auction.leaseMs})`)
+  }
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: problems })
   }

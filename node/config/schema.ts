@@ -20,6 +20,22 @@ export const DeclaredResourcesSchema = Type.Object({
 
 export const LabelSchema = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/=-]*$' })
 
+/** The auction's knobs (docs/ARCHITECTURE.md explains each). */
+export const AuctionSchema = Type.Object({
+  /** Candidates asked for bids per auction (the best k by predicted cost). */
+  bidders: Type.Integer({ minimum: 1, maximum: 64 }),
+  /** How long an auctioneer waits for bids. */
+  bidTimeoutMs: Type.Integer({ minimum: 10, maximum: 60_000 }),
+  /** An awarded task whose holder sends no heartbeat for this long is re-auctioned. */
+  leaseMs: Type.Integer({ minimum: 500, maximum: 3_600_000 }),
+  /** Lease renewal (gossip) interval; well under leaseMs. */
+  heartbeatMs: Type.Integer({ minimum: 100, maximum: 600_000 }),
+  /** Attempts per task before it is abandoned (failed). */
+  maxAttempts: Type.Integer({ minimum: 1, maximum: 100 }),
+  /** Queue aging: a waiting task gains one priority level per agingMs. */
+  agingMs: Type.Integer({ minimum: 1000, maximum: 86_400_000 }),
+}, { additionalProperties: false })
+
 export const ConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1 }),
   name: Type.String({ minLength: 1, maxLength: 64 }),
@@ -41,6 +57,7 @@ export const ConfigSchema = Type.Object({
     exec: Type.Optional(Type.Object({ size: Type.Integer({ minimum: 0, maximum: 256 }), slots: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })) }, { additionalProperties: false })),
     model: Type.Optional(Type.Object({ size: Type.Integer({ minimum: 0, maximum: 256 }), slots: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })) }, { additionalProperties: false })),
   }, { additionalProperties: false }),
+  auction: AuctionSchema,
   advert: Type.Object({
     /** Shortest mean interval between two adverts of this node. */
     baseIntervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
@@ -54,5 +71,5 @@ export type DeclaredResources = Type.Static<typeof DeclaredResourcesSchema>
 export type Gpu = Type.Static<typeof GpuSchema>
 
 /** The part of the config a file may set: everything, each key optional. */
-export const ConfigFileSchema = Type.Partial(ConfigSchema, { additionalProperties: false })
+export const ConfigFileSchema = Type.Partial(Type.Object({ ...ConfigSchema.properties, auction: Type.Partial(AuctionSchema, { additionalProperties: false }) }), { additionalProperties: false })
 export type ConfigFile = Type.Static<typeof ConfigFileSchema>

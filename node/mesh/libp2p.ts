@@ -17,6 +17,7 @@ import { AddressInUseError } from '../errors.js'
 import { swarmKeyBytes, type SwarmKeyHex } from '../datadir/swarm-key.js'
 import { ADVERT_TOPIC } from '../../protocols/advert.js'
 import { LEDGER_TOPIC } from '../../protocols/ledger.js'
+import { LEASE_TOPIC } from '../../protocols/auction.js'
 
 export const DHT_PROTOCOL = '/gryphgen/kad/1.0.0'
 
@@ -38,7 +39,7 @@ export type MeshServices = {
 export type Mesh = Libp2p<MeshServices>
 
 /**
- * Topic scoring (adverts and ledger announcements): an invalid message costs the sender -10 x (count squared), decaying
+ * Topic scoring (adverts, ledger announcements and leases): an invalid message costs the sender -10 x (count squared), decaying
  * slowly, so a few forged or malformed adverts push a peer below the gossip (-10), publish
  * (-50) and graylist (-80) thresholds. Delivery-rate penalties are off: adverts are sparse.
  */
@@ -87,7 +88,7 @@ export async function createMesh (init: MeshInit): Promise<Mesh> {
         emitSelf: false,
         D: 4, Dlo: 2, Dhi: 6,
         heartbeatInterval: 500,
-        scoreParams: { topics: { [ADVERT_TOPIC]: topicScore, [LEDGER_TOPIC]: topicScore } },
+        scoreParams: { topics: { [ADVERT_TOPIC]: topicScore, [LEDGER_TOPIC]: topicScore, [LEASE_TOPIC]: topicScore } },
       }),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,

@@ -16,6 +16,7 @@ export interface TestNodeInit {
   baseIntervalMs?: number
   name?: string
   execWorkers?: number
+  auction?: Record<string, number>
 }
 
 const tempDirs: string[] = []
@@ -52,6 +53,8 @@ export async function startTestNode (init: TestNodeInit): Promise<GryphgenNode> 
         advert: { baseIntervalMs: init.baseIntervalMs ?? 500, maxReceiveRate: 20 },
         // No worker processes unless a test asks: mesh tests start many nodes on 2 cores.
         workers: { exec: { size: init.execWorkers ?? 0 } },
+        // Short leases so node-loss tests finish quickly.
+        auction: { leaseMs: 2000, heartbeatMs: 300, bidTimeoutMs: 1000, ...init.auction },
       }),
     },
   })

@@ -2,6 +2,8 @@ import { afterAll, describe, expect, test } from 'vitest'
 import { buildApp, type ApiNode, type NodeBodyT } from '../../node/api/index.js'
 import { silentLogger } from '../../node/logger.js'
 import { caps, workerStats } from '../helpers/fixtures.js'
+import { kindRegistry, parseSubmission } from '../../node/tasks/index.js'
+import { NotFoundError } from '../../node/errors.js'
 
 const TOKEN = 'a'.repeat(43)
 let labels: string[] = []
@@ -17,6 +19,15 @@ const node: ApiNode = {
   setLabels: async (next) => { labels = next },
   ledgerStatus: () => ({ entries: 3, indexed: 3, versionVector: { 'peer-1': 3 } }),
   taskHistory: async (id) => id === 'task-0001' ? { entries: [] } : undefined,
+  // Submissions go through the real kind registry (pure); the rest is not exercised here.
+  tasks: {
+    submit: async (body) => { parseSubmission(body, kindRegistry()); return { id: 'task-0001', state: 'pending' } },
+    get: async (id) => { throw new NotFoundError(`no task ${id}`) },
+    list: async () => [],
+    cancel: async (id) => { throw new NotFoundError(`no task ${id}`) },
+    subscribe: () => undefined,
+    getBlob: async (digest) => { throw new NotFoundError(`no blob ${digest}`) },
+  },
 }
 const app = buildApp({ node, token: TOKEN, logger: silentLogger() })
 const auth = { authorization: `Bearer ${TOKEN}` }
@@ -90,5 +101,41 @@ describe('HTTP API', () => {
     expect(res.body).not.toContain('secret')
     expect(res.json().error.name).toBe('InternalError')
     await failing.close()
+  })
+
+  describe('POST /v1/tasks validation', () => {
+    const post = async (payload: unknown) => app.inject({ method: 'POST', url: '/v1/tasks', headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify(payload) })
+
+    test('a valid exec task is accepted with 202', async () => {
+      const res = await post({ kind: 'exec', command: ['true'], priority: 9, requirements: { cpus: 1, memoryMb: 64, labels: ['ci'] }, limits: { timeoutMs: 1000 } })
+      expect(res.statusCode).toBe(202)
+      expect(res.json()).toEqual({ id: 'task-0001', state: 'pending' })
+    })
+
+    test.each([
+      ['unknown kind', { kind: 'rm-rf' }, /unknown task kind/],
+      ['exec without command', { kind: 'exec' }, /command/],
+      ['priority out of range', { kind: 'noop', priority: 10 }, /priority/],
+      ['negative memory', { kind: 'noop', requirements: { memoryMb: -1 } }, /memoryMb/],
+      ['gpu count zero', { kind: 'noop', requirements: { gpu: { count: 0, minVramMb: 1 } } }, /gpu/],
+      ['unknown field', { kind: 'noop', colour: 'red' }, /colour|additional/i],
+      ['string command', { kind: 'exec', command: 'ls -la' }, /command/],
+      ['file path escaping /work', { kind: 'exec', command: ['true'], files: { '../etc/passwd': 'x' } }, /path|\.\./],
+      ['timeout too small', { kind: 'noop', limits: { timeoutMs: 1 } }, /timeoutMs/],
+      ['not an object', [1, 2], /object/],
+    ])('%s -> 400 with reasons', async (_name, body, pattern) => {
+      const res = await post(body)
+      expect(res.statusCode).toBe(400)
+      const error = res.json().error
+      expect(error.name).toBe('InvalidTaskError')
+      expect(`${error.message} ${(error.details ?? []).join(' ')}`).toMatch(pattern)
+      expect(Array.isArray(error.details)).toBe(true)
+    })
+
+    test('invalid JSON -> 400', async () => {
+      const res = await app.inject({ method: 'POST', url: '/v1/tasks', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"kind":' })
+      expect(res.statusCode).toBe(400)
+      expect(res.json().error.name).toBe('InvalidJsonError')
+    })
   })
 })

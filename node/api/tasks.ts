@@ -1,0 +1,93 @@
+/**
+ * Task routes: submit (202 once durable), read, list, cancel, events (SSE) and blobs.
+ * The body of POST /v1/tasks is checked by the task's kind (node/tasks/kinds.ts), not by a
+ * route schema, so its 400 lists the kind's problems; everything else is schema-first.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import Type from 'typebox'
+import { SubmitReplySchema, TASK_STATES, TaskViewSchema, type SubmitReplyT, type TaskEvent, type TaskViewT } from '../../protocols/task.js'
+import { TaskIdParams } from './schemas.js'
+
+export interface ApiTasks {
+  submit: (body: unknown, options: { signal?: AbortSignal }) => Promise<SubmitReplyT>
+  get: (id: string) => Promise<TaskViewT>
+  list: (options: { state?: TaskViewT['state'], limit?: number }) => Promise<TaskViewT[]>
+  cancel: (id: string) => Promise<TaskViewT>
+  /** Undefined when too many subscribers already. */
+  subscribe: (id: string | '*', listener: (event: TaskEvent) => void) => (() => void) | undefined
+  getBlob: (digest: string, options: { signal?: AbortSignal }) => Promise<Uint8Array>
+}
+
+const ListQuery = Type.Object({
+  state: Type.Optional(Type.Enum(TASK_STATES)),
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+}, { additionalProperties: false })
+const DigestParams = Type.Object({ digest: Type.String({ pattern: '^[0-9a-f]{64}$' }) }, { additionalProperties: false })
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
+const KEEPALIVE_MS = 15_000
+
+export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
+  app.post('/v1/tasks', { schema: { response: { 202: SubmitReplySchema } } }, async (request, reply) => {
+    const signal = AbortSignal.timeout(30_000)
+    return reply.code(202).send(await tasks.submit(request.body, { signal }))
+  })
+
+  app.get('/v1/tasks', { schema: { querystring: ListQuery, response: { 200: Type.Object({ tasks: Type.Array(TaskViewSchema) }) } } }, async (request) => {
+    const q = request.query as { state?: TaskViewT['state'], limit?: string }
+    const limit = Math.min(1000, Math.max(1, Number(q.limit ?? 100)))
+    return { tasks: await tasks.list({ state: q.state, limit }) }
+  })
+
+  app.get('/v1/tasks/:id', { schema: { params: TaskIdParams, response: { 200: TaskViewSchema } } }, async (request) => {
+    return tasks.get((request.params as { id: string }).id)
+  })
+
+  app.delete('/v1/tasks/:id', { schema: { params: TaskIdParams, response: { 202: TaskViewSchema } } }, async (request, reply) => {
+    return reply.code(202).send(await tasks.cancel((request.params as { id: string }).id))
+  })
+
+  app.get('/v1/tasks/:id/events', { schema: { params: TaskIdParams } }, async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const first = await tasks.get(id) // 404 before the stream starts
+    stream(reply, tasks, id, first)
+  })
+
+  app.get('/v1/events', async (_request, reply) => { stream(reply, tasks, '*', undefined) })
+
+  app.get('/v1/blobs/:digest', { schema: { params: DigestParams } }, async (request, reply) => {
+    const { digest } = request.params as { digest: string }
+    const signal = AbortSignal.timeout(60_000)
+    const bytes = await tasks.getBlob(digest, { signal })
+    return reply.header('content-type', 'application/octet-stream').header('cache-control', 'public, max-age=31536000, immutable').send(Buffer.from(bytes))
+  })
+}
+
+/** Server-Sent Events: `state`, `log`, `progress`, and `end` once the task is over. */
+function stream (reply: FastifyReply, tasks: ApiTasks, id: string, first: TaskViewT | undefined): void {
+  reply.hijack()
+  const res = reply.raw
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })
+  const write = (name: string, data: unknown): void => { res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`) }
+  let off: (() => void) | undefined
+  const keepalive = setInterval(() => { res.write(': keepalive\n\n') }, KEEPALIVE_MS)
+  const end = (): void => {
+    clearInterval(keepalive)
+    off?.()
+    if (!res.writableEnded) res.end()
+  }
+  res.on('close', end)
+  if (first !== undefined) {
+    write('state', first)
+    if (TERMINAL.has(first.state)) { write('end', { state: first.state }); end(); return }
+  }
+  off = tasks.subscribe(id, event => {
+    if (event.type === 'state') {
+      write('state', event.task)
+      if (id !== '*' && TERMINAL.has(event.task.state)) { write('end', { state: event.task.state }); end() }
+      return
+    }
+    const { type, ...data } = event
+    write(type, data)
+  })
+  if (off === undefined) { write('error', { name: 'TooManySubscribersError', message: 'too many event subscribers; try again later' }); end() }
+}

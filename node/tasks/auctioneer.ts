@@ -1,0 +1,190 @@
+/**
+ * The auctioneer: for every task this node is the auctioneer of record for (it received it,
+ * or adopted it when its auctioneer was gone), until the task ends.
+ *
+ * Auction: candidates = this node + live peers from the peer table, minus nodes that lost an
+ * attempt of the task (unless no other node fits). No node fits now -> a `blocked` entry
+ * with grouped reasons (written when the verdict changes) and the task stays pending; it is
+ * auctioned again every heartbeat and when a slot frees, never dropped. Otherwise the best k
+ * by predicted cost are asked for bids (deadline `bidTimeoutMs`); bids are ranked; the best
+ * bidder gets an `awarded` entry (durable) and then the award message carrying the task's
+ * signed entries. It accepts, or declines (`retried`, next best bidder).
+ *
+ * Leases: an open attempt lives while its holder renews its lease by gossip (leases.ts)
+ * within `leaseMs` of the award or the last renewal. Expired -> `retried` (attempt lost) and
+ * a new auction. After `maxAttempts` attempts the task is `abandoned` (failed).
+ */
+import type { TaskState } from '../../ledger/index.js'
+import type { Bodies, EntryType, Entry } from '../../protocols/ledger.js'
+import { expectAuctionMessage } from '../../protocols/auction.js'
+import { meshVerdict, pickBidders, rankBids, rankCandidates, type Bid, type NodeView, type RunEstimates } from '../../scheduler/index.js'
+import type { Logger } from '../logger.js'
+import type { LeaseBoard } from './leases.js'
+import type { TaskRunner } from './runner.js'
+import type { AuctionWire } from './wire.js'
+import { blockedReport, schedulerView, sameReport } from './view.js'
+
+export interface AuctioneerComponents {
+  peerId: string
+  wire: Pick<AuctionWire, 'request'>
+  runner: Pick<TaskRunner, 'bid' | 'accept' | 'holds' | 'view'>
+  leases: Pick<LeaseBoard, 'renewed'>
+  append: <T extends EntryType>(type: T, task: string, body: Bodies[T]) => Promise<unknown>
+  /** The task's state now, and its entries (what an award carries). */
+  task: (id: string) => Promise<TaskState | undefined>
+  entries: (id: string) => Promise<Entry[]>
+  /** Live peers as candidates (this node excluded). */
+  peers: () => NodeView[]
+  estimates: RunEstimates
+  logger: Logger
+}
+
+export interface AuctioneerInit { bidders: number, bidTimeoutMs: number, leaseMs: number, maxAttempts: number }
+
+export class Auctioneer {
+  readonly stats = { auctions: 0, awards: 0, declines: 0, expired: 0, noBids: 0 }
+  readonly #c: AuctioneerComponents
+  readonly #init: AuctioneerInit
+  readonly #mine = new Map<string, TaskState>()
+  readonly #running = new Set<string>()
+  readonly #again = new Set<string>()
+  /** Local time the lease clock of `task/attempt` started (award, adoption or restart). */
+  readonly #leaseStart = new Map<string, number>()
+  #stopped = false
+
+  constructor (components: AuctioneerComponents, init: AuctioneerInit) {
+    this.#c = components
+    this.#init = init
+  }
+
+  get count (): number { return this.#mine.size }
+
+  /** Open attempts this node awarded, per node (to price peers' views with work in flight). */
+  outstanding (): Map<string, number> {
+    const out = new Map<string, number>()
+    for (const s of this.#mine.values()) {
+      const a = s.attempts[s.attempts.length - 1]
+      if (a !== undefined && a.outcome === undefined) out.set(a.node, (out.get(a.node) ?? 0) + 1)
+    }
+    return out
+  }
+
+  /** Keep `state` if this node is its auctioneer and it is not over; forget it otherwise. */
+  track (state: TaskState): void {
+    const over = state.state === 'succeeded' || state.state === 'failed' || state.state === 'cancelled'
+    if (over || state.auctioneer !== this.#c.peerId) {
+      this.#mine.delete(state.id)
+      return
+    }
+    this.#mine.set(state.id, state)
+  }
+
+  /** Auction `id` now (or once more after the auction in flight). */
+  kick (id: string): void {
+    if (this.#stopped) return
+    if (this.#running.has(id)) { this.#again.add(id); return }
+    this.#running.add(id)
+    void this.#auction(id).catch(err => {
+      this.#c.logger.warn({ task: id, err: (err as Error).message }, 'auction failed')
+    }).finally(() => {
+      this.#running.delete(id)
+      if (this.#again.delete(id)) this.kick(id)
+    })
+  }
+
+  /** Every heartbeat: expire lapsed leases, re-auction pending tasks. */
+  tick (now = Date.now()): void {
+    for (const state of this.#mine.values()) {
+      if (state.state === 'pending') { if (!this.#running.has(state.id)) this.kick(state.id); continue }
+      const a = state.attempts[state.attempts.length - 1]
+      if (a === undefined || a.outcome !== undefined) continue
+      const key = `${state.id}/${a.attempt}`
+      let start = this.#leaseStart.get(key)
+      if (start === undefined) { start = now; this.#leaseStart.set(key, now) }
+      const renewed = a.node === this.#c.peerId ? (this.#c.runner.holds(state.id) ? now : undefined) : this.#c.leases.renewed(state.id, a.attempt, a.node)
+      const last = Math.max(start, renewed ?? 0)
+      if (now - last <= this.#init.leaseMs || this.#running.has(state.id)) continue
+      this.stats.expired++
+      this.#running.add(state.id)
+      this.#c.logger.warn({ task: state.id, attempt: a.attempt, node: a.node }, 'lease expired: re-auctioning')
+      void this.#c.append('retried', state.id, { attempt: a.attempt, reason: `lease expired: no heartbeat from ${a.node} for ${now - last} ms` })
+        .catch(err => { this.#c.logger.warn({ task: state.id, err: (err as Error).message }, 'cannot record lease expiry') })
+        .finally(() => { this.#running.delete(state.id); this.#leaseStart.delete(key); this.kick(state.id) })
+    }
+  }
+
+  stop (): void { this.#stopped = true }
+
+  async #auction (id: string): Promise<void> {
+    let state = this.#mine.get(id)
+    if (state === undefined || state.state !== 'pending') return
+    if (state.attempts.length >= this.#init.maxAttempts) {
+      await this.#c.append('abandoned', id, { reason: `gave up after ${state.attempts.length} attempts: ${state.attempts.map(a => `${a.node.slice(-8)} ${a.error ?? a.outcome ?? ''}`).join('; ')}`.slice(0, 2048) })
+      return
+    }
+    this.stats.auctions++
+    const task = schedulerView(state)
+    const self = this.#c.runner.view(task)
+    const views = [...(self === undefined ? [] : [self]), ...this.#c.peers()]
+    const verdict = meshVerdict(task, views)
+    if (verdict.verdict !== 'feasible') {
+      const report = blockedReport(verdict)
+      const { at: _at, ...last } = state.blocked ?? { at: 0 }
+      if (!sameReport(state.blocked === undefined ? undefined : last as Bodies['blocked'], report) && report !== undefined) await this.#c.append('blocked', id, report)
+      return
+    }
+    const lost = new Set(state.attempts.filter(a => a.outcome === 'lost').map(a => a.node))
+    const exclude = verdict.fitNow.every(n => lost.has(n.id)) ? new Set<string>() : lost
+    const ranked = rankCandidates(task, views, this.#c.estimates, { exclude })
+    const asked = pickBidders(ranked, this.#init.bidders)
+    const bids = (await Promise.all(asked.map(async node => this.#askBid(state as TaskState, node.id)))).filter((b): b is Bid => b !== undefined)
+    const ordered = rankBids(id, bids, new Set(asked.map(n => n.id)))
+    if (ordered.length === 0) { this.stats.noBids++; return }
+    for (const bid of ordered) {
+      state = this.#mine.get(id)
+      if (state === undefined || state.state !== 'pending' || state.attempts.length >= this.#init.maxAttempts) return
+      const attempt = state.attempts.length + 1
+      await this.#c.append('awarded', id, { attempt, node: bid.nodeId, leaseMs: this.#init.leaseMs })
+      this.#leaseStart.set(`${id}/${attempt}`, Date.now())
+      this.stats.awards++
+      const answer = await this.#award(id, attempt, bid.nodeId)
+      if (answer === undefined) return
+      this.stats.declines++
+      this.#c.logger.info({ task: id, node: bid.nodeId, reason: answer }, 'award declined; next bidder')
+      await this.#c.append('retried', id, { attempt, reason: `award declined: ${answer}`.slice(0, 2048) })
+    }
+  }
+
+  async #askBid (state: TaskState, node: string): Promise<Bid | undefined> {
+    const summary = { id: state.id, kind: state.kind, priority: state.priority, requirements: schedulerView(state).requirements, submittedAt: state.submittedAt }
+    if (node === this.#c.peerId) {
+      const bid = this.#c.runner.bid(summary)
+      return 'reason' in bid ? undefined : { taskId: state.id, nodeId: node, ...bid }
+    }
+    try {
+      const reply = expectAuctionMessage(await this.#c.wire.request(node, { t: 'bid?', task: summary }, { timeoutMs: this.#init.bidTimeoutMs }), 'bid', 'no-bid')
+      if (reply.t === 'no-bid' || reply.task !== state.id) return undefined
+      return { taskId: reply.task, nodeId: node, costMs: reply.costMs, completionMs: reply.completionMs }
+    } catch (err) {
+      this.#c.logger.debug({ task: state.id, node, err: (err as Error).message }, 'no bid')
+      return undefined
+    }
+  }
+
+  /** Send the award; undefined when accepted, else the reason it was not. */
+  async #award (id: string, attempt: number, node: string): Promise<string | undefined> {
+    if (node === this.#c.peerId) {
+      const state = await this.#c.task(id)
+      if (state === undefined) return 'task state not found'
+      const r = this.#c.runner.accept(state, attempt)
+      return r.ok ? undefined : r.reason
+    }
+    try {
+      const entries = await this.#c.entries(id)
+      const reply = expectAuctionMessage(await this.#c.wire.request(node, { t: 'award', task: id, attempt, entries }), 'accepted', 'declined')
+      return reply.t === 'accepted' ? undefined : reply.reason
+    } catch (err) {
+      return `unreachable: ${(err as Error).message}`
+    }
+  }
+}

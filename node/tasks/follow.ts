@@ -1,0 +1,71 @@
+/**
+ * Log and progress lines of a task that runs on another node, for subscribers here: while
+ * anybody here watches a task whose current attempt runs elsewhere, one `follow` stream to
+ * that node relays its events (validated: only `log` and `progress` events of that task).
+ * When the attempt moves to another node, the stream moves with it.
+ */
+import { expectAuctionMessage } from '../../protocols/auction.js'
+import type { TaskEvent } from '../../protocols/task.js'
+import { isTerminal, type TaskState } from '../../ledger/index.js'
+import type { Logger } from '../logger.js'
+import type { TaskEvents } from './events.js'
+import type { AuctionWire } from './wire.js'
+
+interface Following { holders: number, node?: string, abort?: AbortController }
+export interface FollowerComponents { wire: Pick<AuctionWire, 'exchange'>, events: TaskEvents, peerId: string, logger: Logger }
+
+/** Only a log line or progress report of this task, of sane size, is relayed. */
+function relayable (e: Record<string, unknown>, task: string): boolean {
+  if (e.task !== task) return false
+  if (e.type === 'log') return typeof e.line === 'string' && e.line.length <= 65_536 && ['stdout', 'stderr', 'worker'].includes(e.stream as string)
+  return e.type === 'progress' && typeof e.stage === 'string' && e.stage.length <= 256
+}
+
+export class RemoteFollower {
+  readonly #c: FollowerComponents
+  readonly #tasks = new Map<string, Following>()
+
+  constructor (components: FollowerComponents) {
+    this.#c = components
+  }
+
+  /** A subscriber holds the task's follow open; call the returned function to release. */
+  hold (task: string): () => void {
+    const f = this.#tasks.get(task) ?? { holders: 0 }
+    f.holders++
+    this.#tasks.set(task, f)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      if (--f.holders === 0) { f.abort?.abort(); this.#tasks.delete(task) }
+    }
+  }
+
+  /** The task's state changed: follow its current runner if that is another node. */
+  update (state: TaskState): void {
+    const f = this.#tasks.get(state.id)
+    if (f === undefined) return
+    const attempt = state.attempts[state.attempts.length - 1]
+    const node = attempt === undefined || attempt.outcome !== undefined || isTerminal(state.state) || attempt.node === this.#c.peerId ? undefined : attempt.node
+    if (node === f.node) return
+    f.abort?.abort()
+    f.node = node
+    f.abort = undefined
+    if (node === undefined) return
+    const abort = new AbortController()
+    f.abort = abort
+    void this.#c.wire.exchange(node, { t: 'follow', task: state.id }, bytes => {
+      const m = expectAuctionMessage(bytes, 'event')
+      if (relayable(m.event, state.id)) this.#c.events.emit(m.event as unknown as TaskEvent)
+      return true
+    }, { signal: abort.signal, timeoutMs: 24 * 3600_000 }).catch(err => {
+      if (!abort.signal.aborted) this.#c.logger.debug({ task: state.id, node, err: (err as Error).message }, 'follow ended')
+    })
+  }
+
+  stop (): void {
+    for (const f of this.#tasks.values()) f.abort?.abort()
+    this.#tasks.clear()
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The task kinds: one registry entry per kind with its schema (fields added to the common
+ * envelope), its default requirements, the worker slots that bound how many run at once,
+ * whether it needs the sandbox, and its executor. `parseSubmission` is pure; executors do
+ * the I/O through the narrow context they are given.
+ *
+ * - `noop`: completes at once on the winner (health checks, benchmarks); no slot needed.
+ * - `exec`: runs `command` in the sandbox through the exec worker pool. A zero exit with no
+ *   limit hit succeeds; anything else fails with the sandbox result attached.
+ * Later parts add kinds (`generate`, `analyze`, `embed`, `build`) here.
+ */
+import Type, { type TProperties } from 'typebox'
+import { Compile } from 'typebox/compile'
+import { EnvelopeProperties, type Durability, type Limits, type Requirements } from '../../protocols/task.js'
+import type { TaskRequirements } from '../../scheduler/index.js'
+import { validateSpec, type SandboxSpec } from '../../sandbox/index.js'
+import type { TaskLogLine, TaskProgress, WorkerKind, WorkerPool } from '../../workers/index.js'
+import { InvalidTaskError } from './errors.js'
+import { offloadOutputs, type BlobSink } from './outputs.js'
+
+export interface KindContext {
+  signal: AbortSignal
+  workers: Pick<WorkerPool, 'runSandboxed'>
+  blobs: BlobSink | undefined
+  onLog: (line: TaskLogLine) => void
+  onProgress: (progress: TaskProgress) => void
+}
+
+export interface KindOutcome { outcome: 'succeeded' | 'failed', result?: Record<string, unknown>, error?: string }
+
+export interface TaskKind {
+  readonly name: string
+  /** The kind's own body fields (besides the envelope). */
+  readonly fields: TProperties
+  readonly defaults: { cpus: number, memoryMb: number }
+  /** Worker slots of this kind bound concurrent runs; null: runs inline, unbounded. */
+  readonly workerKind: WorkerKind | null
+  readonly needsSandbox: boolean
+  /** Checks beyond the schema (pure); throws InvalidTaskError. */
+  check?: (spec: TaskSpec) => void
+  execute: (spec: TaskSpec, context: KindContext) => Promise<KindOutcome>
+}
+
+/** What the ledger's `submitted.spec` holds: the body less kind, priority and durability, defaults filled. */
+export type TaskSpec = Record<string, unknown> & { requirements: TaskRequirements, limits: Limits }
+
+export interface Submission { kind: string, priority: number, durability: Durability, spec: TaskSpec }
+
+function toSandboxSpec (spec: TaskSpec): SandboxSpec {
+  const { limits, requirements } = spec
+  return {
+    command: spec.command as string[],
+    files: spec.files as Record<string, string> | undefined,
+    stdin: spec.stdin as string | undefined,
+    collect: spec.collect as string[] | undefined,
+    env: spec.env as Record<string, string> | undefined,
+    limits: {
+      ...(limits.timeoutMs === undefined ? {} : { wallMs: limits.timeoutMs }),
+      ...(limits.cpuMs === undefined ? {} : { cpuMs: limits.cpuMs }),
+      memoryMb: limits.memoryMb ?? Math.max(16, requirements.memoryMb),
+      ...(limits.pids === undefined ? {} : { pids: limits.pids }),
+      ...(limits.diskMb === undefined ? {} : { diskMb: limits.diskMb }),
+      ...(limits.outputBytes === undefined ? {} : { outputBytes: limits.outputBytes }),
+    },
+  }
+}
+
+const noop: TaskKind = {
+  name: 'noop',
+  fields: {},
+  defaults: { cpus: 0, memoryMb: 0 },
+  workerKind: null,
+  needsSandbox: false,
+  execute: async () => ({ outcome: 'succeeded', result: {} }),
+}
+
+const exec: TaskKind = {
+  name: 'exec',
+  fields: {
+    command: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 256 }),
+    files: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 512 }), Type.String())),
+    stdin: Type.Optional(Type.String()),
+    collect: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 64 })),
+    env: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.String({ maxLength: 65_536 }))),
+  },
+  defaults: { cpus: 1, memoryMb: 512 },
+  workerKind: 'exec',
+  needsSandbox: true,
+  check: spec => {
+    try {
+      validateSpec(toSandboxSpec(spec))
+    } catch (err) {
+      throw new InvalidTaskError(`invalid exec task: ${(err as Error).message}`, { details: [(err as Error).message] })
+    }
+  },
+  execute: async (spec, context) => {
+    const sandbox = toSandboxSpec(spec)
+    const result = await context.workers.runSandboxed(sandbox, { signal: context.signal, onLog: context.onLog, onProgress: context.onProgress })
+    const stored = await offloadOutputs(result, context.blobs, context.signal)
+    const ok = result.exitCode === 0 && !result.timedOut && result.limitHit === null
+    const error = ok
+      ? undefined
+      : result.timedOut ? 'timed out' : result.limitHit !== null ? `limit hit: ${result.limitHit}` : result.signal !== null ? `killed by ${result.signal}` : `exit code ${String(result.exitCode)}`
+    return { outcome: ok ? 'succeeded' : 'failed', result: stored, ...(error === undefined ? {} : { error }) }
+  },
+}
+
+export type KindRegistry = ReadonlyMap<string, TaskKind>
+
+export function kindRegistry (kinds: readonly TaskKind[] = [noop, exec]): KindRegistry {
+  return new Map(kinds.map(k => [k.name, k]))
+}
+
+const compiled = new WeakMap<TaskKind, ReturnType<typeof Compile>>()
+function validatorOf (kind: TaskKind): ReturnType<typeof Compile> {
+  let check = compiled.get(kind)
+  if (check === undefined) {
+    check = Compile(Type.Object({ ...EnvelopeProperties, ...kind.fields }, { additionalProperties: false }))
+    compiled.set(kind, check)
+  }
+  return check
+}
+
+/** Check a submitted body against its kind's schema; every problem at once. Pure. */
+export function parseSubmission (body: unknown, registry: KindRegistry): Submission {
+  const name = (body as { kind?: unknown } | null)?.kind
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidTaskError('the task must be a JSON object', { details: ['body: must be an object'] })
+  const kind = typeof name === 'string' ? registry.get(name) : undefined
+  if (kind === undefined) {
+    throw new InvalidTaskError(`unknown task kind ${JSON.stringify(name)} (known: ${[...registry.keys()].join(', ')})`, { details: [`kind: must be one of ${[...registry.keys()].join(', ')}`] })
+  }
+  const check = validatorOf(kind)
+  if (!check.Check(body)) {
+    const problems = [...check.Errors(body)].slice(0, 20).map(e => `${e.instancePath === '' ? 'body' : e.instancePath}: ${e.message}`)
+    throw new InvalidTaskError(`invalid ${kind.name} task: ${problems.join('; ')}`, { details: problems })
+  }
+  const { kind: _k, priority, requirements, limits, durability, ...fields } = body as Record<string, unknown> & { priority?: number, requirements?: Requirements, limits?: Limits, durability?: Durability }
+  const r = requirements ?? {}
+  const normalized: TaskRequirements = {
+    cpus: r.cpus ?? kind.defaults.cpus,
+    memoryMb: r.memoryMb ?? kind.defaults.memoryMb,
+    gpu: r.gpu ?? null,
+    ...(r.model === undefined ? {} : { model: r.model }),
+    ...(r.labels === undefined ? {} : { labels: r.labels }),
+    ...(r.arch === undefined ? {} : { arch: r.arch }),
+  }
+  const spec: TaskSpec = { ...fields, requirements: normalized, limits: limits ?? {} }
+  kind.check?.(spec)
+  return { kind: kind.name, priority: priority ?? 5, durability: durability ?? 'local', spec }
+}

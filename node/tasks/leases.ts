@@ -1,0 +1,102 @@
+/**
+ * Leases and liveness over gossip (LEASE_TOPIC). Every heartbeat, a node that holds awarded
+ * tasks (queued or running) or runs auctions publishes `{ held, auctions }`; the message's
+ * signature says whose it is (StrictSign). Receivers keep, per (task, attempt), when its
+ * holder last renewed it, and per node, when it was last heard from. A lease is live while
+ * its holder renewed it within `leaseMs`. Malformed or unsigned messages are rejected (the
+ * sender's gossip score drops). Memory is bounded: records older than 10 leases are pruned.
+ */
+import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import { LEASE_TOPIC, decodeLease, encodeLease, type LeaseMessage } from '../../protocols/auction.js'
+import type { Logger } from '../logger.js'
+import type { Mesh } from '../mesh/libp2p.js'
+
+export interface LeaseBoardComponents {
+  pubsub: Mesh['services']['pubsub']
+  peerId: string
+  logger: Logger
+  /** What this node holds right now (read at every heartbeat). */
+  held: () => LeaseMessage
+  now?: () => number
+}
+
+export class LeaseBoard {
+  readonly stats = { published: 0, received: 0, rejected: 0 }
+  readonly #c: LeaseBoardComponents
+  readonly #heartbeatMs: number
+  readonly #leaseMs: number
+  readonly #renewed = new Map<string, { node: string, at: number }>()
+  readonly #heard = new Map<string, number>()
+  #timer: NodeJS.Timeout | undefined
+
+  constructor (components: LeaseBoardComponents, init: { heartbeatMs: number, leaseMs: number }) {
+    this.#c = components
+    this.#heartbeatMs = init.heartbeatMs
+    this.#leaseMs = init.leaseMs
+  }
+
+  #now (): number { return (this.#c.now ?? Date.now)() }
+
+  start (): void {
+    const { pubsub } = this.#c
+    pubsub.topicValidators.set(LEASE_TOPIC, (from, msg) => this.#validate(from, msg))
+    pubsub.subscribe(LEASE_TOPIC)
+    this.#timer = setInterval(() => { this.#beat() }, this.#heartbeatMs)
+    this.#timer.unref()
+  }
+
+  stop (): void {
+    clearInterval(this.#timer)
+    this.#c.pubsub.topicValidators.delete(LEASE_TOPIC)
+    this.#c.pubsub.unsubscribe(LEASE_TOPIC)
+  }
+
+  /** Publish now (after an award was accepted, so the auctioneer hears at once). */
+  beat (): void { this.#beat() }
+
+  #beat (): void {
+    const message = this.#c.held()
+    this.#prune()
+    if (message.held.length === 0 && message.auctions === 0) return
+    this.stats.published++
+    void this.#c.pubsub.publish(LEASE_TOPIC, encodeLease(message)).catch(() => {})
+  }
+
+  /** Note that `node` is alive (a connection, an advert). */
+  touch (node: string): void { this.#heard.set(node, this.#now()) }
+
+  /** When `node` was last heard from, if ever. */
+  heard (node: string): number | undefined { return this.#heard.get(node) }
+
+  /** When `node` last renewed its lease on (task, attempt), if it ever did. */
+  renewed (task: string, attempt: number, node: string): number | undefined {
+    const r = this.#renewed.get(`${task}/${attempt}`)
+    return r !== undefined && r.node === node ? r.at : undefined
+  }
+
+  #validate (_from: PeerId, msg: Message): TopicValidatorResult {
+    let lease: LeaseMessage
+    try {
+      if (msg.type !== 'signed') throw new Error('unsigned lease message')
+      lease = decodeLease(msg.data)
+    } catch (err) {
+      this.stats.rejected++
+      this.#c.logger.warn({ err: (err as Error).message }, 'rejected lease message')
+      return TopicValidatorResult.Reject
+    }
+    const node = msg.from.toString()
+    if (node === this.#c.peerId) return TopicValidatorResult.Ignore
+    const now = this.#now()
+    this.stats.received++
+    this.#heard.set(node, now)
+    for (const { task, attempt } of lease.held) this.#renewed.set(`${task}/${attempt}`, { node, at: now })
+    return TopicValidatorResult.Accept
+  }
+
+  #prune (): void {
+    const horizon = this.#now() - 10 * this.#leaseMs
+    for (const [key, r] of this.#renewed) if (r.at < horizon) this.#renewed.delete(key)
+    for (const [node, at] of this.#heard) if (at < horizon) this.#heard.delete(node)
+  }
+}

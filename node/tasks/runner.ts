@@ -1,0 +1,191 @@
+/**
+ * The runner: this node's side of the auction as a bidder and a winner.
+ * - Bids: feasibility on this node's own capabilities, then `predictCompletion` on its exact
+ *   load (running tasks' remaining estimates, queued work per priority).
+ * - Accepts awards into its own queue, ordered by priority with aging (`compareQueued`), and
+ *   feeds the worker pool only as slots free, so the pool never queues behind our back.
+ * - Runs each task: `started` (durable) -> the kind's executor -> `finished` (durable).
+ * - A task cancelled, or whose attempt was given up (lease expired), is dropped from the
+ *   queue or aborted (its sandbox is killed); nothing more is written for it.
+ */
+import type { TaskState } from '../../ledger/index.js'
+import type { Bodies, EntryType } from '../../protocols/ledger.js'
+import type { TaskEvent } from '../../protocols/task.js'
+import type { LeaseMessage, TaskSummaryT } from '../../protocols/auction.js'
+import { checkNode, compareQueued, emptyLoad, estimateRunMs, predictCompletion, MAX_PRIORITY, type NodeView, type RunEstimates, type TaskView } from '../../scheduler/index.js'
+import type { WorkerPool } from '../../workers/index.js'
+import type { Logger } from '../logger.js'
+import type { KindRegistry, TaskSpec } from './kinds.js'
+import type { BlobSink } from './outputs.js'
+import { schedulerView } from './view.js'
+
+export interface Held { task: TaskView, attempt: number, spec: TaskSpec, acceptedAt: number, startedAt?: number, abort?: AbortController }
+
+export interface RunnerComponents {
+  peerId: string
+  kinds: KindRegistry
+  workers: Pick<WorkerPool, 'runSandboxed' | 'stats'>
+  /** This node as its advert shows it (load from the advert: replaced here by the exact one). */
+  selfView: () => NodeView | undefined
+  estimates: RunEstimates
+  append: <T extends EntryType>(type: T, task: string, body: Bodies[T]) => Promise<unknown>
+  emit: (event: TaskEvent) => void
+  blobs: () => BlobSink | undefined
+  logger: Logger
+}
+
+export class TaskRunner {
+  readonly #c: RunnerComponents
+  readonly #order: (a: TaskView, b: TaskView) => number
+  readonly #queue: Held[] = []
+  readonly #running = new Map<string, Held>()
+  #stopping = false
+
+  constructor (components: RunnerComponents, init: { agingMs: number }) {
+    this.#c = components
+    this.#order = compareQueued(init.agingMs)
+  }
+
+  /** Slots for a kind: worker capacity of its worker kind; unbounded for inline kinds. */
+  #slots (kind: string): number {
+    const workerKind = this.#c.kinds.get(kind)?.workerKind
+    if (workerKind === undefined) return 0
+    if (workerKind === null) return Number.MAX_SAFE_INTEGER
+    return this.#c.workers.stats().kinds[workerKind].capacity
+  }
+
+  /** This node as a candidate for `task`, with its exact load for the task's kind. */
+  view (task: TaskView): NodeView | undefined {
+    const self = this.#c.selfView()
+    if (self === undefined) return undefined
+    const slots = this.#slots(task.kind)
+    const load = emptyLoad(Math.min(slots, 1_000_000), self.load.externalLoad)
+    const buckets = [...load.queuedMsByPriority]
+    const now = Date.now()
+    let running = 0
+    let remaining = 0
+    for (const h of this.#running.values()) {
+      if (h.task.kind !== task.kind) continue
+      running++
+      remaining += Math.max(0, this.#estimate(h.task) - (now - (h.startedAt ?? now)))
+    }
+    let queued = 0
+    for (const h of this.#queue) {
+      if (h.task.kind !== task.kind) continue
+      queued++
+      buckets[Math.min(MAX_PRIORITY, h.task.priority)] += this.#estimate(h.task)
+    }
+    return { ...self, load: { ...load, running, queued, runningRemainingMs: remaining, queuedMsByPriority: buckets } }
+  }
+
+  #estimate (task: TaskView): number {
+    const self = this.#c.selfView()
+    return estimateRunMs(this.#c.estimates, task.kind, task.requirements.model, this.#c.peerId, self?.speed ?? 1)
+  }
+
+  bid (summary: TaskSummaryT): { costMs: number, completionMs: number } | { reason: string } {
+    if (this.#stopping) return { reason: 'node is stopping' }
+    const task = toTaskView(summary)
+    if (!this.#c.kinds.has(task.kind)) return { reason: `this node does not run ${task.kind} tasks` }
+    const node = this.view(task)
+    if (node === undefined) return { reason: 'capabilities not probed yet' }
+    const fit = checkNode(task, node)
+    if (fit.fit !== 'now') return { reason: fit.reasons.map(r => r.reason).join('; ') }
+    const p = predictCompletion(task, node, this.#c.estimates)
+    return { costMs: p.costMs, completionMs: p.completionMs }
+  }
+
+  /** Take an award (already verified); false when this node can no longer run it. */
+  accept (state: TaskState, attempt: number): { ok: true } | { ok: false, reason: string } {
+    if (this.#stopping) return { ok: false, reason: 'node is stopping' }
+    if (this.holds(state.id)) return { ok: true }
+    const kind = this.#c.kinds.get(state.kind)
+    if (kind === undefined) return { ok: false, reason: `this node does not run ${state.kind} tasks` }
+    if (kind.workerKind !== null && this.#slots(state.kind) === 0) return { ok: false, reason: `no ${kind.workerKind} worker ready` }
+    this.#queue.push({ task: schedulerView(state), attempt, spec: state.spec as TaskSpec, acceptedAt: Date.now() })
+    this.#queue.sort((a, b) => this.#order(a.task, b.task))
+    setImmediate(() => { this.#pump() })
+    return { ok: true }
+  }
+
+  holds (task: string): boolean {
+    return this.#running.has(task) || this.#queue.some(h => h.task.id === task)
+  }
+
+  held (): LeaseMessage['held'] {
+    return [...this.#running.values(), ...this.#queue].map(h => ({ task: h.task.id, attempt: h.attempt }))
+  }
+
+  get counts (): { queued: number, running: number } { return { queued: this.#queue.length, running: this.#running.size } }
+
+  /** A task's state changed: drop or abort what no longer needs running. */
+  onState (state: TaskState): void {
+    const current = state.attempts[state.attempts.length - 1]
+    const gone = (h: Held): boolean => state.state === 'cancelled' || state.state === 'succeeded' || state.state === 'failed' ||
+      (state.attempts[h.attempt - 1]?.outcome === 'lost') || (current !== undefined && current.attempt !== h.attempt)
+    const i = this.#queue.findIndex(h => h.task.id === state.id)
+    if (i >= 0 && gone(this.#queue[i])) this.#queue.splice(i, 1)
+    const running = this.#running.get(state.id)
+    if (running !== undefined && gone(running) && running.abort?.signal.aborted === false) {
+      this.#c.logger.info({ task: state.id, state: state.state }, 'aborting run: task cancelled or attempt given up')
+      running.abort.abort()
+    }
+  }
+
+  #pump (): void {
+    for (let i = 0; i < this.#queue.length && !this.#stopping;) {
+      const h = this.#queue[i]
+      let busy = 0
+      for (const r of this.#running.values()) if (r.task.kind === h.task.kind) busy++
+      if (busy >= this.#slots(h.task.kind)) { i++; continue }
+      this.#queue.splice(i, 1)
+      void this.#run(h)
+    }
+  }
+
+  async #run (h: Held): Promise<void> {
+    const id = h.task.id
+    h.abort = new AbortController()
+    h.startedAt = Date.now()
+    this.#running.set(id, h)
+    const kind = this.#c.kinds.get(h.task.kind)
+    // Not awaited before the run: `started` and, for quick kinds, `finished` share a group commit.
+    const started = this.#c.append('started', id, { attempt: h.attempt })
+    started.catch(() => {})
+    try {
+      if (kind === undefined) throw new Error(`no kind ${h.task.kind}`)
+      const outcome = await kind.execute(h.spec, {
+        signal: h.abort.signal,
+        workers: this.#c.workers,
+        blobs: this.#c.blobs(),
+        onLog: line => { this.#c.emit({ type: 'log', task: id, stream: 'worker', line: `${line.level}: ${line.message}` }) },
+        onProgress: p => { this.#c.emit({ type: 'progress', task: id, ...p }) },
+      })
+      await started
+      if (h.abort.signal.aborted) return
+      await this.#c.append('finished', id, { attempt: h.attempt, outcome: outcome.outcome, ...(outcome.result === undefined ? {} : { result: outcome.result }), ...(outcome.error === undefined ? {} : { error: outcome.error.slice(0, 2048) }) })
+    } catch (err) {
+      if (h.abort.signal.aborted || this.#stopping) return
+      this.#c.logger.warn({ task: id, err: (err as Error).message }, 'task run failed')
+      await this.#c.append('finished', id, { attempt: h.attempt, outcome: 'failed', error: `${(err as Error).name}: ${(err as Error).message}`.slice(0, 2048) }).catch(() => {})
+    } finally {
+      this.#running.delete(id)
+      this.#pump()
+    }
+  }
+
+  /** Stop taking awards; abort queued and running work (their leases lapse; others re-run them). */
+  stop (): void {
+    this.#stopping = true
+    this.#queue.length = 0
+    for (const h of this.#running.values()) h.abort?.abort()
+  }
+}
+
+export function toTaskView (summary: TaskSummaryT): TaskView {
+  const r = summary.requirements
+  return {
+    id: summary.id, kind: summary.kind, priority: summary.priority, submittedAt: summary.submittedAt,
+    requirements: { cpus: r.cpus ?? 0, memoryMb: r.memoryMb ?? 0, gpu: r.gpu ?? null, ...(r.model === undefined ? {} : { model: r.model }), ...(r.labels === undefined ? {} : { labels: r.labels }), ...(r.arch === undefined ? {} : { arch: r.arch }) },
+  }
+}

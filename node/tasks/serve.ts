@@ -1,0 +1,92 @@
+/**
+ * What this node answers on the auction protocol:
+ * - `bid?`: the runner's bid or the reason it cannot run the task.
+ * - `award`: the carried entries are verified (signatures, chains) and applied; the task's
+ *   fold from them must name the sender as the auctioneer of record and this node as the
+ *   attempt's holder, the attempt must be the open one; then the runner accepts or declines.
+ * - `replicate`: entries applied and fsynced before `stored`.
+ * - `follow`: this node's log and progress events of a task it runs, until the task ends.
+ * Anything else gets `error`. Nothing a peer sends is trusted before it is verified.
+ */
+import { foldTask, idOf, isTerminal, type TaskLedger } from '../../ledger/index.js'
+import type { AuctionMessage, AuctionMessageOf } from '../../protocols/auction.js'
+import type { Logger } from '../logger.js'
+import type { TaskEvents } from './events.js'
+import type { TaskRunner } from './runner.js'
+import type { WireHandler } from './wire.js'
+
+export interface ServeComponents {
+  ledger: Pick<TaskLedger, 'receive' | 'clock' | 'task'>
+  runner: Pick<TaskRunner, 'bid' | 'accept' | 'holds'>
+  events: TaskEvents
+  peerId: string
+  logger: Logger
+}
+
+export function serveWire (c: ServeComponents): WireHandler {
+  return async (message, from, send, signal) => {
+    switch (message.t) {
+      case 'bid?': {
+        const bid = c.runner.bid(message.task)
+        await send('reason' in bid ? { t: 'no-bid', task: message.task.id, reason: bid.reason.slice(0, 2048) } : { t: 'bid', task: message.task.id, ...bid })
+        return
+      }
+      case 'award':
+        await send(await takeAward(c, message, from))
+        return
+      case 'replicate': {
+        const outcomes = await c.ledger.receive(message.entries, from, { durable: true })
+        await send(outcomes.some(o => o === 'rejected' || o === 'equivocation') ? { t: 'error', message: 'entries fail verification' } : { t: 'stored' })
+        return
+      }
+      case 'follow':
+        await follow(c, message.task, send, signal)
+        return
+      default:
+        await send({ t: 'error', message: `unexpected message '${message.t}'` })
+    }
+  }
+}
+
+async function takeAward (c: ServeComponents, message: AuctionMessageOf<'award'>, from: string): Promise<AuctionMessage> {
+  const decline = (reason: string): AuctionMessage => {
+    c.logger.warn({ task: message.task, from, reason }, 'award declined')
+    return { t: 'declined', task: message.task, reason }
+  }
+  if (message.entries.some(e => e.task !== message.task)) return decline('award carries entries of another task')
+  const outcomes = await c.ledger.receive(message.entries, from)
+  if (outcomes.some(o => o === 'rejected' || o === 'equivocation')) return decline('award entries fail verification')
+  // Entries this node writes next must sort after the award (HLC), held ones included.
+  for (const e of message.entries) c.ledger.clock.observe(e.hlc)
+  const state = foldTask(message.entries.map(entry => ({ id: idOf(entry), entry })))
+  if (state === undefined) return decline('award carries no submitted entry')
+  if (state.auctioneer !== from) return decline(`sender is not the task's auctioneer of record (${state.auctioneer})`)
+  const attempt = state.attempts[message.attempt - 1]
+  if (attempt === undefined || attempt.node !== c.peerId || attempt.outcome !== undefined || state.attempts.length !== message.attempt || isTerminal(state.state)) {
+    return decline(`attempt ${message.attempt} is not an open award to this node`)
+  }
+  const r = c.runner.accept(state, message.attempt)
+  return r.ok ? { t: 'accepted', task: message.task } : decline(r.reason)
+}
+
+async function follow (c: ServeComponents, task: string, send: (m: AuctionMessage) => Promise<void>, signal: AbortSignal): Promise<void> {
+  if (!c.runner.holds(task)) { await send({ t: 'error', message: `task ${task} does not run here` }); return }
+  const { promise: ended, resolve } = Promise.withResolvers<void>()
+  let chain = Promise.resolve()
+  const off = c.events.subscribe(task, event => {
+    if (event.type === 'state') { if (isTerminal(event.task.state)) resolve(); return }
+    chain = chain.then(async () => send({ t: 'event', event: event as unknown as Record<string, unknown> })).catch(() => { resolve() })
+  })
+  if (off === undefined) { await send({ t: 'error', message: 'too many subscribers' }); return }
+  const poll = setInterval(() => { if (!c.runner.holds(task)) resolve() }, 500)
+  const onAbort = (): void => { resolve() }
+  signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    await ended
+    await chain
+  } finally {
+    off()
+    clearInterval(poll)
+    signal.removeEventListener('abort', onAbort)
+  }
+}

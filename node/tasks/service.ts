@@ -1,0 +1,216 @@
+/**
+ * TaskService: the node's tasks. Submissions are acknowledged once durable in the ledger
+ * (and, with `durability: 'replicated'`, fsynced by one more node); this node is then their
+ * auctioneer (auctioneer.ts). It bids on and runs awarded tasks (runner.ts), renews leases
+ * by gossip (leases.ts), takes over the auctions of a dead auctioneer (the rendezvous owner
+ * of the task id among live nodes writes `adopted`), learns run times from finished tasks,
+ * and feeds task events to subscribers (SSE). Every state comes from the ledger fold.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Capabilities } from '../../protocols/advert.js'
+import type { Bodies, EntryType } from '../../protocols/ledger.js'
+import type { TaskViewT, SubmitReplyT } from '../../protocols/task.js'
+import { isTerminal, type TaskLedger, type TaskState } from '../../ledger/index.js'
+import { createRunEstimates, nodeView, observeRun, rendezvousOwner, type NodeView } from '../../scheduler/index.js'
+import type { WorkerPool } from '../../workers/index.js'
+import { NotFoundError } from '../errors.js'
+import type { Logger } from '../logger.js'
+import { defaultConfig } from '../config/defaults.js'
+import type { Config } from '../config/schema.js'
+import type { Mesh } from '../mesh/libp2p.js'
+import type { AdvertService } from '../capabilities/advert-service.js'
+import { Auctioneer } from './auctioneer.js'
+import { TaskConflictError, TasksStoppedError } from './errors.js'
+import { TaskEvents } from './events.js'
+import { kindRegistry, parseSubmission, type KindRegistry } from './kinds.js'
+import { LeaseBoard } from './leases.js'
+import type { BlobSink } from './outputs.js'
+import { replicate } from './replicate.js'
+import { TaskRunner } from './runner.js'
+import { toTaskView } from './view.js'
+import { AuctionWire } from './wire.js'
+import { serveWire } from './serve.js'
+import { RemoteFollower } from './follow.js'
+
+export interface TaskServiceComponents {
+  mesh: Mesh
+  ledger: TaskLedger
+  workers: WorkerPool
+  adverts: Pick<AdvertService, 'livePeers'>
+  capabilities: { current: () => Promise<Capabilities> }
+  blobs?: () => BlobSink | undefined
+  logger: Logger
+  kinds?: KindRegistry
+}
+
+export type AuctionConfig = Config['auction']
+
+export class TaskService {
+  readonly events = new TaskEvents()
+  readonly estimates = createRunEstimates()
+  readonly #c: TaskServiceComponents
+  readonly #init: AuctionConfig
+  readonly #peerId: string
+  readonly #kinds: KindRegistry
+  readonly wire: AuctionWire
+  readonly leases: LeaseBoard
+  readonly runner: TaskRunner
+  readonly auctioneer: Auctioneer
+  readonly #follower: RemoteFollower
+  readonly #active = new Map<string, TaskState>()
+  readonly #adopting = new Set<string>()
+  #self: NodeView | undefined
+  #speeds = new Map<string, number>()
+  #timer: NodeJS.Timeout | undefined
+  #startedAt = 0
+  #stopped = false
+
+  constructor (components: TaskServiceComponents, init: Partial<AuctionConfig> = {}) {
+    this.#c = components
+    this.#init = { ...defaultConfig().auction, ...init }
+    this.#peerId = components.mesh.peerId.toString()
+    this.#kinds = components.kinds ?? kindRegistry()
+    const logger = components.logger
+    const append = async <T extends EntryType>(type: T, task: string, body: Bodies[T]): Promise<unknown> => components.ledger.append(type, task, body)
+    this.wire = new AuctionWire({ mesh: components.mesh, logger })
+    this.runner = new TaskRunner({
+      peerId: this.#peerId, kinds: this.#kinds, workers: components.workers, selfView: () => this.#self, estimates: this.estimates,
+      append, emit: e => { this.events.emit(e) }, blobs: () => components.blobs?.(), logger,
+    }, { agingMs: this.#init.agingMs })
+    this.leases = new LeaseBoard({ pubsub: components.mesh.services.pubsub, peerId: this.#peerId, logger, held: () => ({ held: this.runner.held(), auctions: this.auctioneer.count }) }, this.#init)
+    this.auctioneer = new Auctioneer({
+      peerId: this.#peerId, wire: this.wire, runner: this.runner, leases: this.leases, append, estimates: this.estimates, logger,
+      task: async id => components.ledger.task(id),
+      entries: async id => ((await components.ledger.history(id)) ?? []).map(s => s.entry).slice(-256),
+      peers: () => this.#peerViews(),
+    }, this.#init)
+    this.#follower = new RemoteFollower({ wire: this.wire, events: this.events, peerId: this.#peerId, logger })
+  }
+
+  async start (): Promise<void> {
+    this.#startedAt = Date.now()
+    await this.#refreshSelf()
+    this.#c.ledger.events.onStates = states => { for (const s of states) this.#onState(s) }
+    for (const state of ['pending', 'awarded', 'running'] as const) {
+      for (const s of await this.#c.ledger.tasksByState(state, 100_000)) { this.#active.set(s.id, s); this.auctioneer.track(s) }
+    }
+    for (const s of await this.#c.ledger.recentTasks(1000)) this.#observe(s)
+    await this.wire.start(serveWire({ ledger: this.#c.ledger, runner: this.runner, events: this.events, peerId: this.#peerId, logger: this.#c.logger }))
+    this.leases.start()
+    this.#timer = setInterval(() => { void this.#heartbeat() }, this.#init.heartbeatMs)
+    this.#timer.unref()
+  }
+
+  async stop (): Promise<void> {
+    this.#stopped = true
+    clearInterval(this.#timer)
+    this.auctioneer.stop()
+    this.runner.stop()
+    this.#follower.stop()
+    this.leases.stop()
+    this.#c.ledger.events.onStates = undefined
+    await this.wire.stop()
+  }
+
+  async submit (body: unknown, options: { signal?: AbortSignal } = {}): Promise<SubmitReplyT> {
+    if (this.#stopped) throw new TasksStoppedError('the node is stopping and takes no new tasks')
+    const sub = parseSubmission(body, this.#kinds)
+    const id = `${Date.now().toString(36)}-${randomBytes(6).toString('base64url')}`
+    const stored = await this.#c.ledger.append('submitted', id, { kind: sub.kind, priority: sub.priority, spec: sub.spec }, options)
+    if (sub.durability === 'replicated') await replicate(this.wire, this.#c.mesh, [stored.entry], options.signal)
+    this.auctioneer.kick(id)
+    return { id, state: 'pending' }
+  }
+
+  async get (id: string): Promise<TaskViewT> {
+    const state = await this.#c.ledger.task(id)
+    if (state === undefined) throw new NotFoundError(`no task ${id} in this node's ledger`)
+    return toTaskView(state)
+  }
+
+  async list (options: { state?: TaskState['state'], limit?: number } = {}): Promise<TaskViewT[]> {
+    const limit = options.limit ?? 100
+    const states = options.state === undefined ? await this.#c.ledger.recentTasks(limit) : await this.#c.ledger.tasksByState(options.state, limit)
+    return states.map(toTaskView)
+  }
+
+  async cancel (id: string, reason = 'cancelled by user'): Promise<TaskViewT> {
+    const state = await this.#c.ledger.task(id)
+    if (state === undefined) throw new NotFoundError(`no task ${id} in this node's ledger`)
+    if (isTerminal(state.state)) throw new TaskConflictError(`task ${id} is already ${state.state}`)
+    await this.#c.ledger.append('cancelled', id, { reason })
+    return this.get(id)
+  }
+
+  /** Subscribe to a task's events; logs of a run on another node are followed from it. */
+  subscribe (id: string, listener: Parameters<TaskEvents['subscribe']>[1]): (() => void) | undefined {
+    const off = this.events.subscribe(id, listener)
+    if (off === undefined) return undefined
+    const state = this.#active.get(id)
+    if (state !== undefined) this.#follower.update(state)
+    const unfollow = this.#follower.hold(id)
+    return () => { off(); unfollow() }
+  }
+
+  #onState (s: TaskState): void {
+    if (isTerminal(s.state)) { this.#active.delete(s.id); this.#adopting.delete(s.id); this.#observe(s) } else this.#active.set(s.id, s)
+    this.auctioneer.track(s)
+    this.runner.onState(s)
+    if (this.events.watched(s.id)) {
+      this.events.emit({ type: 'state', task: toTaskView(s) })
+      this.#follower.update(s)
+    }
+  }
+
+  #observe (s: TaskState): void {
+    const a = s.decidedBy === undefined ? undefined : s.attempts[s.decidedBy - 1]
+    if (s.state !== 'succeeded' || a?.startedAt === undefined || a.endedAt === undefined) return
+    const model = (s.spec.requirements as { model?: string } | undefined)?.model
+    observeRun(this.estimates, { kind: s.kind, model, node: a.node, speed: this.#speeds.get(a.node) ?? 1, durationMs: a.endedAt - a.startedAt })
+  }
+
+  #alive (node: string, now: number): boolean {
+    if (node === this.#peerId) return true
+    if (this.#c.mesh.getConnections().some(c => c.remotePeer.toString() === node)) return true
+    const heard = this.leases.heard(node)
+    return heard !== undefined && now - heard <= this.#init.leaseMs
+  }
+
+  #peerViews (): NodeView[] {
+    const now = Date.now()
+    const outstanding = this.auctioneer.outstanding()
+    const views: NodeView[] = []
+    for (const p of this.#c.adverts.livePeers()) {
+      const id = p.advert.peerId
+      if (id === this.#peerId || !this.#alive(id, now)) continue
+      const view = nodeView(id, p.advert.capabilities)
+      this.#speeds.set(id, view.speed)
+      const extra = outstanding.get(id) ?? 0
+      views.push(extra === 0 ? view : { ...view, load: { ...view.load, running: view.load.running + extra, runningRemainingMs: view.load.runningRemainingMs + extra * 1000 } })
+    }
+    return views
+  }
+
+  async #refreshSelf (): Promise<void> {
+    const caps = await this.#c.capabilities.current()
+    this.#self = nodeView(this.#peerId, caps)
+    this.#speeds.set(this.#peerId, this.#self.speed)
+  }
+
+  async #heartbeat (): Promise<void> {
+    if (this.#stopped) return
+    await this.#refreshSelf().catch(() => {})
+    const now = Date.now()
+    this.auctioneer.tick(now)
+    if (now - this.#startedAt < this.#init.leaseMs) return // hear from peers before judging them dead
+    let live: string[] | undefined
+    for (const s of this.#active.values()) {
+      if (s.auctioneer === this.#peerId || this.#adopting.has(s.id) || this.#alive(s.auctioneer, now)) continue
+      live ??= [this.#peerId, ...this.#c.adverts.livePeers().map(p => p.advert.peerId).filter(id => this.#alive(id, now))]
+      if (rendezvousOwner(s.id, live.filter(id => id !== s.auctioneer)) !== this.#peerId) continue
+      this.#adopting.add(s.id)
+      this.#c.logger.warn({ task: s.id, auctioneer: s.auctioneer }, 'auctioneer gone: taking the task over')
+      void this.#c.ledger.append('adopted', s.id, { reason: `auctioneer ${s.auctioneer} gone` }).catch(() => { this.#adopting.delete(s.id) })
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Pure conversions: a folded task state to what the API shows and to what the scheduler
+ * decides over, and a mesh verdict to the grouped reasons a `blocked` entry records.
+ */
+import type { TaskState } from '../../ledger/index.js'
+import type { Bodies } from '../../protocols/ledger.js'
+import type { TaskViewT } from '../../protocols/task.js'
+import type { MeshVerdict, TaskRequirements, TaskView } from '../../scheduler/index.js'
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+
+export function requirementsOf (state: Pick<TaskState, 'spec'>): TaskRequirements {
+  const r = (state.spec.requirements ?? {}) as Partial<TaskRequirements>
+  return { cpus: r.cpus ?? 0, memoryMb: r.memoryMb ?? 0, gpu: r.gpu ?? null, ...(r.model === undefined ? {} : { model: r.model }), ...(r.labels === undefined ? {} : { labels: r.labels }), ...(r.arch === undefined ? {} : { arch: r.arch }) }
+}
+
+export function schedulerView (state: TaskState): TaskView {
+  return { id: state.id, kind: state.kind, priority: state.priority, requirements: requirementsOf(state), submittedAt: state.submittedAt }
+}
+
+export function toTaskView (state: TaskState): TaskViewT {
+  const decided = state.decidedBy === undefined ? undefined : state.attempts[state.decidedBy - 1]
+  const error = state.abandonedReason ?? (state.state === 'cancelled' ? `cancelled${state.cancelReason === undefined ? '' : `: ${state.cancelReason}`}` : decided?.error)
+  return {
+    id: state.id,
+    kind: state.kind,
+    state: state.state,
+    priority: state.priority,
+    submittedAt: iso(state.submittedAt),
+    updatedAt: iso(state.updatedAt),
+    auctioneer: state.auctioneer,
+    requirements: { ...requirementsOf(state) },
+    attempts: state.attempts.map(a => ({
+      attempt: a.attempt,
+      node: a.node,
+      awardedAt: iso(a.awardedAt),
+      ...(a.startedAt === undefined ? {} : { startedAt: iso(a.startedAt) }),
+      ...(a.endedAt === undefined ? {} : { endedAt: iso(a.endedAt) }),
+      ...(a.outcome === undefined ? {} : { outcome: a.outcome }),
+      ...(a.error === undefined ? {} : { error: a.error }),
+    })),
+    ...(decided?.result === undefined ? {} : { result: decided.result }),
+    ...(error === undefined ? {} : { error }),
+    ...(state.blocked === undefined ? {} : { blocked: { ...state.blocked, at: iso(state.blocked.at) } }),
+  }
+}
+
+const MAX_REASONS = 32
+
+/** Group every unfit node's reasons by (check, reason text): what a `blocked` entry records. */
+export function blockedReport (verdict: MeshVerdict): Bodies['blocked'] | undefined {
+  if (verdict.verdict === 'feasible') return undefined
+  const groups = new Map<string, Bodies['blocked']['reasons'][number]>()
+  for (const reasons of Object.values(verdict.reasons)) {
+    for (const r of reasons) {
+      const key = `${r.check}\u0000${r.fit}\u0000${r.reason}`
+      const g = groups.get(key)
+      if (g === undefined) groups.set(key, { check: r.check, fit: r.fit, reason: r.reason.slice(0, 2048), nodes: 1 })
+      else g.nodes++
+    }
+  }
+  const reasons = [...groups.values()].sort((a, b) => b.nodes - a.nodes).slice(0, MAX_REASONS)
+  return { verdict: verdict.verdict, nodes: Object.keys(verdict.reasons).length, reasons }
+}
+
+/** Same report as last time? (so an unchanged verdict is not written again) */
+export function sameReport (a: Bodies['blocked'] | undefined, b: Bodies['blocked'] | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b)
+}

@@ -1,0 +1,97 @@
+/**
+ * Tasks as users submit and read them (HTTP API, CLI) and as the ledger's `submitted.spec`
+ * keeps them. The envelope is common to every kind; each kind adds its own fields (its
+ * schema is in the kind registry, node/tasks/kinds.ts), and the whole body is checked with
+ * unknown properties rejected. Pure: no I/O.
+ */
+import Type from 'typebox'
+import { LabelSchema } from '../node/config/schema.js'
+import { TaskIdSchema } from './ledger.js'
+
+export const RequirementsSchema = Type.Object({
+  cpus: Type.Optional(Type.Number({ minimum: 0, maximum: 65_536 })),
+  memoryMb: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_073_741_824 })),
+  gpu: Type.Optional(Type.Union([
+    Type.Object({ count: Type.Integer({ minimum: 1, maximum: 64 }), minVramMb: Type.Integer({ minimum: 0, maximum: 16_777_216 }) }, { additionalProperties: false }),
+    Type.Null(),
+  ])),
+  model: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  labels: Type.Optional(Type.Array(LabelSchema, { maxItems: 32 })),
+  arch: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+}, { additionalProperties: false })
+
+export const LimitsSchema = Type.Object({
+  /** Wall-clock limit of one run (the sandbox's wallMs for `exec`). */
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
+  cpuMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
+  memoryMb: Type.Optional(Type.Integer({ minimum: 16, maximum: 65_536 })),
+  pids: Type.Optional(Type.Integer({ minimum: 8, maximum: 4096 })),
+  diskMb: Type.Optional(Type.Integer({ minimum: 1, maximum: 16_384 })),
+  outputBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 })),
+}, { additionalProperties: false })
+
+/**
+ * When POST /v1/tasks answers: `local` (default) once the submission is fsynced in this
+ * node's ledger; `replicated` once, in addition, at least one other node has fsynced it.
+ */
+export const DurabilitySchema = Type.Union([Type.Literal('local'), Type.Literal('replicated')])
+
+/** The fields every kind shares; a kind's own fields are added to these. */
+export const EnvelopeProperties = {
+  kind: Type.String({ minLength: 1, maxLength: 64 }),
+  priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 9 })),
+  requirements: Type.Optional(RequirementsSchema),
+  limits: Type.Optional(LimitsSchema),
+  durability: Type.Optional(DurabilitySchema),
+}
+
+export type Requirements = Type.Static<typeof RequirementsSchema>
+export type Limits = Type.Static<typeof LimitsSchema>
+export type Durability = Type.Static<typeof DurabilitySchema>
+
+export const TASK_STATES = ['pending', 'awarded', 'running', 'succeeded', 'failed', 'cancelled'] as const
+
+const Outcome = Type.Enum(['succeeded', 'failed', 'lost', 'late-succeeded', 'late-failed'])
+const Iso = Type.String({ description: 'ISO 8601 time' })
+
+/** One task as GET /v1/tasks/:id shows it. */
+export const TaskViewSchema = Type.Object({
+  id: TaskIdSchema,
+  kind: Type.String(),
+  state: Type.Enum(TASK_STATES),
+  priority: Type.Integer(),
+  submittedAt: Iso,
+  updatedAt: Iso,
+  auctioneer: Type.String(),
+  requirements: Type.Record(Type.String(), Type.Unknown()),
+  attempts: Type.Array(Type.Object({
+    attempt: Type.Integer(),
+    node: Type.String(),
+    awardedAt: Iso,
+    startedAt: Type.Optional(Iso),
+    endedAt: Type.Optional(Iso),
+    outcome: Type.Optional(Outcome),
+    error: Type.Optional(Type.String()),
+  })),
+  /** The deciding attempt's result (kind-specific: `exec` gives the sandbox result). */
+  result: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  error: Type.Optional(Type.String()),
+  /** Why no node runs it now (`wait`) or ever (`impossible`), grouped by reason. */
+  blocked: Type.Optional(Type.Object({
+    verdict: Type.Union([Type.Literal('wait'), Type.Literal('impossible')]),
+    nodes: Type.Integer(),
+    at: Iso,
+    reasons: Type.Array(Type.Object({ check: Type.String(), fit: Type.String(), reason: Type.String(), nodes: Type.Integer() })),
+  })),
+})
+
+export type TaskViewT = Type.Static<typeof TaskViewSchema>
+
+export const SubmitReplySchema = Type.Object({ id: TaskIdSchema, state: Type.String() })
+export type SubmitReplyT = Type.Static<typeof SubmitReplySchema>
+
+/** A task event (SSE `event:` name and `data:`). */
+export type TaskEvent =
+  | { type: 'state', task: TaskViewT }
+  | { type: 'log', task: string, stream: 'stdout' | 'stderr' | 'worker', line: string }
+  | { type: 'progress', task: string, stage: string, done?: number, total?: number }
