@@ -1,0 +1,6 @@
+/** Content-addressed blobs: the local store, and the service that fetches them from peers. */
+export { BlobStore, DEFAULT_MAX_BLOB_BYTES, type BlobStoreInit, type BlobOptions } from './store.js'
+export { createBlobService, type BlobService, type BlobServiceComponents, type BlobServiceInit, type BlobGetOptions, type BlobServiceStats } from './service.js'
+export { InvalidDigestError, BlobTooLargeError, BlobCorruptError, BlobStoreError, BlobNotFoundError, BlobPeerError, BlobOptionsError } from './errors.js'
+export { sha256Hex, assertDigest, blobCid } from './digest.js'
+export type { BlobRef } from '../../protocols/blob.js'
