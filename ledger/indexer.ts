@@ -20,6 +20,8 @@ export class TaskIndexer {
   readonly #heads: () => ReadonlyMap<string, Head>
   readonly #log: Logger
   #marks = new Map<string, number>()
+  /** Marks of local items indexed in a write group that is not committed yet. */
+  readonly #uncommitted = new Map<string, number>()
   #scheduled = false
   #deferrals = 0
   /** Called with the states that indexing changed. */
@@ -34,6 +36,7 @@ export class TaskIndexer {
 
   async load (): Promise<void> {
     this.#marks = await this.#store.loadIndexed()
+    this.#uncommitted.clear()
   }
 
   /** Entries indexed so far. */
@@ -60,16 +63,33 @@ export class TaskIndexer {
     }
   }
 
-  /** Index ops for local items if they continue their author's indexed prefix, else none. */
+  /**
+   * Index ops for local items if they continue their author's indexed prefix (counting items
+   * indexed earlier in the same, uncommitted write group), else none.
+   */
   async indexNow (items: readonly Stored[]): Promise<{ ops: BatchOp[], states: TaskState[], commit: () => void }> {
     const first = items[0]
-    if (first === undefined || (this.#marks.get(first.entry.author) ?? 0) !== first.entry.seq - 1) {
+    const author = first?.entry.author
+    if (first === undefined || author === undefined || (this.#uncommitted.get(author) ?? this.#marks.get(author) ?? 0) !== first.entry.seq - 1) {
       return { ops: [], states: [], commit: () => { this.schedule() } }
     }
     const last = items[items.length - 1].entry
     const marks = new Map([[last.author, last.seq]])
-    const { ops, states } = await this.#store.indexOps(items, marks)
-    return { ops, states, commit: () => { this.#marks.set(last.author, last.seq) } }
+    this.#uncommitted.set(author, last.seq)
+    try {
+      const { ops, states } = await this.#store.indexOps(items, marks)
+      return {
+        ops,
+        states,
+        commit: () => {
+          this.#marks.set(author, Math.max(this.#marks.get(author) ?? 0, last.seq))
+          if (this.#uncommitted.get(author) === last.seq) this.#uncommitted.delete(author)
+        },
+      }
+    } catch (err) {
+      this.#uncommitted.delete(author)
+      throw err
+    }
   }
 
   schedule (): void {
