@@ -3,15 +3,19 @@
  *
  *   wait     = 0 when a slot is free and nothing queued is ahead, else
  *              (runningRemainingMs + sum of queuedMsByPriority[p] for p >= priority) / slots
- *   run      = estimateRunMs(kind, model, node, speed) / (1 - externalLoad x loadPenalty)
+ *   run      = estimateRunMs(kind, model, node, speed) x share
+ *   share    = max(1, (externalLoad x cpus + max(1, task cpus)) / cpus)   (processor sharing)
  *   predicted = wait + run
  *   cost      = predicted x (1 + reserveWeight x spare), spare = share of the node's VRAM the
  *               task does not need (1 for a CPU task on a GPU node, 0 on a CPU node)
  *
  * Priority: a task waits only behind queued work it does not overtake (same or higher
  * priority; aging makes this slightly optimistic for old low-priority work, see queue.ts).
- * Load: work outside the grid (the advert's CPU share) slows the run; `loadPenalty` (default
- * 0.9) keeps a fully loaded node finite. A node with no slot for the kind waits forever.
+ * Load: work outside the grid (the advert's CPU share, 0-1, less the grid's own tasks where
+ * the bidder knows them) slows the run only once the node's cores are all busy: the task then
+ * shares them with that work (a fully loaded 2-core node runs a 1-cpu task 1.5x slower, a
+ * 1-core node 2x; a half-loaded 32-core node not at all). A node with no slot for the kind
+ * waits forever.
  * Cost, which ranking and bids order by, keeps scarce hardware for the work that needs it: a
  * GPU node takes a CPU task only when it finishes it 1 + reserveWeight (default 0.5) times
  * sooner (an idle mesh would otherwise fill its big GPUs with CPU work first).
@@ -20,7 +24,6 @@
 import { estimateRunMs, type RunEstimates } from './estimate.js'
 import type { NodeView, TaskView } from './types.js'
 
-export const LOAD_PENALTY = 0.9
 export const RESERVE_WEIGHT = 0.5
 
 export interface Prediction { waitMs: number, runMs: number, completionMs: number, costMs: number }
@@ -46,8 +49,9 @@ export function queueWaitMs (load: NodeView['load'], priority: number): number {
 
 export function predictCompletion (task: TaskView, node: NodeView, estimates: RunEstimates, reserveWeight = RESERVE_WEIGHT): Prediction {
   const base = estimateRunMs(estimates, task.kind, task.requirements.model, node.id, node.speed)
-  const slowdown = 1 - Math.min(1, Math.max(0, node.load.externalLoad)) * LOAD_PENALTY
-  const runMs = base / slowdown
+  const cpus = Math.max(1, node.cpus)
+  const busy = Math.min(1, Math.max(0, node.load.externalLoad)) * cpus
+  const runMs = base * Math.max(1, (busy + Math.max(1, task.requirements.cpus)) / cpus)
   const waitMs = queueWaitMs(node.load, task.priority)
   const completionMs = waitMs + runMs
   return { waitMs, runMs, completionMs, costMs: completionMs * (1 + reserveWeight * spareVramShare(task, node)) }

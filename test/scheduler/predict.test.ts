@@ -66,12 +66,17 @@ describe('predicted completion', () => {
     expect(queueWaitMs(l, priority)).toBe(wait)
   })
 
-  test('completion = wait + run, and outside load slows the run', () => {
+  test('completion = wait + run, and outside load slows the run once the cores are busy', () => {
     const s = createRunEstimates()
     const idle = predictCompletion(task(), node({ load: load(1, 1_000, {}) }), s)
     expect(idle).toEqual({ waitMs: 1_000, runMs: 5_000, completionMs: 6_000, costMs: 6_000 })
-    const loaded = predictCompletion(task(), node({ load: { ...load(1, 1_000, {}), externalLoad: 0.5 } }), s)
-    expect(loaded.runMs).toBeCloseTo(5_000 / 0.55)
+    const cores = node().cpus
+    // Half the cores busy with outside work: a 1-cpu task still finds a free core.
+    expect(predictCompletion(task(), node({ load: { ...load(1, 1_000, {}), externalLoad: 0.5 } }), s).runMs).toBe(cores >= 2 ? 5_000 : 7_500)
+    // Every core busy: the task shares them, (cores + 1) / cores slower.
+    const full = predictCompletion(task(), node({ load: { ...load(1, 1_000, {}), externalLoad: 1 } }), s)
+    expect(full.runMs).toBeCloseTo(5_000 * (cores + 1) / cores)
+    expect(predictCompletion(task(), node({ cpus: 1, load: { ...load(1, 1_000, {}), externalLoad: 1 } }), s).runMs).toBe(10_000)
   })
 
   test.each([
