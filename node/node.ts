@@ -6,7 +6,7 @@
 import { ClassicLevel } from 'classic-level'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from './config/schema.js'
-import { AddressInUseError, DataDirError, NodeNotRunningError, NotFoundError } from './errors.js'
+import { AddressInUseError, DataDirError, NodeNotRunningError } from './errors.js'
 import { componentLogger, type Logger } from './logger.js'
 import { VERSION } from './version.js'
 import {
@@ -22,6 +22,7 @@ import { TaskLedger, LedgerSync } from '../ledger/index.js'
 import { probeSandbox, type SandboxProbe } from '../sandbox/index.js'
 import { createWorkerPool, type WorkerPool } from '../workers/index.js'
 import { TaskService } from './tasks/index.js'
+import { BlobStore, createBlobService, type BlobService } from './blobs/index.js'
 import { buildApp, type ApiNode, type ApiTasks, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './api/index.js'
 
 export interface NodeInit {
@@ -44,6 +45,8 @@ export class GryphgenNode implements ApiNode {
   #sandbox: SandboxProbe | undefined
   #workers: WorkerPool | undefined
   #tasks: TaskService | undefined
+  #blobStore: BlobStore | undefined
+  #blobs: BlobService | undefined
   #abort = new AbortController()
   #app: FastifyInstance | undefined
   #apiPort = 0
@@ -71,7 +74,7 @@ export class GryphgenNode implements ApiNode {
       list: async options => service.list(options),
       cancel: async id => service.cancel(id),
       subscribe: (id, listener) => id === '*' ? service.events.subscribe('*', listener) : service.subscribe(id, listener),
-      getBlob: async digest => { throw new NotFoundError(`blob ${digest} not found`) },
+      getBlob: async (digest, options) => this.#required(this.#blobs, 'blobs').get(digest, options),
     }
   }
   get apiPort (): number { return this.#apiPort }
@@ -151,8 +154,12 @@ export class GryphgenNode implements ApiNode {
     this.#adverts.onPeerSeen = (id, addrs) => { void this.#peerBook?.remember(id, addrs, Date.now()).catch(() => {}) }
     this.#adverts.start()
     const bootstrap = [...new Set([...config.bootstrap, ...invited, ...remembered])]
+    this.#blobStore = await BlobStore.open({ dataDir: config.dataDir })
+    this.#blobs = createBlobService({ mesh, store: this.#blobStore, logger: componentLogger(this.#log, 'blobs') })
+    await this.#blobs.start()
+    const blobs = this.#blobs
     this.#tasks = new TaskService({
-      mesh, ledger: this.#ledger, workers: this.#workers, adverts: this.#adverts, capabilities, logger: componentLogger(this.#log, 'tasks'),
+      mesh, ledger: this.#ledger, workers: this.#workers, adverts: this.#adverts, capabilities, blobs: () => blobs, logger: componentLogger(this.#log, 'tasks'),
     }, config.auction)
     await this.#tasks.start()
     this.#bootstrap = new BootstrapKeeper(mesh, componentLogger(this.#log, 'bootstrap'), { addresses: bootstrap })
@@ -196,6 +203,10 @@ export class GryphgenNode implements ApiNode {
     this.#bootstrap?.stop()
     await this.#adverts?.stop()
     await this.#ledgerSync?.stop()
+    await this.#blobs?.stop()
+    await this.#blobStore?.close()
+    this.#blobs = undefined
+    this.#blobStore = undefined
     await this.#mesh?.stop()
     await this.#ledger?.close()
     await this.#db?.close()

@@ -17,7 +17,7 @@
 import type { TaskState } from '../../ledger/index.js'
 import type { Bodies, EntryType, Entry } from '../../protocols/ledger.js'
 import { expectAuctionMessage } from '../../protocols/auction.js'
-import { meshVerdict, pickBidders, rankBids, rankCandidates, type Bid, type NodeView, type RunEstimates } from '../../scheduler/index.js'
+import { estimateRunMs, meshVerdict, pickBidders, rankBids, rankCandidates, type Bid, type NodeView, type RunEstimates } from '../../scheduler/index.js'
 import type { Logger } from '../logger.js'
 import type { LeaseBoard } from './leases.js'
 import type { TaskRunner } from './runner.js'
@@ -50,6 +50,8 @@ export class Auctioneer {
   readonly #again = new Set<string>()
   /** Local time the lease clock of `task/attempt` started (award, adoption or restart). */
   readonly #leaseStart = new Map<string, number>()
+  /** Awards chosen but not yet answered, per node: bids computed meanwhile do not count them. */
+  readonly #reserved = new Map<string, number>()
   #stopped = false
 
   constructor (components: AuctioneerComponents, init: AuctioneerInit) {
@@ -138,21 +140,39 @@ export class Auctioneer {
     const ranked = rankCandidates(task, views, this.#c.estimates, { exclude })
     const asked = pickBidders(ranked, this.#init.bidders)
     const bids = (await Promise.all(asked.map(async node => this.#askBid(state as TaskState, node.id)))).filter((b): b is Bid => b !== undefined)
-    const ordered = rankBids(id, bids, new Set(asked.map(n => n.id)))
+    // Concurrent auctions: a bid does not know of awards to its node still in flight; price them in.
+    const priced = bids.map(b => {
+      const reserved = this.#reserved.get(b.nodeId) ?? 0
+      const speed = asked.find(n => n.id === b.nodeId)?.speed ?? 1
+      return reserved === 0 ? b : { ...b, costMs: b.costMs + reserved * estimateRunMs(this.#c.estimates, task.kind, task.requirements.model, b.nodeId, speed) }
+    })
+    const ordered = rankBids(id, priced, new Set(asked.map(n => n.id)))
     if (ordered.length === 0) { this.stats.noBids++; return }
     for (const bid of ordered) {
       state = this.#mine.get(id)
       if (state === undefined || state.state !== 'pending' || state.attempts.length >= this.#init.maxAttempts) return
       const attempt = state.attempts.length + 1
-      await this.#c.append('awarded', id, { attempt, node: bid.nodeId, leaseMs: this.#init.leaseMs })
-      this.#leaseStart.set(`${id}/${attempt}`, Date.now())
-      this.stats.awards++
-      const answer = await this.#award(id, attempt, bid.nodeId)
+      this.#reserve(bid.nodeId, 1)
+      let answer: string | undefined
+      try {
+        await this.#c.append('awarded', id, { attempt, node: bid.nodeId, leaseMs: this.#init.leaseMs })
+        this.#leaseStart.set(`${id}/${attempt}`, Date.now())
+        this.stats.awards++
+        answer = await this.#award(id, attempt, bid.nodeId)
+      } finally {
+        this.#reserve(bid.nodeId, -1)
+      }
       if (answer === undefined) return
       this.stats.declines++
       this.#c.logger.info({ task: id, node: bid.nodeId, reason: answer }, 'award declined; next bidder')
       await this.#c.append('retried', id, { attempt, reason: `award declined: ${answer}`.slice(0, 2048) })
     }
+  }
+
+  #reserve (node: string, delta: number): void {
+    const n = (this.#reserved.get(node) ?? 0) + delta
+    if (n <= 0) this.#reserved.delete(node)
+    else this.#reserved.set(node, n)
   }
 
   async #askBid (state: TaskState, node: string): Promise<Bid | undefined> {

@@ -59,12 +59,13 @@ export class TaskRunner {
     const self = this.#c.selfView()
     if (self === undefined) return undefined
     const slots = this.#slots(task.kind)
-    const load = emptyLoad(Math.min(slots, 1_000_000), self.load.externalLoad)
-    const buckets = [...load.queuedMsByPriority]
+    const buckets = new Array<number>(MAX_PRIORITY + 1).fill(0)
     const now = Date.now()
     let running = 0
     let remaining = 0
+    let gridCpus = 0
     for (const h of this.#running.values()) {
+      gridCpus += h.task.requirements.cpus
       if (h.task.kind !== task.kind) continue
       running++
       remaining += Math.max(0, this.#estimate(h.task) - (now - (h.startedAt ?? now)))
@@ -75,7 +76,9 @@ export class TaskRunner {
       queued++
       buckets[Math.min(MAX_PRIORITY, h.task.priority)] += this.#estimate(h.task)
     }
-    return { ...self, load: { ...load, running, queued, runningRemainingMs: remaining, queuedMsByPriority: buckets } }
+    // The advert's CPU share includes this node's own grid tasks: outside work is the rest.
+    const externalLoad = Math.max(0, self.load.externalLoad - gridCpus / Math.max(1, self.cpus))
+    return { ...self, load: { ...emptyLoad(Math.min(slots, 1_000_000), externalLoad), running, queued, runningRemainingMs: remaining, queuedMsByPriority: buckets } }
   }
 
   #estimate (task: TaskView): number {

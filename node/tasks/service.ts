@@ -44,6 +44,8 @@ export interface TaskServiceComponents {
 }
 
 export type AuctionConfig = Config['auction']
+/** How a peer's open awards from this node are priced in ranking (bids then say exactly). */
+const OUTSTANDING_MS = 1000
 
 export class TaskService {
   readonly events = new TaskEvents()
@@ -186,7 +188,12 @@ export class TaskService {
       const view = nodeView(id, p.advert.capabilities)
       this.#speeds.set(id, view.speed)
       const extra = outstanding.get(id) ?? 0
-      views.push(extra === 0 ? view : { ...view, load: { ...view.load, running: view.load.running + extra, runningRemainingMs: view.load.runningRemainingMs + extra * 1000 } })
+      if (extra === 0) { views.push(view); continue }
+      // Work this node awarded there and has not seen end: priced as queued ahead of anything
+      // (the advert knows neither the node's slots per kind nor its queue).
+      const buckets = [...view.load.queuedMsByPriority]
+      buckets[buckets.length - 1] += extra * OUTSTANDING_MS
+      views.push({ ...view, load: { ...view.load, queued: view.load.queued + extra, queuedMsByPriority: buckets } })
     }
     return views
   }
