@@ -25,6 +25,26 @@ import { TaskIdSchema, validateEntry, type Entry } from './ledger.js'
 import { RequirementsSchema } from './task.js'
 
 export const AUCTION_PROTOCOL = '/gryphgen/auction/1.0.0'
+/**
+ * The same messages on one long-lived stream per pair of nodes (no stream set-up per
+ * request): every frame is a 4-byte big-endian request id followed by the message's JSON;
+ * a reply carries its request's id. Requests on a session are answered in any order.
+ */
+export const AUCTION_SESSION_PROTOCOL = '/gryphgen/auction-session/1.0.0'
+
+export function encodeSessionFrame (id: number, message: AuctionMessage): Uint8Array {
+  const json = Buffer.from(JSON.stringify(message), 'utf8')
+  const frame = Buffer.allocUnsafe(4 + json.byteLength)
+  frame.writeUInt32BE(id >>> 0, 0)
+  json.copy(frame, 4)
+  return frame
+}
+
+/** Split a session frame; the message bytes are decoded by the caller (decodeAuctionMessage). */
+export function splitSessionFrame (frame: Uint8Array): { id: number, body: Uint8Array } {
+  if (frame.byteLength < 6) throw new InvalidMessageError('auction session frame is too short')
+  return { id: Buffer.from(frame.buffer, frame.byteOffset, 4).readUInt32BE(0), body: frame.subarray(4) }
+}
 export const LEASE_TOPIC = '/gryphgen/leases/1'
 export const AUCTION_MAX_BYTES = 1024 * 1024
 export const LEASE_MAX_HELD = 4096

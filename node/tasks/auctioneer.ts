@@ -194,7 +194,8 @@ export class Auctioneer {
   /** Send the award; undefined when accepted, else the reason it was not. */
   async #award (id: string, attempt: number, node: string): Promise<string | undefined> {
     if (node === this.#c.peerId) {
-      const state = await this.#c.task(id)
+      // The award's local append already updated the tracked state (onStates runs before it resolves).
+      const state = this.#mine.get(id) ?? await this.#c.task(id)
       if (state === undefined) return 'task state not found'
       const r = this.#c.runner.accept(state, attempt)
       return r.ok ? undefined : r.reason

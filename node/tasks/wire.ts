@@ -1,12 +1,19 @@
 /**
- * The auction protocol's transport: one length-prefixed request per stream, answered by one
- * reply (or, for `follow`, a series of them). The handler learns the sender from the
- * connection (authenticated by noise), never from the message. Every stream has a deadline.
+ * The auction protocol's transport. Requests (`request`) travel on one long-lived session
+ * stream per peer (AUCTION_SESSION_PROTOCOL: id-tagged frames, answered in any order), so a
+ * bid or an award costs one message each way, not a stream set-up. `exchange` (several
+ * replies, e.g. `follow`) opens a stream of its own (AUCTION_PROTOCOL). The handler learns
+ * the sender from the connection (authenticated by noise), never from the message. Every
+ * request has a deadline; a broken session fails its pending requests and is re-opened by
+ * the next one.
  */
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, Stream } from '@libp2p/interface'
-import { AUCTION_MAX_BYTES, AUCTION_PROTOCOL, decodeAuctionMessage, encodeAuctionMessage, type AuctionMessage } from '../../protocols/auction.js'
+import {
+  AUCTION_MAX_BYTES, AUCTION_PROTOCOL, AUCTION_SESSION_PROTOCOL, decodeAuctionMessage, encodeAuctionMessage, encodeSessionFrame, splitSessionFrame,
+  type AuctionMessage,
+} from '../../protocols/auction.js'
 import { InvalidMessageError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Mesh } from '../mesh/libp2p.js'
@@ -15,11 +22,15 @@ export type WireHandler = (message: AuctionMessage, from: string, send: (reply: 
 
 export interface AuctionWireComponents { mesh: Pick<Mesh, 'handle' | 'unhandle' | 'dialProtocol'>, logger: Logger }
 
+type Lp = ReturnType<typeof lpStream>
+interface Session { stream: Stream, lp: Lp, pending: Map<number, { resolve: (b: Uint8Array) => void, reject: (e: Error) => void }>, nextId: number }
+
 export class AuctionWire {
-  readonly stats = { served: 0, malformed: 0 }
+  readonly stats = { served: 0, malformed: 0, sessions: 0 }
   readonly #c: AuctionWireComponents
   readonly #abort = new AbortController()
   readonly #timeoutMs: number
+  readonly #sessions = new Map<string, Promise<Session>>()
 
   constructor (components: AuctionWireComponents, init: { timeoutMs?: number } = {}) {
     this.#c = components
@@ -27,15 +38,25 @@ export class AuctionWire {
   }
 
   async start (handler: WireHandler): Promise<void> {
-    await this.#c.mesh.handle(AUCTION_PROTOCOL, async (stream: Stream, connection: Connection) => this.#serve(stream, connection, handler), { maxInboundStreams: 256 })
+    await this.#c.mesh.handle(AUCTION_PROTOCOL, async (stream: Stream, connection: Connection) => this.#serveOnce(stream, connection, handler), { maxInboundStreams: 64 })
+    await this.#c.mesh.handle(AUCTION_SESSION_PROTOCOL, async (stream: Stream, connection: Connection) => this.#serveSession(stream, connection, handler), { maxInboundStreams: 4 })
   }
 
   async stop (): Promise<void> {
     this.#abort.abort()
+    for (const s of this.#sessions.values()) void s.then(session => { session.stream.abort(new Error('stopping')) }, () => {})
+    this.#sessions.clear()
     await this.#c.mesh.unhandle(AUCTION_PROTOCOL).catch(() => {})
+    await this.#c.mesh.unhandle(AUCTION_SESSION_PROTOCOL).catch(() => {})
   }
 
-  async #serve (stream: Stream, connection: Connection, handler: WireHandler): Promise<void> {
+  #malformed (from: string, err: Error): AuctionMessage {
+    this.stats.malformed++
+    this.#c.logger.warn({ from, err: err.message }, 'rejected malformed auction message')
+    return { t: 'error', message: err.message }
+  }
+
+  async #serveOnce (stream: Stream, connection: Connection, handler: WireHandler): Promise<void> {
     const from = connection.remotePeer.toString()
     const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#timeoutMs * 30)])
     const lp = lpStream(stream, { maxDataLength: AUCTION_MAX_BYTES })
@@ -46,9 +67,7 @@ export class AuctionWire {
         message = decodeAuctionMessage((await lp.read({ signal: AbortSignal.any([signal, AbortSignal.timeout(this.#timeoutMs)]) })).subarray())
       } catch (err) {
         if (!(err instanceof InvalidMessageError)) throw err
-        this.stats.malformed++
-        this.#c.logger.warn({ from, err: err.message }, 'rejected malformed auction message')
-        await send({ t: 'error', message: err.message })
+        await send(this.#malformed(from, err))
         await stream.close({ signal })
         return
       }
@@ -61,15 +80,88 @@ export class AuctionWire {
     }
   }
 
-  /** Send one request to `peer` and read one reply. */
-  async request (peer: string, message: AuctionMessage, options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<Uint8Array> {
-    let reply: Uint8Array | undefined
-    await this.exchange(peer, message, bytes => { reply = bytes; return false }, options)
-    if (reply === undefined) throw new InvalidMessageError(`peer ${peer} closed the stream without a reply`)
-    return reply
+  async #serveSession (stream: Stream, connection: Connection, handler: WireHandler): Promise<void> {
+    const from = connection.remotePeer.toString()
+    const signal = this.#abort.signal
+    const lp = lpStream(stream, { maxDataLength: AUCTION_MAX_BYTES })
+    let writing = Promise.resolve()
+    const reply = (id: number, message: AuctionMessage): void => {
+      writing = writing.then(async () => { await lp.write(encodeSessionFrame(id, message), { signal }) }).catch(err => { stream.abort(err as Error) })
+    }
+    try {
+      for (;;) {
+        const frame = (await lp.read({ signal })).subarray()
+        const { id, body } = splitSessionFrame(frame)
+        let message: AuctionMessage
+        try {
+          message = decodeAuctionMessage(body)
+          if (message.t === 'follow') throw new InvalidMessageError('follow needs a stream of its own')
+        } catch (err) {
+          if (!(err instanceof InvalidMessageError)) throw err
+          reply(id, this.#malformed(from, err))
+          continue
+        }
+        this.stats.served++
+        let answered = false
+        void handler(message, from, async r => { if (!answered) { answered = true; reply(id, r) } }, signal)
+          .catch((err: Error) => { if (!answered) reply(id, { t: 'error', message: err.message.slice(0, 2048) }) })
+      }
+    } catch (err) {
+      if (!this.#abort.signal.aborted && (err as Error).name !== 'UnexpectedEOFError') this.#c.logger.debug({ from, err: (err as Error).message }, 'auction session ended')
+      stream.abort(err as Error)
+    }
   }
 
-  /** Send one request and pass each reply to `onReply` until it returns false or the peer closes. */
+  /** Send one request to `peer` on its session and read the reply (the message's bytes). */
+  async request (peer: string, message: AuctionMessage, options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<Uint8Array> {
+    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(options.timeoutMs ?? this.#timeoutMs), ...(options.signal === undefined ? [] : [options.signal])])
+    const session = await this.#session(peer, signal)
+    const id = session.nextId = (session.nextId + 1) >>> 0
+    const { promise, resolve, reject } = Promise.withResolvers<Uint8Array>()
+    session.pending.set(id, { resolve, reject })
+    const onAbort = (): void => { session.pending.delete(id); reject(signal.reason instanceof Error ? signal.reason : new Error('aborted')) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      await session.lp.write(encodeSessionFrame(id, message), { signal })
+      return await promise
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+      session.pending.delete(id)
+    }
+  }
+
+  async #session (peer: string, signal: AbortSignal): Promise<Session> {
+    let session = this.#sessions.get(peer)
+    if (session === undefined) {
+      session = this.#open(peer, signal)
+      this.#sessions.set(peer, session)
+      session.catch(() => { this.#sessions.delete(peer) })
+    }
+    return session
+  }
+
+  async #open (peer: string, signal: AbortSignal): Promise<Session> {
+    const stream = await this.#c.mesh.dialProtocol(peerIdFromString(peer), AUCTION_SESSION_PROTOCOL, { signal })
+    const session: Session = { stream, lp: lpStream(stream, { maxDataLength: AUCTION_MAX_BYTES }), pending: new Map(), nextId: 0 }
+    this.stats.sessions++
+    void (async () => {
+      try {
+        for (;;) {
+          const { id, body } = splitSessionFrame((await session.lp.read({ signal: this.#abort.signal })).subarray())
+          session.pending.get(id)?.resolve(body)
+        }
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err))
+        for (const p of session.pending.values()) p.reject(error)
+        session.pending.clear()
+        if (this.#sessions.get(peer) !== undefined) this.#sessions.delete(peer)
+        stream.abort(error)
+      }
+    })()
+    return session
+  }
+
+  /** Send one request on a stream of its own and pass each reply to `onReply` until it returns false or the peer closes. */
   async exchange (peer: string, message: AuctionMessage, onReply: (bytes: Uint8Array) => boolean, options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<void> {
     const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(options.timeoutMs ?? this.#timeoutMs), ...(options.signal === undefined ? [] : [options.signal])])
     const stream = await this.#c.mesh.dialProtocol(peerIdFromString(peer), AUCTION_PROTOCOL, { signal })

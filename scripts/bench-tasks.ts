@@ -1,0 +1,108 @@
+/**
+ * Task benchmarks (issue 6). One command: `npm run bench:tasks`. On a 5-process loopback mesh:
+ *  1. submit -> running for `noop` tasks submitted one at a time at one node: p50 and p99
+ *     (targets 5 ms / 25 ms), against the node's bare HTTP round trip (GET /v1/health).
+ *     "Running" is the first state event (any node's /v1/events) at running or later.
+ *  2. sustained `noop` tasks per second, request/reply (submit, wait for success, next),
+ *     every submission fsynced before its 202, against BullMQ + Redis (appendfsync always)
+ *     at the same concurrency in the same run (target ratio >= 1.0).
+ * Flags: --tasks N (latency samples, default 300), --seconds N (throughput window, default
+ * 10), --concurrency N (default 32), --nodes N (mesh size, default 5), --only latency|throughput. Loopback only, mDNS off, every process stopped by PID.
+ */
+import { parseArgs } from 'node:util'
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { LocalMesh, api, followEvents, type MeshNode } from './bench/mesh.js'
+import { runBullmqBaseline } from './bench/bullmq-baseline.js'
+
+const { values } = parseArgs({ options: { tasks: { type: 'string', default: '300' }, seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '32' }, nodes: { type: 'string', default: '5' }, only: { type: 'string' } } })
+const NODES = Number(values.nodes)
+const TASKS = Number(values.tasks)
+const SECONDS = Number(values.seconds)
+const CONCURRENCY = Number(values.concurrency)
+const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]
+const ms = (x: number): string => `${x.toFixed(2)} ms`
+
+const waiters = new Map<string, { until: Set<string>, resolve: (t: number) => void }>()
+const seen = new Map<string, Set<string>>()
+function onState (e: { id: string, state: string }): void {
+  const states = seen.get(e.id) ?? new Set<string>()
+  states.add(e.state)
+  seen.set(e.id, states)
+  const w = waiters.get(e.id)
+  if (w !== undefined && w.until.has(e.state)) { waiters.delete(e.id); w.resolve(performance.now()) }
+}
+async function reach (id: string, states: string[], timeoutMs = 10_000): Promise<number> {
+  const done = [...seen.get(id) ?? []].some(s => states.includes(s))
+  if (done) return performance.now()
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => { waiters.delete(id); reject(new Error(`task ${id} did not reach ${states.join('/')} in ${timeoutMs} ms`)) }, timeoutMs)
+    waiters.set(id, { until: new Set(states), resolve: at => { clearTimeout(t); resolve(at) } })
+  })
+}
+const submit = async (node: MeshNode): Promise<string> => (await api<{ id: string }>(node, 'POST', '/v1/tasks', { kind: 'noop' })).id
+
+async function latency (a: MeshNode): Promise<void> {
+  const health: number[] = []
+  for (let i = 0; i < TASKS; i++) {
+    const t0 = performance.now()
+    await fetch(`${a.url}/v1/health`).then(async r => r.json())
+    health.push(performance.now() - t0)
+  }
+  for (let i = 0; i < 30; i++) await reach(await submit(a), ['succeeded']) // warm-up
+  const samples: number[] = []
+  const deadline = Date.now() + 120_000
+  for (let i = 0; i < TASKS && Date.now() < deadline; i++) {
+    const t0 = performance.now()
+    const id = await submit(a)
+    const at = await reach(id, ['running', 'succeeded', 'failed'])
+    samples.push(at - t0)
+    await reach(id, ['succeeded'])
+  }
+  const [p50, p99, h50] = [pct(samples, 0.5), pct(samples, 0.99), pct(health, 0.5)]
+  console.log(`submit -> running (noop, ${NODES}-process mesh, ${samples.length} tasks one at a time)`)
+  console.log(`  p50 ${ms(p50)} (target <= 5 ms)   p99 ${ms(p99)} (target <= 25 ms)`)
+  console.log(`  baseline: HTTP round trip to the node (GET /v1/health) p50 ${ms(h50)}; p50 is ${(p50 / h50).toFixed(1)}x it`)
+}
+
+async function throughput (a: MeshNode): Promise<number> {
+  const windowStart = performance.now() + 2000
+  const windowEnd = windowStart + SECONDS * 1000
+  let completed = 0
+  const client = async (): Promise<void> => {
+    while (performance.now() < windowEnd) {
+      const id = await submit(a)
+      const at = await reach(id, ['succeeded'], 30_000)
+      if (at >= windowStart && at <= windowEnd) completed++
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, client))
+  return completed / SECONDS
+}
+
+async function main (): Promise<void> {
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit', cwd: fileURLToPath(new URL('..', import.meta.url)) })
+  const mesh = new LocalMesh()
+  const abort = new AbortController()
+  try {
+    const nodes = await mesh.start(Array.from({ length: NODES }, (_, i) => ({ name: `n${i}`, config: { workers: { exec: { size: 0 } } } })))
+    for (const n of nodes) void followEvents(n, onState, abort.signal).catch(() => {})
+    await new Promise(resolve => setTimeout(resolve, 500))
+    if (values.only !== 'throughput') await latency(nodes[0])
+    if (values.only === 'latency') return
+    const ours = await throughput(nodes[0])
+    abort.abort()
+    await mesh.stop()
+    execFileSync('bash', [fileURLToPath(new URL('./ensure-bench-deps.sh', import.meta.url))], { stdio: 'inherit' })
+    const bull = await runBullmqBaseline({ durationMs: SECONDS * 1000, concurrency: CONCURRENCY, signal: AbortSignal.timeout(SECONDS * 1000 + 60_000) })
+    console.log(`sustained noop tasks/s, request/reply, ${CONCURRENCY} in flight, every submission durable`)
+    console.log(`  gryphgen (submitted at one node of ${NODES}): ${ours.toFixed(0)}/s`)
+    console.log(`  baseline BullMQ + Redis ${bull.redisVersion} (appendfsync always): ${bull.perSecond.toFixed(0)}/s`)
+    console.log(`  ratio ${(ours / bull.perSecond).toFixed(2)} (target >= 1.0)`)
+  } finally {
+    abort.abort()
+    await mesh.stop()
+  }
+}
+
+main().catch(err => { console.error(err); process.exitCode = 1 })
