@@ -1,0 +1,78 @@
+/**
+ * `npm run demo`: a 3-node mesh on this machine (loopback, mDNS off, data in a temp folder),
+ * a few tasks submitted at one node, and where each ran. alpha is plain, beta has the label
+ * `ci`, gamma declares a GPU (declared resources stand in for one). Everything started is
+ * stopped and removed at the end. Exec tasks need the sandbox (bubblewrap; root or user
+ * namespaces): `npm test`'s set-up installs it.
+ */
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { LocalMesh, api } from './bench/mesh.js'
+
+interface View { id: string, state: string, attempts: Array<{ node: string, startedAt?: string, endedAt?: string }>, result?: { stdout?: string, exitCode?: number | null }, error?: string, blocked?: { verdict: string, reasons: Array<{ reason: string, nodes: number }> } }
+
+const sleep = async (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+const sandbox = { cpus: 1, memoryMb: 64 }
+
+async function waitUntil (check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) { if (await check()) return; await sleep(100) }
+  throw new Error(`gave up after ${timeoutMs} ms`)
+}
+
+async function main (): Promise<void> {
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit', cwd: root })
+  const mesh = new LocalMesh()
+  const stop = (): void => { void mesh.stop().finally(() => process.exit(130)) }
+  process.once('SIGINT', stop)
+  try {
+    console.log('starting 3 nodes (alpha, beta with label ci, gamma with a declared 24 GB GPU)...')
+    const exec = { workers: { exec: { size: 1 } }, advert: { baseIntervalMs: 1000, maxReceiveRate: 20 } }
+    const [alpha] = await mesh.start([
+      { name: 'alpha', config: exec },
+      { name: 'beta', config: { ...exec, labels: ['ci'] } },
+      { name: 'gamma', config: { ...exec, resources: { gpus: [{ vendor: 'nvidia', model: 'Declared GPU', vramMb: 24_000 }] } } },
+    ])
+    await waitUntil(async () => (await api<{ peers: Array<{ capabilities: { sandbox: { available: boolean } | null } }> }>(alpha, 'GET', '/v1/peers')).peers.every(p => p.capabilities.sandbox?.available === true), 30_000)
+    const name = (peerId: string | undefined): string => mesh.byPeer(peerId ?? '')?.name ?? '-'
+    const submit = async (label: string, body: Record<string, unknown>): Promise<{ label: string, id: string }> => ({ label, id: (await api<{ id: string }>(alpha, 'POST', '/v1/tasks', body)).id })
+
+    console.log('submitting at alpha...')
+    const tasks = [
+      await submit('exec: uname -sm', { kind: 'exec', command: ['uname', '-sm'], requirements: sandbox }),
+      await submit('noop needing a GPU >= 16 GB', { kind: 'noop', requirements: { gpu: { count: 1, minVramMb: 16_000 } } }),
+      await submit('exec needing label ci', { kind: 'exec', command: ['sh', '-c', 'echo tests pass'], requirements: { ...sandbox, labels: ['ci'] } }),
+      ...await Promise.all(Array.from({ length: 6 }, async (_, i) => submit(`exec sleep 1 (#${i + 1})`, { kind: 'exec', command: ['sleep', '1'], requirements: sandbox }))),
+      await submit('priority 9: echo urgent', { kind: 'exec', priority: 9, command: ['echo', 'urgent'], requirements: sandbox }),
+      await submit('noop needing 1 PB of memory', { kind: 'noop', requirements: { memoryMb: 1_000_000_000 } }),
+    ]
+    const views = new Map<string, View>()
+    await waitUntil(async () => {
+      for (const t of tasks) views.set(t.id, await api<View>(alpha, 'GET', `/v1/tasks/${t.id}`))
+      return [...views.values()].every(v => ['succeeded', 'failed', 'cancelled'].includes(v.state) || v.blocked?.verdict === 'impossible')
+    }, 60_000)
+    console.log('\ntask                              state      node    ms     output')
+    for (const t of tasks) {
+      const v = views.get(t.id) as View
+      const a = v.attempts[v.attempts.length - 1]
+      const took = a?.startedAt !== undefined && a.endedAt !== undefined ? String(Date.parse(a.endedAt) - Date.parse(a.startedAt)) : '-'
+      const out = v.blocked !== undefined ? `blocked (${v.blocked.verdict}): ${v.blocked.reasons[0]?.reason} on ${v.blocked.reasons[0]?.nodes} nodes` : (v.result?.stdout ?? '').trim()
+      console.log(`${t.label.padEnd(34)}${v.state.padEnd(11)}${name(a?.node).padEnd(8)}${took.padEnd(7)}${out}`)
+    }
+    await api(alpha, 'DELETE', `/v1/tasks/${tasks[tasks.length - 1].id}`)
+    console.log('\n(the impossible task stays pending until a node can run it; the demo cancelled it)')
+    printSpread(tasks.slice(3, 9).map(t => views.get(t.id) as View), name)
+  } finally {
+    await mesh.stop()
+  }
+}
+
+function printSpread (views: View[], name: (id: string) => string): void {
+  const per = new Map<string, number>()
+  for (const v of views) { const n = name(v.attempts[v.attempts.length - 1]?.node); per.set(n, (per.get(n) ?? 0) + 1) }
+  console.log(`the 6 sleep tasks spread by load: ${[...per].map(([n, c]) => `${n} ${c}`).join(', ')}`)
+}
+
+main().catch(err => { console.error(err); process.exitCode = 1 })
+
