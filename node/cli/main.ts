@@ -1,8 +1,9 @@
-/** Entry point of the `gryphgen` CLI. Exit codes: 0 ok, 1 failure, 2 bad usage or config. */
+/** Entry point of the `gryphgen` CLI. Exit codes: 0 ok, 1 failure, 2 bad usage or config; a waited-for task gives its own (commands/task-format.ts). */
 import '../polyfill.js'
 import { CommanderError } from 'commander'
 import { buildProgram } from './program.js'
 import { writeError } from './output.js'
+import { ApiError } from '../errors.js'
 
 const USAGE_ERRORS = new Set(['ConfigError', 'InvalidInviteError', 'UsageError', 'InvalidSandboxSpecError', 'WorkerPoolConfigError'])
 
@@ -18,7 +19,12 @@ export async function main (argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? 0 : 2
     }
-    const e = err as Error & { details?: unknown }
+    // An API error shows the node's own error name; a 400 is a request the user got wrong.
+    if (err instanceof ApiError) {
+      writeError(`gryphgen: ${err.errorName}: ${err.message}`)
+      return err.status === 400 ? 2 : 1
+    }
+    const e = err as Error
     writeError(`gryphgen: ${e.name}: ${e.message}`)
     return USAGE_ERRORS.has(e.name) ? 2 : 1
   }

@@ -1,10 +1,12 @@
 /** The `gryphgen` command line: commander wiring only; each command's work lives in commands/. */
-import { Command, Option } from 'commander'
+import { Command } from 'commander'
 import { loadConfig, dataDirFrom, type ConfigFlags } from '../config/index.js'
 import { VERSION } from '../version.js'
 import type { NodeBodyT, PeerViewT } from '../api/index.js'
 import { diagnose, gatherFacts } from '../doctor/index.js'
-import { apiRequest, findLocalNode } from './client.js'
+import { apiRequest } from './client.js'
+import { collect, configOption, dataDirOption, localNode, type Common } from './options.js'
+import { addTaskCommands } from './program-tasks.js'
 import { startCommand } from './commands/start.js'
 import { initCommand } from './commands/init.js'
 import { inviteCommand } from './commands/invite.js'
@@ -13,10 +15,6 @@ import { sandboxRunCommand, type SandboxRunOptions } from './commands/sandbox.js
 import { runWorkerCommand } from '../../workers/index.js'
 import { write, writeJson } from './output.js'
 import { UsageError } from '../errors.js'
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
-
-interface Common { dataDir?: string, config?: string, json?: boolean }
 
 /** Flags for config resolution: only those the user actually typed, so config files still apply. */
 function typedFlags (cmd: Command, names: Array<keyof ConfigFlags>): ConfigFlags {
@@ -27,14 +25,6 @@ function typedFlags (cmd: Command, names: Array<keyof ConfigFlags>): ConfigFlags
   }
   return flags as ConfigFlags
 }
-
-async function localNode (opts: Common): Promise<{ dataDir: string, local: Awaited<ReturnType<typeof findLocalNode>> }> {
-  const config = await loadConfig({ flags: { dataDir: opts.dataDir }, configPath: opts.config })
-  return { dataDir: config.dataDir, local: await findLocalNode(config.dataDir, config.apiHost) }
-}
-
-const dataDirOption = (): Option => new Option('--data-dir <dir>', 'data dir (default ~/.gryphgen, env GRYPHGEN_DATA_DIR)')
-const configOption = (): Option => new Option('--config <file>', 'config file (default <data-dir>/gryphgen.json)')
 
 export function buildProgram (): Command {
   const program = new Command('gryphgen')
@@ -153,5 +143,6 @@ export function buildProgram (): Command {
       process.exitCode = await sandboxRunCommand(command, opts)
     })
 
+  addTaskCommands(program)
   return program
 }

@@ -1,8 +1,8 @@
 /** `gryphgen sandbox run`: run one command locally in the sandbox and print its result. */
-import { readFile } from 'node:fs/promises'
 import { runSandboxed, type SandboxLimits, type SandboxResult, type SandboxSpec } from '../../../sandbox/index.js'
-import { UsageError } from '../../errors.js'
 import { write, writeError, writeJson } from '../output.js'
+import { onInterrupt } from '../interrupt.js'
+import { fileFlags, nameValues, rejectProblems, wholeNumber } from '../flags.js'
 
 export interface SandboxRunOptions {
   memoryMb?: string
@@ -26,29 +26,13 @@ export async function specFromFlags (command: string[], options: SandboxRunOptio
   const problems: string[] = []
   const limits: Partial<SandboxLimits> = {}
   for (const [option, limit, flag] of LIMIT_FLAGS) {
-    const raw = options[option]
-    if (raw === undefined) continue
-    if (typeof raw !== 'string' || !/^\d+$/.test(raw)) problems.push(`${flag}: expected a whole number, got ${JSON.stringify(raw)}`)
-    else limits[limit] = Number.parseInt(raw, 10)
+    const value = wholeNumber(options[option], flag, problems)
+    if (value !== undefined) limits[limit] = value
   }
-  const files: Record<string, string> = {}
-  for (const item of options.file ?? []) {
-    const match = /^([^=]+)=@(.+)$/.exec(item)
-    if (match === null) { problems.push(`--file: expected PATH=@LOCALFILE, got ${JSON.stringify(item)}`); continue }
-    try {
-      files[match[1]] = await readFile(match[2], 'utf8')
-    } catch (err) {
-      problems.push(`--file ${match[1]}: cannot read ${match[2]} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
-    }
-  }
-  const env: Record<string, string> = {}
-  for (const item of options.env ?? []) {
-    const eq = item.indexOf('=')
-    if (eq <= 0) problems.push(`--env: expected NAME=VALUE, got ${JSON.stringify(item)}`)
-    else env[item.slice(0, eq)] = item.slice(eq + 1)
-  }
+  const files = await fileFlags(options.file, problems, { inlineText: false })
+  const env = nameValues(options.env, '--env', problems)
   if (command.length === 0) problems.push('no command given: gryphgen sandbox run [options] -- CMD ARGS...')
-  if (problems.length > 0) throw new UsageError(`invalid sandbox run:\n  - ${problems.join('\n  - ')}`, { details: problems })
+  rejectProblems('invalid sandbox run', problems)
   return { command, files, env, collect: options.collect ?? [], limits }
 }
 
@@ -61,12 +45,9 @@ export function exitCodeOf (result: SandboxResult): number {
 
 export async function sandboxRunCommand (command: string[], options: SandboxRunOptions): Promise<number> {
   const spec = await specFromFlags(command, options)
-  const abort = new AbortController()
-  const onSignal = (): void => { abort.abort() }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  const interrupt = onInterrupt()
   try {
-    const result = await runSandboxed(spec, { signal: abort.signal })
+    const result = await runSandboxed(spec, { signal: interrupt.signal })
     if (options.json === true) {
       writeJson(result)
     } else {
@@ -77,7 +58,6 @@ export async function sandboxRunCommand (command: string[], options: SandboxRunO
     }
     return exitCodeOf(result)
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    interrupt.dispose()
   }
 }
