@@ -56,7 +56,8 @@ async function appendMany (node: GryphgenNode, count: number, prefix: string, co
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < count) {
       const i = next++
-      await node.ledger.append('submitted', `${prefix}-${i}`, { kind: 'noop', priority: 5, spec: { i } })
+      // A kind no node runs: the auctioneers leave these alone; this measures the ledger only.
+      await node.ledger.append('submitted', `${prefix}-${i}`, { kind: 'ledger-bench', priority: 5, spec: { i } })
     }
   }))
 }

@@ -48,11 +48,26 @@ export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
 
   app.get('/v1/tasks/:id/events', { schema: { params: TaskIdParams } }, async (request, reply) => {
     const { id } = request.params as { id: string }
-    const first = await tasks.get(id) // 404 before the stream starts
-    stream(reply, tasks, id, first)
+    // Subscribe before reading the task, so no change between the two is lost.
+    const early: TaskEvent[] = []
+    let forward: ((event: TaskEvent) => void) | undefined
+    const off = tasks.subscribe(id, event => { if (forward === undefined) early.push(event); else forward(event) })
+    let first: TaskViewT
+    try {
+      first = await tasks.get(id) // 404 before the stream starts
+    } catch (err) {
+      off?.()
+      throw err
+    }
+    forward = stream(reply, id, first, off)
+    for (const event of early) forward(event)
   })
 
-  app.get('/v1/events', async (_request, reply) => { stream(reply, tasks, '*', undefined) })
+  app.get('/v1/events', async (_request, reply) => {
+    let forward: ((event: TaskEvent) => void) | undefined
+    const off = tasks.subscribe('*', event => { forward?.(event) })
+    forward = stream(reply, '*', undefined, off)
+  })
 
   app.get('/v1/blobs/:digest', { schema: { params: DigestParams } }, async (request, reply) => {
     const { digest } = request.params as { digest: string }
@@ -62,25 +77,26 @@ export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
   })
 }
 
-/** Server-Sent Events: `state`, `log`, `progress`, and `end` once the task is over. */
-function stream (reply: FastifyReply, tasks: ApiTasks, id: string, first: TaskViewT | undefined): void {
+/**
+ * Server-Sent Events: `state`, `log`, `progress`, and `end` once the task is over. `off`
+ * unsubscribes (undefined: too many subscribers). Returns the function that writes an event.
+ */
+function stream (reply: FastifyReply, id: string, first: TaskViewT | undefined, off: (() => void) | undefined): (event: TaskEvent) => void {
   reply.hijack()
   const res = reply.raw
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })
-  const write = (name: string, data: unknown): void => { res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`) }
-  let off: (() => void) | undefined
+  let ended = false
+  const write = (name: string, data: unknown): void => { if (!ended) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`) }
   const keepalive = setInterval(() => { res.write(': keepalive\n\n') }, KEEPALIVE_MS)
   const end = (): void => {
+    if (ended) return
+    ended = true
     clearInterval(keepalive)
     off?.()
     if (!res.writableEnded) res.end()
   }
   res.on('close', end)
-  if (first !== undefined) {
-    write('state', first)
-    if (TERMINAL.has(first.state)) { write('end', { state: first.state }); end(); return }
-  }
-  off = tasks.subscribe(id, event => {
+  const forward = (event: TaskEvent): void => {
     if (event.type === 'state') {
       write('state', event.task)
       if (id !== '*' && TERMINAL.has(event.task.state)) { write('end', { state: event.task.state }); end() }
@@ -88,6 +104,8 @@ function stream (reply: FastifyReply, tasks: ApiTasks, id: string, first: TaskVi
     }
     const { type, ...data } = event
     write(type, data)
-  })
-  if (off === undefined) { write('error', { name: 'TooManySubscribersError', message: 'too many event subscribers; try again later' }); end() }
+  }
+  if (off === undefined) { write('error', { name: 'TooManySubscribersError', message: 'too many event subscribers; try again later' }); end(); return forward }
+  if (first !== undefined) forward({ type: 'state', task: first })
+  return forward
 }

@@ -5,7 +5,8 @@
  * Auction: candidates = this node + live peers from the peer table, minus nodes that lost an
  * attempt of the task (unless no other node fits). No node fits now -> a `blocked` entry
  * with grouped reasons (written when the verdict changes) and the task stays pending; it is
- * auctioned again every heartbeat and when a slot frees, never dropped. Otherwise the best k
+ * auctioned again with backoff (0.5 s doubling to 8 s, reset when the mesh's capabilities
+ * change), never dropped. At most MAX_AUCTIONS run at once; the rest wait their turn. Otherwise the best k
  * by predicted cost are asked for bids (deadline `bidTimeoutMs`); bids are ranked; the best
  * bidder gets an `awarded` entry (durable) and then the award message carrying the task's
  * signed entries. It accepts, or declines (`retried`, next best bidder).
@@ -33,11 +34,18 @@ export interface AuctioneerComponents {
   /** The task's state now, and its entries (what an award carries). */
   task: (id: string) => Promise<TaskState | undefined>
   entries: (id: string) => Promise<Entry[]>
+  /** Whether this node's version knows the task kind (only those are auctioned or adopted). */
+  knows: (kind: string) => boolean
   /** Live peers as candidates (this node excluded). */
   peers: () => NodeView[]
   estimates: RunEstimates
   logger: Logger
 }
+
+/** Auctions in flight at once; more pending tasks wait their turn. */
+const MAX_AUCTIONS = 64
+/** Longest wait before a task no node could take is auctioned again (capability changes cut it short). */
+const MAX_BACKOFF_MS = 8000
 
 export interface AuctioneerInit { bidders: number, bidTimeoutMs: number, leaseMs: number, maxAttempts: number }
 
@@ -48,6 +56,10 @@ export class Auctioneer {
   readonly #mine = new Map<string, TaskState>()
   readonly #running = new Set<string>()
   readonly #again = new Set<string>()
+  /** Tasks waiting for an auction slot (at most MAX_AUCTIONS run at once), in order. */
+  readonly #waiting = new Set<string>()
+  /** Tasks no node could take at their last auction: not tried again before `next`. */
+  readonly #backoff = new Map<string, { tries: number, next: number }>()
   /** Local time the lease clock of `task/attempt` started (award, adoption or restart). */
   readonly #leaseStart = new Map<string, number>()
   /** Awards chosen but not yet answered, per node: bids computed meanwhile do not count them. */
@@ -71,33 +83,57 @@ export class Auctioneer {
     return out
   }
 
-  /** Keep `state` if this node is its auctioneer and it is not over; forget it otherwise. */
+  /**
+   * Keep `state` if this node is its auctioneer, knows its kind, and it is not over; forget it
+   * otherwise (a kind this node's version does not know is left to nodes that do).
+   */
   track (state: TaskState): void {
     const over = state.state === 'succeeded' || state.state === 'failed' || state.state === 'cancelled'
-    if (over || state.auctioneer !== this.#c.peerId) {
+    if (over || state.auctioneer !== this.#c.peerId || !this.#c.knows(state.kind)) {
       this.#mine.delete(state.id)
       return
     }
     this.#mine.set(state.id, state)
   }
 
-  /** Auction `id` now (or once more after the auction in flight). */
+  /** Auction `id` as soon as a slot is free (or once more after the auction in flight). */
   kick (id: string): void {
     if (this.#stopped) return
     if (this.#running.has(id)) { this.#again.add(id); return }
-    this.#running.add(id)
-    void this.#auction(id).catch(err => {
-      this.#c.logger.warn({ task: id, err: (err as Error).message }, 'auction failed')
-    }).finally(() => {
-      this.#running.delete(id)
-      if (this.#again.delete(id)) this.kick(id)
-    })
+    this.#waiting.add(id)
+    this.#pump()
+  }
+
+  /** Capabilities in the mesh changed: every waiting task gets its next auction at once. */
+  retryBlocked (): void { this.#backoff.clear() }
+
+  #pump (): void {
+    for (const id of this.#waiting) {
+      if (this.#running.size >= MAX_AUCTIONS) return
+      this.#waiting.delete(id)
+      if (this.#running.has(id)) { this.#again.add(id); continue }
+      this.#running.add(id)
+      void this.#auction(id).then(placed => {
+        if (placed) { this.#backoff.delete(id); return }
+        const tries = (this.#backoff.get(id)?.tries ?? 0) + 1
+        this.#backoff.set(id, { tries, next: Date.now() + Math.min(MAX_BACKOFF_MS, 250 * 2 ** tries) })
+      }, err => {
+        this.#c.logger.warn({ task: id, err: (err as Error).message }, 'auction failed')
+      }).finally(() => {
+        this.#running.delete(id)
+        if (this.#again.delete(id)) this.kick(id)
+        this.#pump()
+      })
+    }
   }
 
   /** Every heartbeat: expire lapsed leases, re-auction pending tasks. */
   tick (now = Date.now()): void {
     for (const state of this.#mine.values()) {
-      if (state.state === 'pending') { if (!this.#running.has(state.id)) this.kick(state.id); continue }
+      if (state.state === 'pending') {
+        if (!this.#running.has(state.id) && !this.#waiting.has(state.id) && (this.#backoff.get(state.id)?.next ?? 0) <= now) this.kick(state.id)
+        continue
+      }
       const a = state.attempts[state.attempts.length - 1]
       if (a === undefined || a.outcome !== undefined) continue
       const key = `${state.id}/${a.attempt}`
@@ -117,12 +153,13 @@ export class Auctioneer {
 
   stop (): void { this.#stopped = true }
 
-  async #auction (id: string): Promise<void> {
+  /** Runs one auction; true when the task needs no further auction now (placed, gone, given up). */
+  async #auction (id: string): Promise<boolean> {
     let state = this.#mine.get(id)
-    if (state === undefined || state.state !== 'pending') return
+    if (state === undefined || state.state !== 'pending') return true
     if (state.attempts.length >= this.#init.maxAttempts) {
       await this.#c.append('abandoned', id, { reason: `gave up after ${state.attempts.length} attempts: ${state.attempts.map(a => `${a.node.slice(-8)} ${a.error ?? a.outcome ?? ''}`).join('; ')}`.slice(0, 2048) })
-      return
+      return true
     }
     this.stats.auctions++
     const task = schedulerView(state)
@@ -133,7 +170,7 @@ export class Auctioneer {
       const report = blockedReport(verdict)
       const { at: _at, ...last } = state.blocked ?? { at: 0 }
       if (!sameReport(state.blocked === undefined ? undefined : last as Bodies['blocked'], report) && report !== undefined) await this.#c.append('blocked', id, report)
-      return
+      return false
     }
     const lost = new Set(state.attempts.filter(a => a.outcome === 'lost').map(a => a.node))
     const exclude = verdict.fitNow.every(n => lost.has(n.id)) ? new Set<string>() : lost
@@ -147,10 +184,10 @@ export class Auctioneer {
       return reserved === 0 ? b : { ...b, costMs: b.costMs + reserved * estimateRunMs(this.#c.estimates, task.kind, task.requirements.model, b.nodeId, speed) }
     })
     const ordered = rankBids(id, priced, new Set(asked.map(n => n.id)))
-    if (ordered.length === 0) { this.stats.noBids++; return }
+    if (ordered.length === 0) { this.stats.noBids++; return false }
     for (const bid of ordered) {
       state = this.#mine.get(id)
-      if (state === undefined || state.state !== 'pending' || state.attempts.length >= this.#init.maxAttempts) return
+      if (state === undefined || state.state !== 'pending' || state.attempts.length >= this.#init.maxAttempts) return true
       const attempt = state.attempts.length + 1
       this.#reserve(bid.nodeId, 1)
       let answer: string | undefined
@@ -162,11 +199,12 @@ export class Auctioneer {
       } finally {
         this.#reserve(bid.nodeId, -1)
       }
-      if (answer === undefined) return
+      if (answer === undefined) return true
       this.stats.declines++
       this.#c.logger.info({ task: id, node: bid.nodeId, reason: answer }, 'award declined; next bidder')
       await this.#c.append('retried', id, { attempt, reason: `award declined: ${answer}`.slice(0, 2048) })
     }
+    return false
   }
 
   #reserve (node: string, delta: number): void {

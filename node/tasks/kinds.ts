@@ -13,7 +13,7 @@ import Type, { type TProperties } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { EnvelopeProperties, type Durability, type Limits, type Requirements } from '../../protocols/task.js'
 import type { TaskRequirements } from '../../scheduler/index.js'
-import { validateSpec, type SandboxSpec } from '../../sandbox/index.js'
+import { LIMIT_BOUNDS, validateSpec, type SandboxSpec } from '../../sandbox/index.js'
 import type { TaskLogLine, TaskProgress, WorkerKind, WorkerPool } from '../../workers/index.js'
 import { InvalidTaskError } from './errors.js'
 import { offloadOutputs, type BlobSink } from './outputs.js'
@@ -46,6 +46,9 @@ export type TaskSpec = Record<string, unknown> & { requirements: TaskRequirement
 
 export interface Submission { kind: string, priority: number, durability: Durability, spec: TaskSpec }
 
+/** A requirement above the sandbox's memory bound is for placement; the run's cap stays in bounds. */
+const SANDBOX_MAX_MEMORY_MB = LIMIT_BOUNDS.memoryMb.max
+
 function toSandboxSpec (spec: TaskSpec): SandboxSpec {
   const { limits, requirements } = spec
   return {
@@ -57,7 +60,7 @@ function toSandboxSpec (spec: TaskSpec): SandboxSpec {
     limits: {
       ...(limits.timeoutMs === undefined ? {} : { wallMs: limits.timeoutMs }),
       ...(limits.cpuMs === undefined ? {} : { cpuMs: limits.cpuMs }),
-      memoryMb: limits.memoryMb ?? Math.max(16, requirements.memoryMb),
+      memoryMb: limits.memoryMb ?? Math.min(SANDBOX_MAX_MEMORY_MB, Math.max(16, requirements.memoryMb)),
       ...(limits.pids === undefined ? {} : { pids: limits.pids }),
       ...(limits.diskMb === undefined ? {} : { diskMb: limits.diskMb }),
       ...(limits.outputBytes === undefined ? {} : { outputBytes: limits.outputBytes }),

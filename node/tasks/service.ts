@@ -64,6 +64,7 @@ export class TaskService {
   #self: NodeView | undefined
   #speeds = new Map<string, number>()
   #timer: NodeJS.Timeout | undefined
+  #shape = ''
   #startedAt = 0
   #stopped = false
 
@@ -85,6 +86,7 @@ export class TaskService {
       task: async id => components.ledger.task(id),
       entries: async id => ((await components.ledger.history(id)) ?? []).map(s => s.entry).slice(-256),
       peers: () => this.#peerViews(),
+      knows: kind => this.#kinds.has(kind),
     }, this.#init)
     this.#follower = new RemoteFollower({ wire: this.wire, events: this.events, peerId: this.#peerId, logger })
   }
@@ -198,6 +200,13 @@ export class TaskService {
     return views
   }
 
+  /** What feasibility depends on, for every live node: when it changes, blocked tasks are retried at once. */
+  #meshShape (): string {
+    const shape = (id: string, c: Capabilities): string => `${id}:${c.cpu.cores}:${c.memory.totalMb}:${c.cpu.arch}:${c.labels.join(',')}:${c.gpus.map(g => g.vramMb).join(',')}:${c.models.map(m => m.name).join(',')}:${String(c.sandbox?.available)}`
+    const self = this.#self === undefined ? '' : `${this.#self.labels.join(',')}:${String(this.#self.sandboxAvailable)}:${this.#self.models.join(',')}`
+    return `${self}|${this.#c.adverts.livePeers().map(p => shape(p.advert.peerId, p.advert.capabilities)).sort().join('|')}`
+  }
+
   async #refreshSelf (): Promise<void> {
     const caps = await this.#c.capabilities.current()
     this.#self = nodeView(this.#peerId, caps)
@@ -208,11 +217,13 @@ export class TaskService {
     if (this.#stopped) return
     await this.#refreshSelf().catch(() => {})
     const now = Date.now()
+    const shape = this.#meshShape()
+    if (shape !== this.#shape) { this.#shape = shape; this.auctioneer.retryBlocked() }
     this.auctioneer.tick(now)
     if (now - this.#startedAt < this.#init.leaseMs) return // hear from peers before judging them dead
     let live: string[] | undefined
     for (const s of this.#active.values()) {
-      if (s.auctioneer === this.#peerId || this.#adopting.has(s.id) || this.#alive(s.auctioneer, now)) continue
+      if (s.auctioneer === this.#peerId || this.#adopting.has(s.id) || !this.#kinds.has(s.kind) || this.#alive(s.auctioneer, now)) continue
       live ??= [this.#peerId, ...this.#c.adverts.livePeers().map(p => p.advert.peerId).filter(id => this.#alive(id, now))]
       if (rendezvousOwner(s.id, live.filter(id => id !== s.auctioneer)) !== this.#peerId) continue
       this.#adopting.add(s.id)

@@ -7,7 +7,8 @@ const nodes = nodeTracker()
 afterEach(nodes.stopAll)
 const node = nodes.start
 const submit = async (n: GryphgenNode, task: string): Promise<void> => {
-  await n.ledger.append('submitted', task, { kind: 'noop', priority: 5, spec: {} })
+  // A kind no node runs: the nodes' auctioneers leave these tasks alone (replication only here).
+  await n.ledger.append('submitted', task, { kind: 'ledger-test', priority: 5, spec: {} })
 }
 const same = (nodes: GryphgenNode[]): boolean => {
   const [first, ...rest] = nodes.map(n => JSON.stringify(Object.entries(n.ledger.versionVector()).sort()))
