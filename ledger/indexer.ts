@@ -13,6 +13,7 @@ import { parseLogValue, type BatchOp, type Head, type LedgerStore, type Stored }
 import type { WriteQueue } from './write-queue.js'
 
 const CHUNK = 2000
+const INDEX_DELAY_MS = 3
 
 export class TaskIndexer {
   readonly #store: LedgerStore
@@ -92,13 +93,19 @@ export class TaskIndexer {
     }
   }
 
+  /**
+   * Index peers' entries soon: after INDEX_DELAY_MS, so entries arriving together (gossip
+   * bursts) are indexed in one job, off the path of whatever the node is doing right now.
+   */
   schedule (): void {
     if (this.#scheduled || this.#deferrals > 0 || !this.behind()) return
     this.#scheduled = true
-    this.#queue.runInBackground(async () => this.#job()).catch((err: Error) => {
-      this.#scheduled = false
-      this.#log.warn({ err: err.message }, 'task indexing failed; retrying on the next write')
-    })
+    setTimeout(() => {
+      this.#queue.runInBackground(async () => this.#job()).catch((err: Error) => {
+        this.#scheduled = false
+        this.#log.warn({ err: err.message }, 'task indexing failed; retrying on the next write')
+      })
+    }, INDEX_DELAY_MS)
   }
 
   async #job (): Promise<{ ops: BatchOp[], value: undefined, after: () => void }> {

@@ -42,6 +42,8 @@ export interface AuctioneerComponents {
   logger: Logger
 }
 
+/** How long after the first bid the others may still come in. */
+const BID_GRACE_MS = 2
 /** Auctions in flight at once; more pending tasks wait their turn. */
 const MAX_AUCTIONS = 64
 /** Longest wait before a task no node could take is auctioned again (capability changes cut it short). */
@@ -60,6 +62,8 @@ export class Auctioneer {
   readonly #waiting = new Set<string>()
   /** Tasks no node could take at their last auction: not tried again before `next`. */
   readonly #backoff = new Map<string, { tries: number, next: number }>()
+  /** Submissions whose `submitted` entry is not on disk yet: no award before it is. */
+  readonly #durable = new Map<string, Promise<unknown>>()
   /** Local time the lease clock of `task/attempt` started (award, adoption or restart). */
   readonly #leaseStart = new Map<string, number>()
   /** Awards chosen but not yet answered, per node: bids computed meanwhile do not count them. */
@@ -94,6 +98,21 @@ export class Auctioneer {
       return
     }
     this.#mine.set(state.id, state)
+  }
+
+  /**
+   * A task just submitted here, auctioned while its `submitted` entry is still being written:
+   * bids are asked at once, and the award waits until `durable` resolves (if it fails, the
+   * auction is dropped and nothing is awarded).
+   */
+  submitted (state: TaskState, durable: Promise<unknown>): void {
+    this.#durable.set(state.id, durable)
+    durable.then(() => { this.#durable.delete(state.id) }, () => {
+      this.#durable.delete(state.id)
+      if (this.#mine.get(state.id) === state) this.#mine.delete(state.id)
+    })
+    if (!this.#mine.has(state.id)) this.#mine.set(state.id, state)
+    this.kick(state.id)
   }
 
   /** Auction `id` as soon as a slot is free (or once more after the auction in flight). */
@@ -176,7 +195,7 @@ export class Auctioneer {
     const exclude = verdict.fitNow.every(n => lost.has(n.id)) ? new Set<string>() : lost
     const ranked = rankCandidates(task, views, this.#c.estimates, { exclude })
     const asked = pickBidders(ranked, this.#init.bidders)
-    const bids = (await Promise.all(asked.map(async node => this.#askBid(state as TaskState, node.id)))).filter((b): b is Bid => b !== undefined)
+    const bids = await this.#collectBids(state, asked.map(n => n.id))
     // Concurrent auctions: a bid does not know of awards to its node still in flight; price them in.
     const priced = bids.map(b => {
       const reserved = this.#reserved.get(b.nodeId) ?? 0
@@ -185,6 +204,10 @@ export class Auctioneer {
     })
     const ordered = rankBids(id, priced, new Set(asked.map(n => n.id)))
     if (ordered.length === 0) { this.stats.noBids++; return false }
+    const durable = this.#durable.get(id)
+    if (durable !== undefined) {
+      try { await durable } catch { return true }
+    }
     for (const bid of ordered) {
       state = this.#mine.get(id)
       if (state === undefined || state.state !== 'pending' || state.attempts.length >= this.#init.maxAttempts) return true
@@ -211,6 +234,32 @@ export class Auctioneer {
     const n = (this.#reserved.get(node) ?? 0) + delta
     if (n <= 0) this.#reserved.delete(node)
     else this.#reserved.set(node, n)
+  }
+
+  /**
+   * Ask every bidder at once; done when all have answered, at the bid deadline, or
+   * BID_GRACE_MS after the first bid from a peer (a straggler is most often a busy node: its bid would
+   * rarely win, and waiting for it would delay every placement).
+   */
+  async #collectBids (state: TaskState, nodes: string[]): Promise<Bid[]> {
+    const bids: Bid[] = []
+    const { promise, resolve } = Promise.withResolvers<void>()
+    let pending = nodes.length
+    let grace: NodeJS.Timeout | undefined
+    if (pending === 0) return bids
+    for (const node of nodes) {
+      void this.#askBid(state, node).then(bid => {
+        if (bid !== undefined) {
+          bids.push(bid)
+          // This node's own bid is instant: the window opens with the first peer's.
+          if (node !== this.#c.peerId) grace ??= setTimeout(resolve, BID_GRACE_MS)
+        }
+        if (--pending === 0) resolve()
+      })
+    }
+    await promise
+    clearTimeout(grace)
+    return [...bids]
   }
 
   async #askBid (state: TaskState, node: string): Promise<Bid | undefined> {

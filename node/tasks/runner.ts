@@ -19,6 +19,8 @@ import type { KindRegistry, TaskSpec } from './kinds.js'
 import type { BlobSink } from './outputs.js'
 import { schedulerView } from './view.js'
 
+const CAPACITY_TTL_MS = 100
+
 export interface Held { task: TaskView, attempt: number, spec: TaskSpec, acceptedAt: number, startedAt?: number, abort?: AbortController }
 
 export interface RunnerComponents {
@@ -40,6 +42,8 @@ export class TaskRunner {
   readonly #queue: Held[] = []
   readonly #running = new Map<string, Held>()
   #stopping = false
+  /** Worker capacity per worker kind, read at most every CAPACITY_TTL_MS (stats() builds a lot). */
+  #capacity: { at: number, kinds: Record<string, number> } = { at: -Infinity, kinds: {} }
 
   constructor (components: RunnerComponents, init: { agingMs: number }) {
     this.#c = components
@@ -51,7 +55,12 @@ export class TaskRunner {
     const workerKind = this.#c.kinds.get(kind)?.workerKind
     if (workerKind === undefined) return 0
     if (workerKind === null) return Number.MAX_SAFE_INTEGER
-    return this.#c.workers.stats().kinds[workerKind].capacity
+    const now = performance.now()
+    if (now - this.#capacity.at > CAPACITY_TTL_MS) {
+      const kinds = this.#c.workers.stats().kinds
+      this.#capacity = { at: now, kinds: { exec: kinds.exec.capacity, model: kinds.model.capacity } }
+    }
+    return this.#capacity.kinds[workerKind] ?? 0
   }
 
   /** This node as a candidate for `task`, with its exact load for the task's kind. */

@@ -1,14 +1,15 @@
 /**
  * What this node answers on the auction protocol:
  * - `bid?`: the runner's bid or the reason it cannot run the task.
- * - `award`: the carried entries are verified (signatures, chains) and applied; the task's
+ * - `award`: the carried entries are verified (signatures, chains) and stored; the task's
  *   fold from them must name the sender as the auctioneer of record and this node as the
  *   attempt's holder, the attempt must be the open one; then the runner accepts or declines.
  * - `replicate`: entries applied and fsynced before `stored`.
  * - `follow`: this node's log and progress events of a task it runs, until the task ends.
  * Anything else gets `error`. Nothing a peer sends is trusted before it is verified.
  */
-import { foldTask, idOf, isTerminal, type TaskLedger } from '../../ledger/index.js'
+import { foldTask, idOf, isTerminal, verifyRun, type TaskLedger } from '../../ledger/index.js'
+import type { Entry } from '../../protocols/ledger.js'
 import type { AuctionMessage, AuctionMessageOf } from '../../protocols/auction.js'
 import type { Logger } from '../logger.js'
 import type { TaskEvents } from './events.js'
@@ -54,11 +55,18 @@ async function takeAward (c: ServeComponents, message: AuctionMessageOf<'award'>
     return { t: 'declined', task: message.task, reason }
   }
   if (message.entries.some(e => e.task !== message.task)) return decline('award carries entries of another task')
-  const outcomes = await c.ledger.receive(message.entries, from)
-  if (outcomes.some(o => o === 'rejected' || o === 'equivocation')) return decline('award entries fail verification')
-  // Entries this node writes next must sort after the award (HLC), held ones included.
+  // Verified here (chains and signatures, per author) and stored in the background: the
+  // decision rests on these entries alone, and storing them is not on the award's path.
+  let ids: Map<Entry, string>
+  try {
+    ids = verifiedIds(message.entries)
+  } catch {
+    return decline('award entries fail verification')
+  }
+  void c.ledger.receive(message.entries, from).catch(() => {})
+  // Entries this node writes next must sort after the award (HLC).
   for (const e of message.entries) c.ledger.clock.observe(e.hlc)
-  const state = foldTask(message.entries.map(entry => ({ id: idOf(entry), entry })))
+  const state = foldTask(message.entries.map(entry => ({ id: ids.get(entry) ?? idOf(entry), entry })))
   if (state === undefined) return decline('award carries no submitted entry')
   if (state.auctioneer !== from) return decline(`sender is not the task's auctioneer of record (${state.auctioneer})`)
   const attempt = state.attempts[message.attempt - 1]
@@ -67,6 +75,30 @@ async function takeAward (c: ServeComponents, message: AuctionMessageOf<'award'>
   }
   const r = c.runner.accept(state, message.attempt)
   return r.ok ? { t: 'accepted', task: message.task } : decline(r.reason)
+}
+
+/** Verify each author's entries as a chain (hash links + the last signature); their ids. */
+function verifiedIds (entries: readonly Entry[]): Map<Entry, string> {
+  const byAuthor = new Map<string, Entry[]>()
+  for (const e of entries) byAuthor.set(e.author, [...byAuthor.get(e.author) ?? [], e])
+  const ids = new Map<Entry, string>()
+  for (const run of byAuthor.values()) {
+    run.sort((a, b) => a.seq - b.seq)
+    // Entries of one author in an award need not be consecutive (other tasks in between):
+    // each is then its own run, checked by its own signature.
+    for (const part of splitRuns(run)) verifyRun(part).forEach((id, i) => ids.set(part[i], id))
+  }
+  return ids
+}
+
+function splitRuns (run: Entry[]): Entry[][] {
+  const parts: Entry[][] = []
+  for (const e of run) {
+    const last = parts[parts.length - 1]
+    if (last !== undefined && e.seq === last[last.length - 1].seq + 1) last.push(e)
+    else parts.push([e])
+  }
+  return parts
 }
 
 async function follow (c: ServeComponents, task: string, send: (m: AuctionMessage) => Promise<void>, signal: AbortSignal): Promise<void> {

@@ -120,9 +120,13 @@ export class TaskService {
     if (this.#stopped) throw new TasksStoppedError('the node is stopping and takes no new tasks')
     const sub = parseSubmission(body, this.#kinds)
     const id = `${Date.now().toString(36)}-${randomBytes(6).toString('base64url')}`
-    const stored = await this.#c.ledger.append('submitted', id, { kind: sub.kind, priority: sub.priority, spec: sub.spec }, options)
+    const appended = this.#c.ledger.append('submitted', id, { kind: sub.kind, priority: sub.priority, spec: sub.spec }, options)
+    // The auction starts while the entry is written (bids overlap the fsync); it awards only
+    // once the entry is durable. Its state is what the fold will give, until the fold's arrives.
+    const now = Date.now()
+    this.auctioneer.submitted({ id, kind: sub.kind, priority: sub.priority, spec: sub.spec, auctioneer: this.#peerId, state: 'pending', submittedAt: now, updatedAt: now, attempts: [], conflicts: [] }, appended)
+    const stored = await appended
     if (sub.durability === 'replicated') await replicate(this.wire, this.#c.mesh, [stored.entry], options.signal)
-    this.auctioneer.kick(id)
     return { id, state: 'pending' }
   }
 
