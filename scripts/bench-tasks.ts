@@ -98,7 +98,7 @@ async function main (): Promise<void> {
   const abort = new AbortController()
   try {
     const nodes = await mesh.start(Array.from({ length: NODES }, (_, i) => ({ name: `n${i}`, config: { workers: { exec: { size: 0 } } } })))
-    void followEvents(nodes[0], onState, abort.signal).catch(() => {})
+    void followEvents(nodes[0], onState, abort.signal, ['succeeded', 'failed', 'cancelled']).catch(() => {})
     await new Promise(resolve => setTimeout(resolve, 500))
     if (values.only !== 'throughput') await latency(nodes[0])
     if (values.only === 'latency') return

@@ -22,6 +22,8 @@ const ListQuery = Type.Object({
   state: Type.Optional(Type.Enum(TASK_STATES)),
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
 }, { additionalProperties: false })
+/** `states=succeeded,failed`: only changes into these states. */
+const EventsQuery = Type.Object({ states: Type.Optional(Type.String({ pattern: '^(pending|awarded|running|succeeded|failed|cancelled)(,(pending|awarded|running|succeeded|failed|cancelled))*$' })) }, { additionalProperties: false })
 const DigestParams = Type.Object({ digest: Type.String({ pattern: '^[0-9a-f]{64}$' }) }, { additionalProperties: false })
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
 const KEEPALIVE_MS = 15_000
@@ -63,9 +65,12 @@ export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
     for (const event of early) forward(event)
   })
 
-  app.get('/v1/events', async (_request, reply) => {
+  app.get('/v1/events', { schema: { querystring: EventsQuery } }, async (request, reply) => {
+    const wanted = (request.query as { states?: string }).states?.split(',')
     let forward: ((event: TaskEvent) => void) | undefined
-    const off = tasks.subscribe('*', event => { forward?.(event) })
+    const off = tasks.subscribe('*', event => {
+      if (event.type === 'state' && (wanted === undefined || wanted.includes(event.task.state))) forward?.(event)
+    })
     forward = stream(reply, '*', undefined, off)
   })
 

@@ -215,10 +215,20 @@ export class Auctioneer {
       this.#reserve(bid.nodeId, 1)
       let answer: string | undefined
       try {
-        await this.#c.append('awarded', id, { attempt, node: bid.nodeId, leaseMs: this.#init.leaseMs })
+        const awarded = this.#c.append('awarded', id, { attempt, node: bid.nodeId, leaseMs: this.#init.leaseMs })
+        if (bid.nodeId === this.#c.peerId) {
+          // To itself: the runner's entries queue behind the award in this node's own log, so
+          // it may start at once (one group commit for award, start and a quick finish).
+          const state = this.#mine.get(id) ?? await this.#c.task(id)
+          const r = state === undefined ? { ok: false as const, reason: 'task state not found' } : this.#c.runner.accept(state, attempt)
+          await awarded
+          answer = r.ok ? undefined : r.reason
+        } else {
+          await awarded
+          answer = await this.#award(id, attempt, bid.nodeId)
+        }
         this.#leaseStart.set(`${id}/${attempt}`, Date.now())
         this.stats.awards++
-        answer = await this.#award(id, attempt, bid.nodeId)
       } finally {
         this.#reserve(bid.nodeId, -1)
       }
@@ -237,8 +247,8 @@ export class Auctioneer {
   }
 
   /**
-   * Ask every bidder at once; done when all have answered, at the bid deadline, or
-   * BID_GRACE_MS after the first bid from a peer (a straggler is most often a busy node: its bid would
+   * Ask every bidder at once; done when all have answered, at the bid deadline, or a grace
+   * window after the first bid from a peer (a straggler is most often a busy node: its bid would
    * rarely win, and waiting for it would delay every placement).
    */
   async #collectBids (state: TaskState, nodes: string[]): Promise<Bid[]> {
@@ -247,12 +257,15 @@ export class Auctioneer {
     let pending = nodes.length
     let grace: NodeJS.Timeout | undefined
     if (pending === 0) return bids
+    const asked = performance.now()
     for (const node of nodes) {
       void this.#askBid(state, node).then(bid => {
         if (bid !== undefined) {
           bids.push(bid)
           // This node's own bid is instant: the window opens with the first peer's.
-          if (node !== this.#c.peerId) grace ??= setTimeout(resolve, BID_GRACE_MS)
+          // It stays open as long again as the first took (at least BID_GRACE_MS): under load
+          // every answer is slower, and the window widens with them.
+          if (node !== this.#c.peerId) grace ??= setTimeout(resolve, Math.max(BID_GRACE_MS, performance.now() - asked))
         }
         if (--pending === 0) resolve()
       })
@@ -278,15 +291,8 @@ export class Auctioneer {
     }
   }
 
-  /** Send the award; undefined when accepted, else the reason it was not. */
+  /** Send the award to a peer; undefined when accepted, else the reason it was not. */
   async #award (id: string, attempt: number, node: string): Promise<string | undefined> {
-    if (node === this.#c.peerId) {
-      // The award's local append already updated the tracked state (onStates runs before it resolves).
-      const state = this.#mine.get(id) ?? await this.#c.task(id)
-      if (state === undefined) return 'task state not found'
-      const r = this.#c.runner.accept(state, attempt)
-      return r.ok ? undefined : r.reason
-    }
     try {
       const entries = await this.#c.entries(id)
       const reply = expectAuctionMessage(await this.#c.wire.request(node, { t: 'award', task: id, attempt, entries }), 'accepted', 'declined')

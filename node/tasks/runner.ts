@@ -173,9 +173,10 @@ export class TaskRunner {
         onLog: line => { this.#c.emit({ type: 'log', task: id, stream: 'worker', line: `${line.level}: ${line.message}` }) },
         onProgress: p => { this.#c.emit({ type: 'progress', task: id, ...p }) },
       })
-      await started
-      if (h.abort.signal.aborted) return
-      await this.#c.append('finished', id, { attempt: h.attempt, outcome: outcome.outcome, ...(outcome.result === undefined ? {} : { result: outcome.result }), ...(outcome.error === undefined ? {} : { error: outcome.error.slice(0, 2048) }) })
+      if (h.abort.signal.aborted) { await started; return }
+      // Appended in order behind `started`; a quick run's two entries share one group commit.
+      const finished = this.#c.append('finished', id, { attempt: h.attempt, outcome: outcome.outcome, ...(outcome.result === undefined ? {} : { result: outcome.result }), ...(outcome.error === undefined ? {} : { error: outcome.error.slice(0, 2048) }) })
+      await Promise.all([started, finished])
     } catch (err) {
       if (h.abort.signal.aborted || this.#stopping) return
       this.#c.logger.warn({ task: id, err: (err as Error).message }, 'task run failed')

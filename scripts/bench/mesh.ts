@@ -51,7 +51,9 @@ export class LocalMesh {
       if (i > 0) await copyFile(join(this.nodes[0].dir, 'swarm.key'), join(dir, 'swarm.key'))
       await writeFile(join(dir, 'gryphgen.json'), JSON.stringify({ name: spec.name, mdns: false, ...spec.config }))
       const boot = i > 0 ? ['--bootstrap', this.nodes[0].address] : []
-      const child = spawn(process.execPath, ['--max-semi-space-size=4', BIN, 'start', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--log-level', options.logLevel ?? 'warn', ...boot], { stdio: ['ignore', 'ignore', 'inherit'] })
+      // BENCH_NODE_ARGS: extra Node flags for the node processes (e.g. --cpu-prof).
+      const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
+      const child = spawn(process.execPath, ['--max-semi-space-size=4', ...nodeArgs, BIN, 'start', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--log-level', options.logLevel ?? 'warn', ...boot], { stdio: ['ignore', 'ignore', 'inherit'] })
       const node: MeshNode = { name: spec.name, dir, child, url: '', token: '', peerId: '', address: '' }
       this.nodes.push(node)
       node.url = await until(async () => `http://127.0.0.1:${(await readFile(join(dir, 'api-port'), 'utf8')).trim()}`, 30_000)
@@ -85,8 +87,8 @@ export class LocalMesh {
 export interface StateEvent { id: string, state: string, attempts: Array<{ node: string }> }
 
 /** Follow `GET /v1/events` (every task's state changes) of a node until `signal` aborts. */
-export async function followEvents (node: MeshNode, onState: (event: StateEvent) => void, signal: AbortSignal): Promise<void> {
-  const res = await fetch(`${node.url}/v1/events`, { headers: { authorization: `Bearer ${node.token}` }, signal })
+export async function followEvents (node: MeshNode, onState: (event: StateEvent) => void, signal: AbortSignal, states?: string[]): Promise<void> {
+  const res = await fetch(`${node.url}/v1/events${states === undefined ? '' : `?states=${states.join(',')}`}`, { headers: { authorization: `Bearer ${node.token}` }, signal })
   const reader = (res.body as ReadableStream<Uint8Array>).getReader()
   const decoder = new TextDecoder()
   let buffer = ''
