@@ -73,7 +73,7 @@ export class GryphgenNode implements ApiNode {
       get: async id => service.get(id),
       list: async options => service.list(options),
       cancel: async id => service.cancel(id),
-      subscribe: (id, listener) => id === '*' ? service.events.subscribe('*', listener) : service.subscribe(id, listener),
+      subscribe: (id, listener, states) => id === '*' ? service.events.subscribe('*', listener, states) : service.subscribe(id, listener),
       getBlob: async (digest, options) => this.#required(this.#blobs, 'blobs').get(digest, options),
     }
   }

@@ -14,7 +14,7 @@ export interface ApiTasks {
   list: (options: { state?: TaskViewT['state'], limit?: number }) => Promise<TaskViewT[]>
   cancel: (id: string) => Promise<TaskViewT>
   /** Undefined when too many subscribers already. */
-  subscribe: (id: string | '*', listener: (event: TaskEvent) => void) => (() => void) | undefined
+  subscribe: (id: string | '*', listener: (event: TaskEvent) => void, states?: readonly string[]) => (() => void) | undefined
   getBlob: (digest: string, options: { signal?: AbortSignal }) => Promise<Uint8Array>
 }
 
@@ -30,8 +30,7 @@ const KEEPALIVE_MS = 15_000
 
 export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
   app.post('/v1/tasks', { schema: { response: { 202: SubmitReplySchema } } }, async (request, reply) => {
-    const signal = AbortSignal.timeout(30_000)
-    return reply.code(202).send(await tasks.submit(request.body, { signal }))
+    return reply.code(202).send(await tasks.submit(request.body, {}))
   })
 
   app.get('/v1/tasks', { schema: { querystring: ListQuery, response: { 200: Type.Object({ tasks: Type.Array(TaskViewSchema) }) } } }, async (request) => {
@@ -70,7 +69,7 @@ export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
     let forward: ((event: TaskEvent) => void) | undefined
     const off = tasks.subscribe('*', event => {
       if (event.type === 'state' && (wanted === undefined || wanted.includes(event.task.state))) forward?.(event)
-    })
+    }, wanted)
     forward = stream(reply, '*', undefined, off)
   })
 

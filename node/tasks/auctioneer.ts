@@ -18,7 +18,7 @@
 import type { TaskState } from '../../ledger/index.js'
 import type { Bodies, EntryType, Entry } from '../../protocols/ledger.js'
 import { expectAuctionMessage } from '../../protocols/auction.js'
-import { estimateRunMs, meshVerdict, pickBidders, rankBids, rankCandidates, type Bid, type NodeView, type RunEstimates } from '../../scheduler/index.js'
+import { estimateRunMs, meshVerdict, pickBidders, rankBids, rankCandidates, type Bid, type NodeView, type RunEstimates, type TaskView } from '../../scheduler/index.js'
 import type { Logger } from '../logger.js'
 import type { LeaseBoard } from './leases.js'
 import type { TaskRunner } from './runner.js'
@@ -36,8 +36,8 @@ export interface AuctioneerComponents {
   entries: (id: string) => Promise<Entry[]>
   /** Whether this node's version knows the task kind (only those are auctioned or adopted). */
   knows: (kind: string) => boolean
-  /** Live peers as candidates (this node excluded). */
-  peers: () => NodeView[]
+  /** Live peers as candidates for `task` (this node excluded). */
+  peers: (task: TaskView) => NodeView[]
   estimates: RunEstimates
   logger: Logger
 }
@@ -183,7 +183,7 @@ export class Auctioneer {
     this.stats.auctions++
     const task = schedulerView(state)
     const self = this.#c.runner.view(task)
-    const views = [...(self === undefined ? [] : [self]), ...this.#c.peers()]
+    const views = [...(self === undefined ? [] : [self]), ...this.#c.peers(task)]
     const verdict = meshVerdict(task, views)
     if (verdict.verdict !== 'feasible') {
       const report = blockedReport(verdict)
@@ -204,11 +204,14 @@ export class Auctioneer {
     })
     const ordered = rankBids(id, priced, new Set(asked.map(n => n.id)))
     if (ordered.length === 0) { this.stats.noBids++; return false }
-    const durable = this.#durable.get(id)
-    if (durable !== undefined) {
-      try { await durable } catch { return true }
-    }
     for (const bid of ordered) {
+      // An award to a peer leaves this node: only once `submitted` is on disk. An award to
+      // itself is appended behind `submitted` in its own log and shares its fate (and,
+      // under load, its group commit).
+      const durable = this.#durable.get(id)
+      if (durable !== undefined && bid.nodeId !== this.#c.peerId) {
+        try { await durable } catch { return true }
+      }
       state = this.#mine.get(id)
       if (state === undefined || state.state !== 'pending' || state.attempts.length >= this.#init.maxAttempts) return true
       const attempt = state.attempts.length + 1

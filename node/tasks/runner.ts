@@ -116,7 +116,7 @@ export class TaskRunner {
     if (kind.workerKind !== null && this.#slots(state.kind) === 0) return { ok: false, reason: `no ${kind.workerKind} worker ready` }
     this.#queue.push({ task: schedulerView(state), attempt, spec: state.spec as TaskSpec, acceptedAt: Date.now() })
     this.#queue.sort((a, b) => this.#order(a.task, b.task))
-    setImmediate(() => { this.#pump() })
+    queueMicrotask(() => { this.#pump() })
     return { ok: true }
   }
 
@@ -161,8 +161,9 @@ export class TaskRunner {
     h.startedAt = Date.now()
     this.#running.set(id, h)
     const kind = this.#c.kinds.get(h.task.kind)
-    // Not awaited before the run: `started` and, for quick kinds, `finished` share a group commit.
-    const started = this.#c.append('started', id, { attempt: h.attempt })
+    // Not awaited before the run: `started` and, for quick kinds, `finished` share a group
+    // commit. Inline kinds (noop) have no running phase: `finished` alone records them.
+    const started = kind?.workerKind === null ? Promise.resolve(undefined) : this.#c.append('started', id, { attempt: h.attempt })
     started.catch(() => {})
     try {
       if (kind === undefined) throw new Error(`no kind ${h.task.kind}`)

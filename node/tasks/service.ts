@@ -11,7 +11,7 @@ import type { Capabilities } from '../../protocols/advert.js'
 import type { Bodies, EntryType } from '../../protocols/ledger.js'
 import type { TaskViewT, SubmitReplyT } from '../../protocols/task.js'
 import { isTerminal, type TaskLedger, type TaskState } from '../../ledger/index.js'
-import { createRunEstimates, nodeView, observeRun, rendezvousOwner, type NodeView } from '../../scheduler/index.js'
+import { createRunEstimates, estimateRunMs, nodeView, observeRun, rendezvousOwner, type NodeView, type TaskView } from '../../scheduler/index.js'
 import type { WorkerPool } from '../../workers/index.js'
 import { NotFoundError } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -44,8 +44,6 @@ export interface TaskServiceComponents {
 }
 
 export type AuctionConfig = Config['auction']
-/** How a peer's open awards from this node are priced in ranking (bids then say exactly). */
-const OUTSTANDING_MS = 1000
 
 export class TaskService {
   readonly events = new TaskEvents()
@@ -85,7 +83,7 @@ export class TaskService {
       peerId: this.#peerId, wire: this.wire, runner: this.runner, leases: this.leases, append, estimates: this.estimates, logger,
       task: async id => components.ledger.task(id),
       entries: async id => ((await components.ledger.history(id)) ?? []).map(s => s.entry).slice(-256),
-      peers: () => this.#peerViews(),
+      peers: task => this.#peerViews(task),
       knows: kind => this.#kinds.has(kind),
     }, this.#init)
     this.#follower = new RemoteFollower({ wire: this.wire, events: this.events, peerId: this.#peerId, logger })
@@ -164,7 +162,7 @@ export class TaskService {
     if (isTerminal(s.state)) { this.#active.delete(s.id); this.#adopting.delete(s.id); this.#observe(s) } else this.#active.set(s.id, s)
     this.auctioneer.track(s)
     this.runner.onState(s)
-    if (this.events.watched(s.id)) {
+    if (this.events.watched(s.id, s.state)) {
       this.events.emit({ type: 'state', task: toTaskView(s) })
       this.#follower.update(s)
     }
@@ -184,7 +182,7 @@ export class TaskService {
     return heard !== undefined && now - heard <= this.#init.leaseMs
   }
 
-  #peerViews (): NodeView[] {
+  #peerViews (task: TaskView): NodeView[] {
     const now = Date.now()
     const outstanding = this.auctioneer.outstanding()
     const views: NodeView[] = []
@@ -195,10 +193,11 @@ export class TaskService {
       this.#speeds.set(id, view.speed)
       const extra = outstanding.get(id) ?? 0
       if (extra === 0) { views.push(view); continue }
-      // Work this node awarded there and has not seen end: priced as queued ahead of anything
-      // (the advert knows neither the node's slots per kind nor its queue).
+      // Work this node awarded there and has not seen end: priced as queued ahead of anything,
+      // at this task's run estimate there (the advert knows neither the node's slots per kind
+      // nor its queue; the bids will say exactly).
       const buckets = [...view.load.queuedMsByPriority]
-      buckets[buckets.length - 1] += extra * OUTSTANDING_MS
+      buckets[buckets.length - 1] += extra * estimateRunMs(this.estimates, task.kind, task.requirements.model, id, view.speed)
       views.push({ ...view, load: { ...view.load, queued: view.load.queued + extra, queuedMsByPriority: buckets } })
     }
     return views
