@@ -21,7 +21,16 @@ import { schedulerView } from './view.js'
 
 const CAPACITY_TTL_MS = 100
 
-export interface Held { task: TaskView, attempt: number, spec: TaskSpec, acceptedAt: number, startedAt?: number, abort?: AbortController }
+export interface Held {
+  task: TaskView
+  attempt: number
+  spec: TaskSpec
+  acceptedAt: number
+  /** Its run estimate here when it was accepted (bids price queued and running work with it). */
+  estimateMs: number
+  startedAt?: number
+  abort?: AbortController
+}
 
 export interface RunnerComponents {
   peerId: string
@@ -77,13 +86,13 @@ export class TaskRunner {
       gridCpus += h.task.requirements.cpus
       if (h.task.kind !== task.kind) continue
       running++
-      remaining += Math.max(0, this.#estimate(h.task) - (now - (h.startedAt ?? now)))
+      remaining += Math.max(0, h.estimateMs - (now - (h.startedAt ?? now)))
     }
     let queued = 0
     for (const h of this.#queue) {
       if (h.task.kind !== task.kind) continue
       queued++
-      buckets[Math.min(MAX_PRIORITY, h.task.priority)] += this.#estimate(h.task)
+      buckets[Math.min(MAX_PRIORITY, h.task.priority)] += h.estimateMs
     }
     // The advert's CPU share includes this node's own grid tasks: outside work is the rest.
     const externalLoad = Math.max(0, self.load.externalLoad - gridCpus / Math.max(1, self.cpus))
@@ -114,7 +123,8 @@ export class TaskRunner {
     const kind = this.#c.kinds.get(state.kind)
     if (kind === undefined) return { ok: false, reason: `this node does not run ${state.kind} tasks` }
     if (kind.workerKind !== null && this.#slots(state.kind) === 0) return { ok: false, reason: `no ${kind.workerKind} worker ready` }
-    this.#queue.push({ task: schedulerView(state), attempt, spec: state.spec as TaskSpec, acceptedAt: Date.now() })
+    const task = schedulerView(state)
+    this.#queue.push({ task, attempt, spec: state.spec as TaskSpec, acceptedAt: Date.now(), estimateMs: this.#estimate(task) })
     this.#queue.sort((a, b) => this.#order(a.task, b.task))
     queueMicrotask(() => { this.#pump() })
     return { ok: true }
