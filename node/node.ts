@@ -235,6 +235,12 @@ export class GryphgenNode implements ApiNode {
       bootstrap: [...(this.#bootstrap?.lastOutcome.values() ?? [])],
       mdns: this.config.mdns,
       workers: this.workers.stats(),
+      tasks: {
+        auctioneering: this.taskService.auctioneer.count,
+        ...this.taskService.runner.counts,
+        auctions: { ...this.taskService.auctioneer.stats },
+        leases: { ...this.taskService.leases.stats },
+      },
     }
   }
 

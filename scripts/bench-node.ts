@@ -12,6 +12,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { until as untilDefined } from './bench/mesh.js'
 
 const BIN = fileURLToPath(new URL('../bin/gryphgen.js', import.meta.url))
 const children = new Set<ChildProcess>()
@@ -27,15 +28,7 @@ function spawnTracked (args: string[]): ChildProcess {
   return child
 }
 
-async function until<T> (fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 5): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const v = await fn().catch(() => undefined)
-    if (v !== undefined) return v
-    await sleep(everyMs)
-  }
-  throw new Error(`timed out after ${timeoutMs} ms`)
-}
+const until = async <T>(fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 5): Promise<T> => untilDefined(fn, timeoutMs, everyMs)
 
 async function stop (child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return

@@ -20,6 +20,13 @@ export const NodeBody = Type.Object({
   bootstrap: Type.Array(Type.Object({ address: Type.String(), ok: Type.Boolean(), error: Type.Optional(Type.String()), at: Type.Integer() })),
   mdns: Type.Boolean(),
   workers: WorkerPoolStatsSchema,
+  tasks: Type.Object({
+    auctioneering: Type.Integer({ description: 'unfinished tasks this node is the auctioneer of' }),
+    queued: Type.Integer(),
+    running: Type.Integer(),
+    auctions: Type.Record(Type.String(), Type.Integer()),
+    leases: Type.Record(Type.String(), Type.Integer()),
+  }),
 })
 
 export const PeerView = Type.Object({

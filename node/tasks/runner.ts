@@ -140,16 +140,20 @@ export class TaskRunner {
 
   get counts (): { queued: number, running: number } { return { queued: this.#queue.length, running: this.#running.size } }
 
-  /** A task's state changed: drop or abort what no longer needs running. */
+  /**
+   * A task's state changed: drop or abort what no longer needs running. This node's view may
+   * lag (peers' entries are indexed in the background): a state that does not know this
+   * node's attempt yet is not a reason to stop it; only an ended task, this attempt closed
+   * (lost, finished), or a newer attempt is.
+   */
   onState (state: TaskState): void {
-    const current = state.attempts[state.attempts.length - 1]
     const gone = (h: Held): boolean => state.state === 'cancelled' || state.state === 'succeeded' || state.state === 'failed' ||
-      (state.attempts[h.attempt - 1]?.outcome === 'lost') || (current !== undefined && current.attempt !== h.attempt)
+      state.attempts[h.attempt - 1]?.outcome !== undefined || state.attempts.length > h.attempt
     const i = this.#queue.findIndex(h => h.task.id === state.id)
     if (i >= 0 && gone(this.#queue[i])) this.#queue.splice(i, 1)
     const running = this.#running.get(state.id)
     if (running !== undefined && gone(running) && running.abort?.signal.aborted === false) {
-      this.#c.logger.info({ task: state.id, state: state.state }, 'aborting run: task cancelled or attempt given up')
+      this.#c.logger.info({ task: state.id, state: state.state }, 'aborting run: task over or attempt given up')
       running.abort.abort()
     }
   }

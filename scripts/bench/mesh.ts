@@ -17,7 +17,8 @@ export interface NodeSpec { name: string, config?: Record<string, unknown> }
 
 const sleep = async (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
-async function until<T> (fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 20): Promise<T> {
+/** Poll `fn` until it returns something (errors count as nothing yet), bounded by time. */
+export async function until<T> (fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 20): Promise<T> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     const v = await fn().catch(() => undefined)

@@ -24,3 +24,6 @@ export const workerStats: WorkerPoolStats = {
   kinds: { exec: kindStats, model: { ...kindStats, idle: 0, workers: 0, capacity: 0, size: 0 } },
   frames: { malformedFrames: 0, unauthorized: 0, unknownPeerMessages: 0, unexpectedResults: 0 },
 }
+
+/** GET /v1/node's `tasks` of an idle node. */
+export const taskStats = { auctioneering: 0, queued: 0, running: 0, auctions: {}, leases: {} }

@@ -80,7 +80,7 @@ describe('node loss', () => {
     const survivor = victim === b ? c : b
     victim.child.kill('SIGKILL')
     const view = await finished(a, id, 30_000)
-    expect(view.state).toBe('succeeded')
+    expect(view.state, JSON.stringify(view)).toBe('succeeded')
     expect(view.attempts.length).toBe(2)
     expect(view.attempts[0]).toMatchObject({ node: runner, outcome: 'lost' })
     expect(view.attempts[0].error).toMatch(/lease expired/)
@@ -119,6 +119,6 @@ describe('node loss', () => {
     expect(view.state).toBe('succeeded')
     expect(view.auctioneer).not.toBe(aId) // taken over by a live node
     const history = (await api<{ entries: Array<{ type: string, author: string }> }>(b, 'GET', `/v1/tasks/${submit.body.id}/history`)).body.entries
-    expect(history.map(e => e.type)).toEqual(expect.arrayContaining(['submitted', 'adopted', 'awarded', 'started', 'finished']))
+    expect(history.map(e => e.type)).toEqual(expect.arrayContaining(['submitted', 'adopted', 'awarded', 'finished'])) // a noop has no 'started'
   }, 90_000)
 })

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from 'vitest'
 import { buildApp, type ApiNode, type NodeBodyT } from '../../node/api/index.js'
 import { silentLogger } from '../../node/logger.js'
-import { caps, workerStats } from '../helpers/fixtures.js'
+import { caps, taskStats, workerStats } from '../helpers/fixtures.js'
 import { kindRegistry, parseSubmission } from '../../node/tasks/index.js'
 import { NotFoundError } from '../../node/errors.js'
 
@@ -13,7 +13,7 @@ const node: ApiNode = {
   describe: async (): Promise<NodeBodyT> => ({
     peerId: 'peer-1', name: 'n', startedAt: new Date(0).toISOString(), addresses: ['/ip4/127.0.0.1/tcp/1'],
     connections: { inbound: 0, outbound: 0 }, capabilities: { ...caps, labels }, adverts: { published: 0, accepted: 0, rejected: 0, stale: 0 },
-    bootstrap: [], mdns: false, workers: workerStats,
+    bootstrap: [], mdns: false, workers: workerStats, tasks: taskStats,
   }),
   peers: () => [],
   setLabels: async (next) => { labels = next },

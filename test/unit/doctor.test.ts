@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { diagnose, type DoctorFacts } from '../../node/doctor/index.js'
 import type { NodeBodyT, PeerViewT } from '../../node/api/index.js'
-import { caps, workerStats } from '../helpers/fixtures.js'
+import { caps, taskStats, workerStats } from '../helpers/fixtures.js'
 
 const NOW = Date.parse('2026-01-01T00:10:00Z')
 const PEER = '12D3KooWRjxfZ2pwHSkhskHFsuRAFp79ga4VCnXH8iwu2MhxSXyJ'
@@ -9,7 +9,7 @@ const BOOT = `/ip4/127.0.0.1/tcp/7410/p2p/${PEER}`
 const node = (over: Partial<NodeBodyT> = {}): NodeBodyT => ({
   peerId: 'me', name: 'me', startedAt: '2026-01-01T00:00:00Z', addresses: ['/ip4/192.168.1.2/tcp/7410/p2p/me'],
   connections: { inbound: 1, outbound: 1 }, capabilities: caps, adverts: { published: 3, accepted: 3, rejected: 0, stale: 0 },
-  bootstrap: [], mdns: false, workers: workerStats, ...over,
+  bootstrap: [], mdns: false, workers: workerStats, tasks: taskStats, ...over,
 })
 const peer = (over: Partial<PeerViewT> = {}): PeerViewT => ({ peerId: PEER, addresses: [], capabilities: caps, lastSeen: new Date(NOW).toISOString(), clockSkewMs: 5, connected: true, ...over })
 const facts = (over: Partial<DoctorFacts> = {}): DoctorFacts => ({ dataDir: '/d', fileErrors: [], hasSwarmKey: true, node: node(), peers: [peer()], bootstrapReachability: [], now: NOW, ...over })
