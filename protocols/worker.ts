@@ -62,7 +62,8 @@ export const WorkerProgressSchema = Type.Object({
   message: Type.Optional(Str(1024)),
 }, strict)
 export const WorkerLogLevelSchema = Type.Enum(['debug', 'info', 'warn', 'error'])
-export const WorkerLogSchema = Type.Object({ t: Type.Literal('log'), task: TaskId, level: WorkerLogLevelSchema, message: Str(16_384) }, strict)
+/** A log line of a task; `stream` when it is a line of the task's command output. */
+export const WorkerLogSchema = Type.Object({ t: Type.Literal('log'), task: TaskId, level: WorkerLogLevelSchema, message: Str(16_384), stream: Type.Optional(Type.Enum(['stdout', 'stderr'])) }, strict)
 export const WorkerHeartbeatSchema = Type.Object({ t: Type.Literal('heartbeat'), running: Type.Integer({ minimum: 0 }) }, strict)
 
 // broker -> worker

@@ -43,7 +43,7 @@ export interface SandboxResult {
   usage: SandboxUsage
 }
 
-export interface RunOptions { signal?: AbortSignal, logger: Logger }
+export interface RunOptions { signal?: AbortSignal, logger: Logger, onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void }
 
 let runCounter = 0
 /** A function, not an inline check: the signal may abort while the run is being prepared. */
@@ -102,6 +102,7 @@ export async function runWithHost (host: SandboxHost, spec: ValidatedSpec, optio
       cgroup,
       collector,
       signal: options.signal,
+      onOutput: options.onOutput,
     })
     mayLeaveProcesses = run.killedFor !== null
     if (run.killedFor === 'abort') throw new AbortedError('sandbox run aborted')

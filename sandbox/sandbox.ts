@@ -24,7 +24,12 @@ export interface SandboxProbe {
   reason?: string
 }
 
-export interface SandboxCallOptions { signal?: AbortSignal, logger?: Logger }
+export interface SandboxCallOptions {
+  signal?: AbortSignal
+  logger?: Logger
+  /** The command's output chunks as they come (runs only; the result still has all of it). */
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void
+}
 
 export interface SandboxInit {
   /** Logger for host detection; runs log to the logger passed with each call, else this one. */
@@ -70,7 +75,7 @@ export function createSandbox (init: SandboxInit = {}): Sandbox {
       const logger = loggerFor(options)
       const detected = await untilAborted(host(logger), options.signal, 'sandbox run')
       if (!detected.available) throw new SandboxUnavailableError(`sandbox unavailable: ${detected.reason ?? 'unknown reason'}`)
-      return await runWithHost(detected, validated, { logger, signal: options.signal })
+      return await runWithHost(detected, validated, { logger, signal: options.signal, onOutput: options.onOutput })
     },
   }
 }

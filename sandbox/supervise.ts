@@ -33,6 +33,8 @@ export interface SuperviseInput {
   cgroup: TaskCgroup | null
   collector: FileCollector | null
   signal?: AbortSignal
+  /** Each chunk of output as it arrives (the whole output is still returned at the end). */
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void
 }
 
 export interface Supervised {
@@ -113,8 +115,8 @@ export async function supervise (input: SuperviseInput): Promise<Supervised> {
     if (killedFor !== null && !exited) tryKill(pid)
   }
 
-  child.stdout?.on('data', (chunk: Buffer) => { if (!out.add(chunk)) kill('output') })
-  child.stderr?.on('data', (chunk: Buffer) => { if (!err.add(chunk)) kill('output') })
+  child.stdout?.on('data', (chunk: Buffer) => { input.onOutput?.('stdout', chunk); if (!out.add(chunk)) kill('output') })
+  child.stderr?.on('data', (chunk: Buffer) => { input.onOutput?.('stderr', chunk); if (!err.add(chunk)) kill('output') })
   readStatus(child.stdio[STDIO.status] as Readable | null, onChildPid)
   const tar = child.stdio[STDIO.collect] as Readable | null
   tar?.on('data', (chunk: Buffer) => input.collector?.write(chunk))

@@ -19,7 +19,8 @@ export interface TaskContext {
   /** Aborted when the broker cancels the task or the worker stops: stop and clean up. */
   signal: AbortSignal
   progress: (progress: TaskProgress) => void
-  log: (level: TaskLogLine['level'], message: string) => void
+  /** A log line; `stream` marks a line of the command's own output. Dropped when the broker link is backed up. */
+  log: (level: TaskLogLine['level'], message: string, stream?: 'stdout' | 'stderr') => void
   logger: Logger
 }
 
@@ -28,8 +29,47 @@ export type HandlerRegistry = ReadonlyMap<string, TaskHandler>
 
 const TASK_TYPE = /^[a-z][a-z0-9._-]{0,63}$/
 
-export const runSandboxTask: TaskHandler = async (input, context) =>
-  await runSandboxed(input as SandboxSpec, { signal: context.signal, logger: context.logger })
+/** Runs the spec in the sandbox; its output goes out line by line as it comes (live logs). */
+export const runSandboxTask: TaskHandler = async (input, context) => {
+  const lines = { stdout: new LineSplitter(), stderr: new LineSplitter() }
+  const result = await runSandboxed(input as SandboxSpec, {
+    signal: context.signal,
+    logger: context.logger,
+    onOutput: (stream, chunk) => { for (const line of lines[stream].push(chunk)) context.log('info', line, stream) },
+  })
+  for (const stream of ['stdout', 'stderr'] as const) for (const line of lines[stream].end()) context.log('info', line, stream)
+  return result
+}
+
+/** Splits a byte stream into lines (UTF-8); a line longer than MAX_LINE is cut into pieces. */
+class LineSplitter {
+  static readonly MAX_LINE = 16_384
+  #partial = ''
+  readonly #decoder = new TextDecoder('utf-8')
+
+  push (chunk: Uint8Array): string[] {
+    const text = this.#partial + this.#decoder.decode(chunk, { stream: true })
+    const parts = text.split('\n')
+    this.#partial = parts.pop() ?? ''
+    while (this.#partial.length > LineSplitter.MAX_LINE) {
+      parts.push(this.#partial.slice(0, LineSplitter.MAX_LINE))
+      this.#partial = this.#partial.slice(LineSplitter.MAX_LINE)
+    }
+    return parts.flatMap(p => p.length <= LineSplitter.MAX_LINE ? [p] : cut(p))
+  }
+
+  end (): string[] {
+    const rest = this.#partial + this.#decoder.decode()
+    this.#partial = ''
+    return rest === '' ? [] : cut(rest)
+  }
+}
+
+const cut = (line: string): string[] => {
+  const out: string[] = []
+  for (let i = 0; i < line.length; i += LineSplitter.MAX_LINE) out.push(line.slice(i, i + LineSplitter.MAX_LINE))
+  return out
+}
 
 export const echoTask: TaskHandler = async input => input
 

@@ -107,7 +107,7 @@ class Pool implements WorkerPool {
           this.#pump(record.kind)
         },
         progress: (session, { t: _t, task, ...progress }) => this.#callback(session, task, record => record.options.onProgress?.(progress)),
-        log: (session, { task, level, message }) => this.#callback(session, task, record => record.options.onLog?.({ level, message })),
+        log: (session, { task, level, message, stream }) => this.#callback(session, task, record => record.options.onLog?.({ level, message, ...(stream === undefined ? {} : { stream }) })),
         lost: (session, reason) => this.#lost(session, reason),
       },
     })

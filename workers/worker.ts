@@ -204,7 +204,7 @@ class WorkerRuntime {
       const value = await handler(message.input, {
         signal,
         progress: progress => chatter({ ...progress, t: 'progress', task }),
-        log: (level, text) => chatter({ t: 'log', task, level, message: text.slice(0, 16_384) }),
+        log: (level, text, stream) => chatter({ t: 'log', task, level, message: text.slice(0, 16_384), ...(stream === undefined ? {} : { stream }) }),
         // A child logger costs microseconds; most tasks never log.
         get logger () { return (logger ??= log.child({ task, type })) },
       })

@@ -185,7 +185,7 @@ export class TaskRunner {
         signal: h.abort.signal,
         workers: this.#c.workers,
         blobs: this.#c.blobs(),
-        onLog: line => { this.#c.emit({ type: 'log', task: id, stream: 'worker', line: `${line.level}: ${line.message}` }) },
+        onLog: line => { this.#c.emit(line.stream === undefined ? { type: 'log', task: id, stream: 'worker', line: `${line.level}: ${line.message}` } : { type: 'log', task: id, stream: line.stream, line: line.message }) },
         onProgress: p => { this.#c.emit({ type: 'progress', task: id, ...p }) },
       })
       if (h.abort.signal.aborted) { await started; return }

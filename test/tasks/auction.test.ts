@@ -135,6 +135,23 @@ describe('task results and events over the HTTP API', () => {
   }, 40_000)
 })
 
+test('log lines of a run on another node stream to the events of the node that was asked', async () => {
+  const token = (await readFile(join(a.config.dataDir, 'api-token'), 'utf8')).trim()
+  // Labelled for ci, so it runs there, not on a (the node whose events are read).
+  const { id } = await a.tasks.submit({ kind: 'exec', command: ['sh', '-c', 'echo first; sleep 1; echo second'], requirements: { cpus: 1, memoryMb: 64, labels: ['ci'] } }, {})
+  const res = await fetch(`${a.apiUrl}/v1/tasks/${id}/events`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(20_000) })
+  const text = await res.text()
+  const events = [...text.matchAll(/^event: (\w+)\ndata: (.*)$/gm)].map(m => ({ name: m[1], data: JSON.parse(m[2]) as { line?: string, stream?: string, state?: string } }))
+  const logs = events.filter(e => e.name === 'log').map(e => `${e.data.stream ?? ''}:${e.data.line ?? ''}`)
+  expect(logs).toEqual(expect.arrayContaining(['stdout:first', 'stdout:second']))
+  // 'first' was streamed while the task still ran: a running state comes after it.
+  const firstAt = events.findIndex(e => e.name === 'log' && e.data.line === 'first')
+  const endAt = events.findIndex(e => e.name === 'end')
+  expect(firstAt).toBeGreaterThan(-1)
+  expect(firstAt).toBeLessThan(endAt)
+  expect(events.slice(firstAt).some(e => e.name === 'log' && e.data.line === 'second')).toBe(true)
+}, 30_000)
+
 function sleeping (marker: string): boolean {
   try {
     return execFileSync('pgrep', ['-f', `sleep ${marker}`]).toString().trim().length > 0

@@ -36,3 +36,18 @@ test('cancelling a running exec task kills its sandbox', async () => {
   expect(pool.stats().kinds.exec).toMatchObject({ running: 0, workers: 1, cancelled: 1 })
   await expect(pool.submit('exec', { type: 'echo', input: 1 })).resolves.toBe(1)
 })
+
+test('a sandboxed command\'s output reaches the submitter line by line while it runs', async () => {
+  const lines: Array<{ stream?: string, message: string, at: number }> = []
+  const started = Date.now()
+  const result = await pool.runSandboxed({ command: ['sh', '-c', 'echo one; echo oops >&2; sleep 0.6; printf "two\\nthree"'] }, {
+    onLog: line => { lines.push({ stream: line.stream, message: line.message, at: Date.now() - started }) },
+  })
+  expect(result.stdout).toBe('one\ntwo\nthree')
+  expect(lines.filter(l => l.stream === 'stdout').map(l => l.message)).toEqual(['one', 'two', 'three'])
+  expect(lines.filter(l => l.stream === 'stderr').map(l => l.message)).toEqual(['oops'])
+  // 'one' came before the command slept, not with the result.
+  const one = lines.find(l => l.message === 'one')?.at ?? Infinity
+  const two = lines.find(l => l.message === 'two')?.at ?? 0
+  expect(two - one).toBeGreaterThanOrEqual(400)
+})
