@@ -14,6 +14,7 @@
  *     conflict, recorded and ignored.
  *  5. A cancel racing a finish: whichever comes first in canonical order decides; the other
  *     is recorded (the finish stays on its attempt as `late`) but does not change the state.
+ *     A cancel closes the open attempt, if any, as `cancelled`.
  *  6. `retried(n)` (lease expired, node lost) closes attempt n as `lost` and puts the task
  *     back to pending. A result that node sends later (its lease had expired) is recorded on
  *     attempt n as `late`; a late success still completes a task that no other attempt has
@@ -30,7 +31,7 @@ import type { Bodies, Entry } from '../protocols/ledger.js'
 import { compareHlc } from './hlc.js'
 
 export type TaskStateName = 'pending' | 'awarded' | 'running' | 'succeeded' | 'failed' | 'cancelled'
-export type AttemptOutcome = 'succeeded' | 'failed' | 'lost' | 'late-succeeded' | 'late-failed'
+export type AttemptOutcome = 'succeeded' | 'failed' | 'lost' | 'cancelled' | 'late-succeeded' | 'late-failed'
 
 export interface Attempt {
   attempt: number
@@ -125,12 +126,12 @@ function apply (task: TaskState, entry: Entry, auctioneers: Set<string>): boolea
     case 'finished': {
       const body = entry.body as Bodies['finished']
       const attempt = attemptOf(task, entry)
-      if (attempt === undefined || (attempt.outcome !== undefined && attempt.outcome !== 'lost')) return false
+      if (attempt === undefined || (attempt.outcome !== undefined && attempt.outcome !== 'lost' && attempt.outcome !== 'cancelled')) return false
       attempt.endedAt = at
       attempt.error = body.error
       attempt.resultDigest = body.resultDigest
       attempt.result = body.result
-      const late = attempt.outcome === 'lost' || isTerminal(task.state)
+      const late = attempt.outcome === 'lost' || attempt.outcome === 'cancelled' || isTerminal(task.state)
       if (late) {
         attempt.outcome = body.outcome === 'succeeded' ? 'late-succeeded' : 'late-failed'
         // A late success completes a task nobody else finished: exactly one success.
@@ -144,6 +145,9 @@ function apply (task: TaskState, entry: Entry, auctioneers: Set<string>): boolea
     }
     case 'cancelled': {
       if (isTerminal(task.state)) return false
+      // The open attempt, if any, ends here (its run is killed); a finish it still sends is late.
+      const open = task.attempts.find(a => a.outcome === undefined)
+      if (open !== undefined) { open.outcome = 'cancelled'; open.endedAt = at }
       task.state = 'cancelled'
       task.cancelReason = (entry.body as Bodies['cancelled']).reason
       return true

@@ -51,7 +51,7 @@ export type Durability = Type.Static<typeof DurabilitySchema>
 
 export const TASK_STATES = ['pending', 'awarded', 'running', 'succeeded', 'failed', 'cancelled'] as const
 
-const Outcome = Type.Enum(['succeeded', 'failed', 'lost', 'late-succeeded', 'late-failed'])
+const Outcome = Type.Enum(['succeeded', 'failed', 'lost', 'cancelled', 'late-succeeded', 'late-failed'])
 const Iso = Type.String({ description: 'ISO 8601 time' })
 
 /** One task as GET /v1/tasks/:id shows it. */

@@ -57,8 +57,11 @@ describe('task fold', () => {
     const base = [submitted(), award(2, 1, W1), start(3, 1, W1)]
     expect(foldTask([...base, cancel(5), finish(6, 1, W1)])?.state).toBe('cancelled')
     expect(foldTask([...base, finish(5, 1, W1), cancel(6)])?.state).toBe('succeeded')
+    const cancelled = foldTask([...base, cancel(5)])
+    expect(cancelled?.attempts[0]).toMatchObject({ outcome: 'cancelled', endedAt: 5 })
     const late = foldTask([...base, cancel(5), finish(6, 1, W1)])
     expect(late?.attempts[0].outcome).toBe('late-succeeded')
+    expect(late?.state).toBe('cancelled')
   })
 
   test('lease expiry: retried re-opens the task; a late result is recorded and applied once', () => {
