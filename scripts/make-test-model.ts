@@ -1,0 +1,63 @@
+/**
+ * Writes a GGUF test model: llama architecture, seeded random weights, a byte-fallback
+ * SentencePiece vocabulary and a ChatML template (models/testmodel). It loads and runs in
+ * llama.cpp like any model, but its output is gibberish by design: it is for tests, the demo
+ * and throughput benchmarks (speed does not depend on the weights' values). For real use,
+ * add or pull a real model.
+ *
+ *   npm run make-test-model -- --out PATH [--shape tiny|1b] [--seed N] [--quant q4_0|q8_0|f16]
+ *
+ * `tiny` (default) is ~90 KB and generates in milliseconds; `1b` has TinyLlama-1.1B's shape
+ * (~620 MB in q4_0, the default quant): write it outside the repository. Same flags, same bytes.
+ * Exit codes: 0 written, 1 failed, 2 bad usage.
+ */
+import { parseArgs } from 'node:util'
+import { resolve } from 'node:path'
+import { writeTestModel, TEST_MODEL_SHAPES, type TestModelQuant, type TestModelShapeName } from '../models/index.js'
+
+const usage = 'usage: npm run make-test-model -- --out PATH [--shape tiny|1b] [--seed N] [--quant q4_0|q8_0|f16]'
+
+let values: { out?: string, shape: string, seed: string, quant: string, help?: boolean }
+try {
+  values = parseArgs({
+    options: {
+      out: { type: 'string' },
+      shape: { type: 'string', default: 'tiny' },
+      seed: { type: 'string', default: '1' },
+      quant: { type: 'string', default: 'q4_0' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }).values
+} catch (err) {
+  console.error(`${(err as Error).message}\n${usage}`)
+  process.exit(2)
+}
+if (values.help === true) {
+  console.log(usage)
+  process.exit(0)
+}
+if (values.out === undefined || !/^\d+$/.test(values.seed)) {
+  console.error(values.out === undefined ? `--out is required\n${usage}` : `--seed must be a non-negative integer\n${usage}`)
+  process.exit(2)
+}
+
+const controller = new AbortController()
+process.once('SIGINT', () => controller.abort())
+const started = performance.now()
+try {
+  const info = await writeTestModel({
+    path: resolve(values.out),
+    shape: values.shape as TestModelShapeName,
+    seed: Number(values.seed),
+    quant: values.quant as TestModelQuant,
+    signal: controller.signal,
+  })
+  const d = TEST_MODEL_SHAPES[info.shape]
+  console.log(`${info.path}: ${info.name}, ${(info.bytes / 1e6).toFixed(1)} MB, ${(info.parameterCount / 1e6).toFixed(1)}M parameters ` +
+    `(vocab ${d.vocabSize}, embedding ${d.embeddingLength}, ${d.blockCount} layers, ${d.headCount}/${d.headCountKv} heads, ` +
+    `ff ${d.feedForwardLength}, context ${d.contextLength}) in ${((performance.now() - started) / 1000).toFixed(1)} s; random weights: gibberish by design`)
+} catch (err) {
+  const e = err as Error & { name: string }
+  console.error(`make-test-model: ${e.name}: ${e.message}`)
+  process.exit(e.name === 'ModelOptionsError' ? 2 : 1)
+}
