@@ -7,6 +7,7 @@ import { diagnose, gatherFacts } from '../doctor/index.js'
 import { apiRequest } from './client.js'
 import { collect, configOption, dataDirOption, localNode, type Common } from './options.js'
 import { addTaskCommands } from './program-tasks.js'
+import { addModelCommands } from './program-models.js'
 import { startCommand } from './commands/start.js'
 import { initCommand } from './commands/init.js'
 import { inviteCommand } from './commands/invite.js'
@@ -144,5 +145,6 @@ export function buildProgram (): Command {
     })
 
   addTaskCommands(program)
+  addModelCommands(program)
   return program
 }
