@@ -1,16 +1,21 @@
 /**
  * Task events for subscribers (SSE): state changes, log lines and progress, per task or for
  * all tasks ('*'). Listeners are called synchronously; a throwing listener is dropped, never
- * allowed to break the node. Bounded: at most MAX_LISTENERS subscribers at once.
+ * allowed to break the node. Bounded: at most MAX_LISTENERS subscribers at once. The last
+ * BACKLOG log/progress events of each task that has not ended are kept, so a subscriber who
+ * comes late (a remote watcher, `logs --follow`) first gets the recent lines.
  */
 import type { TaskEvent } from '../../protocols/task.js'
 
 export type TaskEventListener = (event: TaskEvent) => void
 
 const MAX_LISTENERS = 1024
+const BACKLOG = 200
+const BACKLOG_TASKS = 1000
 
 export class TaskEvents {
   readonly #byTask = new Map<string, Set<TaskEventListener>>()
+  readonly #backlog = new Map<string, TaskEvent[]>()
   /** States that '*' subscribers want (null: all), counted per state. */
   readonly #allStates = new Map<string | null, number>()
   #count = 0
@@ -47,12 +52,30 @@ export class TaskEvents {
     return this.#byTask.has(task) || this.#allStates.has(null) || (state !== undefined && this.#allStates.has(state))
   }
 
+  /** The task's recent log and progress events, oldest first. */
+  recent (task: string): TaskEvent[] { return [...this.#backlog.get(task) ?? []] }
+
+  /** The task ended: drop its backlog. */
+  forget (task: string): void { this.#backlog.delete(task) }
+
   emit (event: TaskEvent): void {
     const id = event.type === 'state' ? event.task.id : event.task
+    if (event.type !== 'state') this.#keep(id, event)
     for (const key of [id, '*']) {
       for (const listener of this.#byTask.get(key) ?? []) {
         try { listener(event) } catch { this.#byTask.get(key)?.delete(listener) }
       }
     }
+  }
+
+  #keep (task: string, event: TaskEvent): void {
+    let list = this.#backlog.get(task)
+    if (list === undefined) {
+      if (this.#backlog.size >= BACKLOG_TASKS) this.#backlog.delete(this.#backlog.keys().next().value as string)
+      list = []
+      this.#backlog.set(task, list)
+    }
+    list.push(event)
+    if (list.length > BACKLOG) list.shift()
   }
 }

@@ -12,6 +12,7 @@ import type { TaskEvents } from './events.js'
 import type { AuctionWire } from './wire.js'
 
 interface Following { holders: number, node?: string, abort?: AbortController }
+const FOLLOW_RETRIES = 3
 export interface FollowerComponents { wire: Pick<AuctionWire, 'exchange'>, events: TaskEvents, peerId: string, logger: Logger }
 
 /** Only a log line or progress report of this task, of sane size, is relayed. */
@@ -55,13 +56,25 @@ export class RemoteFollower {
     if (node === undefined) return
     const abort = new AbortController()
     f.abort = abort
-    void this.#c.wire.exchange(node, { t: 'follow', task: state.id }, bytes => {
-      const m = expectAuctionMessage(bytes, 'event')
-      if (relayable(m.event, state.id)) this.#c.events.emit(m.event as unknown as TaskEvent)
-      return true
-    }, { signal: abort.signal, timeoutMs: 24 * 3600_000 }).catch(err => {
-      if (!abort.signal.aborted) this.#c.logger.debug({ task: state.id, node, err: (err as Error).message }, 'follow ended')
-    })
+    void this.#follow(state.id, node, abort.signal)
+  }
+
+  /** Relay from `node` until the task ends there or `signal` aborts; a broken stream is retried a few times. */
+  async #follow (task: string, node: string, signal: AbortSignal): Promise<void> {
+    for (let attempt = 0; attempt < FOLLOW_RETRIES && !signal.aborted; attempt++) {
+      try {
+        await this.#c.wire.exchange(node, { t: 'follow', task }, bytes => {
+          const m = expectAuctionMessage(bytes, 'event')
+          if (relayable(m.event, task)) this.#c.events.emit(m.event as unknown as TaskEvent)
+          return true
+        }, { signal, timeoutMs: 24 * 3600_000 })
+        return
+      } catch (err) {
+        if (signal.aborted) return
+        this.#c.logger.debug({ task, node, err: (err as Error).message }, 'follow failed; retrying')
+        await new Promise(resolve => setTimeout(resolve, 200 * (attempt + 1)))
+      }
+    }
   }
 
   stop (): void {

@@ -10,6 +10,7 @@
  */
 import { foldTask, idOf, isTerminal, verifyRun, type TaskLedger } from '../../ledger/index.js'
 import type { Entry } from '../../protocols/ledger.js'
+import type { TaskEvent } from '../../protocols/task.js'
 import type { AuctionMessage, AuctionMessageOf } from '../../protocols/auction.js'
 import type { Logger } from '../logger.js'
 import type { TaskEvents } from './events.js'
@@ -77,6 +78,9 @@ async function takeAward (c: ServeComponents, message: AuctionMessageOf<'award'>
   return r.ok ? { t: 'accepted', task: message.task } : decline(r.reason)
 }
 
+/** How long a `follow` waits for an award that is still on its way to this node. */
+const FOLLOW_WAIT_MS = 3000
+
 /** Verify each author's entries as a chain (hash links + the last signature); their ids. */
 function verifiedIds (entries: readonly Entry[]): Map<Entry, string> {
   const byAuthor = new Map<string, Entry[]>()
@@ -102,12 +106,19 @@ function splitRuns (run: Entry[]): Entry[][] {
 }
 
 async function follow (c: ServeComponents, task: string, send: (m: AuctionMessage) => Promise<void>, signal: AbortSignal): Promise<void> {
+  // The watcher may learn of the award (from the auctioneer's ledger) before this node has it.
+  for (let waited = 0; !c.runner.holds(task) && waited < FOLLOW_WAIT_MS && !signal.aborted; waited += 50) await new Promise(resolve => setTimeout(resolve, 50))
   if (!c.runner.holds(task)) { await send({ t: 'error', message: `task ${task} does not run here` }); return }
   const { promise: ended, resolve } = Promise.withResolvers<void>()
   let chain = Promise.resolve()
+  const relay = (event: TaskEvent): void => {
+    chain = chain.then(async () => send({ t: 'event', event: event as unknown as Record<string, unknown> })).catch(() => { resolve() })
+  }
+  // The recent lines first, then live ones (taken in the same tick: nothing falls between).
+  for (const event of c.events.recent(task)) relay(event)
   const off = c.events.subscribe(task, event => {
     if (event.type === 'state') { if (isTerminal(event.task.state)) resolve(); return }
-    chain = chain.then(async () => send({ t: 'event', event: event as unknown as Record<string, unknown> })).catch(() => { resolve() })
+    relay(event)
   })
   if (off === undefined) { await send({ t: 'error', message: 'too many subscribers' }); return }
   const poll = setInterval(() => { if (!c.runner.holds(task)) resolve() }, 500)

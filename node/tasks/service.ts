@@ -152,6 +152,7 @@ export class TaskService {
   subscribe (id: string, listener: Parameters<TaskEvents['subscribe']>[1]): (() => void) | undefined {
     const off = this.events.subscribe(id, listener)
     if (off === undefined) return undefined
+    for (const event of this.events.recent(id)) listener(event)
     const state = this.#active.get(id)
     if (state !== undefined) this.#follower.update(state)
     const unfollow = this.#follower.hold(id)
@@ -159,7 +160,7 @@ export class TaskService {
   }
 
   #onState (s: TaskState): void {
-    if (isTerminal(s.state)) { this.#active.delete(s.id); this.#adopting.delete(s.id); this.#observe(s) } else this.#active.set(s.id, s)
+    if (isTerminal(s.state)) { this.#active.delete(s.id); this.#adopting.delete(s.id); this.#observe(s); this.events.forget(s.id) } else this.#active.set(s.id, s)
     this.auctioneer.track(s)
     this.runner.onState(s)
     if (this.events.watched(s.id, s.state)) {
