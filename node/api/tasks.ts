@@ -29,6 +29,11 @@ const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
 const KEEPALIVE_MS = 15_000
 
 export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
+  // Event streams never end by themselves ('*') or only with their task: closing the API
+  // ends them first, or the server would wait for them forever.
+  const open = new Set<() => void>()
+  app.addHook('preClose', done => { for (const end of [...open]) end(); done() })
+
   app.post('/v1/tasks', { schema: { response: { 202: SubmitReplySchema } } }, async (request, reply) => {
     return reply.code(202).send(await tasks.submit(request.body, {}))
   })
@@ -60,7 +65,7 @@ export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
       off?.()
       throw err
     }
-    forward = stream(reply, id, first, off)
+    forward = stream(reply, id, first, off, open)
     for (const event of early) forward(event)
   })
 
@@ -70,7 +75,7 @@ export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
     const off = tasks.subscribe('*', event => {
       if (event.type === 'state' && (wanted === undefined || wanted.includes(event.task.state))) forward?.(event)
     }, wanted)
-    forward = stream(reply, '*', undefined, off)
+    forward = stream(reply, '*', undefined, off, open)
   })
 
   app.get('/v1/blobs/:digest', { schema: { params: DigestParams } }, async (request, reply) => {
@@ -85,7 +90,7 @@ export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
  * Server-Sent Events: `state`, `log`, `progress`, and `end` once the task is over. `off`
  * unsubscribes (undefined: too many subscribers). Returns the function that writes an event.
  */
-function stream (reply: FastifyReply, id: string, first: TaskViewT | undefined, off: (() => void) | undefined): (event: TaskEvent) => void {
+function stream (reply: FastifyReply, id: string, first: TaskViewT | undefined, off: (() => void) | undefined, open: Set<() => void>): (event: TaskEvent) => void {
   reply.hijack()
   const res = reply.raw
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })
@@ -95,10 +100,12 @@ function stream (reply: FastifyReply, id: string, first: TaskViewT | undefined, 
   const end = (): void => {
     if (ended) return
     ended = true
+    open.delete(end)
     clearInterval(keepalive)
     off?.()
     if (!res.writableEnded) res.end()
   }
+  open.add(end)
   res.on('close', end)
   const forward = (event: TaskEvent): void => {
     if (event.type === 'state') {

@@ -83,7 +83,15 @@ export function nodeTracker (): { start: (init: TestNodeInit) => Promise<Gryphge
       return n
     },
     stopAll: async () => {
-      await Promise.all(running.splice(0).map(async n => n.stop()))
+      // Bounded: a node that does not stop fails the hook instead of hanging the run.
+      const stopping = Promise.all(running.splice(0).map(async n => n.stop()))
+      let timer: NodeJS.Timeout | undefined
+      const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error('a test node did not stop within 25 s')), 25_000) })
+      try {
+        await Promise.race([stopping, timeout])
+      } finally {
+        clearTimeout(timer)
+      }
       await removeTempDirs()
     },
   }
