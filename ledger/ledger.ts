@@ -75,7 +75,7 @@ export class TaskLedger {
       // A failed batch advanced the in-memory heads and marks for nothing: reload them.
       this.#heads = await this.store.loadHeads()
       await this.#indexer.load()
-    })
+    }, err => { components.logger.error({ err: (err as Error).message }, 'a ledger listener failed') })
     this.#indexer = new TaskIndexer(this.store, this.#queue, () => this.#heads, components.logger)
     this.#indexer.onStates = states => { this.events.onStates?.(states) }
   }

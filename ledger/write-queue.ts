@@ -21,9 +21,12 @@ export class WriteQueue {
   #background: Job[] = []
   #running: Promise<void> | undefined
 
-  constructor (write: (ops: BatchOp[], sync: boolean) => Promise<void>, onWriteError: () => Promise<void>) {
+  readonly #onAfterError: (err: unknown) => void
+
+  constructor (write: (ops: BatchOp[], sync: boolean) => Promise<void>, onWriteError: () => Promise<void>, onAfterError: (err: unknown) => void = () => {}) {
     this.#write = write
     this.#onWriteError = onWriteError
+    this.#onAfterError = onAfterError
   }
 
   async run<T> (durable: boolean, work: () => Promise<JobResult<T>>): Promise<T> {
@@ -72,7 +75,8 @@ export class WriteQueue {
         continue
       }
       for (const { job, result } of group) {
-        result.after?.()
+        // A failing listener must not leave the rest of the group unanswered.
+        try { result.after?.() } catch (err) { this.#onAfterError(err) }
         job.resolve(result.value)
       }
     }

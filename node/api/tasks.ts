@@ -94,6 +94,8 @@ function stream (reply: FastifyReply, id: string, first: TaskViewT | undefined, 
   reply.hijack()
   const res = reply.raw
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })
+  // Headers go out now, not with the first event (a quiet stream would look stalled).
+  res.write(': connected\n\n')
   let ended = false
   const write = (name: string, data: unknown): void => { if (!ended) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`) }
   const keepalive = setInterval(() => { res.write(': keepalive\n\n') }, KEEPALIVE_MS)
