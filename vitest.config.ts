@@ -1,5 +1,9 @@
 import { defineConfig } from 'vitest/config'
 
+// Mesh tests run up to five nodes in one process, each with its own LevelDB, whose reads and
+// fsynced writes all queue on libuv's threadpool (4 threads by default). The forks inherit this.
+process.env.UV_THREADPOOL_SIZE ??= '16'
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
