@@ -1,4 +1,4 @@
-export { TaskLedger, type LedgerComponents, type LedgerEvents, type ReceiveOutcome } from './ledger.js'
+export { TaskLedger, consecutiveRuns, type LedgerComponents, type LedgerEvents, type ReceiveOutcome } from './ledger.js'
 export { foldTask, canonicalOrder, isTerminal, type TaskState, type TaskStateName, type Attempt, type AttemptOutcome } from './fold.js'
 export { HybridClock, compareHlc, hlcKey } from './hlc.js'
 export { createEntrySigner, verifySignature, verifyRun, idOf } from './crypto.js'

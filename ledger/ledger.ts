@@ -316,7 +316,7 @@ export class TaskLedger {
 }
 
 /** Split entries into runs of one author with consecutive seqs (sorted, duplicates dropped). */
-function consecutiveRuns (entries: readonly Entry[]): Entry[][] {
+export function consecutiveRuns (entries: readonly Entry[]): Entry[][] {
   const byAuthor = new Map<string, Entry[]>()
   for (const e of entries) {
     const list = byAuthor.get(e.author)

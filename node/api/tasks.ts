@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import Type from 'typebox'
 import { SubmitReplySchema, TASK_STATES, TaskViewSchema, type SubmitReplyT, type TaskEvent, type TaskViewT } from '../../protocols/task.js'
 import { TaskIdParams } from './schemas.js'
+import { DIGEST_PATTERN } from '../../protocols/blob.js'
 
 export interface ApiTasks {
   submit: (body: unknown, options: { signal?: AbortSignal }) => Promise<SubmitReplyT>
@@ -24,7 +25,7 @@ const ListQuery = Type.Object({
 }, { additionalProperties: false })
 /** `states=succeeded,failed`: only changes into these states. */
 const EventsQuery = Type.Object({ states: Type.Optional(Type.String({ pattern: '^(pending|awarded|running|succeeded|failed|cancelled)(,(pending|awarded|running|succeeded|failed|cancelled))*$' })) }, { additionalProperties: false })
-const DigestParams = Type.Object({ digest: Type.String({ pattern: '^[0-9a-f]{64}$' }) }, { additionalProperties: false })
+const DigestParams = Type.Object({ digest: Type.String({ pattern: DIGEST_PATTERN.source }) }, { additionalProperties: false })
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
 const KEEPALIVE_MS = 15_000
 

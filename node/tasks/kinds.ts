@@ -16,6 +16,7 @@ import type { TaskRequirements } from '../../scheduler/index.js'
 import { LIMIT_BOUNDS, validateSpec, type SandboxSpec } from '../../sandbox/index.js'
 import type { TaskLogLine, TaskProgress, WorkerKind, WorkerPool } from '../../workers/index.js'
 import { InvalidTaskError } from './errors.js'
+import { normalizeRequirements } from './view.js'
 import { offloadOutputs, type BlobSink } from './outputs.js'
 
 export interface KindContext {
@@ -138,16 +139,7 @@ export function parseSubmission (body: unknown, registry: KindRegistry): Submiss
     throw new InvalidTaskError(`invalid ${kind.name} task: ${problems.join('; ')}`, { details: problems })
   }
   const { kind: _k, priority, requirements, limits, durability, ...fields } = body as Record<string, unknown> & { priority?: number, requirements?: Requirements, limits?: Limits, durability?: Durability }
-  const r = requirements ?? {}
-  const normalized: TaskRequirements = {
-    cpus: r.cpus ?? kind.defaults.cpus,
-    memoryMb: r.memoryMb ?? kind.defaults.memoryMb,
-    gpu: r.gpu ?? null,
-    ...(r.model === undefined ? {} : { model: r.model }),
-    ...(r.labels === undefined ? {} : { labels: r.labels }),
-    ...(r.arch === undefined ? {} : { arch: r.arch }),
-  }
-  const spec: TaskSpec = { ...fields, requirements: normalized, limits: limits ?? {} }
+  const spec: TaskSpec = { ...fields, requirements: normalizeRequirements(requirements ?? {}, kind.defaults), limits: limits ?? {} }
   kind.check?.(spec)
   return { kind: kind.name, priority: priority ?? 5, durability: durability ?? 'local', spec }
 }

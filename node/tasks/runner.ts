@@ -17,7 +17,7 @@ import type { WorkerPool } from '../../workers/index.js'
 import type { Logger } from '../logger.js'
 import type { KindRegistry, TaskSpec } from './kinds.js'
 import type { BlobSink } from './outputs.js'
-import { schedulerView } from './view.js'
+import { normalizeRequirements, schedulerView } from './view.js'
 
 const CAPACITY_TTL_MS = 100
 
@@ -211,9 +211,5 @@ export class TaskRunner {
 }
 
 export function toTaskView (summary: TaskSummaryT): TaskView {
-  const r = summary.requirements
-  return {
-    id: summary.id, kind: summary.kind, priority: summary.priority, submittedAt: summary.submittedAt,
-    requirements: { cpus: r.cpus ?? 0, memoryMb: r.memoryMb ?? 0, gpu: r.gpu ?? null, ...(r.model === undefined ? {} : { model: r.model }), ...(r.labels === undefined ? {} : { labels: r.labels }), ...(r.arch === undefined ? {} : { arch: r.arch }) },
-  }
+  return { id: summary.id, kind: summary.kind, priority: summary.priority, submittedAt: summary.submittedAt, requirements: normalizeRequirements(summary.requirements) }
 }

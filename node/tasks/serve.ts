@@ -8,7 +8,7 @@
  * - `follow`: this node's log and progress events of a task it runs, until the task ends.
  * Anything else gets `error`. Nothing a peer sends is trusted before it is verified.
  */
-import { foldTask, idOf, isTerminal, verifyRun, type TaskLedger } from '../../ledger/index.js'
+import { consecutiveRuns, foldTask, idOf, isTerminal, verifyRun, type TaskLedger } from '../../ledger/index.js'
 import type { Entry } from '../../protocols/ledger.js'
 import type { TaskEvent } from '../../protocols/task.js'
 import type { AuctionMessage, AuctionMessageOf } from '../../protocols/auction.js'
@@ -81,28 +81,13 @@ async function takeAward (c: ServeComponents, message: AuctionMessageOf<'award'>
 /** How long a `follow` waits for an award that is still on its way to this node. */
 const FOLLOW_WAIT_MS = 3000
 
-/** Verify each author's entries as a chain (hash links + the last signature); their ids. */
+/** Verify each author's entries as chains (hash links + each run's last signature); their ids. */
 function verifiedIds (entries: readonly Entry[]): Map<Entry, string> {
-  const byAuthor = new Map<string, Entry[]>()
-  for (const e of entries) byAuthor.set(e.author, [...byAuthor.get(e.author) ?? [], e])
   const ids = new Map<Entry, string>()
-  for (const run of byAuthor.values()) {
-    run.sort((a, b) => a.seq - b.seq)
-    // Entries of one author in an award need not be consecutive (other tasks in between):
-    // each is then its own run, checked by its own signature.
-    for (const part of splitRuns(run)) verifyRun(part).forEach((id, i) => ids.set(part[i], id))
-  }
+  // Entries of one author in an award need not be consecutive (other tasks in between):
+  // each consecutive run is checked by its own last signature.
+  for (const run of consecutiveRuns(entries)) verifyRun(run).forEach((id, i) => ids.set(run[i], id))
   return ids
-}
-
-function splitRuns (run: Entry[]): Entry[][] {
-  const parts: Entry[][] = []
-  for (const e of run) {
-    const last = parts[parts.length - 1]
-    if (last !== undefined && e.seq === last[last.length - 1].seq + 1) last.push(e)
-    else parts.push([e])
-  }
-  return parts
 }
 
 async function follow (c: ServeComponents, task: string, send: (m: AuctionMessage) => Promise<void>, signal: AbortSignal): Promise<void> {

@@ -176,9 +176,13 @@ export class TaskService {
     observeRun(this.estimates, { kind: s.kind, model, node: a.node, speed: this.#speeds.get(a.node) ?? 1, durationMs: a.endedAt - a.startedAt })
   }
 
-  #alive (node: string, now: number): boolean {
+  #connected (): Set<string> {
+    return new Set(this.#c.mesh.getConnections().map(c => c.remotePeer.toString()))
+  }
+
+  #alive (node: string, now: number, connected = this.#connected()): boolean {
     if (node === this.#peerId) return true
-    if (this.#c.mesh.getConnections().some(c => c.remotePeer.toString() === node)) return true
+    if (connected.has(node)) return true
     const heard = this.leases.heard(node)
     return heard !== undefined && now - heard <= this.#init.leaseMs
   }
@@ -186,10 +190,11 @@ export class TaskService {
   #peerViews (task: TaskView): NodeView[] {
     const now = Date.now()
     const outstanding = this.auctioneer.outstanding()
+    const connected = this.#connected()
     const views: NodeView[] = []
     for (const p of this.#c.adverts.livePeers()) {
       const id = p.advert.peerId
-      if (id === this.#peerId || !this.#alive(id, now)) continue
+      if (id === this.#peerId || !this.#alive(id, now, connected)) continue
       const view = nodeView(id, p.advert.capabilities)
       this.#speeds.set(id, view.speed)
       const extra = outstanding.get(id) ?? 0
@@ -226,9 +231,10 @@ export class TaskService {
     this.auctioneer.tick(now)
     if (now - this.#startedAt < this.#init.leaseMs) return // hear from peers before judging them dead
     let live: string[] | undefined
+    const connected = this.#connected()
     for (const s of this.#active.values()) {
-      if (s.auctioneer === this.#peerId || this.#adopting.has(s.id) || !this.#kinds.has(s.kind) || this.#alive(s.auctioneer, now)) continue
-      live ??= [this.#peerId, ...this.#c.adverts.livePeers().map(p => p.advert.peerId).filter(id => this.#alive(id, now))]
+      if (s.auctioneer === this.#peerId || this.#adopting.has(s.id) || !this.#kinds.has(s.kind) || this.#alive(s.auctioneer, now, connected)) continue
+      live ??= [this.#peerId, ...this.#c.adverts.livePeers().map(p => p.advert.peerId).filter(id => this.#alive(id, now, connected))]
       if (rendezvousOwner(s.id, live.filter(id => id !== s.auctioneer)) !== this.#peerId) continue
       this.#adopting.add(s.id)
       this.#c.logger.warn({ task: s.id, auctioneer: s.auctioneer }, 'auctioneer gone: taking the task over')

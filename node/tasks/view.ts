@@ -9,9 +9,20 @@ import type { MeshVerdict, TaskRequirements, TaskView } from '../../scheduler/in
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 
+/** Requirements with every field present (absent counts and GPU: none), optional ones only when given. */
+export function normalizeRequirements (r: Partial<TaskRequirements>, defaults: { cpus: number, memoryMb: number } = { cpus: 0, memoryMb: 0 }): TaskRequirements {
+  return {
+    cpus: r.cpus ?? defaults.cpus,
+    memoryMb: r.memoryMb ?? defaults.memoryMb,
+    gpu: r.gpu ?? null,
+    ...(r.model === undefined ? {} : { model: r.model }),
+    ...(r.labels === undefined ? {} : { labels: r.labels }),
+    ...(r.arch === undefined ? {} : { arch: r.arch }),
+  }
+}
+
 export function requirementsOf (state: Pick<TaskState, 'spec'>): TaskRequirements {
-  const r = (state.spec.requirements ?? {}) as Partial<TaskRequirements>
-  return { cpus: r.cpus ?? 0, memoryMb: r.memoryMb ?? 0, gpu: r.gpu ?? null, ...(r.model === undefined ? {} : { model: r.model }), ...(r.labels === undefined ? {} : { labels: r.labels }), ...(r.arch === undefined ? {} : { arch: r.arch }) }
+  return normalizeRequirements((state.spec.requirements ?? {}) as Partial<TaskRequirements>)
 }
 
 export function schedulerView (state: TaskState): TaskView {
