@@ -46,7 +46,20 @@ export class WriteQueue {
   async #enqueue<T> (list: Job[], durable: boolean, work: () => Promise<JobResult<T>>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       list.push({ durable, work: work as () => Promise<JobResult<unknown>>, resolve: resolve as (v: unknown) => void, reject })
-      this.#running ??= this.#loop().finally(() => { this.#running = undefined })
+      this.#start()
+    })
+  }
+
+  /**
+   * Run the loop unless it runs. A job enqueued after the loop's last check but before its
+   * promise settled (a caller resuming in a microtask and appending again) would otherwise
+   * wait forever: the loop starts again whenever it ends with work left.
+   */
+  #start (): void {
+    if (this.#running !== undefined) return
+    this.#running = this.#loop().finally(() => {
+      this.#running = undefined
+      if (this.#jobs.length > 0 || this.#background.length > 0) this.#start()
     })
   }
 
