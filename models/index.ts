@@ -10,4 +10,5 @@
 export * from './gguf/index.js'
 export * from './testmodel/index.js'
 export * from './store/index.js'
+export * from './grammar/index.js'
 export { InvalidModelFileError, ModelOptionsError, type InvalidModelFileReason } from './errors.js'
