@@ -9,6 +9,10 @@
  * with n the node's observation count (k0 = `nodeTrust`). Before any class history the prior
  * for the kind (reference ms) stands in for classMean.
  *
+ * Model tasks: durations observed should leave out loading the model (the result's
+ * `timings.loadMs`); prediction adds a load penalty of its own where the model is not loaded.
+ * The mean is per task, not per token: tasks of very different sizes share one mean.
+ *
  * The state is plain data, rebuilt by folding finished ledger entries through `observeRun`
  * (which updates the given state in place and returns it: 100k observations must not copy a
  * map each). No I/O.
@@ -56,6 +60,11 @@ export function observeRun (state: RunEstimates, o: RunObservation): RunEstimate
   ewma(state, state.classes, classKey(o.kind, o.model), o.durationMs * o.speed)
   ewma(state, state.nodes, nodeKey(o.kind, o.model, o.node), o.durationMs)
   return state
+}
+
+/** How many finished runs of `kind`/`model` on `node` the estimates hold (0: none yet). */
+export function nodeRunCount (state: RunEstimates, kind: string, model: string | undefined, node: string): number {
+  return state.nodes.get(nodeKey(kind, model, node))?.count ?? 0
 }
 
 /** Estimated run time in ms of a task of `kind`/`model` on `node` (speed relative to reference). */

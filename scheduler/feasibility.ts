@@ -100,7 +100,7 @@ export function impossibleTaskError (task: TaskView, verdict: MeshVerdict): Impo
 }
 
 /** Range checks on a task before it is auctioned; every problem at once. */
-export function validateTask (task: Pick<TaskView, 'priority' | 'requirements'>): void {
+export function validateTask (task: Pick<TaskView, 'priority' | 'requirements' | 'work'>): void {
   const problems: string[] = []
   const r: TaskRequirements = task.requirements
   const count = (name: string, v: unknown): void => {
@@ -112,6 +112,10 @@ export function validateTask (task: Pick<TaskView, 'priority' | 'requirements'>)
   if (r.gpu !== null) {
     if (!Number.isInteger(r.gpu.count) || r.gpu.count < 1) problems.push('gpu.count must be an integer >= 1')
     count('gpu.minVramMb', r.gpu.minVramMb)
+  }
+  if (task.work !== undefined) {
+    count('work.promptTokens', task.work.promptTokens)
+    count('work.outputTokens', task.work.outputTokens)
   }
   if (problems.length > 0) throw new InvalidRequirementsError(`invalid task: ${problems.join('; ')}`, { details: problems })
 }

@@ -3,7 +3,7 @@
  * advertised capabilities plus its load). Plain data; `nodeView` builds a view from a
  * capability advert and the worker pool's stats, so every decision below stays pure.
  */
-import type { Capabilities } from '../protocols/advert.js'
+import type { Capabilities, ModelCapability } from '../protocols/advert.js'
 import type { KindStats, WorkerPoolStats } from '../workers/index.js'
 
 /** Priorities run 0 (lowest) to 9 (highest); the ledger's `submitted` body uses the same range. */
@@ -21,14 +21,26 @@ export interface TaskRequirements {
   arch?: string
 }
 
+/** Estimated size of a model task, in tokens: what a speed-based run estimate multiplies. */
+export interface TaskWork {
+  promptTokens: number
+  /** The most tokens it may generate (the request's max tokens); 0 for `embed`. */
+  outputTokens: number
+}
+
 export interface TaskView {
   id: string
-  /** `exec` runs in the sandbox; `noop` completes at once; later parts add kinds. */
+  /**
+   * `exec` runs in the sandbox; `noop` completes at once; `generate`, `analyze` (a generate
+   * with a grammar) and `embed` run on the node's model worker and name `requirements.model`.
+   */
   kind: string
   priority: number
   requirements: TaskRequirements
   /** Wall-clock ms when submitted; queues age tasks from here. */
   submittedAt: number
+  /** Model tasks only, where the submitter can tell; without it the run estimate is the kind's. */
+  work?: TaskWork
 }
 
 /**
@@ -47,6 +59,17 @@ export interface NodeLoad {
   externalLoad: number
 }
 
+/** What a node advertises about one of its models (advert `models[]`), keyed by model name. */
+export interface ModelFacts {
+  /** In the model worker's memory now: no load and self-benchmark before the first token. */
+  loaded: boolean
+  /** File size: what loading reads. */
+  sizeMb?: number
+  /** Measured by the worker's self-benchmark when it last loaded the model. */
+  promptTokensPerSecond?: number
+  generationTokensPerSecond?: number
+}
+
 export interface NodeView {
   id: string
   arch: string
@@ -55,6 +78,8 @@ export interface NodeView {
   memoryAvailableMb: number
   gpuVramMb: readonly number[]
   models: readonly string[]
+  /** Facts per model name, for the models in `models`; read through `modelFacts`. */
+  modelInfo: Readonly<Record<string, ModelFacts>>
   labels: readonly string[]
   /** null: not probed yet (may come); false: probed and absent. */
   sandboxAvailable: boolean | null
@@ -67,6 +92,29 @@ export const REFERENCE_GHZ = 3
 
 export function emptyLoad (slots: number, externalLoad = 0): NodeLoad {
   return { slots, running: 0, queued: 0, runningRemainingMs: 0, queuedMsByPriority: new Array<number>(MAX_PRIORITY + 1).fill(0), externalLoad }
+}
+
+/** The node's facts for `model`, if it advertises them (own keys only: names are peer input). */
+export function modelFacts (node: Pick<NodeView, 'modelInfo'>, model: string | undefined): ModelFacts | undefined {
+  return model !== undefined && Object.hasOwn(node.modelInfo, model) ? node.modelInfo[model] : undefined
+}
+
+/**
+ * Advertised models as facts by name. A name advertised twice (two files) keeps its first
+ * entry unless a later one is loaded and the first is not: the loaded copy is the one that runs.
+ */
+export function modelInfoOf (models: readonly ModelCapability[]): Record<string, ModelFacts> {
+  const info: Record<string, ModelFacts> = Object.create(null) as Record<string, ModelFacts>
+  for (const m of models) {
+    const seen = Object.hasOwn(info, m.name) ? info[m.name] : undefined
+    if (seen !== undefined && (seen.loaded || !m.loaded)) continue
+    const facts: ModelFacts = { loaded: m.loaded }
+    if (m.sizeMb !== undefined) facts.sizeMb = m.sizeMb
+    if (m.promptTokensPerSecond !== undefined) facts.promptTokensPerSecond = m.promptTokensPerSecond
+    if (m.generationTokensPerSecond !== undefined) facts.generationTokensPerSecond = m.generationTokensPerSecond
+    info[m.name] = facts
+  }
+  return info
 }
 
 /**
@@ -92,6 +140,7 @@ export function nodeView (id: string, caps: Capabilities, pool?: WorkerPoolStats
     memoryAvailableMb: caps.memory.availableMb,
     gpuVramMb: caps.gpus.map(g => g.vramMb),
     models: caps.models.map(m => m.name),
+    modelInfo: modelInfoOf(caps.models),
     labels: caps.labels,
     sandboxAvailable: caps.sandbox === null ? null : caps.sandbox.available,
     speed: caps.cpu.speedGHz > 0 ? caps.cpu.speedGHz / REFERENCE_GHZ : 1,

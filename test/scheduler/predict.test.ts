@@ -69,7 +69,7 @@ describe('predicted completion', () => {
   test('completion = wait + run, and outside load slows the run once the cores are busy', () => {
     const s = createRunEstimates()
     const idle = predictCompletion(task(), node({ load: load(1, 1_000, {}) }), s)
-    expect(idle).toEqual({ waitMs: 1_000, runMs: 5_000, completionMs: 6_000, costMs: 6_000 })
+    expect(idle).toEqual({ waitMs: 1_000, loadMs: 0, runMs: 5_000, completionMs: 6_000, costMs: 6_000 })
     const cores = node().cpus
     // Half the cores busy with outside work: a 1-cpu task still finds a free core.
     expect(predictCompletion(task(), node({ load: { ...load(1, 1_000, {}), externalLoad: 0.5 } }), s).runMs).toBe(cores >= 2 ? 5_000 : 7_500)
