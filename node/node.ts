@@ -23,6 +23,7 @@ import { probeSandbox, type SandboxProbe } from '../sandbox/index.js'
 import { createWorkerPool, type WorkerPool } from '../workers/index.js'
 import { TaskService } from './tasks/index.js'
 import { BlobStore, createBlobService, type BlobService } from './blobs/index.js'
+import { ModelCatalog, hostSettings, meshModels, type MeshModel } from './models/index.js'
 import { buildApp, type ApiNode, type ApiTasks, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './api/index.js'
 
 export interface NodeInit {
@@ -47,6 +48,7 @@ export class GryphgenNode implements ApiNode {
   #tasks: TaskService | undefined
   #blobStore: BlobStore | undefined
   #blobs: BlobService | undefined
+  #models: ModelCatalog | undefined
   #abort = new AbortController()
   #app: FastifyInstance | undefined
   #apiPort = 0
@@ -66,6 +68,7 @@ export class GryphgenNode implements ApiNode {
   get ledgerSync (): LedgerSync { return this.#required(this.#ledgerSync, 'ledger sync') }
   get workers (): WorkerPool { return this.#required(this.#workers, 'workers') }
   get taskService (): TaskService { return this.#required(this.#tasks, 'tasks') }
+  get models (): ModelCatalog { return this.#required(this.#models, 'models') }
   get tasks (): ApiTasks {
     const service = this.taskService
     return {
@@ -73,6 +76,7 @@ export class GryphgenNode implements ApiNode {
       get: async id => service.get(id),
       list: async options => service.list(options),
       cancel: async id => service.cancel(id),
+      submitWatched: async (body, listener, options) => service.submit(body, { ...options, listener }),
       subscribe: (id, listener, states) => id === '*' ? service.events.subscribe('*', listener, states) : service.subscribe(id, listener),
       getBlob: async (digest, options) => this.#required(this.#blobs, 'blobs').get(digest, options),
     }
@@ -115,7 +119,8 @@ export class GryphgenNode implements ApiNode {
     this.#workers = createWorkerPool({
       dataDir: config.dataDir,
       endpoint: workers.endpoint,
-      kinds: { ...(workers.exec === undefined ? {} : { exec: workers.exec }), ...(workers.model === undefined ? {} : { model: workers.model }) },
+      // One model process holds every loaded model; its slots are the context sequences.
+      kinds: { ...(workers.exec === undefined ? {} : { exec: workers.exec }), model: workers.model ?? { size: 1, slots: config.models.sequences } },
       logger: this.#log,
     })
     // Worker processes take a while to load: the pool starts alongside everything else and
@@ -130,6 +135,16 @@ export class GryphgenNode implements ApiNode {
     ])
     this.#mesh = mesh
     this.#capabilities = capabilities
+    const machine = await capabilities.current()
+    this.#models = await ModelCatalog.open({
+      dataDir: config.dataDir,
+      settings: hostSettings(config.models, { physicalCores: machine.cpu.physicalCores, totalMemoryMb: machine.memory.totalMb }),
+      logger: componentLogger(this.#log, 'models'),
+    })
+    const models = this.#models
+    capabilities.setModels(models.capabilities())
+    models.onChange = () => { capabilities.setModels(models.capabilities()); void this.#adverts?.publishNow() }
+    models.start()
     this.#ledger = new TaskLedger({ db: this.#db, privateKey: identity.key, peerId: mesh.peerId.toString(), logger: componentLogger(this.#log, 'ledger') })
     await this.#ledger.open()
     await startMesh(mesh, config.listen)
@@ -159,7 +174,7 @@ export class GryphgenNode implements ApiNode {
     await this.#blobs.start()
     const blobs = this.#blobs
     this.#tasks = new TaskService({
-      mesh, ledger: this.#ledger, workers: this.#workers, adverts: this.#adverts, capabilities, blobs: () => blobs, logger: componentLogger(this.#log, 'tasks'),
+      mesh, ledger: this.#ledger, workers: this.#workers, adverts: this.#adverts, capabilities, blobs: () => blobs, models, logger: componentLogger(this.#log, 'tasks'),
     }, config.auction)
     await this.#tasks.start()
     this.#bootstrap = new BootstrapKeeper(mesh, componentLogger(this.#log, 'bootstrap'), { addresses: bootstrap })
@@ -200,6 +215,8 @@ export class GryphgenNode implements ApiNode {
     this.#tasks = undefined
     await this.#workers?.stop({ deadlineMs: 10_000 }).catch((err: Error) => { this.#log.warn({ err: err.message }, 'worker pool stop failed') })
     this.#workers = undefined
+    this.#models?.stop()
+    this.#models = undefined
     this.#bootstrap?.stop()
     await this.#adverts?.stop()
     await this.#ledgerSync?.stop()
@@ -242,6 +259,11 @@ export class GryphgenNode implements ApiNode {
         leases: { ...this.taskService.leases.stats },
       },
     }
+  }
+
+  /** Every model of the mesh (this node's and its live peers'), by name. */
+  meshModels (): MeshModel[] {
+    return meshModels(this.peerId, this.models.capabilities(), this.adverts.livePeers().map(p => ({ peerId: p.advert.peerId, models: p.advert.capabilities.models })))
   }
 
   peers (): PeerViewT[] {

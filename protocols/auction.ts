@@ -59,6 +59,8 @@ const TaskSummary = Type.Object({
   priority: Type.Integer({ minimum: 0, maximum: 9 }),
   requirements: RequirementsSchema,
   submittedAt: Type.Integer({ minimum: 0 }),
+  /** A model task's size: prompt tokens (estimated) and most output tokens; bids price it by measured speeds. */
+  work: Type.Optional(Type.Object({ promptTokens: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }), outputTokens: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }) }, strict)),
 }, strict)
 
 const Schemas = {

@@ -95,3 +95,5 @@ export type TaskEvent =
   | { type: 'state', task: TaskViewT }
   | { type: 'log', task: string, stream: 'stdout' | 'stderr' | 'worker', line: string }
   | { type: 'progress', task: string, stage: string, done?: number, total?: number }
+  /** Generated text (model kinds): `offset` is where it starts in the whole output, `tokens` the count so far. */
+  | { type: 'token', task: string, text: string, offset: number, tokens: number }

@@ -9,10 +9,11 @@ import type { Logger } from '../logger.js'
 import { NotFoundError } from '../errors.js'
 import { installErrorHandling } from './errors.js'
 import { taskRoutes, type ApiTasks } from './tasks.js'
+import { openAiRoutes, type ApiModels } from './openai.js'
 import { HealthBody, HistoryBody, LabelsRequest, LedgerStatusBody, NodeBody, PeersBody, TaskIdParams, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './schemas.js'
 
 /** The narrow view of the node that the API needs. */
-export interface ApiNode {
+export interface ApiNode extends ApiModels {
   readonly peerId: string
   readonly version: string
   describe: () => Promise<NodeBodyT>
@@ -46,7 +47,7 @@ export function buildApp (init: AppInit): FastifyInstance {
     if (request.url === '/v1/health' || request.url.startsWith('/v1/health?')) return
     const given = request.headers.authorization
     if (given === undefined || !timingSafeEqual(digest(given), expected)) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: { name: 'UnauthorizedError', message: 'missing or wrong bearer token (see <data-dir>/api-token)' } })
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: { name: 'UnauthorizedError', message: 'missing or wrong bearer token (see <data-dir>/api-token)', type: 'authentication_error' } })
     }
   })
 
@@ -73,6 +74,7 @@ export function buildApp (init: AppInit): FastifyInstance {
   })
 
   taskRoutes(app, init.node.tasks)
+  openAiRoutes(app, init.node.tasks, init.node)
 
   return app
 }

@@ -1,5 +1,6 @@
 /**
- * One error handler: every error becomes `{ error: { name, message } }`. Validation and
+ * One error handler: every error becomes `{ error: { name, message, type } }` (`type` in
+ * OpenAI's words, so OpenAI clients read our errors too; `code` and `param` when the error has them). Validation and
  * parsing problems are 400 with the validator's message; known typed errors map to their
  * status (with `details`, when the error lists problems); anything else is a 500 whose
  * internals stay in the log.
@@ -19,6 +20,25 @@ const STATUS_BY_NAME: Record<string, number> = {
   TaskConflictError: 409,
   ReplicationError: 503,
   TasksStoppedError: 503,
+  InvalidRequestError: 400,
+  ModelNotServedError: 404,
+  ModelNotFoundError: 404,
+  // A model request's task failed (ModelRequestError): its status comes from the worker's error.
+  PromptTooLongError: 400,
+  InvalidJsonSchemaError: 400,
+  InvalidTaskDataError: 400,
+  ModelTooLargeError: 503,
+  TaskCancelledError: 409,
+  ModelRunError: 502,
+}
+
+const TYPE_BY_STATUS: Record<number, string> = { 400: 'invalid_request_error', 401: 'authentication_error', 404: 'not_found_error', 409: 'conflict_error', 413: 'invalid_request_error', 415: 'invalid_request_error' }
+const typeOf = (status: number): string => TYPE_BY_STATUS[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error')
+
+/** The error's name as clients see it: a failed model request shows the worker's error. */
+function publicName (err: FastifyError): string {
+  const name = err.name === 'ModelRequestError' ? (err as unknown as { errorName: string }).errorName : err.name
+  return name === 'Error' ? 'BadRequestError' : name
 }
 
 const FASTIFY_CODES: Record<string, { status: number, name: string }> = {
@@ -32,20 +52,22 @@ const FASTIFY_CODES: Record<string, { status: number, name: string }> = {
 export function installErrorHandling (app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err.validation !== undefined) {
-      return reply.code(400).send({ error: { name: 'ValidationError', message: err.message } })
+      return reply.code(400).send({ error: { name: 'ValidationError', message: err.message, type: typeOf(400) } })
     }
     const known = err.code === undefined ? undefined : FASTIFY_CODES[err.code]
-    if (known !== undefined) return reply.code(known.status).send({ error: { name: known.name, message: err.message } })
-    const status = STATUS_BY_NAME[err.name] ?? (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500)
-    if (status >= 500 && STATUS_BY_NAME[err.name] === undefined) {
+    if (known !== undefined) return reply.code(known.status).send({ error: { name: known.name, message: err.message, type: typeOf(known.status) } })
+    const name = publicName(err)
+    const status = STATUS_BY_NAME[name] ?? (err.name === 'ModelRequestError' ? 502 : undefined) ?? (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500)
+    if (status >= 500 && STATUS_BY_NAME[name] === undefined && err.name !== 'ModelRequestError') {
       request.log.error({ err }, 'request failed')
-      return reply.code(500).send({ error: { name: 'InternalError', message: 'internal error; see the node log' } })
+      return reply.code(500).send({ error: { name: 'InternalError', message: 'internal error; see the node log', type: typeOf(500) } })
     }
-    const details = (err as { details?: unknown }).details
+    const { details, code, param } = err as { details?: unknown, code?: unknown, param?: unknown }
     const problems = Array.isArray(details) && details.every(d => typeof d === 'string') ? { details } : {}
-    return reply.code(status).send({ error: { name: err.name === 'Error' ? 'BadRequestError' : err.name, message: err.message, ...problems } })
+    const openai = { ...(typeof code === 'string' ? { code } : {}), ...(typeof param === 'string' ? { param } : {}) }
+    return reply.code(status).send({ error: { name, message: err.message, type: typeOf(status), ...openai, ...problems } })
   })
   app.setNotFoundHandler((request, reply) => {
-    return reply.code(404).send({ error: { name: 'NotFoundError', message: `no route ${request.method} ${request.url.split('?')[0]}` } })
+    return reply.code(404).send({ error: { name: 'NotFoundError', message: `no route ${request.method} ${request.url.split('?')[0]}`, type: typeOf(404) } })
   })
 }

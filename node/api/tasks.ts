@@ -11,6 +11,8 @@ import { DIGEST_PATTERN } from '../../protocols/blob.js'
 
 export interface ApiTasks {
   submit: (body: unknown, options: { signal?: AbortSignal }) => Promise<SubmitReplyT>
+  /** Submit with `listener` subscribed before anything is written; call `off` when done. */
+  submitWatched: (body: unknown, listener: (event: TaskEvent) => void, options: { signal?: AbortSignal }) => Promise<SubmitReplyT & { off?: () => void }>
   get: (id: string) => Promise<TaskViewT>
   list: (options: { state?: TaskViewT['state'], limit?: number }) => Promise<TaskViewT[]>
   cancel: (id: string) => Promise<TaskViewT>

@@ -168,6 +168,7 @@ export function resolveConfig (sources: ConfigSources): Readonly<Config> {
     dataDir: sources.dataDir ?? flags.dataDir ?? env.dataDir ?? file.dataDir ?? defaults.dataDir,
     advert: { ...defaults.advert, ...file.advert },
     auction: { ...defaults.auction, ...file.auction },
+    models: { ...defaults.models, ...file.models },
     workers: { ...defaults.workers, ...file.workers },
     resources: { ...defaults.resources, ...file.resources },
   }

@@ -36,6 +36,22 @@ export const AuctionSchema = Type.Object({
   agingMs: Type.Integer({ minimum: 1000, maximum: 86_400_000 }),
 }, { additionalProperties: false })
 
+const AutoOr = (schema: ReturnType<typeof Type.Integer>) => Type.Union([Type.Literal('auto'), schema])
+
+/** How this node runs local models (docs/MODELS.md explains each). */
+export const ModelsSchema = Type.Object({
+  /** llama.cpp threads per context; 'auto' picks from the physical cores (never more). */
+  threads: AutoOr(Type.Integer({ minimum: 1, maximum: 1024 })),
+  /** Memory for loaded models; 'auto' is half the machine's memory. Least recently used models are unloaded to stay under it. */
+  memoryBudgetMb: AutoOr(Type.Integer({ minimum: 64, maximum: 1_073_741_824 })),
+  /** Requests one loaded model serves at once (context sequences). */
+  sequences: Type.Integer({ minimum: 1, maximum: 64 }),
+  /** Context tokens per sequence (capped by what the model was trained for). */
+  contextSize: Type.Integer({ minimum: 64, maximum: 1_048_576 }),
+  /** Layers offloaded to a GPU: 'auto' (what fits, where a GPU exists) or a count (0: CPU only). */
+  gpuLayers: AutoOr(Type.Integer({ minimum: 0, maximum: 10_000 })),
+}, { additionalProperties: false })
+
 export const ConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1 }),
   name: Type.String({ minLength: 1, maxLength: 64 }),
@@ -53,11 +69,12 @@ export const ConfigSchema = Type.Object({
   workers: Type.Object({
     /** Broker endpoint: default `ipc://<data-dir>/workers.sock`; `tcp://127.0.0.1:PORT` for workers in containers. */
     endpoint: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
-    /** Worker processes per kind: exec defaults to the physical cores, model to 0. */
+    /** Worker processes per kind: exec defaults to the physical cores, model to 1 (one process holds every loaded model). */
     exec: Type.Optional(Type.Object({ size: Type.Integer({ minimum: 0, maximum: 256 }), slots: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })) }, { additionalProperties: false })),
     model: Type.Optional(Type.Object({ size: Type.Integer({ minimum: 0, maximum: 256 }), slots: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })) }, { additionalProperties: false })),
   }, { additionalProperties: false }),
   auction: AuctionSchema,
+  models: ModelsSchema,
   advert: Type.Object({
     /** Shortest mean interval between two adverts of this node. */
     baseIntervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
@@ -69,7 +86,8 @@ export const ConfigSchema = Type.Object({
 export type Config = Type.Static<typeof ConfigSchema>
 export type DeclaredResources = Type.Static<typeof DeclaredResourcesSchema>
 export type Gpu = Type.Static<typeof GpuSchema>
+export type ModelsConfig = Type.Static<typeof ModelsSchema>
 
 /** The part of the config a file may set: everything, each key optional. */
-export const ConfigFileSchema = Type.Partial(Type.Object({ ...ConfigSchema.properties, auction: Type.Partial(AuctionSchema, { additionalProperties: false }) }), { additionalProperties: false })
+export const ConfigFileSchema = Type.Partial(Type.Object({ ...ConfigSchema.properties, auction: Type.Partial(AuctionSchema, { additionalProperties: false }), models: Type.Partial(ModelsSchema, { additionalProperties: false }) }), { additionalProperties: false })
 export type ConfigFile = Type.Static<typeof ConfigFileSchema>

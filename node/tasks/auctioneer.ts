@@ -18,7 +18,7 @@
 import type { TaskState } from '../../ledger/index.js'
 import type { Bodies, EntryType, Entry } from '../../protocols/ledger.js'
 import { expectAuctionMessage } from '../../protocols/auction.js'
-import { estimateRunMs, meshVerdict, pickBidders, rankBids, rankCandidates, type Bid, type NodeView, type RunEstimates, type TaskView } from '../../scheduler/index.js'
+import { estimateTaskRunMs, meshVerdict, pickBidders, rankBids, rankCandidates, type Bid, type NodeView, type RunEstimates, type TaskView } from '../../scheduler/index.js'
 import type { Logger } from '../logger.js'
 import type { LeaseBoard } from './leases.js'
 import type { TaskRunner } from './runner.js'
@@ -199,8 +199,8 @@ export class Auctioneer {
     // Concurrent auctions: a bid does not know of awards to its node still in flight; price them in.
     const priced = bids.map(b => {
       const reserved = this.#reserved.get(b.nodeId) ?? 0
-      const speed = asked.find(n => n.id === b.nodeId)?.speed ?? 1
-      return reserved === 0 ? b : { ...b, costMs: b.costMs + reserved * estimateRunMs(this.#c.estimates, task.kind, task.requirements.model, b.nodeId, speed) }
+      const node = asked.find(n => n.id === b.nodeId)
+      return reserved === 0 || node === undefined ? b : { ...b, costMs: b.costMs + reserved * estimateTaskRunMs(task, node, this.#c.estimates) }
     })
     const ordered = rankBids(id, priced, new Set(asked.map(n => n.id)))
     if (ordered.length === 0) { this.stats.noBids++; return false }
@@ -279,7 +279,8 @@ export class Auctioneer {
   }
 
   async #askBid (state: TaskState, node: string): Promise<Bid | undefined> {
-    const summary = { id: state.id, kind: state.kind, priority: state.priority, requirements: schedulerView(state).requirements, submittedAt: state.submittedAt }
+    const { requirements, work } = schedulerView(state)
+    const summary = { id: state.id, kind: state.kind, priority: state.priority, requirements, submittedAt: state.submittedAt, ...(work === undefined ? {} : { work }) }
     if (node === this.#c.peerId) {
       const bid = this.#c.runner.bid(summary)
       return 'reason' in bid ? undefined : { taskId: state.id, nodeId: node, ...bid }

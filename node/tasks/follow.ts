@@ -1,7 +1,7 @@
 /**
- * Log and progress lines of a task that runs on another node, for subscribers here: while
+ * Log lines, progress and generated text of a task that runs on another node, for subscribers here: while
  * anybody here watches a task whose current attempt runs elsewhere, one `follow` stream to
- * that node relays its events (validated: only `log` and `progress` events of that task).
+ * that node relays its events (validated: only `log`, `progress` and `token` events of that task).
  * When the attempt moves to another node, the stream moves with it.
  */
 import { expectAuctionMessage } from '../../protocols/auction.js'
@@ -15,9 +15,12 @@ interface Following { holders: number, node?: string, abort?: AbortController }
 const FOLLOW_RETRIES = 3
 export interface FollowerComponents { wire: Pick<AuctionWire, 'exchange'>, events: TaskEvents, peerId: string, logger: Logger }
 
-/** Only a log line or progress report of this task, of sane size, is relayed. */
+const isCount = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+
+/** Only a log line, progress report or generated text of this task, of sane size, is relayed. */
 function relayable (e: Record<string, unknown>, task: string): boolean {
   if (e.task !== task) return false
+  if (e.type === 'token') return typeof e.text === 'string' && e.text.length <= 4096 && isCount(e.offset) && isCount(e.tokens)
   if (e.type === 'log') return typeof e.line === 'string' && e.line.length <= 65_536 && ['stdout', 'stderr', 'worker'].includes(e.stream as string)
   return e.type === 'progress' && typeof e.stage === 'string' && e.stage.length <= 256
 }

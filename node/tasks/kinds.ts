@@ -7,7 +7,8 @@
  * - `noop`: completes at once on the winner (health checks, benchmarks); no slot needed.
  * - `exec`: runs `command` in the sandbox through the exec worker pool. A zero exit with no
  *   limit hit succeeds; anything else fails with the sandbox result attached.
- * Later parts add kinds (`generate`, `analyze`, `embed`, `build`) here.
+ * The model kinds (`generate`, `analyze`, `embed`) are in model-kinds.ts; registry.ts has the
+ * node's registry.
  */
 import Type, { type TProperties } from 'typebox'
 import { Compile } from 'typebox/compile'
@@ -15,16 +16,27 @@ import { EnvelopeProperties, type Durability, type Limits, type Requirements } f
 import type { TaskRequirements } from '../../scheduler/index.js'
 import { LIMIT_BOUNDS, validateSpec, type SandboxSpec } from '../../sandbox/index.js'
 import type { TaskLogLine, TaskProgress, WorkerKind, WorkerPool } from '../../workers/index.js'
+import type { HostSettings, HostStatus, ModelFile } from '../../protocols/model.js'
 import { InvalidTaskError } from './errors.js'
 import { normalizeRequirements } from './view.js'
 import { offloadOutputs, type BlobSink } from './outputs.js'
 
+/** What model kinds need of the node: its models' files, the worker settings, and the worker's state after a run. */
+export interface ModelAccess {
+  readonly settings: HostSettings
+  resolve: (name: string) => Promise<ModelFile>
+  observe: (host: HostStatus) => void
+}
+
 export interface KindContext {
   signal: AbortSignal
-  workers: Pick<WorkerPool, 'runSandboxed'>
+  workers: Pick<WorkerPool, 'runSandboxed' | 'submit'>
+  models: ModelAccess | undefined
   blobs: BlobSink | undefined
   onLog: (line: TaskLogLine) => void
   onProgress: (progress: TaskProgress) => void
+  /** Generated text as it comes: `offset` is its position (UTF-16 units) in the whole output, `tokens` the count so far. */
+  onToken: (text: string, offset: number, tokens: number) => void
 }
 
 export interface KindOutcome { outcome: 'succeeded' | 'failed', result?: Record<string, unknown>, error?: string }
@@ -39,6 +51,8 @@ export interface TaskKind {
   readonly needsSandbox: boolean
   /** Checks beyond the schema (pure); throws InvalidTaskError. */
   check?: (spec: TaskSpec) => void
+  /** The spec as stored, after check (pure): normalized fields, derived requirements, `work`. */
+  prepare?: (spec: TaskSpec) => TaskSpec
   execute: (spec: TaskSpec, context: KindContext) => Promise<KindOutcome>
 }
 
@@ -111,9 +125,7 @@ const exec: TaskKind = {
 
 export type KindRegistry = ReadonlyMap<string, TaskKind>
 
-export function kindRegistry (kinds: readonly TaskKind[] = [noop, exec]): KindRegistry {
-  return new Map(kinds.map(k => [k.name, k]))
-}
+export const BASIC_KINDS: readonly TaskKind[] = [noop, exec]
 
 const compiled = new WeakMap<TaskKind, ReturnType<typeof Compile>>()
 function validatorOf (kind: TaskKind): ReturnType<typeof Compile> {
@@ -141,5 +153,5 @@ export function parseSubmission (body: unknown, registry: KindRegistry): Submiss
   const { kind: _k, priority, requirements, limits, durability, ...fields } = body as Record<string, unknown> & { priority?: number, requirements?: Requirements, limits?: Limits, durability?: Durability }
   const spec: TaskSpec = { ...fields, requirements: normalizeRequirements(requirements ?? {}, kind.defaults), limits: limits ?? {} }
   kind.check?.(spec)
-  return { kind: kind.name, priority: priority ?? 5, durability: durability ?? 'local', spec }
+  return { kind: kind.name, priority: priority ?? 5, durability: durability ?? 'local', spec: kind.prepare?.(spec) ?? spec }
 }

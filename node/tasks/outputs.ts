@@ -11,7 +11,8 @@ export const INLINE_BYTES = 16 * 1024
 export interface BlobRef { digest: string, size: number }
 export interface BlobSink { put: (bytes: Uint8Array, options: { signal?: AbortSignal }) => Promise<BlobRef> }
 
-async function inline (text: string, blobs: BlobSink | undefined, signal: AbortSignal, limit = INLINE_BYTES): Promise<{ text: string, blob?: BlobRef, cut: boolean }> {
+/** `text` inline when it fits `limit` bytes; else its first `limit` bytes and the whole in a blob. */
+export async function inlineText (text: string, blobs: BlobSink | undefined, signal: AbortSignal, limit = INLINE_BYTES): Promise<{ text: string, blob?: BlobRef, cut: boolean }> {
   const bytes = Buffer.from(text, 'utf8')
   if (bytes.byteLength <= limit) return { text, cut: false }
   const preview = bytes.subarray(0, limit).toString('utf8').replace(/\uFFFD$/, '')
@@ -21,15 +22,15 @@ async function inline (text: string, blobs: BlobSink | undefined, signal: AbortS
 
 /** The sandbox result as a task result: plain JSON, large texts moved to blobs. */
 export async function offloadOutputs (result: SandboxResult, blobs: BlobSink | undefined, signal: AbortSignal): Promise<Record<string, unknown>> {
-  const stdout = await inline(result.stdout, blobs, signal)
-  const stderr = await inline(result.stderr, blobs, signal)
+  const stdout = await inlineText(result.stdout, blobs, signal)
+  const stderr = await inlineText(result.stderr, blobs, signal)
   let budget = 4 * INLINE_BYTES // inline content of all collected files together
   const files = []
   for (const file of result.files) {
     if (file.content === undefined) { files.push(file); continue }
     const size = Buffer.byteLength(file.content)
     if (size <= Math.min(budget, INLINE_BYTES)) { budget -= size; files.push(file); continue }
-    const moved = await inline(file.content, blobs, signal, 0)
+    const moved = await inlineText(file.content, blobs, signal, 0)
     const { content: _c, ...rest } = file
     files.push(moved.blob === undefined ? { ...rest, content: moved.text, contentTruncated: true } : { ...rest, blob: moved.blob })
   }

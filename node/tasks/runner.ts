@@ -12,10 +12,10 @@ import type { TaskState } from '../../ledger/index.js'
 import type { Bodies, EntryType } from '../../protocols/ledger.js'
 import type { TaskEvent } from '../../protocols/task.js'
 import type { LeaseMessage, TaskSummaryT } from '../../protocols/auction.js'
-import { checkNode, compareQueued, emptyLoad, estimateRunMs, predictCompletion, MAX_PRIORITY, type NodeView, type RunEstimates, type TaskView } from '../../scheduler/index.js'
+import { checkNode, compareQueued, emptyLoad, estimateRunMs, estimateTaskRunMs, predictCompletion, MAX_PRIORITY, type NodeView, type RunEstimates, type TaskView } from '../../scheduler/index.js'
 import type { WorkerPool } from '../../workers/index.js'
 import type { Logger } from '../logger.js'
-import type { KindRegistry, TaskSpec } from './kinds.js'
+import type { KindRegistry, ModelAccess, TaskSpec } from './kinds.js'
 import type { BlobSink } from './outputs.js'
 import { normalizeRequirements, schedulerView } from './view.js'
 
@@ -35,7 +35,9 @@ export interface Held {
 export interface RunnerComponents {
   peerId: string
   kinds: KindRegistry
-  workers: Pick<WorkerPool, 'runSandboxed' | 'stats'>
+  workers: Pick<WorkerPool, 'runSandboxed' | 'submit' | 'stats'>
+  /** The node's models (absent: model kinds fail with a clear error). */
+  models?: ModelAccess
   /** This node as its advert shows it (load from the advert: replaced here by the exact one). */
   selfView: () => NodeView | undefined
   estimates: RunEstimates
@@ -101,7 +103,7 @@ export class TaskRunner {
 
   #estimate (task: TaskView): number {
     const self = this.#c.selfView()
-    return estimateRunMs(this.#c.estimates, task.kind, task.requirements.model, this.#c.peerId, self?.speed ?? 1)
+    return self === undefined ? estimateRunMs(this.#c.estimates, task.kind, task.requirements.model, this.#c.peerId, 1) : estimateTaskRunMs(task, self, this.#c.estimates)
   }
 
   bid (summary: TaskSummaryT): { costMs: number, completionMs: number } | { reason: string } {
@@ -184,7 +186,9 @@ export class TaskRunner {
       const outcome = await kind.execute(h.spec, {
         signal: h.abort.signal,
         workers: this.#c.workers,
+        models: this.#c.models,
         blobs: this.#c.blobs(),
+        onToken: (text, offset, tokens) => { this.#c.emit({ type: 'token', task: id, text, offset, tokens }) },
         onLog: line => { this.#c.emit(line.stream === undefined ? { type: 'log', task: id, stream: 'worker', line: `${line.level}: ${line.message}` } : { type: 'log', task: id, stream: line.stream, line: line.message }) },
         onProgress: p => { this.#c.emit({ type: 'progress', task: id, ...p }) },
       })
@@ -211,5 +215,5 @@ export class TaskRunner {
 }
 
 export function toTaskView (summary: TaskSummaryT): TaskView {
-  return { id: summary.id, kind: summary.kind, priority: summary.priority, submittedAt: summary.submittedAt, requirements: normalizeRequirements(summary.requirements) }
+  return { id: summary.id, kind: summary.kind, priority: summary.priority, submittedAt: summary.submittedAt, requirements: normalizeRequirements(summary.requirements), ...(summary.work === undefined ? {} : { work: summary.work }) }
 }

@@ -11,7 +11,7 @@ import type { Capabilities } from '../../protocols/advert.js'
 import type { Bodies, EntryType } from '../../protocols/ledger.js'
 import type { TaskViewT, SubmitReplyT } from '../../protocols/task.js'
 import { isTerminal, type TaskLedger, type TaskState } from '../../ledger/index.js'
-import { createRunEstimates, estimateRunMs, nodeView, observeRun, rendezvousOwner, type NodeView, type TaskView } from '../../scheduler/index.js'
+import { createRunEstimates, estimateTaskRunMs, nodeView, observeRun, rendezvousOwner, type NodeView, type TaskView } from '../../scheduler/index.js'
 import type { WorkerPool } from '../../workers/index.js'
 import { NotFoundError } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -21,8 +21,9 @@ import type { Mesh } from '../mesh/libp2p.js'
 import type { AdvertService } from '../capabilities/advert-service.js'
 import { Auctioneer } from './auctioneer.js'
 import { TaskConflictError, TasksStoppedError } from './errors.js'
-import { TaskEvents } from './events.js'
-import { kindRegistry, parseSubmission, type KindRegistry } from './kinds.js'
+import { TaskEvents, type TaskEventListener } from './events.js'
+import { parseSubmission, type KindRegistry, type ModelAccess, type Submission } from './kinds.js'
+import { kindRegistry } from './registry.js'
 import { LeaseBoard } from './leases.js'
 import type { BlobSink } from './outputs.js'
 import { replicate } from './replicate.js'
@@ -39,6 +40,8 @@ export interface TaskServiceComponents {
   adverts: Pick<AdvertService, 'livePeers'>
   capabilities: { current: () => Promise<Capabilities> }
   blobs?: () => BlobSink | undefined
+  /** The node's models, for the model kinds. */
+  models?: ModelAccess
   logger: Logger
   kinds?: KindRegistry
 }
@@ -76,7 +79,7 @@ export class TaskService {
     this.wire = new AuctionWire({ mesh: components.mesh, logger })
     this.runner = new TaskRunner({
       peerId: this.#peerId, kinds: this.#kinds, workers: components.workers, selfView: () => this.#self, estimates: this.estimates,
-      append, emit: e => { this.events.emit(e) }, blobs: () => components.blobs?.(), logger,
+      append, emit: e => { this.events.emit(e) }, blobs: () => components.blobs?.(), models: components.models, logger,
     }, { agingMs: this.#init.agingMs })
     this.leases = new LeaseBoard({ pubsub: components.mesh.services.pubsub, peerId: this.#peerId, logger, held: () => ({ held: this.runner.held(), auctions: this.auctioneer.count }) }, this.#init)
     this.auctioneer = new Auctioneer({
@@ -114,10 +117,24 @@ export class TaskService {
     await this.wire.stop()
   }
 
-  async submit (body: unknown, options: { signal?: AbortSignal } = {}): Promise<SubmitReplyT> {
+  /**
+   * `listener` is subscribed to the task's events before anything of it is written (so it
+   * misses nothing); the reply's `off` unsubscribes it.
+   */
+  async submit (body: unknown, options: { signal?: AbortSignal, listener?: TaskEventListener } = {}): Promise<SubmitReplyT & { off?: () => void }> {
     if (this.#stopped) throw new TasksStoppedError('the node is stopping and takes no new tasks')
     const sub = parseSubmission(body, this.#kinds)
     const id = `${Date.now().toString(36)}-${randomBytes(6).toString('base64url')}`
+    const off = options.listener === undefined ? undefined : this.subscribe(id, options.listener)
+    try {
+      return { ...await this.#submit(id, sub, options), ...(off === undefined ? {} : { off }) }
+    } catch (err) {
+      off?.()
+      throw err
+    }
+  }
+
+  async #submit (id: string, sub: Submission, options: { signal?: AbortSignal }): Promise<SubmitReplyT> {
     const appended = this.#c.ledger.append('submitted', id, { kind: sub.kind, priority: sub.priority, spec: sub.spec }, options)
     // The auction starts while the entry is written (bids overlap the fsync); it awards only
     // once the entry is durable. Its state is what the fold will give, until the fold's arrives.
@@ -173,7 +190,10 @@ export class TaskService {
     const a = s.decidedBy === undefined ? undefined : s.attempts[s.decidedBy - 1]
     if (s.state !== 'succeeded' || a?.startedAt === undefined || a.endedAt === undefined) return
     const model = (s.spec.requirements as { model?: string } | undefined)?.model
-    observeRun(this.estimates, { kind: s.kind, model, node: a.node, speed: this.#speeds.get(a.node) ?? 1, durationMs: a.endedAt - a.startedAt })
+    // A model's load is priced apart (predictCompletion's loadMs): learn the run without it.
+    const loadMs = (a.result?.timings as { loadMs?: unknown } | undefined)?.loadMs
+    const durationMs = Math.max(0, a.endedAt - a.startedAt - (typeof loadMs === 'number' && Number.isFinite(loadMs) ? loadMs : 0))
+    observeRun(this.estimates, { kind: s.kind, model, node: a.node, speed: this.#speeds.get(a.node) ?? 1, durationMs })
   }
 
   #connected (): Set<string> {
@@ -203,7 +223,7 @@ export class TaskService {
       // at this task's run estimate there (the advert knows neither the node's slots per kind
       // nor its queue; the bids will say exactly).
       const buckets = [...view.load.queuedMsByPriority]
-      buckets[buckets.length - 1] += extra * estimateRunMs(this.estimates, task.kind, task.requirements.model, id, view.speed)
+      buckets[buckets.length - 1] += extra * estimateTaskRunMs(task, view, this.estimates)
       views.push({ ...view, load: { ...view.load, queued: view.load.queued + extra, queuedMsByPriority: buckets } })
     }
     return views

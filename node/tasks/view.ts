@@ -5,7 +5,7 @@
 import type { TaskState } from '../../ledger/index.js'
 import type { Bodies } from '../../protocols/ledger.js'
 import type { TaskViewT } from '../../protocols/task.js'
-import type { MeshVerdict, TaskRequirements, TaskView } from '../../scheduler/index.js'
+import type { MeshVerdict, TaskRequirements, TaskView, TaskWork } from '../../scheduler/index.js'
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 
@@ -25,8 +25,20 @@ export function requirementsOf (state: Pick<TaskState, 'spec'>): TaskRequirement
   return normalizeRequirements((state.spec.requirements ?? {}) as Partial<TaskRequirements>)
 }
 
+const MAX_TOKENS = 1_000_000_000
+const tokenCount = (v: unknown): number | undefined => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= MAX_TOKENS ? v : undefined
+
+/** A model task's size (`spec.work`, set by its kind at submission); undefined when absent or not sane. */
+export function workOf (spec: Record<string, unknown>): TaskWork | undefined {
+  const work = spec.work as { promptTokens?: unknown, outputTokens?: unknown } | undefined
+  const promptTokens = tokenCount(work?.promptTokens)
+  const outputTokens = tokenCount(work?.outputTokens)
+  return promptTokens === undefined || outputTokens === undefined ? undefined : { promptTokens, outputTokens }
+}
+
 export function schedulerView (state: TaskState): TaskView {
-  return { id: state.id, kind: state.kind, priority: state.priority, requirements: requirementsOf(state), submittedAt: state.submittedAt }
+  const work = workOf(state.spec)
+  return { id: state.id, kind: state.kind, priority: state.priority, requirements: requirementsOf(state), submittedAt: state.submittedAt, ...(work === undefined ? {} : { work }) }
 }
 
 export function toTaskView (state: TaskState): TaskViewT {

@@ -16,6 +16,9 @@ export interface TestNodeInit {
   baseIntervalMs?: number
   name?: string
   execWorkers?: number
+  /** Model worker processes (default 0); their slots are `models.sequences`. */
+  modelWorkers?: number
+  models?: Record<string, unknown>
   auction?: Record<string, number>
 }
 
@@ -52,7 +55,9 @@ export async function startTestNode (init: TestNodeInit): Promise<GryphgenNode> 
         logLevel: 'silent',
         advert: { baseIntervalMs: init.baseIntervalMs ?? 500, maxReceiveRate: 20 },
         // No worker processes unless a test asks: mesh tests start many nodes on 2 cores.
-        workers: { exec: { size: init.execWorkers ?? 0 } },
+        workers: { exec: { size: init.execWorkers ?? 0 }, model: { size: init.modelWorkers ?? 0, slots: (init.models?.sequences as number | undefined) ?? 4 } },
+        // One llama.cpp thread: test files run two at a time on 2 cores.
+        models: { threads: 1, contextSize: 512, ...init.models },
         // Short leases so node-loss tests finish quickly.
         auction: { leaseMs: 2000, heartbeatMs: 300, bidTimeoutMs: 1000, ...init.auction },
       }),
