@@ -1,0 +1,129 @@
+/**
+ * One generation on one context sequence: a chat through the model's chat template
+ * (LlamaChat) or a raw completion (LlamaCompletion). The prompt is tokenized first, so a prompt
+ * that does not fit is refused with PromptTooLongError before anything runs, and the answer is
+ * capped to the room left in the context: the context never shifts (nothing of the prompt is
+ * silently dropped) and running out of room ends with `length`, like `maxTokens`.
+ * Sampling: temperature 0 is greedy; no repeat penalty (as OpenAI and llama.cpp's server).
+ */
+import type { ChatHistoryItem, LlamaContextSequence, LlamaGrammar, Token } from 'node-llama-cpp'
+import type { FinishReason } from '../../protocols/model.js'
+import { abortError } from './abort.js'
+import { PromptTooLongError } from './errors.js'
+import type { HostedModel } from './hosted-model.js'
+import { finishReasonOf, toChatHistory, tokenAllowance, type GenerateRequest } from './request.js'
+import type { LlamaRuntime } from './runtime.js'
+
+/** The prompt as the engine will evaluate it. */
+export type PreparedPrompt =
+  | { kind: 'chat', history: ChatHistoryItem[], tokens: number }
+  | { kind: 'completion', input: Token[], tokens: number }
+
+export interface GenerationOutcome {
+  text: string
+  finishReason: FinishReason
+  promptTokens: number
+  completionTokens: number
+  /** performance.now() of the first generated token, if any. */
+  firstTokenAt?: number
+}
+
+export type OnToken = (text: string, tokensSoFar: number) => void
+
+/** Tokenizes the prompt; throws PromptTooLongError when it leaves no room for one token. */
+export function preparePrompt (runtime: LlamaRuntime, hosted: HostedModel, request: GenerateRequest): PreparedPrompt {
+  const { model, context } = hosted
+  let prompt: PreparedPrompt
+  if (request.input.kind === 'chat') {
+    const history = toChatHistory(request.input.messages)
+    const state = hosted.chatWrapper(runtime).generateContextState({ chatHistory: history })
+    prompt = { kind: 'chat', history, tokens: state.contextText.tokenize(model.tokenizer).length }
+  } else {
+    const bos = beginningToken(runtime, hosted)
+    const input = model.tokenize(request.input.prompt, false, bos === undefined ? undefined : 'trimLeadingSpace')
+    prompt = { kind: 'completion', input, tokens: input.length + (bos === undefined ? 0 : 1) }
+  }
+  if (prompt.tokens + 1 > context.contextSize) {
+    throw new PromptTooLongError(`the prompt has ${prompt.tokens} tokens; the context holds ${context.contextSize}, one of them for the answer`, {
+      details: { promptTokens: prompt.tokens, contextSize: context.contextSize },
+    })
+  }
+  return prompt
+}
+
+export interface GenerateOnSequenceOptions {
+  grammar?: LlamaGrammar
+  signal: AbortSignal
+  onToken?: OnToken
+}
+
+export async function generateOnSequence (runtime: LlamaRuntime, hosted: HostedModel, sequence: LlamaContextSequence, request: GenerateRequest, prompt: PreparedPrompt, options: GenerateOnSequenceOptions): Promise<GenerationOutcome> {
+  const { signal, grammar } = options
+  const maxTokens = tokenAllowance(request.maxTokens, prompt.tokens, sequence.contextSize)
+  let tokens = 0
+  let firstTokenAt: number | undefined
+  const common = {
+    maxTokens,
+    temperature: request.temperature,
+    ...(request.topP === undefined ? {} : { topP: request.topP }),
+    ...(request.seed === undefined ? {} : { seed: request.seed }),
+    ...(request.stop.length === 0 ? {} : { customStopTriggers: request.stop }),
+    ...(grammar === undefined ? {} : { grammar }),
+    repeatPenalty: false as const,
+    signal,
+    stopOnAbortSignal: false,
+    onToken: (generated: Token[]) => {
+      tokens += generated.length
+      firstTokenAt ??= performance.now()
+    },
+    onTextChunk: (text: string) => { if (text !== '') options.onToken?.(text, tokens) },
+  }
+  let text: string
+  let stopReason: string
+  try {
+    if (prompt.kind === 'chat') {
+      const chat = new runtime.lib.LlamaChat({ contextSequence: sequence, chatWrapper: hosted.chatWrapper(runtime) })
+      try {
+        const response = await chat.generateResponse(prompt.history, common)
+        text = response.response
+        stopReason = response.metadata.stopReason
+      } finally {
+        chat.dispose({ disposeSequence: false })
+      }
+    } else {
+      const completion = new runtime.lib.LlamaCompletion({ contextSequence: sequence })
+      try {
+        // contextShiftSize 1: the whole context but one token is the prompt's (checked above).
+        const response = await completion.generateCompletionWithMeta(prompt.input, { ...common, disableContextShift: true, contextShiftSize: 1 })
+        text = response.response
+        stopReason = response.metadata.stopReason
+      } finally {
+        completion.dispose({ disposeSequence: false })
+      }
+    }
+  } catch (err) {
+    if (signal.aborted) throw abortError(signal, 'generation')
+    throw err
+  }
+  const finishReason = finishReasonOf(stopReason)
+  return {
+    text,
+    finishReason,
+    promptTokens: prompt.tokens,
+    // Tokens held back at the end (half a character, the start of a stop string) are not in
+    // the text but were generated; at the limit exactly `maxTokens` were.
+    completionTokens: finishReason === 'length' ? Math.max(tokens, maxTokens) : tokens,
+    ...(firstTokenAt === undefined ? {} : { firstTokenAt }),
+  }
+}
+
+/** The token llama.cpp puts before a prompt (llama_tokenize's rule, as node-llama-cpp applies it). */
+function beginningToken (runtime: LlamaRuntime, hosted: HostedModel): Token | undefined {
+  const { model } = hosted
+  const type = runtime.lib.LlamaVocabularyType
+  switch (model.vocabularyType) {
+    case type.rwkv: case type.ugm: return undefined
+    case type.wpm: return model.tokens.bos ?? undefined
+    default: return model.tokens.shouldPrependBosToken ? model.tokens.bos ?? undefined : undefined
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * ModelHost: runs local models for one worker process. Models load on demand by their file
+ * (one load per digest, however many requests ask at once), under the memory budget of the
+ * latest settings (see memory.ts), and serve generate and embed requests concurrently
+ * through their context's sequences (more requests than sequences wait in order). Every call
+ * takes a signal: an abort ends the call with AbortedError promptly and frees what it held.
+ *
+ * Settings come with every request: the budget applies at once; threads, sequences, context
+ * size and GPU layers apply to models loaded after they change; the Llama's thread cap is the
+ * first request's `threads` for the life of the host.
+ */
+import type { LlamaEmbeddingContext, LlamaGrammar } from 'node-llama-cpp'
+import { AbortedError } from '../../node/errors.js'
+import { silentLogger, type Logger } from '../../node/logger.js'
+import type { EmbedInput, EmbedResult, GenerateInput, GenerateResult, HostSettings, HostStatus, ModelFile } from '../../protocols/model.js'
+import { abortable, abortError } from './abort.js'
+import { selfBenchmark } from './benchmark.js'
+import { embedTexts } from './embed.js'
+import { InvalidJsonSchemaProblemsError, ModelLoadError } from './errors.js'
+import { generateOnSequence, preparePrompt, type OnToken } from './generate.js'
+import { HostedModel } from './hosted-model.js'
+import { heldBytes, openModel, planLoad } from './load.js'
+import { ModelMemory } from './memory.js'
+import { resolveGenerateRequest } from './request.js'
+import { createLlamaRuntime, type LlamaRuntime } from './runtime.js'
+
+export interface ModelHostInit { logger?: Logger }
+export interface GenerateCallOptions { signal: AbortSignal, onToken?: OnToken }
+export interface EmbedCallOptions { signal: AbortSignal }
+
+interface Lease { runtime: LlamaRuntime, hosted: HostedModel, loadMs: number }
+
+export class ModelHost {
+  readonly #log: Logger
+  readonly #stop = new AbortController()
+  readonly #memory: ModelMemory
+  readonly #loading = new Map<string, Promise<HostedModel>>()
+  #runtime: Promise<LlamaRuntime> | undefined
+  #ready: LlamaRuntime | undefined
+  #settings: HostSettings | undefined
+
+  constructor (init: ModelHostInit = {}) {
+    this.#log = (init.logger ?? silentLogger()).child({ component: 'gryphgen:model-host' })
+    this.#memory = new ModelMemory(this.#log)
+  }
+
+  async generate (input: GenerateInput, options: GenerateCallOptions): Promise<GenerateResult> {
+    const started = performance.now()
+    const request = resolveGenerateRequest(input)
+    const signal = this.#signal(options.signal)
+    const { outcome, loadMs, generationStarted } = await this.#withModel(input.model, input.settings, signal, async ({ runtime, hosted, loadMs }) => {
+      const prompt = preparePrompt(runtime, hosted, request)
+      const grammar = request.jsonSchema === undefined ? undefined : await jsonGrammar(runtime, request.jsonSchema)
+      await hosted.slots.acquire(signal)
+      try {
+        const sequence = hosted.context.getSequence()
+        const generationStarted = performance.now()
+        try {
+          return { outcome: await generateOnSequence(runtime, hosted, sequence, request, prompt, { grammar, signal, onToken: options.onToken }), loadMs, generationStarted }
+        } finally {
+          await sequence.dispose()
+        }
+      } finally {
+        hosted.slots.release()
+      }
+    })
+    const ended = performance.now()
+    const firstTokenAt = outcome.firstTokenAt ?? ended
+    return {
+      text: outcome.text,
+      finishReason: outcome.finishReason,
+      usage: { promptTokens: outcome.promptTokens, completionTokens: outcome.completionTokens },
+      timings: { loadMs: ms(loadMs), promptMs: ms(firstTokenAt - generationStarted), firstTokenMs: ms(firstTokenAt - started), totalMs: ms(ended - started) },
+      host: this.#status(),
+    }
+  }
+
+  async embed (input: EmbedInput, options: EmbedCallOptions): Promise<EmbedResult> {
+    const started = performance.now()
+    const signal = this.#signal(options.signal)
+    const { embeddings, loadMs } = await this.#withModel(input.model, input.settings, signal, async ({ hosted, loadMs }) => {
+      const embedding = await this.#embeddingContext(hosted, input.settings, signal)
+      const shape = { contextSize: hosted.context.contextSize, dimensions: hosted.model.embeddingVectorSize, bos: hosted.model.tokens.bos }
+      return { embeddings: await embedTexts(embedding, shape, input.texts, signal), loadMs }
+    })
+    return {
+      vectors: embeddings.vectors,
+      dimensions: embeddings.dimensions,
+      usage: { promptTokens: embeddings.promptTokens },
+      timings: { loadMs: ms(loadMs), totalMs: ms(performance.now() - started) },
+      host: this.#status(),
+    }
+  }
+
+  /** With settings, the budget is updated and llama.cpp started (so the GPU is known). */
+  async status (settings?: HostSettings, options: { signal?: AbortSignal } = {}): Promise<HostStatus> {
+    if (settings !== undefined) {
+      this.#applySettings(settings)
+      await this.#runtimeFor(settings, this.#signal(options.signal))
+    }
+    return this.#status()
+  }
+
+  /** Aborts every request, unloads every model and frees llama.cpp. */
+  async dispose (): Promise<void> {
+    if (this.#stop.signal.aborted) return
+    this.#stop.abort(new AbortedError('the model host stopped'))
+    await Promise.allSettled([...this.#loading.values()])
+    await this.#memory.unloadAll()
+    const runtime = await this.#runtime?.catch(() => undefined)
+    await runtime?.llama.dispose()
+  }
+
+  async [Symbol.asyncDispose] (): Promise<void> { await this.dispose() }
+
+  #status (): HostStatus {
+    return {
+      loaded: this.#memory.loaded().map(h => h.status()),
+      memoryBudgetMb: this.#memory.budgetMb,
+      threads: this.#ready?.llama.maxThreads ?? this.#settings?.threads ?? 0,
+      gpu: this.#ready?.llama.gpu ?? false,
+    }
+  }
+
+  #signal (signal: AbortSignal | undefined): AbortSignal {
+    return signal === undefined ? this.#stop.signal : AbortSignal.any([signal, this.#stop.signal])
+  }
+
+  #applySettings (settings: HostSettings): void {
+    this.#settings = settings
+    this.#memory.setBudgetMb(settings.memoryBudgetMb)
+  }
+
+  async #runtimeFor (settings: HostSettings, signal: AbortSignal): Promise<LlamaRuntime> {
+    this.#runtime ??= createLlamaRuntime(settings.threads, this.#log).then(
+      runtime => (this.#ready = runtime),
+      err => { this.#runtime = undefined; throw err },
+    )
+    return await abortable(this.#runtime, signal)
+  }
+
+  /** Runs `use` with the model loaded and held (never unloaded meanwhile). */
+  async #withModel<T> (file: ModelFile, settings: HostSettings, signal: AbortSignal, use: (lease: Lease) => Promise<T>): Promise<T> {
+    if (signal.aborted) throw abortError(signal)
+    this.#applySettings(settings)
+    const runtime = await this.#runtimeFor(settings, signal)
+    let loadMs = 0
+    for (;;) {
+      const hosted = this.#memory.acquire(file.digest)
+      if (hosted !== undefined) {
+        try {
+          return await use({ runtime, hosted, loadMs })
+        } finally {
+          this.#memory.release(hosted)
+        }
+      }
+      const started = performance.now()
+      await this.#loadOnce(runtime, file, settings, signal)
+      loadMs = performance.now() - started
+    }
+  }
+
+  /** Loads the model, or waits for the load already running; a load aborted by its own requester is tried again. */
+  async #loadOnce (runtime: LlamaRuntime, file: ModelFile, settings: HostSettings, signal: AbortSignal): Promise<void> {
+    const pending = this.#loading.get(file.digest)
+    if (pending !== undefined) {
+      try {
+        await abortable(pending, signal)
+      } catch (err) {
+        if (signal.aborted || !(err instanceof AbortedError)) throw err
+      }
+      return
+    }
+    const load = this.#load(runtime, file, settings, signal)
+    this.#loading.set(file.digest, load)
+    try {
+      await load
+    } finally {
+      this.#loading.delete(file.digest)
+    }
+  }
+
+  async #load (runtime: LlamaRuntime, file: ModelFile, settings: HostSettings, signal: AbortSignal): Promise<HostedModel> {
+    const started = performance.now()
+    const plan = await planLoad(runtime, file, settings, signal)
+    const reservation = `load:${file.digest}`
+    await this.#memory.reserve(reservation, plan.estimatedBytes, { name: file.name, signal })
+    try {
+      const opened = await openModel(runtime, file, settings, plan, signal)
+      let benchmark
+      try {
+        benchmark = await selfBenchmark(opened.model, opened.context)
+        if (signal.aborted) throw abortError(signal, `loading model ${file.name}`)
+      } catch (err) {
+        await opened.context.dispose()
+        await opened.model.dispose()
+        throw err instanceof AbortedError ? err : new ModelLoadError(`model ${file.name} loaded but cannot run: ${(err as Error).message}`, { cause: err, details: { name: file.name, path: file.path } })
+      }
+      const hosted = new HostedModel({ file, ...opened, benchmark, bytes: heldBytes(opened) })
+      this.#memory.add(hosted)
+      this.#log.info({ ...hosted.status(), loadMs: ms(performance.now() - started) }, 'model loaded')
+      return hosted
+    } finally {
+      this.#memory.unreserve(reservation)
+    }
+  }
+
+  /** The model's embedding context, made by the first request that needs it. */
+  async #embeddingContext (hosted: HostedModel, settings: HostSettings, signal: AbortSignal): Promise<LlamaEmbeddingContext> {
+    for (;;) {
+      const pending = hosted.embedding ?? this.#createEmbedding(hosted, settings, signal)
+      hosted.embedding = pending
+      try {
+        return await abortable(pending, signal)
+      } catch (err) {
+        if (signal.aborted || !(err instanceof AbortedError) || hosted.embedding === pending) throw err
+      }
+    }
+  }
+
+  async #createEmbedding (hosted: HostedModel, settings: HostSettings, signal: AbortSignal): Promise<LlamaEmbeddingContext> {
+    const { file, model } = hosted
+    const contextSize = hosted.context.contextSize
+    const reservation = `embed:${file.digest}`
+    try {
+      const estimate = await hosted.insights.estimateContextResourceRequirementsV2({ contextSize, sequences: 1, modelGpuLayers: model.gpuLayers, isEmbeddingContext: true })
+      const bytes = estimate.cpuRam + estimate.gpuVram
+      await this.#memory.reserve(reservation, bytes, { name: `${file.name} (embeddings)`, pinned: file.digest, signal })
+      const embedding = await model.createEmbeddingContext({ contextSize, threads: settings.threads, createSignal: signal })
+      hosted.bytes += bytes
+      return embedding
+    } catch (err) {
+      hosted.embedding = undefined
+      if (signal.aborted) throw abortError(signal, 'creating an embedding context')
+      throw err instanceof ModelLoadError || (err as Error).name === 'ModelTooLargeError' ? err : new ModelLoadError(`cannot create an embedding context for ${file.name}: ${(err as Error).message}`, { cause: err, details: { name: file.name, path: file.path } })
+    } finally {
+      this.#memory.unreserve(reservation)
+    }
+  }
+}
+
+async function jsonGrammar (runtime: LlamaRuntime, schema: Record<string, unknown>): Promise<LlamaGrammar> {
+  try {
+    // Checked by normalizeJsonSchema; the method's type would want a literal schema to infer from.
+    return await runtime.llama.createGrammarForJsonSchema(schema as never)
+  } catch (err) {
+    throw new InvalidJsonSchemaProblemsError([`/: ${(err as Error).message}`])
+  }
+}
+
+const ms = (value: number): number => Math.max(0, Math.round(value * 10) / 10)

@@ -1,0 +1,18 @@
+/**
+ * The model host: local models for a `model` worker (protocols/model.ts is its contract).
+ * ModelHost loads GGUF models on demand under a memory budget and serves generate (chat or raw
+ * completion, streamed token by token, optionally constrained to a JSON schema) and embed
+ * requests through node-llama-cpp, which it imports on first use. `modelTaskHandlers` are the
+ * worker kind's task handlers around one ModelHost per process.
+ * Not exported from models/index.ts: importing this face loads node-llama-cpp's types only,
+ * but the host itself is for worker processes.
+ */
+export { ModelHost, type ModelHostInit, type GenerateCallOptions, type EmbedCallOptions } from './host.js'
+export { modelTaskHandlers, disposeModelTaskHost, splitTokenText, TOKEN_MESSAGE_MAX } from './tasks.js'
+export { planAdmission, type ResidentModel, type AdmissionPlan } from './admission.js'
+export { resolveGenerateRequest, toChatHistory, finishReasonOf, tokenAllowance, GENERATE_DEFAULTS, type GenerateRequest } from './request.js'
+export { BENCHMARK } from './benchmark.js'
+export { SlotQueue } from './slots.js'
+export {
+  ModelHostError, ModelTooLargeError, PromptTooLongError, ModelLoadError, InvalidModelRequestError, InvalidJsonSchemaProblemsError,
+} from './errors.js'

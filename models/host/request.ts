@@ -1,0 +1,66 @@
+/**
+ * A generate request resolved into what the engine runs: chat or raw completion, sampling
+ * with the defaults filled in, the JSON schema checked against node-llama-cpp's subset. Pure.
+ */
+import type { ChatHistoryItem } from 'node-llama-cpp'
+import type { ChatMessage, FinishReason, GenerateInput } from '../../protocols/model.js'
+import { normalizeJsonSchema } from '../grammar/index.js'
+import { InvalidModelRequestError } from './errors.js'
+
+export const GENERATE_DEFAULTS = { maxTokens: 256, temperature: 0.7 } as const
+
+export interface GenerateRequest {
+  input: { kind: 'chat', messages: ChatMessage[] } | { kind: 'completion', prompt: string }
+  maxTokens: number
+  /** 0: greedy. */
+  temperature: number
+  topP?: number
+  seed?: number
+  stop: string[]
+  /** Normalized; absent for free text. */
+  jsonSchema?: Record<string, unknown>
+}
+
+/** Throws InvalidModelRequestError (not exactly one of messages and prompt) or InvalidJsonSchemaError. */
+export function resolveGenerateRequest (input: GenerateInput): GenerateRequest {
+  const { messages, prompt } = input
+  if ((messages === undefined) === (prompt === undefined)) {
+    throw new InvalidModelRequestError('a generate request needs exactly one of messages and prompt', { details: ['messages', 'prompt'] })
+  }
+  return {
+    input: messages !== undefined ? { kind: 'chat', messages } : { kind: 'completion', prompt: prompt ?? '' },
+    maxTokens: input.maxTokens ?? GENERATE_DEFAULTS.maxTokens,
+    temperature: input.temperature ?? GENERATE_DEFAULTS.temperature,
+    ...(input.topP === undefined ? {} : { topP: input.topP }),
+    ...(input.seed === undefined ? {} : { seed: input.seed }),
+    stop: input.stop ?? [],
+    ...(input.jsonSchema === undefined ? {} : { jsonSchema: normalizeJsonSchema(input.jsonSchema) }),
+  }
+}
+
+/**
+ * Messages as node-llama-cpp's chat history, ending with the model's turn: a trailing
+ * assistant message is the start of the answer, which the model continues.
+ */
+export function toChatHistory (messages: readonly ChatMessage[]): ChatHistoryItem[] {
+  const history = messages.map((m): ChatHistoryItem => {
+    switch (m.role) {
+      case 'system': return { type: 'system', text: m.content }
+      case 'user': return { type: 'user', text: m.content }
+      case 'assistant': return { type: 'model', response: [m.content] }
+      default: return m.role satisfies never
+    }
+  })
+  if (history.at(-1)?.type !== 'model') history.push({ type: 'model', response: [] })
+  return history
+}
+
+/** node-llama-cpp's stop reasons: only running out of tokens is `length`. */
+export function finishReasonOf (stopReason: string): FinishReason {
+  return stopReason === 'maxTokens' ? 'length' : 'stop'
+}
+
+/** Tokens the answer may take: what was asked, capped by the room left in the context. */
+export function tokenAllowance (maxTokens: number, promptTokens: number, contextSize: number): number {
+  return Math.max(1, Math.min(maxTokens, contextSize - promptTokens))
+}
