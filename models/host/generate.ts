@@ -110,8 +110,9 @@ export async function generateOnSequence (runtime: LlamaRuntime, hosted: HostedM
     text,
     finishReason,
     promptTokens: prompt.tokens,
-    // Tokens held back at the end (half a character, the start of a stop string) are not in
-    // the text but were generated; at the limit exactly `maxTokens` were.
+    // Tokens held back at the end (the start of a stop string) are not in the text but were
+    // generated; at the limit at least `maxTokens` were (a token ending inside a character is
+    // completed by the next ones before the limit is checked).
     completionTokens: finishReason === 'length' ? Math.max(tokens, maxTokens) : tokens,
     ...(firstTokenAt === undefined ? {} : { firstTokenAt }),
   }

@@ -131,20 +131,28 @@ export class ModelHost {
     this.#memory.setBudgetMb(settings.memoryBudgetMb)
   }
 
-  async #runtimeFor (settings: HostSettings, signal: AbortSignal): Promise<LlamaRuntime> {
+  /** The runtime, and how long this call spent starting it (0 when it was started or being started by another). */
+  async #runtimeFor (settings: HostSettings, signal: AbortSignal): Promise<{ runtime: LlamaRuntime, startMs: number }> {
+    if (this.#ready !== undefined) return { runtime: this.#ready, startMs: 0 }
+    const starts = this.#runtime === undefined
+    const started = performance.now()
     this.#runtime ??= createLlamaRuntime(settings.threads, this.#log).then(
       runtime => (this.#ready = runtime),
       err => { this.#runtime = undefined; throw err },
     )
-    return await abortable(this.#runtime, signal)
+    const runtime = await abortable(this.#runtime, signal)
+    return { runtime, startMs: starts ? performance.now() - started : 0 }
   }
 
-  /** Runs `use` with the model loaded and held (never unloaded meanwhile). */
+  /**
+   * Runs `use` with the model loaded and held (never unloaded meanwhile). `loadMs` is the time
+   * this request spent starting llama.cpp and loading the model, when it was the one to do so.
+   */
   async #withModel<T> (file: ModelFile, settings: HostSettings, signal: AbortSignal, use: (lease: Lease) => Promise<T>): Promise<T> {
     if (signal.aborted) throw abortError(signal)
     this.#applySettings(settings)
-    const runtime = await this.#runtimeFor(settings, signal)
-    let loadMs = 0
+    const { runtime, startMs } = await this.#runtimeFor(settings, signal)
+    let loadMs = startMs
     for (;;) {
       const hosted = this.#memory.acquire(file.digest)
       if (hosted !== undefined) {
@@ -155,13 +163,15 @@ export class ModelHost {
         }
       }
       const started = performance.now()
-      await this.#loadOnce(runtime, file, settings, signal)
-      loadMs = performance.now() - started
+      if (await this.#loadOnce(runtime, file, settings, signal)) loadMs += performance.now() - started
     }
   }
 
-  /** Loads the model, or waits for the load already running; a load aborted by its own requester is tried again. */
-  async #loadOnce (runtime: LlamaRuntime, file: ModelFile, settings: HostSettings, signal: AbortSignal): Promise<void> {
+  /**
+   * Loads the model (true), or waits for the load already running (false); when that load was
+   * aborted by its own requester, the caller tries again.
+   */
+  async #loadOnce (runtime: LlamaRuntime, file: ModelFile, settings: HostSettings, signal: AbortSignal): Promise<boolean> {
     const pending = this.#loading.get(file.digest)
     if (pending !== undefined) {
       try {
@@ -169,12 +179,13 @@ export class ModelHost {
       } catch (err) {
         if (signal.aborted || !(err instanceof AbortedError)) throw err
       }
-      return
+      return false
     }
     const load = this.#load(runtime, file, settings, signal)
     this.#loading.set(file.digest, load)
     try {
       await load
+      return true
     } finally {
       this.#loading.delete(file.digest)
     }
