@@ -5,13 +5,16 @@
  *
  * - exec: `sandbox` (input: a SandboxSpec; runs it with runSandboxed, cancel kills the sandbox)
  *   and `echo` (returns its input: for health checks, tests and benchmarks).
- * - model: none yet (every task is answered with UnsupportedTaskError).
+ * - model: `generate`, `embed` and `status` (protocols/model.ts) on one ModelHost per worker
+ *   process (models/host), made on the first model task: node-llama-cpp is imported then, never
+ *   in an exec worker. Generated text streams as `token` progress frames.
  * More handlers come from modules named at start (`--handlers`), each exporting `handlers`.
  */
 import { isAbsolute } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Logger } from '../node/logger.js'
 import { runSandboxed, type SandboxSpec } from '../sandbox/index.js'
+import { modelTaskHandlers } from '../models/host/tasks.js'
 import { EXEC_TASK_TYPES, type TaskLogLine, type TaskProgress, type WorkerKind } from '../protocols/worker.js'
 import { WorkerPoolConfigError } from './errors.js'
 
@@ -76,7 +79,7 @@ export const echoTask: TaskHandler = async input => input
 export function builtinHandlers (kind: WorkerKind): Map<string, TaskHandler> {
   switch (kind) {
     case 'exec': return new Map([[EXEC_TASK_TYPES.sandbox, runSandboxTask], [EXEC_TASK_TYPES.echo, echoTask]])
-    case 'model': return new Map()
+    case 'model': return modelTaskHandlers()
     default: return kind satisfies never
   }
 }
