@@ -5,21 +5,20 @@
  * through their context's sequences (more requests than sequences wait in order). Every call
  * takes a signal: an abort ends the call with AbortedError promptly and frees what it held.
  *
- * Settings come with every request: the budget applies at once; threads, sequences, context
- * size and GPU layers apply to models loaded after they change; the Llama's thread cap is the
- * first request's `threads` for the life of the host.
+ * Settings come with every request: the budget applies from the next load (a smaller one
+ * unloads idle models then); threads, sequences, context size and GPU layers apply to models
+ * loaded after they change; the Llama's thread cap is the first request's `threads` for the
+ * life of the host.
  */
-import type { LlamaEmbeddingContext, LlamaGrammar } from 'node-llama-cpp'
+import type { LlamaGrammar } from 'node-llama-cpp'
 import { AbortedError } from '../../node/errors.js'
 import { silentLogger, type Logger } from '../../node/logger.js'
 import type { EmbedInput, EmbedResult, GenerateInput, GenerateResult, HostSettings, HostStatus, ModelFile } from '../../protocols/model.js'
 import { abortable, abortError } from './abort.js'
-import { selfBenchmark } from './benchmark.js'
 import { embedTexts } from './embed.js'
-import { InvalidJsonSchemaProblemsError, ModelLoadError } from './errors.js'
+import { InvalidJsonSchemaProblemsError } from './errors.js'
 import { generateOnSequence, preparePrompt, type OnToken } from './generate.js'
-import { HostedModel } from './hosted-model.js'
-import { heldBytes, openModel, planLoad } from './load.js'
+import { ModelLoader, type Lease } from './loader.js'
 import { ModelMemory } from './memory.js'
 import { resolveGenerateRequest } from './request.js'
 import { createLlamaRuntime, type LlamaRuntime } from './runtime.js'
@@ -28,13 +27,11 @@ export interface ModelHostInit { logger?: Logger }
 export interface GenerateCallOptions { signal: AbortSignal, onToken?: OnToken }
 export interface EmbedCallOptions { signal: AbortSignal }
 
-interface Lease { runtime: LlamaRuntime, hosted: HostedModel, loadMs: number }
-
 export class ModelHost {
   readonly #log: Logger
   readonly #stop = new AbortController()
   readonly #memory: ModelMemory
-  readonly #loading = new Map<string, Promise<HostedModel>>()
+  readonly #loader: ModelLoader
   #runtime: Promise<LlamaRuntime> | undefined
   #ready: LlamaRuntime | undefined
   #settings: HostSettings | undefined
@@ -42,6 +39,7 @@ export class ModelHost {
   constructor (init: ModelHostInit = {}) {
     this.#log = (init.logger ?? silentLogger()).child({ component: 'gryphgen:model-host' })
     this.#memory = new ModelMemory(this.#log)
+    this.#loader = new ModelLoader(this.#memory, this.#log)
   }
 
   async generate (input: GenerateInput, options: GenerateCallOptions): Promise<GenerateResult> {
@@ -79,7 +77,7 @@ export class ModelHost {
     const started = performance.now()
     const signal = this.#signal(options.signal)
     const { embeddings, loadMs } = await this.#withModel(input.model, input.settings, signal, async ({ hosted, loadMs }) => {
-      const embedding = await this.#embeddingContext(hosted, input.settings, signal)
+      const embedding = await this.#loader.embeddingContext(hosted, input.settings, signal)
       const shape = { contextSize: hosted.context.contextSize, dimensions: hosted.model.embeddingVectorSize, bos: hosted.model.tokens.bos }
       return { embeddings: await embedTexts(embedding, shape, input.texts, signal), loadMs }
     })
@@ -105,13 +103,24 @@ export class ModelHost {
   async dispose (): Promise<void> {
     if (this.#stop.signal.aborted) return
     this.#stop.abort(new AbortedError('the model host stopped'))
-    await Promise.allSettled([...this.#loading.values()])
+    await this.#loader.settled()
     await this.#memory.unloadAll()
     const runtime = await this.#runtime?.catch(() => undefined)
     await runtime?.llama.dispose()
   }
 
   async [Symbol.asyncDispose] (): Promise<void> { await this.dispose() }
+
+  /**
+   * Runs `use` with the model loaded and held (never unloaded meanwhile). `loadMs` is the time
+   * this request spent starting llama.cpp and loading the model, when it was the one to do so.
+   */
+  async #withModel<T> (file: ModelFile, settings: HostSettings, signal: AbortSignal, use: (lease: Lease) => Promise<T>): Promise<T> {
+    if (signal.aborted) throw abortError(signal)
+    this.#applySettings(settings)
+    const { runtime, startMs } = await this.#runtimeFor(settings, signal)
+    return await this.#loader.withModel(runtime, startMs, file, settings, signal, use)
+  }
 
   #status (): HostStatus {
     return {
@@ -142,111 +151,6 @@ export class ModelHost {
     )
     const runtime = await abortable(this.#runtime, signal)
     return { runtime, startMs: starts ? performance.now() - started : 0 }
-  }
-
-  /**
-   * Runs `use` with the model loaded and held (never unloaded meanwhile). `loadMs` is the time
-   * this request spent starting llama.cpp and loading the model, when it was the one to do so.
-   */
-  async #withModel<T> (file: ModelFile, settings: HostSettings, signal: AbortSignal, use: (lease: Lease) => Promise<T>): Promise<T> {
-    if (signal.aborted) throw abortError(signal)
-    this.#applySettings(settings)
-    const { runtime, startMs } = await this.#runtimeFor(settings, signal)
-    let loadMs = startMs
-    for (;;) {
-      const hosted = this.#memory.acquire(file.digest)
-      if (hosted !== undefined) {
-        try {
-          return await use({ runtime, hosted, loadMs })
-        } finally {
-          this.#memory.release(hosted)
-        }
-      }
-      const started = performance.now()
-      if (await this.#loadOnce(runtime, file, settings, signal)) loadMs += performance.now() - started
-    }
-  }
-
-  /**
-   * Loads the model (true), or waits for the load already running (false); when that load was
-   * aborted by its own requester, the caller tries again.
-   */
-  async #loadOnce (runtime: LlamaRuntime, file: ModelFile, settings: HostSettings, signal: AbortSignal): Promise<boolean> {
-    const pending = this.#loading.get(file.digest)
-    if (pending !== undefined) {
-      try {
-        await abortable(pending, signal)
-      } catch (err) {
-        if (signal.aborted || !(err instanceof AbortedError)) throw err
-      }
-      return false
-    }
-    const load = this.#load(runtime, file, settings, signal)
-    this.#loading.set(file.digest, load)
-    try {
-      await load
-      return true
-    } finally {
-      this.#loading.delete(file.digest)
-    }
-  }
-
-  async #load (runtime: LlamaRuntime, file: ModelFile, settings: HostSettings, signal: AbortSignal): Promise<HostedModel> {
-    const started = performance.now()
-    const plan = await planLoad(runtime, file, settings, signal)
-    const reservation = `load:${file.digest}`
-    await this.#memory.reserve(reservation, plan.estimatedBytes, { name: file.name, signal })
-    try {
-      const opened = await openModel(runtime, file, settings, plan, signal)
-      let benchmark
-      try {
-        benchmark = await selfBenchmark(opened.model, opened.context)
-        if (signal.aborted) throw abortError(signal, `loading model ${file.name}`)
-      } catch (err) {
-        await opened.context.dispose()
-        await opened.model.dispose()
-        throw err instanceof AbortedError ? err : new ModelLoadError(`model ${file.name} loaded but cannot run: ${(err as Error).message}`, { cause: err, details: { name: file.name, path: file.path } })
-      }
-      const hosted = new HostedModel({ file, ...opened, benchmark, bytes: heldBytes(opened) })
-      this.#memory.add(hosted)
-      this.#log.info({ ...hosted.status(), loadMs: ms(performance.now() - started) }, 'model loaded')
-      return hosted
-    } finally {
-      this.#memory.unreserve(reservation)
-    }
-  }
-
-  /** The model's embedding context, made by the first request that needs it. */
-  async #embeddingContext (hosted: HostedModel, settings: HostSettings, signal: AbortSignal): Promise<LlamaEmbeddingContext> {
-    for (;;) {
-      const pending = hosted.embedding ?? this.#createEmbedding(hosted, settings, signal)
-      hosted.embedding = pending
-      try {
-        return await abortable(pending, signal)
-      } catch (err) {
-        if (signal.aborted || !(err instanceof AbortedError) || hosted.embedding === pending) throw err
-      }
-    }
-  }
-
-  async #createEmbedding (hosted: HostedModel, settings: HostSettings, signal: AbortSignal): Promise<LlamaEmbeddingContext> {
-    const { file, model } = hosted
-    const contextSize = hosted.context.contextSize
-    const reservation = `embed:${file.digest}`
-    try {
-      const estimate = await hosted.insights.estimateContextResourceRequirementsV2({ contextSize, sequences: 1, modelGpuLayers: model.gpuLayers, isEmbeddingContext: true })
-      const bytes = estimate.cpuRam + estimate.gpuVram
-      await this.#memory.reserve(reservation, bytes, { name: `${file.name} (embeddings)`, pinned: file.digest, signal })
-      const embedding = await model.createEmbeddingContext({ contextSize, threads: settings.threads, createSignal: signal })
-      hosted.bytes += bytes
-      return embedding
-    } catch (err) {
-      hosted.embedding = undefined
-      if (signal.aborted) throw abortError(signal, 'creating an embedding context')
-      throw err instanceof ModelLoadError || (err as Error).name === 'ModelTooLargeError' ? err : new ModelLoadError(`cannot create an embedding context for ${file.name}: ${(err as Error).message}`, { cause: err, details: { name: file.name, path: file.path } })
-    } finally {
-      this.#memory.unreserve(reservation)
-    }
   }
 }
 

@@ -4,8 +4,9 @@
  * completion, streamed token by token, optionally constrained to a JSON schema) and embed
  * requests through node-llama-cpp, which it imports on first use. `modelTaskHandlers` are the
  * worker kind's task handlers around one ModelHost per process.
- * Not exported from models/index.ts: importing this face loads node-llama-cpp's types only,
- * but the host itself is for worker processes.
+ * Not exported from models/index.ts: the host is for model worker processes. Its modules
+ * import node-llama-cpp's types only; the library itself (~0.6 s to import) is loaded when a
+ * host first needs llama.cpp.
  */
 export { ModelHost, type ModelHostInit, type GenerateCallOptions, type EmbedCallOptions } from './host.js'
 export { modelTaskHandlers, disposeModelTaskHost, splitTokenText, TOKEN_MESSAGE_MAX } from './tasks.js'

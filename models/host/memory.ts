@@ -74,7 +74,10 @@ export class ModelMemory {
           })
         case 'fits':
           this.#reservations.set(key, { key, bytes, lastUsed: ++this.#uses, active: 1 })
-          await Promise.all(plan.evict.map(async digest => await this.unload(digest)))
+          // An unload that fails still took the model out of the map; llama.cpp's own error is logged.
+          for (const failed of (await Promise.allSettled(plan.evict.map(async digest => await this.unload(digest)))).filter(r => r.status === 'rejected')) {
+            this.#log.warn({ err: failed.reason }, 'unloading a model failed')
+          }
           return
         case 'wait':
           this.#log.debug({ name: options.name, neededMb: bytesToMb(bytes) }, 'waiting for models in use to become idle')
