@@ -97,7 +97,7 @@ describe('generate', () => {
   test('an abort mid-generation rejects with AbortedError at once and frees the sequence', async () => {
     const controller = new AbortController()
     let abortedAt = 0
-    await expect(generate({ prompt: 'Once upon a time', maxTokens: 1000 }, {
+    await expect(generate({ prompt: 'Once upon a time', temperature: 0, maxTokens: 1000 }, {
       signal: controller.signal,
       onToken: (_text, n) => { if (n >= 2 && abortedAt === 0) { abortedAt = performance.now(); controller.abort() } },
     })).rejects.toBeInstanceOf(AbortedError)

@@ -60,14 +60,14 @@ describe('the model worker', () => {
     await expect(pool.submit('model', { type: MODEL_TASK_TYPES.generate, input: { prompt: 'no model' } })).rejects.toMatchObject({ name: 'InvalidTaskDataError' })
     await expect(pool.submit('model', { type: MODEL_TASK_TYPES.generate, input: { model, settings } })).rejects.toMatchObject({ name: 'InvalidTaskDataError' })
     await expect(pool.submit('model', { type: MODEL_TASK_TYPES.generate, input: { model, settings, prompt: 'w '.repeat(400) } })).rejects.toMatchObject({ name: 'TaskFailedError', remoteName: 'PromptTooLongError', retryable: false, details: { contextSize: 256 } })
-    const value = await pool.submit('model', { type: MODEL_TASK_TYPES.generate, input: { model, settings, prompt: 'still there?', maxTokens: 4 } })
+    const value = await pool.submit('model', { type: MODEL_TASK_TYPES.generate, input: { model, settings, prompt: 'still there?', temperature: 0, maxTokens: 4 } })
     expect(checkGenerateResult(value).finishReason).toBe('length')
     expect(pool.workers().filter(w => w.kind === 'model').map(w => w.pid)).toEqual([pid])
   })
 
   test('a cancelled generate ends with AbortedError', async () => {
     const controller = new AbortController()
-    const run = pool.submit('model', { type: MODEL_TASK_TYPES.generate, input: { model, settings, prompt: 'Once', maxTokens: 1000 } }, {
+    const run = pool.submit('model', { type: MODEL_TASK_TYPES.generate, input: { model, settings, prompt: 'Once', temperature: 0, maxTokens: 1000 } }, {
       signal: controller.signal,
       onProgress: () => controller.abort(),
     })
