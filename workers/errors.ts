@@ -19,7 +19,7 @@ export class PoolStoppedError extends WorkerPoolError {
   override get retryable (): boolean { return true }
 }
 
-/** The worker kind has no handler for this task type (for example any task of `model` for now). */
+/** The worker kind has no handler for this task type (an unknown type). */
 export class UnsupportedTaskError extends WorkerPoolError {}
 
 /** The task's handler failed in the worker; `remoteName` is the error's name there. */

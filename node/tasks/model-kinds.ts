@@ -51,8 +51,10 @@ function failure (err: unknown, signal: AbortSignal): KindOutcome {
   if (signal.aborted) throw err instanceof AbortedError ? err : new AbortedError('task aborted', { cause: err })
   const e = err as Error & { remoteName?: string, details?: unknown }
   const name = e.remoteName ?? e.name
+  // TaskFailedError's message starts with the worker's error name: said once.
+  const message = e.message.startsWith(`${name}: `) ? e.message.slice(name.length + 2) : e.message
   const details = e.details === undefined ? {} : { details: e.details }
-  return { outcome: 'failed', error: `${name}: ${e.message}`, result: { error: { name, message: e.message.slice(0, 2048), ...details } } }
+  return { outcome: 'failed', error: `${name}: ${message}`, result: { error: { name, message: message.slice(0, 2048), ...details } } }
 }
 
 /** Runs a generate request on the model worker, relaying text as it comes. */

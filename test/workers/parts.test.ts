@@ -60,8 +60,9 @@ describe('options', () => {
 
   test('handler registries: built-ins per kind; extras may add, never replace', () => {
     expect([...handlerRegistry('exec').keys()]).toEqual(['sandbox', 'echo'])
-    expect([...handlerRegistry('model').keys()]).toEqual([])
-    expect([...handlerRegistry('model', { 'chat.complete': async () => 1 }).keys()]).toEqual(['chat.complete'])
+    expect([...handlerRegistry('model').keys()]).toEqual(['generate', 'embed', 'status'])
+    expect([...handlerRegistry('model', { 'chat.complete': async () => 1 }).keys()]).toEqual(['generate', 'embed', 'status', 'chat.complete'])
+    expect(() => handlerRegistry('model', { generate: async () => 1 })).toThrow(/built into/)
     expect(() => handlerRegistry('exec', { echo: async () => 1 })).toThrow(/built into/)
     expect(() => handlerRegistry('exec', { 'Bad Name': async () => 1 })).toThrow(/must match/)
   })

@@ -65,7 +65,7 @@ describe('serving tasks', () => {
 
   test('failures come back as typed errors', async () => {
     const model = await errorOf(pool.submit('model', { type: 'generate', input: { prompt: 'hi' } }))
-    expect(model.name).toBe('UnsupportedTaskError')
+    expect(model.name).toBe('InvalidTaskDataError') // no model file, no settings: refused before anything loads
     expect((await errorOf(pool.submit('exec', { type: 'no-such-type' }))).name).toBe('UnsupportedTaskError')
     const failed = await errorOf(pool.submit('exec', { type: 'fail' }))
     expect(failed).toMatchObject({ name: 'TaskFailedError', remoteName: 'PurposefulError', retryable: false })
