@@ -44,6 +44,16 @@ const BACKOFF_BASE_MS = 250
 const BACKOFF_MAX_MS = 30_000
 
 /** How to start worker-main: compiled JS directly, or the TypeScript source through tsx. */
+/**
+ * Per-kind environment of spawned workers. A model worker gets one libuv thread: node-llama-cpp
+ * runs each token's decode on a libuv thread and llama.cpp starts its extra compute threads
+ * from there; with libuv's default four rotating threads Linux often put two busy-waiting
+ * compute threads on one core, and 2-thread generation on 2 cores ran ~35% below llama-bench
+ * (37-46 vs 62-65 tokens/s); with one, it matches it (61-66). Cost: the process's other libuv
+ * work (file I/O, a model load) waits behind a decode. See docs/MODELS.md.
+ */
+const KIND_ENV: Record<WorkerKind, Record<string, string>> = { exec: {}, model: { UV_THREADPOOL_SIZE: '1' } }
+
 export function workerCommand (): { execPath: string, args: string[] } {
   const own = import.meta.url
   if (own.endsWith('.ts')) {
@@ -120,7 +130,7 @@ export class WorkerSupervisor {
       '--control-fd', '3', '--log-level', this.#init.logLevel, ...plan.handlerModules.flatMap(m => ['--handlers', m]),
     ]
     const log = this.#init.logger.child({ worker: workerId })
-    const child = spawn(command.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: process.env })
+    const child = spawn(command.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...process.env, ...KIND_ENV[kind] } })
     const tail: string[] = []
     const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
     const record: Child = {

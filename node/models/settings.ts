@@ -10,13 +10,14 @@ import type { ModelsConfig } from '../config/schema.js'
 export interface MachineFacts { physicalCores: number, totalMemoryMb: number }
 
 /**
- * Threads per context for `auto`: every physical core, except on machines of 2 to 4 cores,
- * which keep one core for the node process (its event loop streams every token and runs
- * the mesh); see docs/MODELS.md for the measurements behind this.
+ * Threads per context for `auto`: the physical cores (never more: llama.cpp's threads spin
+ * while they wait for each other, so an extra one collapses generation). The model worker
+ * runs with one libuv thread so these threads get a core each (workers/supervisor.ts); a
+ * machine that also runs heavy sandboxes or builds at the same time does better with fewer
+ * (set `models.threads`). See docs/MODELS.md for the measurements.
  */
 export function autoThreads (physicalCores: number): number {
-  const cores = Math.max(1, Math.floor(physicalCores))
-  return cores >= 2 && cores <= 4 ? cores - 1 : cores
+  return Math.max(1, Math.floor(physicalCores))
 }
 
 export function hostSettings (config: ModelsConfig, machine: MachineFacts): HostSettings {
