@@ -14,7 +14,7 @@ import { isAbsolute } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Logger } from '../node/logger.js'
 import { runSandboxed, type SandboxSpec } from '../sandbox/index.js'
-import { modelTaskHandlers } from '../models/host/tasks.js'
+import { disposeModelTaskHost, modelTaskHandlers } from '../models/host/tasks.js'
 import { EXEC_TASK_TYPES, type TaskLogLine, type TaskProgress, type WorkerKind } from '../protocols/worker.js'
 import { WorkerPoolConfigError } from './errors.js'
 
@@ -82,6 +82,11 @@ export function builtinHandlers (kind: WorkerKind): Map<string, TaskHandler> {
     case 'model': return modelTaskHandlers()
     default: return kind satisfies never
   }
+}
+
+/** What a worker of the kind releases when it stops, after its tasks drained (the model kind: its loaded models). */
+export async function releaseKind (kind: WorkerKind): Promise<void> {
+  if (kind === 'model') await disposeModelTaskHost()
 }
 
 /** The kind's built-in handlers plus `extra`; an extra handler may not replace a built-in one. */

@@ -20,7 +20,7 @@ import {
 } from '../protocols/worker.js'
 import { InvalidTaskDataError, UnsupportedTaskError, WorkerRejectedError } from './errors.js'
 import { FrameSender, MAX_FRAMES_PER_MESSAGE } from './frame-sender.js'
-import { handlerRegistry, type HandlerRegistry, type TaskHandler } from './handlers.js'
+import { handlerRegistry, releaseKind, type HandlerRegistry, type TaskHandler } from './handlers.js'
 import { toWireError } from './wire-errors.js'
 
 export interface RunWorkerOptions {
@@ -238,6 +238,7 @@ class WorkerRuntime {
     await Promise.race([drain, deadline])
     clearTimeout(timer)
     if (this.#settling.size > 0) this.#log.warn({ tasks: this.#settling.size }, 'tasks still running when the worker stopped')
+    await releaseKind(this.#options.kind).catch((err: Error) => { this.#log.warn({ err: err.message }, 'releasing the worker kind failed') })
     this.#sender.clear()
     if (!this.#socket.closed) this.#socket.close()
   }
