@@ -135,10 +135,10 @@ export class GryphgenNode implements ApiNode {
     ])
     this.#mesh = mesh
     this.#capabilities = capabilities
-    const machine = await capabilities.current()
+    const { machine } = capabilities
     this.#models = await ModelCatalog.open({
       dataDir: config.dataDir,
-      settings: hostSettings(config.models, { physicalCores: machine.cpu.physicalCores, totalMemoryMb: machine.memory.totalMb }),
+      settings: hostSettings(config.models, { physicalCores: machine.cpu.physicalCores, totalMemoryMb: config.resources.memoryMb ?? machine.memoryTotalMb }),
       logger: componentLogger(this.#log, 'models'),
     })
     const models = this.#models

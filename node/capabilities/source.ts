@@ -32,6 +32,9 @@ export class CapabilitySource {
     return new CapabilitySource(init, await probeStatic())
   }
 
+  /** The facts measured once at start (cores, memory, GPUs), without probing anything. */
+  get machine (): Readonly<StaticFacts> { return this.#static }
+
   /** Measure the dynamic parts now and return the full capabilities. */
   async refresh (): Promise<Capabilities> {
     this.#last = buildCapabilities(this.#static, await probeDynamic(this.#dataDir, this.#cpu), this.#declared)
