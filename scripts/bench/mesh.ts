@@ -87,24 +87,27 @@ export class LocalMesh {
 
 export interface StateEvent { id: string, state: string, attempts: Array<{ node: string }> }
 
+/** The Server-Sent Events blocks of a response body, one at a time, as they arrive. */
+export async function * sseBlocks (body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder()
+  let buffer = ''
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true })
+    let cut
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      yield buffer.slice(0, cut)
+      buffer = buffer.slice(cut + 2)
+    }
+  }
+}
+
 /** Follow `GET /v1/events` (every task's state changes) of a node until `signal` aborts. */
 export async function followEvents (node: MeshNode, onState: (event: StateEvent) => void, signal: AbortSignal, states?: string[]): Promise<void> {
   const res = await fetch(`${node.url}/v1/events${states === undefined ? '' : `?states=${states.join(',')}`}`, { headers: { authorization: `Bearer ${node.token}` }, signal })
-  const reader = (res.body as ReadableStream<Uint8Array>).getReader()
-  const decoder = new TextDecoder()
-  let buffer = ''
   try {
-    for (;;) {
-      const { value, done } = await reader.read()
-      if (done) return
-      buffer += decoder.decode(value, { stream: true })
-      let cut
-      while ((cut = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, cut)
-        buffer = buffer.slice(cut + 2)
-        if (!block.startsWith('event: state\n')) continue
-        onState(JSON.parse(block.slice(block.indexOf('data: ') + 6)) as StateEvent)
-      }
+    for await (const block of sseBlocks(res.body as ReadableStream<Uint8Array>)) {
+      if (!block.startsWith('event: state\n')) continue
+      onState(JSON.parse(block.slice(block.indexOf('data: ') + 6)) as StateEvent)
     }
   } catch (err) {
     if (!signal.aborted) throw err
