@@ -118,14 +118,15 @@ async function streamChat (request: FastifyRequest, reply: FastifyReply, tasks: 
   let id = ''
   let keepalive: NodeJS.Timeout | undefined
   const res = reply.raw
-  const data = (value: unknown): void => { if (!ended) res.write(`data: ${JSON.stringify(value)}\n\n`) }
+  const gone = (): boolean => ended || res.writableEnded || res.destroyed
+  const data = (value: unknown): void => { if (!gone()) res.write(`data: ${JSON.stringify(value)}\n\n`) }
   const start = (): void => {
     if (started) return
     started = true
     reply.hijack()
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no', 'x-gryphgen-task': id })
     data(chatChunk(`chatcmpl-${id}`, model, created, { role: 'assistant', content: '' }))
-    keepalive = setInterval(() => { if (!ended) res.write(': keepalive\n\n') }, KEEPALIVE_MS)
+    keepalive = setInterval(() => { if (!gone()) res.write(': keepalive\n\n') }, KEEPALIVE_MS)
   }
   const end = (): void => {
     if (ended) return
@@ -166,7 +167,7 @@ async function streamChat (request: FastifyRequest, reply: FastifyReply, tasks: 
   if (text.startsWith(sent) && text.length > sent.length) data(chatChunk(`chatcmpl-${id}`, model, created, { content: text.slice(sent.length) }))
   data(chatChunk(`chatcmpl-${id}`, model, created, { finishReason: result.finishReason as 'stop' | 'length' }))
   if (includeUsage) data(chatChunk(`chatcmpl-${id}`, model, created, { usage: result.usage as GenerateOutcome['usage'] }))
-  if (!ended) res.write('data: [DONE]\n\n')
+  if (!gone()) res.write('data: [DONE]\n\n')
   end()
   request.log.debug({ task: id, chars: text.length }, 'chat completion streamed')
 }
