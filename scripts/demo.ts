@@ -3,11 +3,15 @@
  * a few tasks submitted at one node, and where each ran. alpha is plain, beta has the label
  * `ci`, gamma declares a GPU (declared resources stand in for one). Everything started is
  * stopped and removed at the end. Exec tasks need the sandbox (bubblewrap; root or user
- * namespaces): `npm test`'s set-up installs it.
+ * namespaces): `npm test`'s set-up installs it. Then a model: a tiny generated test model
+ * (random weights: gibberish by design) is added to gamma's store, and a chat completion
+ * sent to alpha's OpenAI-compatible endpoint runs on gamma.
  */
 import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
+import { ModelStore, writeTestModel } from '../models/index.js'
 import { fileURLToPath } from 'node:url'
-import { LocalMesh, api } from './bench/mesh.js'
+import { LocalMesh, api, type MeshNode } from './bench/mesh.js'
 
 interface View { id: string, state: string, attempts: Array<{ node: string, startedAt?: string, endedAt?: string }>, result?: { stdout?: string, exitCode?: number | null }, error?: string, blocked?: { verdict: string, reasons: Array<{ reason: string, nodes: number }> } }
 
@@ -35,7 +39,7 @@ async function main (): Promise<void> {
       { name: 'gamma', config: { ...exec, resources: { gpus: [{ vendor: 'nvidia', model: 'Declared GPU', vramMb: 24_000 }] } } },
     ])
     await waitUntil(async () => (await api<{ peers: Array<{ capabilities: { sandbox: { available: boolean } | null } }> }>(alpha, 'GET', '/v1/peers')).peers.every(p => p.capabilities.sandbox?.available === true), 30_000)
-    const name = (peerId: string | undefined): string => mesh.byPeer(peerId ?? '')?.name ?? '-'
+    const name = (peerId?: string): string => mesh.byPeer(peerId ?? '')?.name ?? '-'
     const submit = async (label: string, body: Record<string, unknown>): Promise<{ label: string, id: string }> => ({ label, id: (await api<{ id: string }>(alpha, 'POST', '/v1/tasks', body)).id })
 
     console.log('submitting at alpha...')
@@ -63,9 +67,27 @@ async function main (): Promise<void> {
     await api(alpha, 'DELETE', `/v1/tasks/${tasks[tasks.length - 1].id}`)
     console.log('\n(the impossible task stays pending until a node can run it; the demo cancelled it)')
     printSpread(tasks.slice(3, 9).map(t => views.get(t.id) as View), name)
+    await modelDemo(alpha, mesh.nodes[2], name)
   } finally {
     await mesh.stop()
   }
+}
+
+/** A model added to one node's store, used through another node's OpenAI-compatible API. */
+async function modelDemo (asked: MeshNode, holder: MeshNode, name: (id?: string) => string): Promise<void> {
+  const file = join(holder.dir, 'demo-tiny.gguf')
+  await writeTestModel({ path: file, seed: 1 })
+  await (await ModelStore.open({ dataDir: holder.dir })).add(file, { name: 'demo-tiny' })
+  console.log(`\nadded the model demo-tiny to ${holder.name}'s store (as \`gryphgen model add\` does); asking ${asked.name}...`)
+  await waitUntil(async () => (await api<{ data: Array<{ id: string }> }>(asked, 'GET', '/v1/models')).data.some(m => m.id === 'demo-tiny'), 30_000)
+  const res = await fetch(`${asked.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${asked.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'demo-tiny', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 12, seed: 1 }),
+  })
+  const reply = await res.json() as { choices: Array<{ message: { content: string } }>, usage: { completion_tokens: number } }
+  const task = await api<View>(asked, 'GET', `/v1/tasks/${res.headers.get('x-gryphgen-task') ?? ''}`)
+  console.log(`POST ${asked.name}/v1/chat/completions -> ${res.status}, ${reply.usage.completion_tokens} tokens generated on ${name(task.attempts.at(-1)?.node)}: ${JSON.stringify(reply.choices[0].message.content)} (gibberish by design)`)
 }
 
 function printSpread (views: View[], name: (id: string) => string): void {
