@@ -98,9 +98,9 @@ export class ModelCatalog {
     this.#changed()
   }
 
-  /** Every usable model of the store as the capability advert carries it. */
+  /** The usable models of the store as the capability advert carries them (as many as fit its budget). */
   capabilities (): ModelCapability[] {
-    return this.#entries.filter(m => m.available).slice(0, 64).map(m => {
+    return advertisedModels(this.#entries.filter(m => m.available).map(m => {
       const speeds = this.#speeds.get(m.digest)
       return {
         name: m.name,
@@ -111,7 +111,7 @@ export class ModelCatalog {
         loaded: this.#loaded.has(m.digest),
         ...(speeds === undefined ? {} : { promptTokensPerSecond: round(speeds.promptTokensPerSecond), generationTokensPerSecond: round(speeds.generationTokensPerSecond) }),
       }
-    })
+    }))
   }
 
   #changed (): void {
@@ -123,3 +123,24 @@ export class ModelCatalog {
 }
 
 const round = (n: number): number => Math.round(n * 10) / 10
+
+/** What the models may take of an advert (whose whole limit is ADVERT_MAX_BYTES, 8 KiB). */
+export const ADVERT_MODELS_BYTES = 4096
+
+/**
+ * The models an advert carries: loaded ones first, then by name, as many as fit `maxBytes` of
+ * JSON (at most 64). A node with more models still serves them all; peers just do not see
+ * the rest in its advert, so they place requests for those elsewhere. Pure.
+ */
+export function advertisedModels (models: readonly ModelCapability[], maxBytes = ADVERT_MODELS_BYTES): ModelCapability[] {
+  const ordered = [...models].sort((a, b) => Number(b.loaded) - Number(a.loaded) || a.name.localeCompare(b.name))
+  const out: ModelCapability[] = []
+  let bytes = 2
+  for (const m of ordered) {
+    const size = JSON.stringify(m).length + 1
+    if (out.length >= 64 || bytes + size > maxBytes) break
+    out.push(m)
+    bytes += size
+  }
+  return out
+}

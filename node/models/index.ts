@@ -3,6 +3,6 @@
  * its model worker's state, kept in the advert), the worker settings from config and machine,
  * and the mesh's models by name.
  */
-export { ModelCatalog, type ModelCatalogInit } from './catalog.js'
+export { ModelCatalog, advertisedModels, ADVERT_MODELS_BYTES, type ModelCatalogInit } from './catalog.js'
 export { hostSettings, autoThreads, type MachineFacts } from './settings.js'
 export { meshModels, type MeshModel } from './mesh.js'

@@ -1,7 +1,7 @@
 /** The node side of models, pure parts: OpenAI request checks and conversions, mesh models, settings, the analysis answer. */
 import { describe, expect, test } from 'vitest'
 import { chatChunk, chatTaskBody, embeddingsReply, parseChatRequest, parseEmbeddingsRequest, requireModel, unpackFloat32 } from '../../node/api/openai-convert.js'
-import { autoThreads, hostSettings, meshModels } from '../../node/models/index.js'
+import { advertisedModels, autoThreads, hostSettings, meshModels } from '../../node/models/index.js'
 import { analysisMessages, parseAnalysis } from '../../node/tasks/analyze.js'
 import { packFloat32 } from '../../node/tasks/model-kinds.js'
 import { defaultConfig } from '../../node/config/defaults.js'
@@ -66,6 +66,15 @@ describe('mesh models and settings', () => {
     expect(hostSettings({ ...models, threads: 64 }, { physicalCores: 4, totalMemoryMb: 16_000 })).toMatchObject({ threads: 4, memoryBudgetMb: 8000 })
     expect(hostSettings(models, { physicalCores: 0, totalMemoryMb: 100 })).toMatchObject({ threads: 1, memoryBudgetMb: 256 })
   })
+})
+
+test('an advert carries as many models as fit its budget, loaded ones first', () => {
+  const models = Array.from({ length: 100 }, (_, i) => ({ name: `model-${String(i).padStart(3, '0')}`, digest: 'a'.repeat(64), sizeMb: 600, quantization: 'Q4_K_M', contextLength: 4096, loaded: i === 99 }))
+  const carried = advertisedModels(models)
+  expect(JSON.stringify(carried).length).toBeLessThanOrEqual(4096)
+  expect(carried.length).toBeGreaterThan(10)
+  expect(carried[0].name).toBe('model-099')
+  expect(carried[1].name).toBe('model-000')
 })
 
 describe('analyze', () => {
