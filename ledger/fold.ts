@@ -65,7 +65,13 @@ export interface TaskState {
   decidedBy?: number
   /** Ids of entries that were valid but lost a conflict (for inspection). */
   conflicts: string[]
+  /** Recorded steps of a long task, in step order (see `checkpoint`). */
+  checkpoints?: Checkpoint[]
+  feedback?: Feedback[]
 }
+
+export type Checkpoint = Omit<Bodies['checkpoint'], never> & { node: string, at: number }
+export type Feedback = Bodies['feedback'] & { node: string, at: number }
 
 export function canonicalOrder (a: Entry, b: Entry): number {
   return compareHlc(a.hlc, b.hlc) || (a.author < b.author ? -1 : a.author > b.author ? 1 : a.seq - b.seq)
@@ -177,6 +183,19 @@ function apply (task: TaskState, entry: Entry, auctioneers: Set<string>): boolea
       if (!auctioneers.has(entry.author) || isTerminal(task.state) || task.attempts.some(a => a.outcome === undefined)) return false
       task.state = 'failed'
       task.abandonedReason = (entry.body as Bodies['abandoned']).reason
+      return true
+    }
+    case 'checkpoint': {
+      // Only the runner of an attempt, for the next step number: a stale runner's duplicate loses.
+      const body = entry.body as Bodies['checkpoint']
+      const attempt = attemptOf(task, entry)
+      const steps = task.checkpoints ?? []
+      if (attempt === undefined || attempt.outcome !== undefined || body.step !== steps.length + 1 || (body.basedOn !== null && body.basedOn > steps.length)) return false
+      task.checkpoints = [...steps, { ...body, node: entry.author, at }]
+      return true
+    }
+    case 'feedback': {
+      task.feedback = [...(task.feedback ?? []), { ...(entry.body as Bodies['feedback']), node: entry.author, at }]
       return true
     }
   }

@@ -18,7 +18,7 @@ export const LEDGER_SYNC_PROTOCOL = '/gryphgen/ledger-sync/1.0.0'
 /** An entry larger than this (encoded) is rejected unread. */
 export const ENTRY_MAX_BYTES = 256 * 1024
 
-export const ENTRY_TYPES = ['submitted', 'awarded', 'started', 'finished', 'cancelled', 'retried', 'adopted', 'blocked', 'abandoned'] as const
+export const ENTRY_TYPES = ['submitted', 'awarded', 'started', 'finished', 'cancelled', 'retried', 'adopted', 'blocked', 'abandoned', 'checkpoint', 'feedback'] as const
 export type EntryType = typeof ENTRY_TYPES[number]
 
 const PeerIdText = Type.String({ minLength: 16, maxLength: 128, pattern: '^[1-9A-HJ-NP-Za-km-z]+$' })
@@ -60,6 +60,20 @@ export const BodySchemas = {
   }, { additionalProperties: false }),
   /** The auctioneer gives up (attempts exhausted): the task fails. */
   abandoned: Type.Object({ reason: Reason }, { additionalProperties: false }),
+  /**
+   * A step of a long task (a `build` attempt) recorded by the node running the task's open
+   * attempt: `step` numbers run 1, 2, ... across the task's attempts, so a task re-run on
+   * another node resumes after the last one. Files are blobs; `summary` is kind-specific.
+   */
+  checkpoint: Type.Object({
+    attempt: Attempt,
+    step: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    basedOn: Type.Union([Type.Integer({ minimum: 1, maximum: 10_000 }), Type.Null()]),
+    files: Type.Record(Type.String({ minLength: 1, maxLength: 512 }), Type.Object({ digest: Hex64, size: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })),
+    summary: Type.Record(Type.String(), Type.Unknown()),
+  }, { additionalProperties: false }),
+  /** A person's verdict on a task's outcome (any node may record it, any time). */
+  feedback: Type.Object({ verdict: Type.Union([Type.Literal('accept'), Type.Literal('reject')]), note: Type.Optional(Reason) }, { additionalProperties: false }),
 } as const
 
 export type Bodies = { [K in EntryType]: Type.Static<typeof BodySchemas[K]> }

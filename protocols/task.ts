@@ -76,6 +76,17 @@ export const TaskViewSchema = Type.Object({
   /** The deciding attempt's result (kind-specific: `exec` gives the sandbox result). */
   result: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   error: Type.Optional(Type.String()),
+  /** Recorded steps of a long task (a `build`'s attempts): files as blobs, a kind-specific summary. */
+  checkpoints: Type.Optional(Type.Array(Type.Object({
+    step: Type.Integer(),
+    attempt: Type.Integer(),
+    node: Type.String(),
+    at: Iso,
+    basedOn: Type.Union([Type.Integer(), Type.Null()]),
+    files: Type.Record(Type.String(), Type.Object({ digest: Type.String(), size: Type.Integer() })),
+    summary: Type.Record(Type.String(), Type.Unknown()),
+  }))),
+  feedback: Type.Optional(Type.Array(Type.Object({ verdict: Type.String(), note: Type.Optional(Type.String()), node: Type.String(), at: Iso }))),
   /** Why no node runs it now (`wait`) or ever (`impossible`), grouped by reason. */
   blocked: Type.Optional(Type.Object({
     verdict: Type.Union([Type.Literal('wait'), Type.Literal('impossible')]),

@@ -117,4 +117,20 @@ describe('task fold', () => {
     expect(foldTask([submitted(), award(2, 1, W1), e(A, 3, 'abandoned', { reason: 'x' })])?.state).toBe('awarded')
     expect(foldTask([submitted(), e(W2, 3, 'abandoned', { reason: 'x' })])?.state).toBe('pending')
   })
+
+  test('checkpoints: only the open attempt\'s runner, steps in order across attempts; feedback from anyone', () => {
+    const cp = (wall: number, attempt: number, node: string, step: number, basedOn: number | null = null) => e(node, wall, 'checkpoint', { attempt, step, basedOn, files: { 'a.py': { digest: 'a'.repeat(64), size: 3 } }, summary: { passed: step } })
+    const base = [submitted(), award(2, 1, W1), start(3, 1, W1)]
+    expect(foldTask([...base, cp(4, 1, W1, 1), cp(5, 1, W1, 2, 1)])?.checkpoints?.map(c => [c.step, c.basedOn, c.node])).toEqual([[1, null, W1], [2, 1, W1]])
+    // A stranger, a skipped step number, a base that does not exist yet: refused.
+    expect(foldTask([...base, cp(4, 1, W2, 1)])?.checkpoints).toBeUndefined()
+    expect(foldTask([...base, cp(4, 1, W1, 2)])?.checkpoints).toBeUndefined()
+    expect(foldTask([...base, cp(4, 1, W1, 1, 1)])?.checkpoints).toBeUndefined()
+    // The task re-run on W2 after W1 lost its lease continues the numbering; W1's late step loses.
+    const resumed = foldTask([...base, cp(4, 1, W1, 1), retry(5, 1), award(6, 2, W2), cp(7, 1, W1, 2), cp(8, 2, W2, 2, 1)])
+    expect(resumed?.checkpoints?.map(c => [c.step, c.attempt, c.node])).toEqual([[1, 1, W1], [2, 2, W2]])
+    expect(resumed?.conflicts).toHaveLength(1)
+    const fb = foldTask([...base, e(W2, 9, 'feedback', { verdict: 'reject', note: 'wrong API' })])
+    expect(fb?.feedback).toMatchObject([{ verdict: 'reject', note: 'wrong API', node: W2 }])
+  })
 })
