@@ -79,6 +79,7 @@ export class GryphgenNode implements ApiNode {
       submitWatched: async (body, listener, options) => service.submit(body, { ...options, listener }),
       subscribe: (id, listener, states) => id === '*' ? service.events.subscribe('*', listener, states) : service.subscribe(id, listener),
       getBlob: async (digest, options) => this.#required(this.#blobs, 'blobs').get(digest, options),
+      feedback: async (id, body) => service.feedback(id, body),
     }
   }
   get apiPort (): number { return this.#apiPort }

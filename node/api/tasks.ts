@@ -19,7 +19,10 @@ export interface ApiTasks {
   /** Undefined when too many subscribers already. */
   subscribe: (id: string | '*', listener: (event: TaskEvent) => void, states?: readonly string[]) => (() => void) | undefined
   getBlob: (digest: string, options: { signal?: AbortSignal }) => Promise<Uint8Array>
+  feedback: (id: string, body: { verdict: 'accept' | 'reject', note?: string }) => Promise<TaskViewT>
 }
+
+const FeedbackBody = Type.Object({ verdict: Type.Enum(['accept', 'reject']), note: Type.Optional(Type.String({ maxLength: 2048 })) }, { additionalProperties: false })
 
 const ListQuery = Type.Object({
   state: Type.Optional(Type.Enum(TASK_STATES)),
@@ -53,6 +56,10 @@ export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
 
   app.delete('/v1/tasks/:id', { schema: { params: TaskIdParams, response: { 202: TaskViewSchema } } }, async (request, reply) => {
     return reply.code(202).send(await tasks.cancel((request.params as { id: string }).id))
+  })
+
+  app.post('/v1/tasks/:id/feedback', { schema: { params: TaskIdParams, body: FeedbackBody, response: { 200: TaskViewSchema } } }, async (request) => {
+    return tasks.feedback((request.params as { id: string }).id, request.body as { verdict: 'accept' | 'reject', note?: string })
   })
 
   app.get('/v1/tasks/:id/events', { schema: { params: TaskIdParams } }, async (request, reply) => {

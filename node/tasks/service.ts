@@ -165,6 +165,13 @@ export class TaskService {
     return this.get(id)
   }
 
+  /** A person's verdict on a task (any state), recorded durably in the ledger. */
+  async feedback (id: string, body: Bodies['feedback']): Promise<TaskViewT> {
+    if (await this.#c.ledger.task(id) === undefined) throw new NotFoundError(`no task ${id} in this node's ledger`)
+    await this.#c.ledger.append('feedback', id, body)
+    return this.get(id)
+  }
+
   /** Subscribe to a task's events; logs of a run on another node are followed from it. */
   subscribe (id: string, listener: Parameters<TaskEvents['subscribe']>[1]): (() => void) | undefined {
     const off = this.events.subscribe(id, listener)

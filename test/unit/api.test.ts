@@ -29,6 +29,7 @@ const node: ApiNode = {
     submitWatched: async () => { throw new Error('not exercised here') },
     subscribe: () => undefined,
     getBlob: async (digest) => { throw new NotFoundError(`no blob ${digest}`) },
+    feedback: async (id) => { throw new NotFoundError(`no task ${id}`) },
   },
 }
 const app = buildApp({ node, token: TOKEN, logger: silentLogger() })
@@ -94,6 +95,15 @@ describe('HTTP API', () => {
     expect(missing.json().error.name).toBe('NotFoundError')
     const bad = await app.inject({ method: 'GET', url: '/v1/tasks/bad%20id!/history', headers: auth })
     expect(bad.statusCode).toBe(400)
+  })
+
+  test('feedback: a verdict is accept or reject; an unknown task is a 404', async () => {
+    const post = async (payload: unknown) => app.inject({ method: 'POST', url: '/v1/tasks/task-0001/feedback', headers: auth, payload: payload as Record<string, unknown> })
+    expect((await post({ verdict: 'maybe' })).statusCode).toBe(400)
+    expect((await post({ verdict: 'accept', extra: 1 })).statusCode).toBe(400)
+    const unknown = await post({ verdict: 'reject', note: 'wrong' })
+    expect(unknown.statusCode).toBe(404)
+    expect(unknown.json().error.name).toBe('NotFoundError')
   })
 
   test('a 500 hides internals', async () => {
