@@ -12,6 +12,7 @@ import type { TaskEvent, TaskViewT } from '../../protocols/task.js'
 import type { MeshModel } from '../models/index.js'
 import { GryphgenError } from '../errors.js'
 import type { ApiTasks } from './tasks.js'
+import { runToEnd, type Running } from '../tasks/to-end.js'
 import {
   chatChunk, chatCompletion, chatTaskBody, embedTaskBody, embeddingsReply, modelList, modelObject, parseChatRequest,
   parseEmbeddingsRequest, requireModel, unpackFloat32, type GenerateOutcome,
@@ -26,27 +27,9 @@ export class ModelRequestError extends GryphgenError {
   }
 }
 
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
-const POLL_MS = 1000
 const KEEPALIVE_MS = 15_000
 
-interface Running { id: string, done: Promise<TaskViewT>, cancel: () => void }
-
-/** Submit with a listener attached before anything is written; `done` settles with the task's end. */
-async function startTask (tasks: ApiTasks, body: Record<string, unknown>, onEvent?: (event: TaskEvent) => void): Promise<Running> {
-  const { promise: done, resolve } = Promise.withResolvers<TaskViewT>()
-  let settled = false
-  const finish = (view: TaskViewT): void => { if (!settled) { settled = true; resolve(view) } }
-  const ended = (view: TaskViewT): boolean => TERMINAL.has(view.state) || view.blocked?.verdict === 'impossible'
-  const reply = await tasks.submitWatched(body, event => {
-    if (event.type === 'state' && ended(event.task)) finish(event.task)
-    else onEvent?.(event)
-  }, {})
-  // A safety net under the events: the ledger is the truth.
-  const poll = setInterval(() => { void tasks.get(reply.id).then(v => { if (ended(v)) finish(v) }, () => {}) }, POLL_MS)
-  void done.finally(() => { clearInterval(poll); reply.off?.() })
-  return { id: reply.id, done, cancel: () => { if (!settled) void tasks.cancel(reply.id).catch(() => {}) } }
-}
+const startTask = async (tasks: ApiTasks, body: Record<string, unknown>, onEvent?: (event: TaskEvent) => void): Promise<Running> => runToEnd(tasks, body, { onEvent })
 
 /** The finished task's outcome, or the error the request answers with. */
 function outcomeOf (view: TaskViewT): Record<string, unknown> {

@@ -1,0 +1,36 @@
+/**
+ * Submit a task and follow it to its end: the listener is attached before the task is written
+ * (nothing is missed), `done` settles with the task's last view when it ends, or when no node
+ * can ever run it (`blocked: impossible`). Events are the fast path; a poll of the ledger every
+ * second is the safety net. Aborting `signal` (or `cancel()`) cancels the task.
+ */
+import type { TaskEvent, TaskViewT } from '../../protocols/task.js'
+
+export interface TaskOps {
+  submitWatched: (body: unknown, listener: (event: TaskEvent) => void, options: { signal?: AbortSignal }) => Promise<{ id: string, off?: () => void }>
+  get: (id: string) => Promise<TaskViewT>
+  cancel: (id: string) => Promise<unknown>
+}
+
+export interface Running { id: string, done: Promise<TaskViewT>, cancel: () => void }
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
+const POLL_MS = 1000
+
+export const hasEnded = (view: TaskViewT): boolean => TERMINAL.has(view.state) || view.blocked?.verdict === 'impossible'
+
+export async function runToEnd (ops: TaskOps, body: unknown, options: { signal?: AbortSignal, onEvent?: (event: TaskEvent) => void } = {}): Promise<Running> {
+  options.signal?.throwIfAborted()
+  const { promise: done, resolve } = Promise.withResolvers<TaskViewT>()
+  let settled = false
+  const finish = (view: TaskViewT): void => { if (!settled) { settled = true; resolve(view) } }
+  const reply = await ops.submitWatched(body, event => {
+    if (event.type === 'state' && hasEnded(event.task)) finish(event.task)
+    else options.onEvent?.(event)
+  }, {})
+  const poll = setInterval(() => { void ops.get(reply.id).then(v => { if (hasEnded(v)) finish(v) }, () => {}) }, POLL_MS)
+  const cancel = (): void => { if (!settled) void ops.cancel(reply.id).catch(() => {}) }
+  options.signal?.addEventListener('abort', cancel, { once: true })
+  void done.finally(() => { clearInterval(poll); reply.off?.(); options.signal?.removeEventListener('abort', cancel) })
+  return { id: reply.id, done, cancel }
+}
