@@ -1,5 +1,5 @@
 export { TaskLedger, consecutiveRuns, type LedgerComponents, type LedgerEvents, type ReceiveOutcome } from './ledger.js'
-export { foldTask, canonicalOrder, isTerminal, type TaskState, type TaskStateName, type Attempt, type AttemptOutcome } from './fold.js'
+export { foldTask, canonicalOrder, isTerminal, type TaskState, type TaskStateName, type Attempt, type AttemptOutcome, type Checkpoint, type Feedback } from './fold.js'
 export { HybridClock, compareHlc, hlcKey } from './hlc.js'
 export { createEntrySigner, verifySignature, verifyRun, idOf } from './crypto.js'
 export type { Stored, Head } from './store.js'

@@ -17,6 +17,9 @@ import type { TaskRequirements } from '../../scheduler/index.js'
 import { LIMIT_BOUNDS, validateSpec, type SandboxSpec } from '../../sandbox/index.js'
 import type { TaskLogLine, TaskProgress, WorkerKind, WorkerPool } from '../../workers/index.js'
 import type { HostSettings, HostStatus, ModelFile } from '../../protocols/model.js'
+import type { Bodies } from '../../protocols/ledger.js'
+import type { Checkpoint } from '../../ledger/index.js'
+import type { TaskOps } from './to-end.js'
 import { InvalidTaskError } from './errors.js'
 import { normalizeRequirements } from './view.js'
 import { offloadOutputs, type BlobSink } from './outputs.js'
@@ -28,8 +31,22 @@ export interface ModelAccess {
   observe: (host: HostStatus) => void
 }
 
+/** A long task's own record: its id and attempt, its checkpoints so far, and recording the next. */
+export interface TaskRecord {
+  readonly id: string
+  readonly attempt: number
+  /** When it was submitted (ms): budgets of wall time count from here. */
+  readonly submittedAt: number
+  checkpoints: () => Promise<Checkpoint[]>
+  /** Durable (fsynced) before it resolves; refused by the fold if this attempt is no longer open. */
+  checkpoint: (body: Omit<Bodies['checkpoint'], 'attempt'>) => Promise<void>
+}
+
 export interface KindContext {
   signal: AbortSignal
+  /** Tasks this one runs as its steps (placed by the auction like any task). */
+  subtasks: TaskOps | undefined
+  task: TaskRecord
   workers: Pick<WorkerPool, 'runSandboxed' | 'submit'>
   models: ModelAccess | undefined
   blobs: BlobSink | undefined

@@ -16,6 +16,7 @@ import { checkNode, compareQueued, emptyLoad, estimateRunMs, estimateTaskRunMs, 
 import type { WorkerPool } from '../../workers/index.js'
 import type { Logger } from '../logger.js'
 import type { KindRegistry, ModelAccess, TaskSpec } from './kinds.js'
+import type { TaskOps } from './to-end.js'
 import type { BlobSink } from './outputs.js'
 import { normalizeRequirements, schedulerView } from './view.js'
 
@@ -44,6 +45,10 @@ export interface RunnerComponents {
   append: <T extends EntryType>(type: T, task: string, body: Bodies[T]) => Promise<unknown>
   emit: (event: TaskEvent) => void
   blobs: () => BlobSink | undefined
+  /** Steps of long tasks are tasks of their own. */
+  subtasks?: TaskOps
+  /** A task's current state (its checkpoints). */
+  taskState: (id: string) => Promise<TaskState | undefined>
   logger: Logger
 }
 
@@ -187,6 +192,14 @@ export class TaskRunner {
         signal: h.abort.signal,
         workers: this.#c.workers,
         models: this.#c.models,
+        subtasks: this.#c.subtasks,
+        task: {
+          id,
+          attempt: h.attempt,
+          submittedAt: h.task.submittedAt,
+          checkpoints: async () => (await this.#c.taskState(id))?.checkpoints ?? [],
+          checkpoint: async body => { await this.#c.append('checkpoint', id, { ...body, attempt: h.attempt }) },
+        },
         blobs: this.#c.blobs(),
         onToken: (text, offset, tokens) => { this.#c.emit({ type: 'token', task: id, text, offset, tokens }) },
         onLog: line => { this.#c.emit(line.stream === undefined ? { type: 'log', task: id, stream: 'worker', line: `${line.level}: ${line.message}` } : { type: 'log', task: id, stream: line.stream, line: line.message }) },

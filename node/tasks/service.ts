@@ -80,6 +80,12 @@ export class TaskService {
     this.runner = new TaskRunner({
       peerId: this.#peerId, kinds: this.#kinds, workers: components.workers, selfView: () => this.#self, estimates: this.estimates,
       append, emit: e => { this.events.emit(e) }, blobs: () => components.blobs?.(), models: components.models, logger,
+      taskState: async id => components.ledger.task(id),
+      subtasks: {
+        submitWatched: async (body, listener, options) => this.submit(body, { ...options, listener }),
+        get: async id => this.get(id),
+        cancel: async id => this.cancel(id, 'cancelled by the task that ran it'),
+      },
     }, { agingMs: this.#init.agingMs })
     this.leases = new LeaseBoard({ pubsub: components.mesh.services.pubsub, peerId: this.#peerId, logger, held: () => ({ held: this.runner.held(), auctions: this.auctioneer.count }) }, this.#init)
     this.auctioneer = new Auctioneer({
