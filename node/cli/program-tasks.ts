@@ -5,6 +5,7 @@ import { rejectProblems, wholeNumber } from './flags.js'
 import { collect, configOption, dataDirOption, localNode, type Common } from './options.js'
 import { submitBody, submitOperands, type SubmitFlags } from './commands/task-body.js'
 import { cancelTask, listTasks, showTask, submitTask, taskLogs } from './commands/tasks.js'
+import { buildCommand, type BuildFlags } from './commands/build.js'
 
 const EXIT_CODES = 'exit code: 0 succeeded, the command\'s own code (1-255) when it exited so, 1 other failures, 3 no node can ever run it, 130 cancelled'
 
@@ -74,5 +75,23 @@ export function addTaskCommands (program: Command): void {
       const { local } = await localNode(opts)
       process.exitCode = await taskLogs(local, id, opts.follow === true)
     })
-}
 
+  taskCommand(program, 'build', 'build code from a specification until its tests pass: generate, check, test in the sandbox, repair (a build task)')
+    .requiredOption('--spec <file>', 'the specification (text or Markdown)')
+    .requiredOption('--tests <dir>', 'the test suite: every file under DIR, by its path there')
+    .requiredOption('--test-command <cmd>', 'how to run the tests, e.g. "python3 -m pytest -q" or "node --test"')
+    .requiredOption('--model <name>', 'the model that writes the code (gryphgen model list; any node\'s)')
+    .option('--language <lang>', 'python, javascript or typescript (default: from the test command)')
+    .option('--files <dir>', 'starting files')
+    .option('--corpus <name>', 'a corpus (gryphgen corpus add) whose relevant chunks go into the prompt')
+    .option('--max-attempts <n>', 'attempts before giving up')
+    .option('--max-tokens <n>', 'generated tokens before giving up')
+    .option('--max-minutes <n>', 'wall time before giving up')
+    .option('--out <dir>', 'write the best attempt\'s files here (with --wait)')
+    .option('--wait', 'follow the build: one line per attempt; exit 0 when the tests pass, 1 otherwise')
+    .option('--json', 'print JSON')
+    .action(async (opts: BuildFlags & Common) => {
+      const { local } = await localNode(opts)
+      process.exitCode = await buildCommand(local, opts)
+    })
+}
