@@ -24,6 +24,7 @@ import { createWorkerPool, type WorkerPool } from '../workers/index.js'
 import { TaskService } from './tasks/index.js'
 import { BlobStore, createBlobService, type BlobService } from './blobs/index.js'
 import { ModelCatalog, hostSettings, meshModels, type MeshModel } from './models/index.js'
+import { requireModel } from './api/openai-convert.js'
 import { buildApp, type ApiNode, type ApiTasks, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './api/index.js'
 
 export interface NodeInit {
@@ -72,7 +73,7 @@ export class GryphgenNode implements ApiNode {
   get tasks (): ApiTasks {
     const service = this.taskService
     return {
-      submit: async (body, options) => service.submit(body, options),
+      submit: async (body, options) => { this.#requireModel(body); return service.submit(body, options) },
       get: async id => service.get(id),
       list: async options => service.list(options),
       cancel: async id => service.cancel(id),
@@ -293,6 +294,12 @@ export class GryphgenNode implements ApiNode {
     this.#labels = [...labels]
     this.#required(this.#capabilities, 'capabilities').setLabels(labels)
     await this.adverts.publishNow()
+  }
+
+  /** A task naming a model no live node has is refused now (404), rather than left to wait forever. */
+  #requireModel (body: unknown): void {
+    const model = (body as { model?: unknown } | null)?.model
+    if (typeof model === 'string') requireModel(model, this.meshModels())
   }
 
   #required<T> (value: T | undefined, what: string): T {

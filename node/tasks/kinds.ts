@@ -44,6 +44,8 @@ export interface TaskRecord {
 
 export interface KindContext {
   signal: AbortSignal
+  /** The most relevant chunks of a corpus for a query (retrieval); absent where the node has no corpora. */
+  retrieve?: (corpus: string, query: string, options: { k: number, signal: AbortSignal }) => Promise<Array<{ source: string, text: string }>>
   /** Tasks this one runs as its steps (placed by the auction like any task). */
   subtasks: TaskOps | undefined
   task: TaskRecord

@@ -9,7 +9,10 @@ import type { SandboxResult } from '../../sandbox/index.js'
 export const INLINE_BYTES = 16 * 1024
 
 export interface BlobRef { digest: string, size: number }
-export interface BlobSink { put: (bytes: Uint8Array, options: { signal?: AbortSignal }) => Promise<BlobRef> }
+export interface BlobSink {
+  put: (bytes: Uint8Array, options: { signal?: AbortSignal }) => Promise<BlobRef>
+  get: (digest: string, options: { signal?: AbortSignal }) => Promise<Uint8Array>
+}
 
 /** `text` inline when it fits `limit` bytes; else its first `limit` bytes and the whole in a blob. */
 export async function inlineText (text: string, blobs: BlobSink | undefined, signal: AbortSignal, limit = INLINE_BYTES): Promise<{ text: string, blob?: BlobRef, cut: boolean }> {

@@ -1,0 +1,60 @@
+/**
+ * The `build` task kind: a specification and a test suite in, files that pass the tests out
+ * (loop.ts). The body is checked by pipeline/core's validateBuildSpec (every problem listed);
+ * budgets not given get defaults. The coordinator needs no worker slot: it waits on its
+ * steps, which are tasks of their own.
+ */
+import Type from 'typebox'
+import { InvalidTaskError } from '../../node/tasks/errors.js'
+import type { TaskKind, TaskSpec } from '../../node/tasks/kinds.js'
+import { InvalidBuildSpecError, validateBuildSpec, type BuildSpec } from '../core/index.js'
+import { runBuild } from './loop.js'
+
+export const DEFAULT_BUDGET = { maxAttempts: 5, maxTokens: 200_000, maxWallMs: 30 * 60_000 }
+
+const Files = Type.Record(Type.String(), Type.String())
+const SPEC_FIELDS = ['specification', 'files', 'tests', 'language', 'model', 'budget', 'forbiddenPaths'] as const
+
+/** The BuildSpec inside a task spec (defaults filled); InvalidTaskError listing every problem. */
+export function buildSpecOf (spec: TaskSpec): BuildSpec {
+  const fields: Record<string, unknown> = Object.fromEntries(SPEC_FIELDS.filter(k => spec[k] !== undefined).map(k => [k, spec[k]]))
+  fields.budget = { ...DEFAULT_BUDGET, ...(spec.budget as Record<string, unknown> | undefined) }
+  try {
+    return validateBuildSpec(fields)
+  } catch (err) {
+    if (!(err instanceof InvalidBuildSpecError)) throw err
+    const problems = err.problems
+    throw new InvalidTaskError(`invalid build task: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`, { details: problems })
+  }
+}
+
+export const buildKind: TaskKind = {
+  name: 'build',
+  fields: {
+    specification: Type.String({ maxLength: 65_536 }),
+    files: Type.Optional(Files),
+    tests: Type.Object({ files: Files, command: Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 256 }) }, { additionalProperties: false }),
+    language: Type.String({ maxLength: 32 }),
+    model: Type.String({ minLength: 1, maxLength: 128 }),
+    corpus: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    budget: Type.Optional(Type.Object({
+      maxAttempts: Type.Optional(Type.Integer()),
+      maxTokens: Type.Optional(Type.Integer()),
+      maxWallMs: Type.Optional(Type.Integer()),
+      maxStepRetries: Type.Optional(Type.Integer()),
+    }, { additionalProperties: false })),
+    forbiddenPaths: Type.Optional(Type.Array(Type.String({ maxLength: 512 }), { maxItems: 64 })),
+  },
+  defaults: { cpus: 0, memoryMb: 0 },
+  workerKind: null,
+  needsSandbox: false,
+  check: spec => { buildSpecOf(spec) },
+  prepare: spec => ({ ...spec, budget: buildSpecOf(spec).budget }),
+  execute: async (spec, context) => {
+    const build = buildSpecOf(spec)
+    const retrieved = spec.corpus === undefined || context.retrieve === undefined
+      ? []
+      : await context.retrieve(spec.corpus as string, build.specification, { k: 8, signal: context.signal })
+    return runBuild({ spec: build, retrieved }, context)
+  },
+}

@@ -1,0 +1,100 @@
+/**
+ * The steps of one build attempt, each a task of its own placed by the auction: `generate`
+ * (the files, held to FILES_SCHEMA by grammar) on a node with the model, static checks and the
+ * test suite as `exec` tasks on any sandbox node, a model review as `analyze`. A step whose
+ * task failed for a reason outside the attempt's code (no node, a lost worker, the sandbox)
+ * is a StepOutcome with `failure`; the loop decides whether to place it again.
+ */
+import type { TaskViewT } from '../../protocols/task.js'
+import { parseTestOutput, type TestReport } from '../../sandbox/index.js'
+import type { KindContext } from '../../node/tasks/kinds.js'
+import { runToEnd } from '../../node/tasks/to-end.js'
+import {
+  FILES_SCHEMA, GeneratedFilesError, parseGeneratedFiles, parseStaticFindings, staticCheckCommands,
+  type BuildSpec, type FileSet, type Finding, type PipelineStep, type ReviewIssue, type StepFailure,
+} from '../core/index.js'
+import type { ChatMessage } from '../../protocols/model.js'
+
+export interface StepOutcome<T> { value?: T, failure?: StepFailure, tokens: number }
+
+/** Most of a step's output the sandbox returns (tests print a lot when they fail). */
+const OUTPUT_BYTES = 1024 * 1024
+const REVIEW_CODE_CHARS = 24_000
+
+async function runStep (context: KindContext, step: PipelineStep, body: Record<string, unknown>): Promise<{ view: TaskViewT, failure?: StepFailure }> {
+  if (context.subtasks === undefined) throw new Error('this node cannot run steps as tasks')
+  const running = await runToEnd(context.subtasks, body, { signal: context.signal })
+  const view = await running.done
+  context.signal.throwIfAborted()
+  const node = view.attempts.at(-1)?.node ?? ''
+  if (view.state === 'succeeded') return { view }
+  if (view.blocked?.verdict === 'impossible') {
+    running.cancel()
+    return { view, failure: { step, node, error: { name: 'NoNodeError', message: view.blocked.reasons.map(r => `${r.reason} (${r.nodes} nodes)`).join('; ') } } }
+  }
+  // An exec step that ran and exited non-zero is the attempt's outcome, not a failure of the step.
+  if (body.kind === 'exec' && view.result !== undefined && 'exitCode' in view.result) return { view }
+  const named = (view.result?.error ?? {}) as { name?: string, message?: string }
+  const [prefix, ...rest] = (view.error ?? '').split(': ')
+  const name = named.name ?? (/^[A-Z][A-Za-z]+Error$/.test(prefix) ? prefix : view.state === 'cancelled' ? 'TaskCancelledError' : 'TaskFailedError')
+  return { view, failure: { step, node, error: { name, message: named.message ?? (rest.length > 0 ? rest.join(': ') : view.error ?? view.state) } } }
+}
+
+const tokensOf = (view: TaskViewT): number => {
+  const usage = view.result?.usage as { promptTokens?: number, completionTokens?: number } | undefined
+  return (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0)
+}
+
+/** Generate: the files the model writes, or why there are none. */
+export async function generateStep (context: KindContext, spec: BuildSpec, messages: ChatMessage[], options: { maxTokens: number, seed: number }): Promise<StepOutcome<{ files: FileSet } | { error: string }>> {
+  const { view, failure } = await runStep(context, 'generate', {
+    kind: 'generate', model: spec.model, messages, jsonSchema: FILES_SCHEMA, maxTokens: options.maxTokens, temperature: 0.2, seed: options.seed,
+  })
+  if (failure !== undefined) return { failure, tokens: tokensOf(view) }
+  const result = view.result as { text: string, finishReason: 'stop' | 'length' }
+  try {
+    return { value: { files: parseGeneratedFiles(result.text, result.finishReason) }, tokens: tokensOf(view) }
+  } catch (err) {
+    if (!(err instanceof GeneratedFilesError)) throw err
+    return { value: { error: err.message }, tokens: tokensOf(view) }
+  }
+}
+
+/** Static checks in the sandbox: every finding of every check. */
+export async function staticStep (context: KindContext, spec: BuildSpec, files: FileSet, timeoutMs: number): Promise<StepOutcome<Finding[]>> {
+  const plan = staticCheckCommands(spec.language, files)
+  const findings: Finding[] = []
+  for (const check of plan.checks) {
+    const { view, failure } = await runStep(context, 'analyze', { kind: 'exec', command: check.command, files, limits: { timeoutMs, outputBytes: OUTPUT_BYTES }, requirements: { cpus: 1, memoryMb: 256 } })
+    if (failure !== undefined) return { failure, tokens: 0 }
+    const result = view.result as { stdout?: string, stderr?: string }
+    findings.push(...parseStaticFindings(spec.language, result.stdout ?? '', result.stderr ?? ''))
+  }
+  return { value: findings, tokens: 0 }
+}
+
+/** The model's review of the code; a review that fails is no review (it only advises). */
+export async function reviewStep (context: KindContext, spec: BuildSpec, files: FileSet, seed: number): Promise<StepOutcome<ReviewIssue[] | null>> {
+  const code = Object.entries(files).map(([path, text]) => `# file: ${path}\n${text}`).join('\n\n').slice(0, REVIEW_CODE_CHARS)
+  if (code.trim() === '') return { value: null, tokens: 0 }
+  const { view, failure } = await runStep(context, 'analyze', { kind: 'analyze', model: spec.model, code, language: spec.language, question: `Does this code meet the specification?\n${spec.specification.slice(0, 2000)}`, maxTokens: 768, seed })
+  if (failure !== undefined) return { value: null, tokens: tokensOf(view) }
+  return { value: (view.result as { issues: ReviewIssue[] }).issues, tokens: tokensOf(view) }
+}
+
+/** The test runner whose output the command prints, from the command. */
+function runnerOf (command: readonly string[]): 'pytest' | 'node' {
+  return command.some(a => /pytest/.test(a)) ? 'pytest' : 'node'
+}
+
+/** The test suite in the sandbox with the attempt's files; null when it did not run. */
+export async function testStep (context: KindContext, spec: BuildSpec, files: FileSet, timeoutMs: number): Promise<StepOutcome<TestReport | null>> {
+  const { view, failure } = await runStep(context, 'test', {
+    kind: 'exec', command: [...spec.tests.command], files: { ...files, ...spec.tests.files }, limits: { timeoutMs, outputBytes: OUTPUT_BYTES }, requirements: { cpus: 1, memoryMb: 512 },
+  })
+  if (failure !== undefined) return { failure, tokens: 0 }
+  const result = view.result as { stdout?: string, stderr?: string, timedOut?: boolean }
+  const report = parseTestOutput(runnerOf(spec.tests.command), `${result.stdout ?? ''}\n${result.stderr ?? ''}`)
+  const ran = report.passed + report.failed + report.errored > 0
+  return { value: ran ? report : null, tokens: 0 }
+}
