@@ -1,0 +1,129 @@
+/**
+ * What adding documents to a corpus writes, as one batch: the new chunks (numbered on from
+ * `nextChunk`), their vectors, every affected term's postings rewritten without the replaced
+ * chunks and with the new ones, the source records and the corpus meta. A source given again
+ * replaces all its chunks; a source given with no chunks is removed. Pure.
+ */
+import type { Chunk } from './chunk.js'
+import { encodePostings } from './bm25.js'
+import { encodeVector } from './fuse.js'
+import type { BatchOp, CorpusKeys, CorpusMeta, ChunkRecord, SourceRecord } from './layout.js'
+
+/** A chunk ready to index: its term frequencies, length in tokens and, in hybrid corpora, unit vector. */
+export interface IndexedChunk extends Chunk {
+  terms: Map<string, number>
+  length: number
+  vector?: Float32Array
+}
+
+export interface SourceChange { old: SourceRecord | undefined, chunks: IndexedChunk[] }
+
+export interface AddPlanInput {
+  keys: CorpusKeys
+  meta: CorpusMeta
+  /** By source path: what it had, what it gets. */
+  sources: ReadonlyMap<string, SourceChange>
+  /** The current postings of every term in affectedTerms(sources); a missing term has none. */
+  postings: ReadonlyMap<string, Uint32Array>
+  now: string
+}
+
+export interface AddPlan {
+  ops: BatchOp[]
+  meta: CorpusMeta
+  /** The new postings of every affected term (empty: the term is gone). */
+  postings: Map<string, Uint32Array>
+  removedChunks: number[]
+  added: number
+  sources: number
+}
+
+/** The terms whose postings an add rewrites: the replaced chunks' and the new chunks'. */
+export function affectedTerms (sources: ReadonlyMap<string, SourceChange>): Set<string> {
+  const terms = new Set<string>()
+  for (const { old, chunks } of sources.values()) {
+    for (const term of old?.terms ?? []) terms.add(term)
+    for (const chunk of chunks) for (const term of chunk.terms.keys()) terms.add(term)
+  }
+  return terms
+}
+
+export function planAdd (input: AddPlanInput): AddPlan {
+  const { keys, meta } = input
+  const ops: BatchOp[] = []
+  const removed = new Set<number>()
+  const appended = new Map<string, number[]>()
+  let next = meta.nextChunk
+  let { chunks, sources, totalLength, dims } = meta
+  let added = 0
+  let addedSources = 0
+  for (const [path, { old, chunks: fresh }] of input.sources) {
+    if (old !== undefined) {
+      for (const n of old.chunks) {
+        removed.add(n)
+        ops.push({ type: 'del', key: keys.chunk(n) }, { type: 'del', key: keys.vector(n) })
+      }
+      chunks -= old.chunks.length
+      totalLength -= old.length
+      sources--
+    }
+    if (fresh.length === 0) {
+      if (old !== undefined) ops.push({ type: 'del', key: keys.source(path) })
+      continue
+    }
+    const record: SourceRecord = { chunks: [], terms: [], length: 0 }
+    const terms = new Set<string>()
+    for (const chunk of fresh) {
+      const n = next++
+      const { terms: frequencies, length, vector, ...plain } = chunk
+      ops.push({ type: 'put', key: keys.chunk(n), value: JSON.stringify({ ...plain, length } satisfies ChunkRecord) })
+      if (vector !== undefined) {
+        ops.push({ type: 'put', key: keys.vector(n), value: encodeVector(vector) })
+        dims = vector.length
+      }
+      for (const [term, tf] of frequencies) {
+        terms.add(term)
+        let list = appended.get(term)
+        if (list === undefined) appended.set(term, list = [])
+        list.push(n, tf, length)
+      }
+      record.chunks.push(n)
+      record.length += length
+    }
+    record.terms = [...terms]
+    ops.push({ type: 'put', key: keys.source(path), value: JSON.stringify(record) })
+    chunks += fresh.length
+    totalLength += record.length
+    sources++
+    added += fresh.length
+    addedSources++
+  }
+  const postings = new Map<string, Uint32Array>()
+  for (const term of affectedTerms(input.sources)) {
+    const merged = mergePostings(input.postings.get(term), removed, appended.get(term))
+    postings.set(term, merged)
+    ops.push(merged.length === 0 ? { type: 'del', key: keys.term(term) } : { type: 'put', key: keys.term(term), value: encodePostings(merged) })
+  }
+  const nextMeta: CorpusMeta = { ...meta, chunks, sources, totalLength, nextChunk: next, dims, updatedAt: input.now }
+  ops.push({ type: 'put', key: keys.meta, value: JSON.stringify(nextMeta) })
+  return { ops, meta: nextMeta, postings, removedChunks: [...removed], added, sources: addedSources }
+}
+
+/** Old postings without the removed chunks, then the new ones (numbered above all old ones, so the order holds). */
+function mergePostings (old: Uint32Array | undefined, removed: ReadonlySet<number>, fresh: readonly number[] | undefined): Uint32Array {
+  let kept = old ?? new Uint32Array(0)
+  if (removed.size > 0 && kept.length > 0) {
+    const out = new Uint32Array(kept.length)
+    let n = 0
+    for (let i = 0; i < kept.length; i += 3) {
+      if (removed.has(kept[i])) continue
+      out[n++] = kept[i]; out[n++] = kept[i + 1]; out[n++] = kept[i + 2]
+    }
+    kept = out.subarray(0, n)
+  }
+  if (fresh === undefined || fresh.length === 0) return kept
+  const merged = new Uint32Array(kept.length + fresh.length)
+  merged.set(kept)
+  merged.set(fresh, kept.length)
+  return merged
+}

@@ -1,0 +1,104 @@
+/**
+ * The read side of the corpus store: postings, chunk records and vector tables, cached in
+ * memory after their first read (postings and chunks in bounded LRUs, a corpus's vectors as
+ * one table). A write bumps its corpus's generation and refreshes or drops what it changed;
+ * a read that began before that write does not cache what it read.
+ */
+import type { ClassicLevel } from 'classic-level'
+import { decodePostings } from './bm25.js'
+import { WeightedLru } from './cache.js'
+import { checkAborted } from './errors.js'
+import { decodeVector, type VectorTable } from './fuse.js'
+import { corpusKeys, numberOfKey, type ChunkRecord } from './layout.js'
+
+export interface ReaderLimits {
+  /** Posting entries (triples) cached, all corpora together. */
+  postings: number
+  /** Chunk text characters cached. */
+  chunkChars: number
+}
+
+export const DEFAULT_READER_LIMITS: Readonly<ReaderLimits> = Object.freeze({ postings: 4_000_000, chunkChars: 16_000_000 })
+
+export class CorpusReader {
+  readonly #db: ClassicLevel<string, string>
+  readonly #postings: WeightedLru<string, Uint32Array>
+  readonly #chunks: WeightedLru<string, ChunkRecord>
+  readonly #vectors = new Map<string, Promise<VectorTable>>()
+  readonly #generation = new Map<string, number>()
+
+  constructor (db: ClassicLevel<string, string>, limits: ReaderLimits = DEFAULT_READER_LIMITS) {
+    this.#db = db
+    this.#postings = new WeightedLru(limits.postings * 3, p => p.length + 8)
+    this.#chunks = new WeightedLru(limits.chunkChars, c => c.text.length + 64)
+  }
+
+  #gen = (name: string): number => this.#generation.get(name) ?? 0
+
+  /** The postings of each term (empty when the term is not in the corpus), in the terms' order. */
+  async postings (name: string, terms: readonly string[], signal?: AbortSignal): Promise<Uint32Array[]> {
+    const keys = terms.map(corpusKeys(name).term)
+    return this.#cached(name, keys, this.#postings, text => text === undefined ? new Uint32Array(0) : decodePostings(text), signal)
+  }
+
+  /** The records of the numbered chunks, in that order. */
+  async chunks (name: string, numbers: readonly number[], signal?: AbortSignal): Promise<Array<ChunkRecord | undefined>> {
+    const keys = numbers.map(corpusKeys(name).chunk)
+    return this.#cached(name, keys, this.#chunks, text => text === undefined ? undefined : JSON.parse(text) as ChunkRecord, signal)
+  }
+
+  async #cached<V, D extends V | undefined> (name: string, keys: string[], cache: WeightedLru<string, V>, decode: (text: string | undefined) => D, signal: AbortSignal | undefined): Promise<Array<V | D>> {
+    const values: Array<V | D | undefined> = keys.map(key => cache.get(key))
+    const missing = keys.filter((_, i) => values[i] === undefined)
+    if (missing.length === 0) return values as V[]
+    checkAborted(signal, 'reading the corpus')
+    const generation = this.#gen(name)
+    const read = await this.#db.getMany(missing)
+    const fresh = generation === this.#gen(name)
+    let m = 0
+    for (let i = 0; i < keys.length; i++) {
+      if (values[i] !== undefined) continue
+      const value = decode(read[m++])
+      values[i] = value
+      if (fresh && value !== undefined) cache.set(keys[i], value as V)
+    }
+    return values as Array<V | D>
+  }
+
+  /** Every vector of the corpus as one table, read once per generation. */
+  async vectors (name: string, dims: number, signal?: AbortSignal): Promise<VectorTable> {
+    let table = this.#vectors.get(name)
+    if (table === undefined) {
+      checkAborted(signal, 'reading the corpus')
+      table = this.#loadVectors(name, dims)
+      this.#vectors.set(name, table)
+      table.catch(() => { if (this.#vectors.get(name) === table) this.#vectors.delete(name) })
+    }
+    return table
+  }
+
+  async #loadVectors (name: string, dims: number): Promise<VectorTable> {
+    const entries = await this.#db.iterator(corpusKeys(name).vectors).all()
+    const keys = new Uint32Array(entries.length)
+    const matrix = new Float32Array(entries.length * dims)
+    entries.forEach(([key, value], row) => {
+      keys[row] = numberOfKey(key)
+      const vector = decodeVector(value)
+      if (vector.length === dims) matrix.set(vector, row * dims) // another dimension cannot happen unless damaged: leave that row zero
+    })
+    return { dims, keys, matrix }
+  }
+
+  /** After a write to `name`: new postings of the terms it touched, chunks gone, vectors to reload. */
+  written (name: string, change: { postings?: ReadonlyMap<string, Uint32Array>, removedChunks?: readonly number[], all?: boolean }): void {
+    this.#generation.set(name, this.#gen(name) + 1)
+    this.#vectors.delete(name)
+    const keys = corpusKeys(name)
+    if (change.all === true) {
+      this.#postings.deleteWhere(key => key.startsWith(keys.prefix))
+      this.#chunks.deleteWhere(key => key.startsWith(keys.prefix))
+    }
+    for (const n of change.removedChunks ?? []) this.#chunks.delete(keys.chunk(n))
+    for (const [term, postings] of change.postings ?? []) this.#postings.set(keys.term(term), postings)
+  }
+}
