@@ -36,6 +36,8 @@ export interface WriteTestModelOptions {
   seed?: number
   /** Default `q4_0`. Norm weights are F32 whatever the choice. */
   quant?: TestModelQuant
+  /** The context length the model claims to be trained for; default the shape's (tiny 1024, 1b 2048). */
+  contextLength?: number
   signal?: AbortSignal
 }
 
@@ -52,9 +54,11 @@ export async function writeTestModel (options: WriteTestModelOptions): Promise<T
   if (!Object.hasOwn(TEST_MODEL_SHAPES, shape)) problems.push(`shape must be one of ${Object.keys(TEST_MODEL_SHAPES).join(', ')}`)
   if (!Number.isSafeInteger(seed) || seed < 0) problems.push('seed must be a non-negative integer')
   if (!Object.hasOwn(QUANTS, quant)) problems.push(`quant must be one of ${Object.keys(QUANTS).join(', ')}`)
+  const { contextLength } = options
+  if (contextLength !== undefined && (!Number.isInteger(contextLength) || contextLength < 64 || contextLength > 1_048_576)) problems.push('contextLength must be an integer from 64 to 1048576')
   if (problems.length > 0) throw new ModelOptionsError(`invalid test model options: ${problems.join('; ')}`, { details: problems })
 
-  const dims: TestModelShape = TEST_MODEL_SHAPES[shape]
+  const dims: TestModelShape = { ...TEST_MODEL_SHAPES[shape], ...(contextLength === undefined ? {} : { contextLength }) }
   const name = `gryphgen-test-${shape}-${quant}-seed${seed}`
   const tensors = testModelTensors(dims, QUANTS[quant].type, seed)
   const { bytes } = await writeGgufFile(path, { metadata: testModelMetadata(dims, name, QUANTS[quant].fileType), tensors }, { signal })

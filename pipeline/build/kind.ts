@@ -9,6 +9,7 @@ import { InvalidTaskError } from '../../node/tasks/errors.js'
 import type { TaskKind, TaskSpec } from '../../node/tasks/kinds.js'
 import { InvalidBuildSpecError, validateBuildSpec, type BuildSpec } from '../core/index.js'
 import { runBuild } from './loop.js'
+import { DEFAULT_GENERATION, type GenerationOptions } from './steps.js'
 
 export const DEFAULT_BUDGET = { maxAttempts: 5, maxTokens: 200_000, maxWallMs: 30 * 60_000 }
 
@@ -44,6 +45,12 @@ export const buildKind: TaskKind = {
       maxStepRetries: Type.Optional(Type.Integer()),
     }, { additionalProperties: false })),
     forbiddenPaths: Type.Optional(Type.Array(Type.String({ maxLength: 512 }), { maxItems: 64 })),
+    /** How the generator writes (defaults: DEFAULT_GENERATION). */
+    generation: Type.Optional(Type.Object({
+      temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
+      maxFileChars: Type.Optional(Type.Integer({ minimum: 16, maximum: 262_144 })),
+      maxPathChars: Type.Optional(Type.Integer({ minimum: 8, maximum: 1024 })),
+    }, { additionalProperties: false })),
   },
   defaults: { cpus: 0, memoryMb: 0 },
   workerKind: null,
@@ -55,6 +62,6 @@ export const buildKind: TaskKind = {
     const retrieved = spec.corpus === undefined || context.retrieve === undefined
       ? []
       : await context.retrieve(spec.corpus as string, build.specification, { k: 8, signal: context.signal })
-    return runBuild({ spec: build, retrieved }, context)
+    return runBuild({ spec: build, retrieved, generation: { ...DEFAULT_GENERATION, ...(spec.generation as Partial<GenerationOptions> | undefined) } }, context)
   },
 }

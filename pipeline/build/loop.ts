@@ -14,13 +14,13 @@ import {
   applyGeneratedFiles, bestCheckpoint, checkAlignment, decideNext, generatorMessages,
   type BuildSpec, type Checkpoint, type Decision, type Feedback, type LastStepFailure, type StepFailure,
 } from '../core/index.js'
-import { generateStep, reviewStep, staticStep, testStep, type StepOutcome } from './steps.js'
+import { generateStep, reviewStep, staticStep, testStep, type GenerationOptions, type StepOutcome } from './steps.js'
 
 /** Longest a single generate asks for, and a sandbox step may run. */
 const MAX_GENERATE_TOKENS = 4096
 const MAX_STEP_MS = 300_000
 
-export interface BuildRun { spec: BuildSpec, retrieved: Array<{ source: string, text: string }> }
+export interface BuildRun { spec: BuildSpec, retrieved: Array<{ source: string, text: string }>, generation: GenerationOptions }
 
 function need (blobs: BlobSink | undefined): BlobSink {
   if (blobs === undefined) throw new Error('this node has no blob store')
@@ -100,7 +100,7 @@ async function runAttempt (run: BuildRun, context: KindContext, plan: AttemptPla
   context.onProgress({ stage: `attempt ${plan.attempt}: generate` })
   const messages = generatorMessages(spec, run.retrieved, plan.base, plan.feedback)
   const maxTokens = Math.max(64, Math.min(MAX_GENERATE_TOKENS, spec.budget.maxTokens - usage().tokens))
-  const generated = await withRetries(async () => generateStep(context, spec, messages, { maxTokens, seed: plan.attempt }), judge)
+  const generated = await withRetries(async () => generateStep(context, spec, messages, { maxTokens, seed: plan.attempt, generation: run.generation }), judge)
   tokens += generated.tokens
   failures.push(...generated.failures)
   if (generated.value === undefined || 'error' in generated.value) {
@@ -109,7 +109,9 @@ async function runAttempt (run: BuildRun, context: KindContext, plan: AttemptPla
     return { checkpoint: partial(baseFiles), ...(generated.stop === undefined ? {} : { stop: generated.stop }) }
   }
   const alignment = checkAlignment(spec, generated.value.files)
-  const files = applyGeneratedFiles(baseFiles, generated.value.files)
+  // Files that break a rule (a test file, a path outside the work dir...) are recorded, never run.
+  const refused = new Set(alignment.flatMap(v => v.path === undefined ? [] : [v.path]))
+  const files = applyGeneratedFiles(baseFiles, Object.fromEntries(Object.entries(generated.value.files).filter(([path]) => !refused.has(path))))
 
   context.onProgress({ stage: `attempt ${plan.attempt}: analyze` })
   const checks = await withRetries(async () => staticStep(context, spec, files, remainingMs()), judge)

@@ -17,13 +17,38 @@ import type { ChatMessage } from '../../protocols/model.js'
 
 export interface StepOutcome<T> { value?: T, failure?: StepFailure, tokens: number }
 
+/** How the generator writes: its sampling temperature, and the longest path and file it may write (the grammar holds it to them). */
+export interface GenerationOptions { temperature: number, maxFileChars: number, maxPathChars: number }
+export const DEFAULT_GENERATION: GenerationOptions = { temperature: 0.2, maxFileChars: 65_536, maxPathChars: 256 }
+
+/** FILES_SCHEMA with the path and content bounds of `options`. Pure. */
+export function filesSchema (options: GenerationOptions): Record<string, unknown> {
+  const item = FILES_SCHEMA.properties.files.items
+  return {
+    ...FILES_SCHEMA,
+    properties: {
+      files: {
+        ...FILES_SCHEMA.properties.files,
+        items: { ...item, properties: { path: { ...item.properties.path, maxLength: options.maxPathChars }, content: { ...item.properties.content, maxLength: options.maxFileChars } } },
+      },
+    },
+  }
+}
+
 /** Most of a step's output the sandbox returns (tests print a lot when they fail). */
 const OUTPUT_BYTES = 1024 * 1024
 const REVIEW_CODE_CHARS = 24_000
 
 async function runStep (context: KindContext, step: PipelineStep, body: Record<string, unknown>): Promise<{ view: TaskViewT, failure?: StepFailure }> {
   if (context.subtasks === undefined) throw new Error('this node cannot run steps as tasks')
-  const running = await runToEnd(context.subtasks, body, { signal: context.signal })
+  let running
+  try {
+    running = await runToEnd(context.subtasks, body, { signal: context.signal })
+  } catch (err) {
+    // Refused at submission (a body the attempt's files made invalid): the attempt's fault, not the mesh's.
+    if (context.signal.aborted || (err as Error).name !== 'InvalidTaskError') throw err
+    return { view: { id: '', kind: String(body.kind), state: 'failed', priority: 5, submittedAt: '', updatedAt: '', auctioneer: '', requirements: {}, attempts: [] }, failure: { step, node: '', error: { name: 'InvalidTaskError', message: (err as Error).message } } }
+  }
   const view = await running.done
   context.signal.throwIfAborted()
   const node = view.attempts.at(-1)?.node ?? ''
@@ -46,9 +71,9 @@ const tokensOf = (view: TaskViewT): number => {
 }
 
 /** Generate: the files the model writes, or why there are none. */
-export async function generateStep (context: KindContext, spec: BuildSpec, messages: ChatMessage[], options: { maxTokens: number, seed: number }): Promise<StepOutcome<{ files: FileSet } | { error: string }>> {
+export async function generateStep (context: KindContext, spec: BuildSpec, messages: ChatMessage[], options: { maxTokens: number, seed: number, generation: GenerationOptions }): Promise<StepOutcome<{ files: FileSet } | { error: string }>> {
   const { view, failure } = await runStep(context, 'generate', {
-    kind: 'generate', model: spec.model, messages, jsonSchema: FILES_SCHEMA, maxTokens: options.maxTokens, temperature: 0.2, seed: options.seed,
+    kind: 'generate', model: spec.model, messages, jsonSchema: filesSchema(options.generation), maxTokens: options.maxTokens, temperature: options.generation.temperature, seed: options.seed,
   })
   if (failure !== undefined) return { failure, tokens: tokensOf(view) }
   const result = view.result as { text: string, finishReason: 'stop' | 'length' }

@@ -1,0 +1,112 @@
+/**
+ * The build loop end to end on a 3-node mesh with the real node-llama-cpp on a generated
+ * model (gibberish by design: it cannot pass tests): every step runs as a task on the mesh
+ * (generate and review on the model node, checks and tests in a sandbox), each attempt is a
+ * checkpoint, the job gives up when its attempts are spent and says why; a coordinator that
+ * stops mid-job is replaced and the job resumes after its last checkpoint; bad requests are
+ * refused at once.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { join } from 'node:path'
+import { ModelStore, writeTestModel } from '../../models/index.js'
+import type { GryphgenNode } from '../../node/node.js'
+import type { TaskViewT } from '../../protocols/task.js'
+import { newSwarmKeyHex, nodeTracker, tempDir, waitFor } from '../helpers/nodes.js'
+
+const nodes = nodeTracker()
+let a: GryphgenNode // the model
+let b: GryphgenNode // a sandbox, may coordinate
+let c: GryphgenNode // a sandbox, may coordinate
+const MODEL = 'tiny-coder'
+
+const build = (budget: Record<string, number>): Record<string, unknown> => ({
+  kind: 'build',
+  specification: 'Write add.py with a function add(a, b) that returns the sum of a and b.',
+  tests: { files: { 'test_add.py': 'from add import add\n\ndef test_add():\n    assert add(2, 3) == 5\n' }, command: ['python3', '-m', 'pytest', '-q', '-rfE', '-p', 'no:cacheprovider'] },
+  language: 'python',
+  model: MODEL,
+  budget: { maxWallMs: 120_000, ...budget },
+  requirements: { labels: ['coordinator'] },
+  // The test model writes gibberish whose strings rarely end: short bounds make its answers complete files.
+  generation: { temperature: 1, maxFileChars: 24, maxPathChars: 12 },
+})
+
+async function ended (node: GryphgenNode, id: string, timeoutMs = 90_000): Promise<TaskViewT> {
+  await waitFor(async () => ['succeeded', 'failed', 'cancelled'].includes((await node.tasks.get(id)).state), timeoutMs, 100)
+  return node.tasks.get(id)
+}
+
+beforeAll(async () => {
+  const swarmKey = newSwarmKeyHex()
+  // Room for the prompt: a 4096-token context (the tiny shape claims 1024 by default).
+  a = await nodes.start({ swarmKey, name: 'a', modelWorkers: 1, models: { contextSize: 4096, sequences: 2 } })
+  b = await nodes.start({ swarmKey, name: 'b', bootstrap: a.addresses(), execWorkers: 1, labels: ['coordinator'] })
+  c = await nodes.start({ swarmKey, name: 'c', bootstrap: a.addresses(), execWorkers: 1, labels: ['coordinator'] })
+  const file = join(await tempDir(), 'coder.gguf')
+  await writeTestModel({ path: file, seed: 5, contextLength: 4096 })
+  await (await ModelStore.open({ dataDir: a.config.dataDir })).add(file, { name: MODEL })
+  await waitFor(() => [b, c].every(n => n.meshModels().some(m => m.name === MODEL) && n.peers().filter(p => p.capabilities.sandbox?.available === true).length >= 1), 20_000)
+}, 60_000)
+
+afterAll(async () => { await nodes.stopAll() }, 60_000)
+
+describe('build on a mesh', () => {
+  test('every step runs as a task on the mesh, attempts are checkpoints, the job gives up when its attempts are spent', async () => {
+    const { id } = await c.tasks.submit(build({ maxAttempts: 2 }), {})
+    const view = await ended(c, id)
+    expect(view.state).toBe('failed')
+    const result = view.result as { decision: string, spent?: string[], reason: string, attempts: number }
+    expect(result).toMatchObject({ decision: 'give-up', spent: ['attempts'], attempts: 2 })
+    expect(result.reason).toMatch(/attempt/)
+    expect(view.checkpoints?.map(cp => cp.step)).toEqual([1, 2])
+    for (const cp of view.checkpoints ?? []) expect((cp.summary.decision as { action: string }).action).toMatch(/repair|revert|give-up/)
+    const coordinator = view.attempts.at(-1)?.node
+    expect([b.peerId, c.peerId]).toContain(coordinator)
+
+    // The steps are tasks of their own, auctioned by the coordinator: on the model node or a sandbox node.
+    const steps = (await c.tasks.list({ limit: 200 })).filter(t => t.submittedAt >= view.submittedAt && t.id !== id)
+    const ranOn = (kind: string): string[] => steps.filter(t => t.kind === kind).map(t => t.attempts.at(-1)?.node ?? '')
+    expect(ranOn('generate').length).toBeGreaterThanOrEqual(2)
+    expect(new Set(ranOn('generate'))).toEqual(new Set([a.peerId]))
+    const parsed = (view.checkpoints ?? []).filter(cp => !((cp.summary.stepFailures as Array<{ error: { name: string } }> | undefined) ?? []).some(f => f.error.name === 'GeneratedFilesError'))
+    expect(parsed.length).toBeGreaterThan(0) // the bounds in `generation` make the test model's answers parse
+    {
+      // Files came out: they were checked and tested in a sandbox, and reviewed by the model.
+      // (static checks run only for files of the language: gibberish paths have no .py)
+      expect(ranOn('exec').length).toBeGreaterThanOrEqual(parsed.length)
+      for (const cp of parsed) expect(cp.summary.tests).toMatchObject({ runner: 'pytest' }) // the suite ran: its report is recorded
+      for (const node of ranOn('exec')) expect([b.peerId, c.peerId]).toContain(node)
+      expect(new Set(ranOn('analyze'))).toEqual(new Set([a.peerId]))
+    }
+    // The best attempt's files are blobs any node serves.
+    const files = (view.result as { files?: Record<string, { digest: string }> }).files ?? {}
+    for (const ref of Object.values(files)) expect((await b.tasks.getBlob(ref.digest, {})).byteLength).toBeGreaterThanOrEqual(0)
+  }, 120_000)
+
+  test('a coordinator that stops mid-job is replaced; the job resumes after its last checkpoint', async () => {
+    const { id } = await c.tasks.submit(build({ maxAttempts: 3 }), {})
+    await waitFor(async () => ((await c.tasks.get(id)).checkpoints?.length ?? 0) >= 1, 90_000, 100)
+    const first = await c.tasks.get(id)
+    const coordinator = first.attempts.at(-1)?.node
+    const [gone, survivor] = coordinator === b.peerId ? [b, c] : [c, b]
+    const goneId = gone.peerId
+    await gone.stop()
+    const view = await ended(survivor, id, 90_000)
+    expect(view.attempts.length).toBeGreaterThanOrEqual(2)
+    expect(view.attempts.at(-1)?.node).toBe(survivor.peerId)
+    const steps = view.checkpoints ?? []
+    expect(steps.map(cp => cp.step)).toEqual([1, 2, 3])
+    expect(steps[0].node).toBe(goneId)
+    expect(steps.at(-1)?.node).toBe(survivor.peerId) // numbering went on from the last checkpoint, not from 1
+    expect((view.result as { decision: string }).decision).toBe('give-up')
+  }, 150_000)
+})
+
+describe('bad build requests', () => {
+  test('an unknown model, an empty test suite and an empty specification are refused with clear errors', async () => {
+    await expect(a.tasks.submit({ ...build({}), model: 'no-such-model' }, {})).rejects.toMatchObject({ name: 'ModelNotServedError' })
+    await expect(a.tasks.submit({ ...build({}), tests: { files: {}, command: [] } }, {})).rejects.toMatchObject({ name: 'InvalidTaskError', details: expect.arrayContaining([expect.stringMatching(/tests/)]) })
+    await expect(a.tasks.submit({ ...build({}), specification: '  ' }, {})).rejects.toMatchObject({ name: 'InvalidTaskError', details: expect.arrayContaining([expect.stringMatching(/specification/)]) })
+    await expect(a.tasks.submit({ ...build({ maxAttempts: 0 }) }, {})).rejects.toMatchObject({ name: 'InvalidTaskError', details: expect.arrayContaining([expect.stringMatching(/maxAttempts/)]) })
+  })
+})
