@@ -25,7 +25,8 @@ import { TaskService } from './tasks/index.js'
 import { BlobStore, createBlobService, type BlobService } from './blobs/index.js'
 import { ModelCatalog, hostSettings, meshModels, type MeshModel } from './models/index.js'
 import { requireModel } from './api/openai-convert.js'
-import { buildApp, type ApiNode, type ApiTasks, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './api/index.js'
+import { CorpusStore } from '../pipeline/corpus/index.js'
+import { buildApp, type ApiCorpora, type ApiNode, type ApiTasks, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './api/index.js'
 
 export interface NodeInit {
   config: Readonly<Config>
@@ -50,6 +51,7 @@ export class GryphgenNode implements ApiNode {
   #blobStore: BlobStore | undefined
   #blobs: BlobService | undefined
   #models: ModelCatalog | undefined
+  #corpora: CorpusStore | undefined
   #abort = new AbortController()
   #app: FastifyInstance | undefined
   #apiPort = 0
@@ -83,6 +85,7 @@ export class GryphgenNode implements ApiNode {
       feedback: async (id, body) => service.feedback(id, body),
     }
   }
+  get corpora (): ApiCorpora { return this.#required(this.#corpora, 'corpora') }
   get apiPort (): number { return this.#apiPort }
   get apiUrl (): string {
     const host = this.config.apiHost.includes(':') ? `[${this.config.apiHost}]` : this.config.apiHost
@@ -115,6 +118,8 @@ export class GryphgenNode implements ApiNode {
     if (swarm.created) this.#log.warn({ swarmKey: dataPath(config.dataDir, 'swarmKey') }, 'created a new mesh (new swarm key); other machines join it with `gryphgen invite`')
     this.#db = await openDb(dataPath(config.dataDir, 'db'))
     this.#peerBook = new PeerBook(this.#db)
+    const corpora = await CorpusStore.open(this.#db, { logger: componentLogger(this.#log, 'corpus'), signal })
+    this.#corpora = corpora
     signal?.throwIfAborted()
 
     const { workers } = config
@@ -177,6 +182,16 @@ export class GryphgenNode implements ApiNode {
     const blobs = this.#blobs
     this.#tasks = new TaskService({
       mesh, ledger: this.#ledger, workers: this.#workers, adverts: this.#adverts, capabilities, blobs: () => blobs, models, logger: componentLogger(this.#log, 'tasks'),
+      retrieve: async (corpus, query, { k, signal }) => {
+        try {
+          return (await corpora.query(corpus, query, { k, signal })).map(({ chunk }) => ({ source: `${chunk.source}:${chunk.startLine}-${chunk.endLine}`, text: chunk.text }))
+        } catch (err) {
+          // A build placed on a node without the corpus runs without retrieved context (until corpora travel as blobs).
+          if ((err as Error).name !== 'CorpusNotFoundError') throw err
+          this.#log.warn({ corpus }, 'corpus not on this node: no retrieved context')
+          return []
+        }
+      },
     }, config.auction)
     await this.#tasks.start()
     this.#bootstrap = new BootstrapKeeper(mesh, componentLogger(this.#log, 'bootstrap'), { addresses: bootstrap })
@@ -228,6 +243,7 @@ export class GryphgenNode implements ApiNode {
     this.#blobStore = undefined
     await this.#mesh?.stop()
     await this.#ledger?.close()
+    this.#corpora = undefined
     await this.#db?.close()
     this.#bootstrap = undefined
     this.#adverts = undefined

@@ -30,6 +30,12 @@ const STATUS_BY_NAME: Record<string, number> = {
   ModelTooLargeError: 503,
   TaskCancelledError: 409,
   ModelRunError: 502,
+  CorpusNotFoundError: 404,
+  InvalidCorpusNameError: 400,
+  EmptyQueryError: 400,
+  CorpusOptionsError: 400,
+  InvalidCorpusError: 400,
+  InvalidEmbeddingError: 502,
 }
 
 const TYPE_BY_STATUS: Record<number, string> = { 400: 'invalid_request_error', 401: 'authentication_error', 404: 'not_found_error', 409: 'conflict_error', 413: 'invalid_request_error', 415: 'invalid_request_error' }

@@ -8,6 +8,7 @@ import { apiRequest } from './client.js'
 import { collect, configOption, dataDirOption, localNode, type Common } from './options.js'
 import { addTaskCommands } from './program-tasks.js'
 import { addModelCommands } from './program-models.js'
+import { addCorpusCommands } from './program-corpus.js'
 import { startCommand } from './commands/start.js'
 import { initCommand } from './commands/init.js'
 import { inviteCommand } from './commands/invite.js'
@@ -146,5 +147,6 @@ export function buildProgram (): Command {
 
   addTaskCommands(program)
   addModelCommands(program)
+  addCorpusCommands(program)
   return program
 }

@@ -15,7 +15,7 @@ import type { LeaseMessage, TaskSummaryT } from '../../protocols/auction.js'
 import { checkNode, compareQueued, emptyLoad, estimateRunMs, estimateTaskRunMs, predictCompletion, MAX_PRIORITY, type NodeView, type RunEstimates, type TaskView } from '../../scheduler/index.js'
 import type { WorkerPool } from '../../workers/index.js'
 import type { Logger } from '../logger.js'
-import type { KindRegistry, ModelAccess, TaskSpec } from './kinds.js'
+import type { KindContext, KindRegistry, ModelAccess, TaskSpec } from './kinds.js'
 import type { TaskOps } from './to-end.js'
 import type { BlobSink } from './outputs.js'
 import { normalizeRequirements, schedulerView } from './view.js'
@@ -47,6 +47,8 @@ export interface RunnerComponents {
   blobs: () => BlobSink | undefined
   /** Steps of long tasks are tasks of their own. */
   subtasks?: TaskOps
+  /** Retrieval from this node's corpora (absent: kinds run without retrieved context). */
+  retrieve?: KindContext['retrieve']
   /** A task's current state (its checkpoints). */
   taskState: (id: string) => Promise<TaskState | undefined>
   logger: Logger
@@ -193,6 +195,7 @@ export class TaskRunner {
         workers: this.#c.workers,
         models: this.#c.models,
         subtasks: this.#c.subtasks,
+        retrieve: this.#c.retrieve,
         task: {
           id,
           attempt: h.attempt,

@@ -22,7 +22,7 @@ import type { AdvertService } from '../capabilities/advert-service.js'
 import { Auctioneer } from './auctioneer.js'
 import { TaskConflictError, TasksStoppedError } from './errors.js'
 import { TaskEvents, type TaskEventListener } from './events.js'
-import { parseSubmission, type KindRegistry, type ModelAccess, type Submission } from './kinds.js'
+import { parseSubmission, type KindContext, type KindRegistry, type ModelAccess, type Submission } from './kinds.js'
 import { kindRegistry } from './registry.js'
 import { LeaseBoard } from './leases.js'
 import type { BlobSink } from './outputs.js'
@@ -42,6 +42,8 @@ export interface TaskServiceComponents {
   blobs?: () => BlobSink | undefined
   /** The node's models, for the model kinds. */
   models?: ModelAccess
+  /** Retrieval from this node's corpora, for kinds that put context in prompts (build). */
+  retrieve?: KindContext['retrieve']
   logger: Logger
   kinds?: KindRegistry
 }
@@ -81,6 +83,7 @@ export class TaskService {
       peerId: this.#peerId, kinds: this.#kinds, workers: components.workers, selfView: () => this.#self, estimates: this.estimates,
       append, emit: e => { this.events.emit(e) }, blobs: () => components.blobs?.(), models: components.models, logger,
       taskState: async id => components.ledger.task(id),
+      retrieve: components.retrieve,
       subtasks: {
         submitWatched: async (body, listener, options) => this.submit(body, { ...options, listener }),
         get: async id => this.get(id),
