@@ -31,6 +31,7 @@ const node: ApiNode = {
     getBlob: async (digest) => { throw new NotFoundError(`no blob ${digest}`) },
     feedback: async (id) => { throw new NotFoundError(`no task ${id}`) },
   },
+  corpora: { list: () => [], add: async () => ({ chunks: 0, sources: 0 }), query: async () => [], remove: async () => {} },
 }
 const app = buildApp({ node, token: TOKEN, logger: silentLogger() })
 const auth = { authorization: `Bearer ${TOKEN}` }
