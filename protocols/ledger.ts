@@ -70,6 +70,8 @@ export const BodySchemas = {
     step: Type.Integer({ minimum: 1, maximum: 10_000 }),
     basedOn: Type.Union([Type.Integer({ minimum: 1, maximum: 10_000 }), Type.Null()]),
     files: Type.Record(Type.String({ minLength: 1, maxLength: 512 }), Type.Object({ digest: Hex64, size: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })),
+    /** The files' contents too, when small: they then travel with the entry to every node (a blob lives where it was put). */
+    inline: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 512 }), Type.String())),
     summary: Type.Record(Type.String(), Type.Unknown()),
   }, { additionalProperties: false }),
   /** A person's verdict on a task's outcome (any node may record it, any time). */

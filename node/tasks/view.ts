@@ -65,7 +65,7 @@ export function toTaskView (state: TaskState): TaskViewT {
     ...(decided?.result === undefined ? {} : { result: decided.result }),
     ...(error === undefined ? {} : { error }),
     ...(state.blocked === undefined ? {} : { blocked: { ...state.blocked, at: iso(state.blocked.at) } }),
-    ...(state.checkpoints === undefined ? {} : { checkpoints: state.checkpoints.map(c => ({ ...c, at: iso(c.at) })) }),
+    ...(state.checkpoints === undefined ? {} : { checkpoints: state.checkpoints.map(({ inline: _inline, ...c }) => ({ ...c, at: iso(c.at) })) }),
     ...(state.feedback === undefined ? {} : { feedback: state.feedback.map(f => ({ ...f, at: iso(f.at) })) }),
   }
 }

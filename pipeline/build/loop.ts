@@ -7,6 +7,7 @@
  * task is re-auctioned and the next coordinator reads the checkpoints (and the files from
  * the blob store, from any node) and continues after the last one.
  */
+import { createHash } from 'node:crypto'
 import type { Checkpoint as LedgerCheckpoint } from '../../ledger/index.js'
 import type { KindContext, KindOutcome } from '../../node/tasks/kinds.js'
 import type { BlobRef, BlobSink } from '../../node/tasks/outputs.js'
@@ -27,10 +28,21 @@ function need (blobs: BlobSink | undefined): BlobSink {
   return blobs
 }
 
-/** A recorded checkpoint back as the loop's Checkpoint: its files read from the blob store. */
+/**
+ * Checkpoints whose files take at most this carry them inline: the entry reaches every node,
+ * while a blob stays on the node that put it (and is lost with it until fetched elsewhere).
+ */
+const INLINE_CHECKPOINT_BYTES = 96 * 1024
+
+const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex')
+
+/** A recorded checkpoint back as the loop's Checkpoint: its files inline (checked against their digests) or from the blob store. */
 async function restore (c: LedgerCheckpoint, blobs: BlobSink, signal: AbortSignal): Promise<Checkpoint> {
   const files: Record<string, string> = {}
-  for (const [path, ref] of Object.entries(c.files)) files[path] = Buffer.from(await blobs.get(ref.digest, { signal })).toString('utf8')
+  for (const [path, ref] of Object.entries(c.files)) {
+    const inline = c.inline?.[path]
+    files[path] = inline !== undefined && sha256(inline) === ref.digest ? inline : Buffer.from(await blobs.get(ref.digest, { signal })).toString('utf8')
+  }
   const s = c.summary as Omit<Checkpoint, 'attempt' | 'files' | 'basedOn'>
   return { attempt: c.step, basedOn: c.basedOn, files, tests: s.tests ?? null, staticFindings: s.staticFindings ?? [], review: s.review ?? null, alignment: s.alignment ?? [], tokens: s.tokens ?? 0, wallMs: s.wallMs ?? 0, ...(s.stepFailures === undefined ? {} : { stepFailures: s.stepFailures }) }
 }
@@ -72,10 +84,12 @@ export async function runBuild (run: BuildRun, context: KindContext): Promise<Ki
     const checkpoint: Checkpoint = { ...outcome.checkpoint, wallMs: Date.now() - started }
     history.push(checkpoint)
     decision = outcome.stop ?? decideNext(spec, history, usage())
+    const size = Object.values(checkpoint.files).reduce((n, text) => n + Buffer.byteLength(text), 0)
     await context.task.checkpoint({
       step: attempt,
       basedOn: base?.attempt ?? null,
       files: await store(checkpoint.files, blobs, signal),
+      ...(size <= INLINE_CHECKPOINT_BYTES ? { inline: checkpoint.files } : {}),
       summary: { tests: checkpoint.tests, staticFindings: checkpoint.staticFindings.slice(0, 50), review: checkpoint.review?.slice(0, 20) ?? null, alignment: checkpoint.alignment, tokens: checkpoint.tokens, wallMs: checkpoint.wallMs, ...(checkpoint.stepFailures === undefined ? {} : { stepFailures: checkpoint.stepFailures }), decision: { action: decision.action, reason: decision.reason } },
     })
     const t = checkpoint.tests

@@ -1,6 +1,6 @@
 /** Run `gryphgen` as real processes; every started process is tracked and killed by PID. */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { waitFor } from './nodes.js'
@@ -80,4 +80,23 @@ export async function killAll (): Promise<void> {
     child.kill('SIGKILL')
     await exited
   }))
+}
+
+/** Call a node's HTTP API with its bearer token; the parsed JSON body and status. */
+export async function nodeApi<T> (node: NodeProcess, method: string, path: string, body?: unknown): Promise<{ status: number, body: T }> {
+  const res = await fetch(await node.apiUrl() + path, {
+    method,
+    headers: { authorization: `Bearer ${await node.token()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  })
+  return { status: res.status, body: await res.json() as T }
+}
+
+/** Write `gryphgen.json` into dir and start a node there, bootstrapping from an address when given. */
+export async function startNode (dir: string, config: Record<string, unknown>, bootstrap?: string): Promise<NodeProcess> {
+  await writeFile(join(dir, 'gryphgen.json'), JSON.stringify(config))
+  const node = spawnNode(dir, bootstrap === undefined ? [] : ['--bootstrap', bootstrap])
+  await waitReady(node, 30_000)
+  return node
 }

@@ -5,10 +5,10 @@
  * durability, even if the auctioneer never comes back.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { copyFile, writeFile } from 'node:fs/promises'
+import { copyFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { tempDir, removeTempDirs, waitFor } from '../helpers/nodes.js'
-import { spawnNode, waitReady, killAll, type NodeProcess } from '../helpers/processes.js'
+import { spawnNode, waitReady, killAll, type NodeProcess, nodeApi, startNode } from '../helpers/processes.js'
 import type { TaskViewT } from '../../protocols/task.js'
 
 const CONFIG = { auction: { leaseMs: 2000, heartbeatMs: 300 }, advert: { baseIntervalMs: 500, maxReceiveRate: 20 } }
@@ -18,22 +18,8 @@ let c: NodeProcess
 let aDir: string
 let aId: string
 
-async function api<T> (node: NodeProcess, method: string, path: string, body?: unknown): Promise<{ status: number, body: T }> {
-  const res = await fetch(await node.apiUrl() + path, {
-    method,
-    headers: { authorization: `Bearer ${await node.token()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  })
-  return { status: res.status, body: await res.json() as T }
-}
-
-async function start (dir: string, config: Record<string, unknown>, bootstrap?: string): Promise<NodeProcess> {
-  await writeFile(join(dir, 'gryphgen.json'), JSON.stringify({ ...CONFIG, ...config }))
-  const node = spawnNode(dir, bootstrap === undefined ? [] : ['--bootstrap', bootstrap])
-  await waitReady(node, 30_000)
-  return node
-}
+const api = nodeApi
+const start = async (dir: string, config: Record<string, unknown>, bootstrap?: string): Promise<NodeProcess> => startNode(dir, { ...CONFIG, ...config }, bootstrap)
 
 async function peers (node: NodeProcess): Promise<number> {
   return (await api<{ peers: unknown[] }>(node, 'GET', '/v1/peers')).body.peers.length
