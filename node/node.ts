@@ -26,6 +26,7 @@ import { BlobStore, createBlobService, type BlobService } from './blobs/index.js
 import { ModelCatalog, hostSettings, meshModels, type MeshModel } from './models/index.js'
 import { requireModel } from './api/openai-convert.js'
 import { CorpusStore } from '../pipeline/corpus/index.js'
+import { NodeCorpora } from './corpora.js'
 import { buildApp, type ApiCorpora, type ApiNode, type ApiTasks, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './api/index.js'
 
 export interface NodeInit {
@@ -51,7 +52,7 @@ export class GryphgenNode implements ApiNode {
   #blobStore: BlobStore | undefined
   #blobs: BlobService | undefined
   #models: ModelCatalog | undefined
-  #corpora: CorpusStore | undefined
+  #corpora: NodeCorpora | undefined
   #abort = new AbortController()
   #app: FastifyInstance | undefined
   #apiPort = 0
@@ -75,7 +76,7 @@ export class GryphgenNode implements ApiNode {
   get tasks (): ApiTasks {
     const service = this.taskService
     return {
-      submit: async (body, options) => { this.#requireModel(body); return service.submit(body, options) },
+      submit: async (body, options) => { this.#requireModel(body); return service.submit(await this.#withCorpus(body, options?.signal), options) },
       get: async id => service.get(id),
       list: async options => service.list(options),
       cancel: async id => service.cancel(id),
@@ -118,7 +119,15 @@ export class GryphgenNode implements ApiNode {
     if (swarm.created) this.#log.warn({ swarmKey: dataPath(config.dataDir, 'swarmKey') }, 'created a new mesh (new swarm key); other machines join it with `gryphgen invite`')
     this.#db = await openDb(dataPath(config.dataDir, 'db'))
     this.#peerBook = new PeerBook(this.#db)
-    const corpora = await CorpusStore.open(this.#db, { logger: componentLogger(this.#log, 'corpus'), signal })
+    const corpusLog = componentLogger(this.#log, 'corpus')
+    const corpora = new NodeCorpora({
+      store: await CorpusStore.open(this.#db, { logger: corpusLog, signal }),
+      tasks: () => this.tasks,
+      blobs: () => this.#required(this.#blobs, 'blobs'),
+      peerId: () => this.peerId,
+      ...(config.models.embeddingModel === undefined ? {} : { embeddingModel: config.models.embeddingModel }),
+      logger: corpusLog,
+    })
     this.#corpora = corpora
     signal?.throwIfAborted()
 
@@ -182,15 +191,9 @@ export class GryphgenNode implements ApiNode {
     const blobs = this.#blobs
     this.#tasks = new TaskService({
       mesh, ledger: this.#ledger, workers: this.#workers, adverts: this.#adverts, capabilities, blobs: () => blobs, models, logger: componentLogger(this.#log, 'tasks'),
-      retrieve: async (corpus, query, { k, signal }) => {
-        try {
-          return (await corpora.query(corpus, query, { k, signal })).map(({ chunk }) => ({ source: `${chunk.source}:${chunk.startLine}-${chunk.endLine}`, text: chunk.text }))
-        } catch (err) {
-          // A build placed on a node without the corpus runs without retrieved context (until corpora travel as blobs).
-          if ((err as Error).name !== 'CorpusNotFoundError') throw err
-          this.#log.warn({ corpus }, 'corpus not on this node: no retrieved context')
-          return []
-        }
+      retrieve: async ({ name, ref }, query, { k, signal }) => {
+        const results = ref === undefined ? await corpora.query(name, query, { k, signal }) : await corpora.retrieve(ref, query, { k, signal })
+        return results.map(({ chunk }) => ({ source: `${chunk.source}:${chunk.startLine}-${chunk.endLine}`, text: chunk.text }))
       },
     }, config.auction)
     await this.#tasks.start()
@@ -316,6 +319,13 @@ export class GryphgenNode implements ApiNode {
   #requireModel (body: unknown): void {
     const model = (body as { model?: unknown } | null)?.model
     if (typeof model === 'string') requireModel(model, this.meshModels())
+  }
+
+  /** A build naming a corpus of this node carries it as a blob (an unknown corpus is a 404 here, not a surprise later). */
+  async #withCorpus (body: unknown, signal: AbortSignal | undefined): Promise<unknown> {
+    const b = body as { kind?: unknown, corpus?: unknown, corpusRef?: unknown } | null
+    if (b?.kind !== 'build' || typeof b.corpus !== 'string' || b.corpusRef !== undefined) return body
+    return { ...b, corpusRef: await this.#required(this.#corpora, 'corpora').share(b.corpus, { signal }) }
   }
 
   #required<T> (value: T | undefined, what: string): T {

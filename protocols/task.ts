@@ -43,6 +43,8 @@ export const EnvelopeProperties = {
   requirements: Type.Optional(RequirementsSchema),
   limits: Type.Optional(LimitsSchema),
   durability: Type.Optional(DurabilitySchema),
+  /** Peer ids to place the task elsewhere than, where another node can run it now (a retry after a node's failure). */
+  avoid: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 16 })),
 }
 
 export type Requirements = Type.Static<typeof RequirementsSchema>

@@ -9,6 +9,6 @@ export { CHECKS, checkNode, meshVerdict, impossibleTaskError, validateTask, type
 export { DEFAULT_PRIORS, createRunEstimates, observeRun, estimateRunMs, nodeRunCount, type RunEstimates, type RunObservation, type Mean } from './estimate.js'
 export { RESERVE_WEIGHT, LOAD_MB_PER_S, SELF_BENCH_MS, MODEL_REQUEST_OVERHEAD_MS, modelLoadMs, speedPriorMs, estimateTaskRunMs, queueWaitMs, spareVramShare, predictCompletion, type Prediction } from './predict.js'
 export { DEFAULT_AGING_MS, effectivePriority, queueKey, compareQueued, type Queued } from './queue.js'
-export { rankCandidates, pickBidders, rankBids, selectWinningBid, shouldDefer, type Ranked, type Bid } from './rank.js'
+export { rankCandidates, softExclusion, pickBidders, rankBids, selectWinningBid, shouldDefer, type Ranked, type Bid } from './rank.js'
 export { hash53, rendezvousWeight, rendezvousOwner } from './rendezvous.js'
 export { ImpossibleTaskError, InvalidRequirementsError, NoBidError } from './errors.js'

@@ -32,6 +32,21 @@ export function rankCandidates (task: TaskView, nodes: readonly NodeView[], esti
   return ranked.map(({ node, prediction, tie, costMs }) => ({ node, prediction, tie, score: costMs <= 0 ? 1 : best / costMs }))
 }
 
+/**
+ * The nodes to leave out of an auction, from sets in order of strength (e.g. the nodes the
+ * task was lost on, then those its submitter asked to avoid): the union of as many sets as
+ * still leave a candidate that fits now, so an exclusion never makes a runnable task wait.
+ */
+export function softExclusion (fitNow: ReadonlyArray<{ id: string }>, sets: ReadonlyArray<ReadonlySet<string>>): Set<string> {
+  let exclude = new Set<string>()
+  for (const set of sets) {
+    const wider = new Set([...exclude, ...set])
+    if (fitNow.every(n => wider.has(n.id))) break
+    exclude = wider
+  }
+  return exclude
+}
+
 /** The k best to ask for bids (all when fewer). */
 export function pickBidders (ranked: readonly Ranked[], k: number): NodeView[] {
   return ranked.slice(0, Math.max(0, k)).map(r => r.node)

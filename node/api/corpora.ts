@@ -33,7 +33,7 @@ const RetrieveResult = Type.Object({
 })
 const RetrieveBody = Type.Object({ results: Type.Array(RetrieveResult) })
 
-const CorpusView = Type.Object({ name: Type.String(), chunks: Type.Integer(), sources: Type.Integer(), dims: Type.Union([Type.Integer(), Type.Null()]), updatedAt: Type.String() })
+const CorpusView = Type.Object({ name: Type.String(), chunks: Type.Integer(), sources: Type.Integer(), dims: Type.Union([Type.Integer(), Type.Null()]), embedModel: Type.Union([Type.String(), Type.Null()]), updatedAt: Type.String() })
 const CorporaBody = Type.Object({ corpora: Type.Array(CorpusView) })
 
 const DocumentsRequest = Type.Object({

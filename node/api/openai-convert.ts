@@ -175,13 +175,6 @@ function float32Base64 (vector: readonly number[]): string {
   return buffer.toString('base64')
 }
 
-/** Rows of little-endian float32 (an offloaded embed result) back to vectors. */
-export function unpackFloat32 (bytes: Uint8Array, count: number, dimensions: number): number[][] {
-  if (bytes.byteLength !== count * dimensions * 4) throw new InvalidRequestError(`vector blob has ${bytes.byteLength} bytes, expected ${count * dimensions * 4}`)
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  return Array.from({ length: count }, (_, r) => Array.from({ length: dimensions }, (_, c) => view.getFloat32((r * dimensions + c) * 4, true)))
-}
-
 export function modelList (models: readonly MeshModel[]): Record<string, unknown> {
   return { object: 'list', data: models.map(modelObject) }
 }

@@ -13,9 +13,10 @@ import type { MeshModel } from '../models/index.js'
 import { GryphgenError } from '../errors.js'
 import type { ApiTasks } from './tasks.js'
 import { runToEnd, type Running } from '../tasks/to-end.js'
+import { vectorsOfResult } from '../tasks/vectors.js'
 import {
   chatChunk, chatCompletion, chatTaskBody, embedTaskBody, embeddingsReply, modelList, modelObject, parseChatRequest,
-  parseEmbeddingsRequest, requireModel, unpackFloat32, type GenerateOutcome,
+  parseEmbeddingsRequest, requireModel, type GenerateOutcome,
 } from './openai-convert.js'
 
 export interface ApiModels { meshModels: () => MeshModel[] }
@@ -81,10 +82,7 @@ export function openAiRoutes (app: FastifyInstance, tasks: ApiTasks, models: Api
     cancelOnDisconnect(reply, running)
     const result = outcomeOf(await running.done)
     const usage = result.usage as { promptTokens: number }
-    const blob = result.vectorsBlob as { digest: string } | undefined
-    const vectors = blob === undefined
-      ? result.vectors as number[][]
-      : unpackFloat32(await tasks.getBlob(blob.digest, { signal: AbortSignal.timeout(60_000) }), result.count as number, result.dimensions as number)
+    const vectors = await vectorsOfResult(result, { get: tasks.getBlob }, AbortSignal.timeout(60_000))
     return reply.header('x-gryphgen-task', running.id).send(embeddingsReply(embed.model, vectors, usage.promptTokens, embed.encoding_format ?? 'float'))
   })
 }

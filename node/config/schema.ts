@@ -50,6 +50,8 @@ export const ModelsSchema = Type.Object({
   contextSize: Type.Integer({ minimum: 64, maximum: 1_048_576 }),
   /** Layers offloaded to a GPU: 'auto' (what fits, where a GPU exists) or a count (0: CPU only). */
   gpuLayers: AutoOr(Type.Integer({ minimum: 0, maximum: 10_000 })),
+  /** The model (by name, on any node of the mesh) that embeds corpus chunks and queries; none: corpora rank by BM25 alone. */
+  embeddingModel: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
 }, { additionalProperties: false })
 
 export const ConfigSchema = Type.Object({

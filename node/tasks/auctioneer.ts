@@ -18,12 +18,12 @@
 import type { TaskState } from '../../ledger/index.js'
 import type { Bodies, EntryType, Entry } from '../../protocols/ledger.js'
 import { expectAuctionMessage } from '../../protocols/auction.js'
-import { estimateTaskRunMs, meshVerdict, pickBidders, rankBids, rankCandidates, type Bid, type NodeView, type RunEstimates, type TaskView } from '../../scheduler/index.js'
+import { estimateTaskRunMs, meshVerdict, pickBidders, rankBids, rankCandidates, softExclusion, type Bid, type NodeView, type RunEstimates, type TaskView } from '../../scheduler/index.js'
 import type { Logger } from '../logger.js'
 import type { LeaseBoard } from './leases.js'
 import type { TaskRunner } from './runner.js'
 import type { AuctionWire } from './wire.js'
-import { blockedReport, schedulerView, sameReport } from './view.js'
+import { avoidOf, blockedReport, schedulerView, sameReport } from './view.js'
 
 export interface AuctioneerComponents {
   peerId: string
@@ -192,7 +192,7 @@ export class Auctioneer {
       return false
     }
     const lost = new Set(state.attempts.filter(a => a.outcome === 'lost').map(a => a.node))
-    const exclude = verdict.fitNow.every(n => lost.has(n.id)) ? new Set<string>() : lost
+    const exclude = softExclusion(verdict.fitNow, [lost, avoidOf(state.spec)])
     const ranked = rankCandidates(task, views, this.#c.estimates, { exclude })
     const asked = pickBidders(ranked, this.#init.bidders)
     const bids = await this.#collectBids(state, asked.map(n => n.id))

@@ -42,10 +42,13 @@ export interface TaskRecord {
   checkpoint: (body: Omit<Bodies['checkpoint'], 'attempt'>) => Promise<void>
 }
 
+/** A corpus as one blob (its name where it was shared from, and who shared it). */
+export interface CorpusRef { name: string, digest: string, size: number, from: string }
+
 export interface KindContext {
   signal: AbortSignal
   /** The most relevant chunks of a corpus for a query (retrieval); absent where the node has no corpora. */
-  retrieve?: (corpus: string, query: string, options: { k: number, signal: AbortSignal }) => Promise<Array<{ source: string, text: string }>>
+  retrieve?: (corpus: { name: string, ref?: CorpusRef }, query: string, options: { k: number, signal: AbortSignal }) => Promise<Array<{ source: string, text: string }>>
   /** Tasks this one runs as its steps (placed by the auction like any task). */
   subtasks: TaskOps | undefined
   task: TaskRecord

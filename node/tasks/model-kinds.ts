@@ -17,6 +17,7 @@ import { AbortedError } from '../errors.js'
 import { InvalidTaskError } from './errors.js'
 import type { KindContext, KindOutcome, ModelAccess, TaskKind, TaskSpec } from './kinds.js'
 import { inlineText } from './outputs.js'
+import { packFloat32 } from './vectors.js'
 import { ANALYZE_SCHEMA, analysisMessages, parseAnalysis } from './analyze.js'
 
 const ModelName = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$' })
@@ -137,8 +138,14 @@ const analyze: TaskKind = {
       const messages = analysisMessages(spec.code as string, spec.question as string | undefined, spec.language as string | undefined)
       const params = { messages, jsonSchema: ANALYZE_SCHEMA, maxTokens: spec.maxTokens as number, temperature: (spec.temperature as number | undefined) ?? 0, ...(spec.seed === undefined ? {} : { seed: spec.seed as number }) }
       const result = await runGenerate(params, spec.model as string, context)
-      const analysis = parseAnalysis(result.text, result.finishReason)
-      return { outcome: 'succeeded', result: { ...analysis, usage: result.usage, timings: result.timings, model: spec.model } }
+      const spent = { usage: result.usage, timings: result.timings, model: spec.model }
+      try {
+        return { outcome: 'succeeded', result: { ...parseAnalysis(result.text, result.finishReason), ...spent } }
+      } catch (err) {
+        // The tokens were spent all the same: the failure says how many (budgets count them).
+        const failed = failure(err, context.signal)
+        return { ...failed, result: { ...failed.result, ...spent } }
+      }
     } catch (err) {
       return failure(err, context.signal)
     }
@@ -170,14 +177,6 @@ const embed: TaskKind = {
       return failure(err, context.signal)
     }
   },
-}
-
-/** Rows of numbers as little-endian float32, row after row. */
-export function packFloat32 (rows: readonly number[][]): Uint8Array {
-  const view = new DataView(new ArrayBuffer(rows.reduce((n, r) => n + r.length, 0) * 4))
-  let at = 0
-  for (const row of rows) for (const v of row) { view.setFloat32(at, v, true); at += 4 }
-  return new Uint8Array(view.buffer)
 }
 
 export const MODEL_KINDS: readonly TaskKind[] = [generate, analyze, embed]

@@ -92,3 +92,9 @@ export function blockedReport (verdict: MeshVerdict): Bodies['blocked'] | undefi
 export function sameReport (a: Bodies['blocked'] | undefined, b: Bodies['blocked'] | undefined): boolean {
   return JSON.stringify(a) === JSON.stringify(b)
 }
+
+/** The peers a task's submitter asked to place it away from (a spec from the ledger: checked, not trusted). */
+export function avoidOf (spec: Record<string, unknown>): Set<string> {
+  const avoid = spec.avoid
+  return new Set(Array.isArray(avoid) ? avoid.filter((p): p is string => typeof p === 'string').slice(0, 16) : [])
+}

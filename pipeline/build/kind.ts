@@ -6,9 +6,9 @@
  */
 import Type from 'typebox'
 import { InvalidTaskError } from '../../node/tasks/errors.js'
-import type { TaskKind, TaskSpec } from '../../node/tasks/kinds.js'
+import type { CorpusRef, KindContext, TaskKind, TaskSpec } from '../../node/tasks/kinds.js'
 import { InvalidBuildSpecError, validateBuildSpec, type BuildSpec } from '../core/index.js'
-import { runBuild } from './loop.js'
+import { runBuild, type Retrieval } from './loop.js'
 import { DEFAULT_GENERATION, type GenerationOptions } from './steps.js'
 
 export const DEFAULT_BUDGET = { maxAttempts: 5, maxTokens: 200_000, maxWallMs: 30 * 60_000 }
@@ -29,6 +29,22 @@ export function buildSpecOf (spec: TaskSpec): BuildSpec {
   }
 }
 
+const RETRIEVED_CHUNKS = 8
+
+/** The corpus's top chunks for the specification; a corpus that cannot be read is reported, and the build goes on without it. */
+async function retrieve (spec: TaskSpec, query: string, context: KindContext): Promise<{ retrieved: Array<{ source: string, text: string }>, retrieval?: Retrieval }> {
+  const name = spec.corpus as string | undefined
+  if (name === undefined) return { retrieved: [] }
+  if (context.retrieve === undefined) return { retrieved: [], retrieval: { corpus: name, chunks: 0, error: 'this node has no corpora' } }
+  try {
+    const retrieved = await context.retrieve({ name, ...(spec.corpusRef === undefined ? {} : { ref: spec.corpusRef as CorpusRef }) }, query, { k: RETRIEVED_CHUNKS, signal: context.signal })
+    return { retrieved, retrieval: { corpus: name, chunks: retrieved.length } }
+  } catch (err) {
+    context.signal.throwIfAborted()
+    return { retrieved: [], retrieval: { corpus: name, chunks: 0, error: `${(err as Error).name}: ${(err as Error).message}`.slice(0, 512) } }
+  }
+}
+
 export const buildKind: TaskKind = {
   name: 'build',
   fields: {
@@ -38,6 +54,13 @@ export const buildKind: TaskKind = {
     language: Type.String({ maxLength: 32 }),
     model: Type.String({ minLength: 1, maxLength: 128 }),
     corpus: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    /** The corpus as a blob: set by the node the task is submitted to, so any coordinator has the same context. */
+    corpusRef: Type.Optional(Type.Object({
+      name: Type.String({ minLength: 1, maxLength: 128 }),
+      digest: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+      size: Type.Integer({ minimum: 0 }),
+      from: Type.String({ minLength: 1, maxLength: 128 }),
+    }, { additionalProperties: false })),
     budget: Type.Optional(Type.Object({
       maxAttempts: Type.Optional(Type.Integer()),
       maxTokens: Type.Optional(Type.Integer()),
@@ -59,9 +82,7 @@ export const buildKind: TaskKind = {
   prepare: spec => ({ ...spec, budget: buildSpecOf(spec).budget }),
   execute: async (spec, context) => {
     const build = buildSpecOf(spec)
-    const retrieved = spec.corpus === undefined || context.retrieve === undefined
-      ? []
-      : await context.retrieve(spec.corpus as string, build.specification, { k: 8, signal: context.signal })
-    return runBuild({ spec: build, retrieved, generation: { ...DEFAULT_GENERATION, ...(spec.generation as Partial<GenerationOptions> | undefined) } }, context)
+    const { retrieved, retrieval } = await retrieve(spec, build.specification, context)
+    return runBuild({ spec: build, retrieved, ...(retrieval === undefined ? {} : { retrieval }), generation: { ...DEFAULT_GENERATION, ...(spec.generation as Partial<GenerationOptions> | undefined) } }, context)
   },
 }

@@ -21,7 +21,9 @@ import { generateStep, reviewStep, staticStep, testStep, type GenerationOptions,
 const MAX_GENERATE_TOKENS = 4096
 const MAX_STEP_MS = 300_000
 
-export interface BuildRun { spec: BuildSpec, retrieved: Array<{ source: string, text: string }>, generation: GenerationOptions }
+/** What retrieval gave the generator: how many chunks of which corpus, or why none. */
+export interface Retrieval { corpus: string, chunks: number, error?: string }
+export interface BuildRun { spec: BuildSpec, retrieved: Array<{ source: string, text: string }>, retrieval?: Retrieval, generation: GenerationOptions }
 
 function need (blobs: BlobSink | undefined): BlobSink {
   if (blobs === undefined) throw new Error('this node has no blob store')
@@ -53,12 +55,12 @@ async function store (files: Record<string, string>, blobs: BlobSink, signal: Ab
   return refs
 }
 
-/** Runs one step, placing it again after infrastructure failures as long as the loop says so. */
-async function withRetries<T> (run: () => Promise<StepOutcome<T>>, judge: (failure: LastStepFailure) => Decision): Promise<{ value?: T, tokens: number, failures: StepFailure[], stop?: Decision }> {
+/** Runs one step, placing it again (away from the nodes that failed it) after infrastructure failures as long as the loop says so. */
+async function withRetries<T> (run: (avoid: string[]) => Promise<StepOutcome<T>>, judge: (failure: LastStepFailure) => Decision): Promise<{ value?: T, tokens: number, failures: StepFailure[], stop?: Decision }> {
   const failures: StepFailure[] = []
   let tokens = 0
   for (let retries = 0; ; retries++) {
-    const outcome = await run()
+    const outcome = await run(failures.map(f => f.node))
     tokens += outcome.tokens
     if (outcome.failure === undefined) return { value: outcome.value, tokens, failures }
     failures.push(outcome.failure)
@@ -95,7 +97,7 @@ export async function runBuild (run: BuildRun, context: KindContext): Promise<Ki
     const t = checkpoint.tests
     context.onProgress({ stage: `attempt ${attempt}: ${decision.action}`, ...(t === null ? {} : { done: t.passed, total: t.passed + t.failed + t.errored }) })
   }
-  return finish(decision, history, blobs, signal)
+  return finish(decision, history, blobs, signal, run.retrieval)
 }
 
 interface AttemptPlan { attempt: number, base: Checkpoint | null, feedback: Feedback | null }
@@ -114,7 +116,7 @@ async function runAttempt (run: BuildRun, context: KindContext, plan: AttemptPla
   context.onProgress({ stage: `attempt ${plan.attempt}: generate` })
   const messages = generatorMessages(spec, run.retrieved, plan.base, plan.feedback)
   const maxTokens = Math.max(64, Math.min(MAX_GENERATE_TOKENS, spec.budget.maxTokens - usage().tokens))
-  const generated = await withRetries(async () => generateStep(context, spec, messages, { maxTokens, seed: plan.attempt, generation: run.generation }), judge)
+  const generated = await withRetries(async avoid => generateStep(context, spec, messages, { maxTokens, seed: plan.attempt, generation: run.generation, avoid }), judge)
   tokens += generated.tokens
   failures.push(...generated.failures)
   if (generated.value === undefined || 'error' in generated.value) {
@@ -128,26 +130,27 @@ async function runAttempt (run: BuildRun, context: KindContext, plan: AttemptPla
   const files = applyGeneratedFiles(baseFiles, Object.fromEntries(Object.entries(generated.value.files).filter(([path]) => !refused.has(path))))
 
   context.onProgress({ stage: `attempt ${plan.attempt}: analyze` })
-  const checks = await withRetries(async () => staticStep(context, spec, files, remainingMs()), judge)
+  const checks = await withRetries(async avoid => staticStep(context, spec, files, remainingMs(), avoid), judge)
   failures.push(...checks.failures)
   if (checks.stop !== undefined) return { checkpoint: partial(files, { alignment }), stop: checks.stop }
   const review = await reviewStep(context, spec, files, plan.attempt)
   tokens += review.tokens
 
   context.onProgress({ stage: `attempt ${plan.attempt}: test` })
-  const tested = await withRetries(async () => testStep(context, spec, files, remainingMs()), judge)
+  const tested = await withRetries(async avoid => testStep(context, spec, files, remainingMs(), avoid), judge)
   failures.push(...tested.failures)
   const checkpoint = partial(files, { alignment, staticFindings: checks.value ?? [], review: review.value ?? null, tests: tested.value ?? null })
   return { checkpoint, ...(tested.stop === undefined ? {} : { stop: tested.stop }) }
 }
 
-async function finish (decision: Decision, history: readonly Checkpoint[], blobs: BlobSink, signal: AbortSignal): Promise<KindOutcome> {
+async function finish (decision: Decision, history: readonly Checkpoint[], blobs: BlobSink, signal: AbortSignal, retrieval: Retrieval | undefined): Promise<KindOutcome> {
   const best = (decision.from === null ? undefined : history.find(c => c.attempt === decision.from)) ?? bestCheckpoint(history) ?? undefined
   const result = {
     decision: decision.action,
     reason: decision.reason,
     attempts: history.length,
     ...(decision.spent === undefined ? {} : { spent: decision.spent }),
+    ...(retrieval === undefined ? {} : { retrieval }),
     ...(best === undefined ? {} : { best: best.attempt, tests: best.tests, files: await store(best.files, blobs, signal) }),
   }
   return decision.action === 'done'

@@ -39,11 +39,13 @@ export function filesSchema (options: GenerationOptions): Record<string, unknown
 const OUTPUT_BYTES = 1024 * 1024
 const REVIEW_CODE_CHARS = 24_000
 
-async function runStep (context: KindContext, step: PipelineStep, body: Record<string, unknown>): Promise<{ view: TaskViewT, failure?: StepFailure }> {
+async function runStep (context: KindContext, step: PipelineStep, body: Record<string, unknown>, avoid: readonly string[] = []): Promise<{ view: TaskViewT, failure?: StepFailure }> {
   if (context.subtasks === undefined) throw new Error('this node cannot run steps as tasks')
+  // A step placed again after a node failed it goes elsewhere where another node can run it.
+  const away = [...new Set(avoid.filter(n => n !== ''))].slice(-16)
   let running
   try {
-    running = await runToEnd(context.subtasks, body, { signal: context.signal })
+    running = await runToEnd(context.subtasks, away.length === 0 ? body : { ...body, avoid: away }, { signal: context.signal })
   } catch (err) {
     // Refused at submission (a body the attempt's files made invalid): the attempt's fault, not the mesh's.
     if (context.signal.aborted || (err as Error).name !== 'InvalidTaskError') throw err
@@ -71,10 +73,10 @@ const tokensOf = (view: TaskViewT): number => {
 }
 
 /** Generate: the files the model writes, or why there are none. */
-export async function generateStep (context: KindContext, spec: BuildSpec, messages: ChatMessage[], options: { maxTokens: number, seed: number, generation: GenerationOptions }): Promise<StepOutcome<{ files: FileSet } | { error: string }>> {
+export async function generateStep (context: KindContext, spec: BuildSpec, messages: ChatMessage[], options: { maxTokens: number, seed: number, generation: GenerationOptions, avoid?: readonly string[] }): Promise<StepOutcome<{ files: FileSet } | { error: string }>> {
   const { view, failure } = await runStep(context, 'generate', {
     kind: 'generate', model: spec.model, messages, jsonSchema: filesSchema(options.generation), maxTokens: options.maxTokens, temperature: options.generation.temperature, seed: options.seed,
-  })
+  }, options.avoid)
   if (failure !== undefined) return { failure, tokens: tokensOf(view) }
   const result = view.result as { text: string, finishReason: 'stop' | 'length' }
   try {
@@ -86,11 +88,11 @@ export async function generateStep (context: KindContext, spec: BuildSpec, messa
 }
 
 /** Static checks in the sandbox: every finding of every check. */
-export async function staticStep (context: KindContext, spec: BuildSpec, files: FileSet, timeoutMs: number): Promise<StepOutcome<Finding[]>> {
+export async function staticStep (context: KindContext, spec: BuildSpec, files: FileSet, timeoutMs: number, avoid: readonly string[] = []): Promise<StepOutcome<Finding[]>> {
   const plan = staticCheckCommands(spec.language, files)
   const findings: Finding[] = []
   for (const check of plan.checks) {
-    const { view, failure } = await runStep(context, 'analyze', { kind: 'exec', command: check.command, files, limits: { timeoutMs, outputBytes: OUTPUT_BYTES }, requirements: { cpus: 1, memoryMb: 256 } })
+    const { view, failure } = await runStep(context, 'analyze', { kind: 'exec', command: check.command, files, limits: { timeoutMs, outputBytes: OUTPUT_BYTES }, requirements: { cpus: 1, memoryMb: 256 } }, avoid)
     if (failure !== undefined) return { failure, tokens: 0 }
     const result = view.result as { stdout?: string, stderr?: string }
     findings.push(...parseStaticFindings(spec.language, result.stdout ?? '', result.stderr ?? ''))
@@ -113,10 +115,10 @@ function runnerOf (command: readonly string[]): 'pytest' | 'node' {
 }
 
 /** The test suite in the sandbox with the attempt's files; null when it did not run. */
-export async function testStep (context: KindContext, spec: BuildSpec, files: FileSet, timeoutMs: number): Promise<StepOutcome<TestReport | null>> {
+export async function testStep (context: KindContext, spec: BuildSpec, files: FileSet, timeoutMs: number, avoid: readonly string[] = []): Promise<StepOutcome<TestReport | null>> {
   const { view, failure } = await runStep(context, 'test', {
     kind: 'exec', command: [...spec.tests.command], files: { ...files, ...spec.tests.files }, limits: { timeoutMs, outputBytes: OUTPUT_BYTES }, requirements: { cpus: 1, memoryMb: 512 },
-  })
+  }, avoid)
   if (failure !== undefined) return { failure, tokens: 0 }
   const result = view.result as { stdout?: string, stderr?: string, timedOut?: boolean }
   const report = parseTestOutput(runnerOf(spec.tests.command), `${result.stdout ?? ''}\n${result.stderr ?? ''}`)

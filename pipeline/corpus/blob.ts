@@ -1,5 +1,5 @@
 /**
- * A corpus as one blob, to share with peers: compact JSON `{ format, dims, chunks }`, each
+ * A corpus as one blob, to share with peers: compact JSON `{ format, dims, embedModel?, chunks }`, each
  * chunk with its text, lines and (hybrid corpora) its unit vector as base64 float32. Postings
  * are not carried: the importer rebuilds them with the same tokenizer, so a round trip ranks
  * the same. Validated on receipt: a damaged or foreign blob is an InvalidCorpusError listing
@@ -27,6 +27,8 @@ const BlobChunkSchema = Type.Object({
 const CorpusBlobSchema = Type.Object({
   format: Type.Literal(CORPUS_BLOB_FORMAT),
   dims: Type.Union([Type.Integer({ minimum: 1, maximum: MAX_DIMS }), Type.Null()]),
+  /** The model that made the vectors, when known. */
+  embedModel: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   chunks: Type.Array(BlobChunkSchema, { maxItems: 2_000_000 }),
 }, { additionalProperties: false })
 
@@ -34,10 +36,11 @@ export type BlobChunk = Type.Static<typeof BlobChunkSchema>
 export type CorpusBlob = Type.Static<typeof CorpusBlobSchema>
 const checkBlob = Compile(CorpusBlobSchema)
 
-export function encodeCorpusBlob (dims: number | null, chunks: ReadonlyArray<Chunk & { vector?: string }>): Uint8Array {
+export function encodeCorpusBlob (dims: number | null, embedModel: string | undefined, chunks: ReadonlyArray<Chunk & { vector?: string }>): Uint8Array {
   const blob: CorpusBlob = {
     format: CORPUS_BLOB_FORMAT,
     dims,
+    ...(embedModel === undefined || dims === null ? {} : { embedModel }),
     chunks: chunks.map(c => ({ id: c.id, source: c.source, startLine: c.startLine, endLine: c.endLine, text: c.text, ...(c.vector === undefined ? {} : { vector: c.vector }) })),
   }
   return new TextEncoder().encode(JSON.stringify(blob))

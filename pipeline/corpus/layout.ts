@@ -37,6 +37,8 @@ export interface CorpusMeta {
   nextChunk: number
   /** Embedding dimension, once a chunk has a vector. */
   dims: number | null
+  /** The model that made the vectors (queries must be embedded by it too); absent when none was named. */
+  embedModel?: string
   updatedAt: string
 }
 

@@ -26,7 +26,13 @@ import { CorpusReader, type ReaderLimits } from './reader.js'
 import { queryTerms, termFrequencies } from './tokenize.js'
 
 export interface CorpusStoreInit { logger?: Logger, cache?: ReaderLimits, signal?: AbortSignal }
-export interface AddOptions { signal?: AbortSignal, embed?: EmbedFunction, limits?: ChunkLimits }
+export interface AddOptions {
+  signal?: AbortSignal
+  embed?: EmbedFunction
+  /** The model behind `embed`, recorded in the corpus: vectors of another model are refused. */
+  embedModel?: string
+  limits?: ChunkLimits
+}
 export interface AddResult { chunks: number, sources: number }
 export interface AddDirOptions extends AddOptions, TextFileOptions {}
 export interface AddDirResult extends AddResult { skipped: Record<SkipReason, number> }
@@ -40,7 +46,7 @@ export interface QueryResult {
   /** 1-based rank by cosine similarity; present only in hybrid queries. */
   vectorRank?: number
 }
-export interface CorpusSummary { name: string, chunks: number, sources: number, dims: number | null, updatedAt: string }
+export interface CorpusSummary { name: string, chunks: number, sources: number, dims: number | null, embedModel: string | null, updatedAt: string }
 
 export const MAX_K = 100
 const DEFAULT_K = 8
@@ -81,7 +87,7 @@ export class CorpusStore {
   }
 
   list (): CorpusSummary[] {
-    return [...this.#catalog].sort(([a], [b]) => a < b ? -1 : 1).map(([name, m]) => ({ name, chunks: m.chunks, sources: m.sources, dims: m.dims, updatedAt: m.updatedAt }))
+    return [...this.#catalog].sort(([a], [b]) => a < b ? -1 : 1).map(([name, m]) => ({ name, chunks: m.chunks, sources: m.sources, dims: m.dims, embedModel: m.embedModel ?? null, updatedAt: m.updatedAt }))
   }
 
   /** Adds documents (chunked here); a path already in the corpus has its chunks replaced. Creates the corpus if needed. */
@@ -94,7 +100,14 @@ export class CorpusStore {
     const indexed = await this.#indexChunks(chunked.flat(), name, options)
     const sources = new Map<string, IndexedChunk[]>([...byPath.keys()].map(path => [path, []]))
     for (const chunk of indexed) sources.get(chunk.source)?.push(chunk)
-    return this.#write(name, sources, { replace: false, signal: options.signal })
+    return this.#write(name, sources, { replace: false, signal: options.signal, embedModel: options.embed === undefined ? undefined : options.embedModel })
+  }
+
+  /** The summary of one corpus; CorpusNotFoundError when there is none. */
+  get (name: string): CorpusSummary {
+    assertCorpusName(name)
+    this.#meta(name)
+    return this.list().find(c => c.name === name) as CorpusSummary
   }
 
   /** Adds the text files of a directory (see files.ts for what is skipped), in batches. */
@@ -169,7 +182,7 @@ export class CorpusStore {
       const chunks = await this.#db.iterator(keys.chunks).all()
       checkAborted(options.signal, 'exporting the corpus')
       const vectors = new Map((await this.#db.iterator(keys.vectors).all()).map(([key, value]) => [numberOfKey(key), value]))
-      return encodeCorpusBlob(meta.dims, chunks.map(([key, value]) => {
+      return encodeCorpusBlob(meta.dims, meta.embedModel, chunks.map(([key, value]) => {
         const { length: _, ...chunk } = JSON.parse(value) as ChunkRecord
         const vector = vectors.get(numberOfKey(key))
         return vector === undefined ? chunk : { ...chunk, vector }
@@ -187,7 +200,7 @@ export class CorpusStore {
       if (list === undefined) sources.set(chunk.source, list = [])
       list.push({ ...chunk, ...termFrequencies(chunk.text), ...(vector === undefined ? {} : { vector: decodeVector(vector) }) })
     }
-    return this.#write(name, sources, { replace: true, signal: options.signal })
+    return this.#write(name, sources, { replace: true, signal: options.signal, embedModel: blob.embedModel })
   }
 
   #meta (name: string): CorpusMeta {
@@ -205,7 +218,7 @@ export class CorpusStore {
   }
 
   /** One batch: the sources' new chunks (replacing their old ones), or with `replace` the whole corpus. */
-  async #write (name: string, fresh: Map<string, IndexedChunk[]>, options: { replace: boolean, signal?: AbortSignal }): Promise<AddResult> {
+  async #write (name: string, fresh: Map<string, IndexedChunk[]>, options: { replace: boolean, signal?: AbortSignal, embedModel?: string }): Promise<AddResult> {
     return this.#locked(name, async () => {
       checkAborted(options.signal, 'adding to the corpus')
       const started = performance.now()
@@ -214,6 +227,10 @@ export class CorpusStore {
       const meta = options.replace ? emptyMeta(now) : this.#catalog.get(name) ?? emptyMeta(now)
       const dims = [...fresh.values()].flat().find(c => c.vector !== undefined)?.vector?.length
       if (dims !== undefined && meta.dims !== null && dims !== meta.dims) throw new InvalidEmbeddingError(`vectors of ${dims} dimensions for a corpus of ${meta.dims}`, { details: { expected: meta.dims, got: dims } })
+      const model = options.embedModel
+      if (dims !== undefined && model !== undefined && meta.embedModel !== undefined && meta.dims !== null && model !== meta.embedModel) {
+        throw new CorpusOptionsError(`corpus ${JSON.stringify(name)} holds vectors of the model ${JSON.stringify(meta.embedModel)}, not ${JSON.stringify(model)}: remove it and add it again to change models`, { details: [`embedModel: ${model} (the corpus has ${meta.embedModel})`] })
+      }
       const paths = [...fresh.keys()]
       const olds = options.replace ? [] : await this.#db.getMany(paths.map(keys.source))
       const sources = new Map<string, SourceChange>(paths.map((path, i) => {
@@ -223,7 +240,7 @@ export class CorpusStore {
       const terms = [...affectedTerms(sources)]
       const existing = options.replace ? [] : await this.#reader.postings(name, terms, options.signal)
       const postings = new Map(existing.map((list, i) => [terms[i], list]))
-      const plan = planAdd({ keys, meta, sources, postings, now })
+      const plan = planAdd({ keys, meta: dims !== undefined && model !== undefined ? { ...meta, embedModel: model } : meta, sources, postings, now })
       const clear = options.replace ? (await this.#db.keys(keys.all).all()).map(key => ({ type: 'del' as const, key })) : []
       checkAborted(options.signal, 'adding to the corpus')
       await this.#db.batch([...clear, ...plan.ops], { sync: true })

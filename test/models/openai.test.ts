@@ -179,6 +179,13 @@ describe('model task kinds through /v1/tasks', () => {
     expect(view.state, JSON.stringify(view.result)).toBe('succeeded')
     expect(Array.isArray(view.result?.issues)).toBe(true)
     expect(typeof view.result?.summary).toBe('string')
+    // Cut off before its JSON ends: a typed failure that still says what it spent.
+    const cut = await submit({ kind: 'analyze', model: MODEL, code: 'let x = 1\n', maxTokens: 3, seed: 1 })
+    await waitFor(async () => ['succeeded', 'failed'].includes((await taskOf(b, cut)).state), 60_000, 100)
+    const cutView = await taskOf(b, cut)
+    expect(cutView.state).toBe('failed')
+    expect(cutView.result).toMatchObject({ error: { name: 'AnalysisOutputError' }, usage: { completionTokens: 3 } })
+    expect((cutView.result?.usage as { promptTokens: number }).promptTokens).toBeGreaterThan(0)
 
     const res = await fetch(`${b.apiUrl}/v1/tasks`, { method: 'POST', headers, body: JSON.stringify({ kind: 'generate', model: MODEL, prompt: 'x', messages: [{ role: 'user', content: 'y' }] }) })
     expect(res.status).toBe(400)

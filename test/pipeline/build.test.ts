@@ -39,7 +39,8 @@ async function ended (node: GryphgenNode, id: string, timeoutMs = 90_000): Promi
 beforeAll(async () => {
   const swarmKey = newSwarmKeyHex()
   // Room for the prompt: a 4096-token context (the tiny shape claims 1024 by default).
-  a = await nodes.start({ swarmKey, name: 'a', modelWorkers: 1, models: { contextSize: 4096, sequences: 2 } })
+  // `a` embeds its corpora with the model too (through embed tasks on the mesh).
+  a = await nodes.start({ swarmKey, name: 'a', modelWorkers: 1, models: { contextSize: 4096, sequences: 2, embeddingModel: MODEL } })
   b = await nodes.start({ swarmKey, name: 'b', bootstrap: a.addresses(), execWorkers: 1, labels: ['coordinator'] })
   c = await nodes.start({ swarmKey, name: 'c', bootstrap: a.addresses(), execWorkers: 1, labels: ['coordinator'] })
   const file = join(await tempDir(), 'coder.gguf')
@@ -83,6 +84,44 @@ describe('build on a mesh', () => {
     for (const ref of Object.values(files)) expect((await b.tasks.getBlob(ref.digest, {})).byteLength).toBeGreaterThanOrEqual(0)
   }, 120_000)
 
+  test('a corpus of the submitting node travels with the build as a blob: the coordinator imports it and retrieves from it; chunks and queries are embedded on the mesh', async () => {
+    const added = await a.corpora.add('docs', [
+      { path: 'guide/add.md', text: '# Adding numbers\n\nThe function add(a, b) returns the sum of a and b. House rule zorblax: name the file add.py.\n' },
+      { path: 'guide/other.md', text: '# Inventory\n\nWarehouse stock levels are counted every night.\n' },
+    ], {})
+    expect(added.sources).toBe(2)
+    expect(a.corpora.list().find(x => x.name === 'docs')).toMatchObject({ embedModel: MODEL, dims: expect.any(Number) })
+    expect((await a.tasks.list({ limit: 200 })).some(t => t.kind === 'embed' && t.state === 'succeeded')).toBe(true)
+    const hybrid = await a.corpora.query('docs', 'sum of two numbers', { k: 2 })
+    expect(hybrid[0]).toMatchObject({ chunk: { source: 'guide/add.md' }, vectorRank: expect.any(Number) })
+
+    const { id } = await a.tasks.submit({ ...build({ maxAttempts: 1 }), corpus: 'docs' }, {})
+    const view = await ended(a, id)
+    expect(view.result).toMatchObject({ decision: 'give-up', retrieval: { corpus: 'docs', chunks: 2 } })
+    const coordinatorId = view.attempts.at(-1)?.node
+    const coordinator = [b, c].find(n => n.peerId === coordinatorId)
+    expect(coordinator).toBeDefined() // b or c: neither had the corpus
+    const copies = coordinator?.corpora.list().filter(x => x.name.startsWith('docs.shared-')) ?? []
+    expect(copies).toEqual([expect.objectContaining({ chunks: 2, embedModel: MODEL })])
+    // The generator's prompt holds the retrieved chunk.
+    const steps = (await a.tasks.list({ limit: 200 })).filter(t => t.kind === 'generate' && t.submittedAt >= view.submittedAt)
+    expect(steps.length).toBeGreaterThanOrEqual(1)
+    const generate = await coordinator?.ledger.task(steps[0].id)
+    expect(JSON.stringify(generate?.spec.messages)).toMatch(/zorblax/)
+  }, 120_000)
+
+  test('a task asked to avoid a node runs elsewhere when another node can run it, and still runs when none can', async () => {
+    const exec = (avoid: string[]): Record<string, unknown> => ({ kind: 'exec', command: ['true'], requirements: { labels: ['coordinator'] }, avoid })
+    for (let i = 0; i < 3; i++) {
+      const { id } = await a.tasks.submit(exec([b.peerId]), {})
+      const view = await ended(a, id, 30_000)
+      expect(view.state).toBe('succeeded')
+      expect(view.attempts.at(-1)?.node).toBe(c.peerId)
+    }
+    const { id } = await a.tasks.submit(exec([b.peerId, c.peerId]), {})
+    expect((await ended(a, id, 30_000)).state).toBe('succeeded')
+  }, 90_000)
+
   test('a coordinator that stops mid-job is replaced; the job resumes after its last checkpoint', async () => {
     const { id } = await c.tasks.submit(build({ maxAttempts: 8 }), {})
     await waitFor(async () => ((await c.tasks.get(id)).checkpoints?.length ?? 0) >= 1, 90_000, 100)
@@ -106,8 +145,9 @@ describe('build on a mesh', () => {
 })
 
 describe('bad build requests', () => {
-  test('an unknown model, an empty test suite and an empty specification are refused with clear errors', async () => {
+  test('an unknown model or corpus, an empty test suite and an empty specification are refused with clear errors', async () => {
     await expect(a.tasks.submit({ ...build({}), model: 'no-such-model' }, {})).rejects.toMatchObject({ name: 'ModelNotServedError' })
+    await expect(a.tasks.submit({ ...build({}), corpus: 'no-such-corpus' }, {})).rejects.toMatchObject({ name: 'CorpusNotFoundError' })
     await expect(a.tasks.submit({ ...build({}), tests: { files: {}, command: [] } }, {})).rejects.toMatchObject({ name: 'InvalidTaskError', details: expect.arrayContaining([expect.stringMatching(/tests/)]) })
     await expect(a.tasks.submit({ ...build({}), specification: '  ' }, {})).rejects.toMatchObject({ name: 'InvalidTaskError', details: expect.arrayContaining([expect.stringMatching(/specification/)]) })
     await expect(a.tasks.submit({ ...build({ maxAttempts: 0 }) }, {})).rejects.toMatchObject({ name: 'InvalidTaskError', details: expect.arrayContaining([expect.stringMatching(/maxAttempts/)]) })

@@ -84,7 +84,7 @@ describe('on the fixture corpus', () => {
   })
 
   test('list shows the corpus with its counts', async () => {
-    expect(store.list()).toEqual([{ name: 'fixture', chunks: expect.any(Number), sources: 7, dims: null, updatedAt: expect.any(String) }])
+    expect(store.list()).toEqual([{ name: 'fixture', chunks: expect.any(Number), sources: 7, dims: null, embedModel: null, updatedAt: expect.any(String) }])
   })
 
   test('re-adding a source replaces its chunks', async () => {
@@ -201,6 +201,19 @@ describe('hybrid ranking', () => {
     await store.add('c', [{ path: 'a.txt', text: 'alpha' }], { embed: async texts => texts.map(() => [1, 0]) })
     await expect(store.add('c', [{ path: 'b.txt', text: 'beta' }], { embed: async texts => texts.map(() => [1, 0, 0]) })).rejects.toMatchObject({ name: 'InvalidEmbeddingError' })
     await expect(store.query('c', 'alpha', { embed: async () => [[1, 0, 0]] })).rejects.toMatchObject({ name: 'InvalidEmbeddingError' })
+  })
+
+  test('the embedding model is recorded, kept through export and import, and another model is refused', async () => {
+    await store.add('m', [{ path: 'a.txt', text: 'alpha' }], { embed: fakeEmbed, embedModel: 'embedder-1' })
+    expect(store.get('m')).toMatchObject({ name: 'm', dims: 6, embedModel: 'embedder-1' })
+    await store.add('m', [{ path: 'b.txt', text: 'beta' }], { embed: fakeEmbed, embedModel: 'embedder-1' })
+    await expect(store.add('m', [{ path: 'c.txt', text: 'gamma' }], { embed: fakeEmbed, embedModel: 'embedder-2' })).rejects.toMatchObject({ name: 'CorpusOptionsError', message: expect.stringMatching(/embedder-1/) })
+    expect(store.get('m').chunks).toBe(2) // nothing written
+    await store.import('m-copy', await store.export('m'))
+    expect(store.get('m-copy')).toMatchObject({ dims: 6, embedModel: 'embedder-1' })
+    await store.add('plain', [{ path: 'a.txt', text: 'alpha' }])
+    expect(store.get('plain')).toMatchObject({ dims: null, embedModel: null })
+    expect(() => store.get('nothing')).toThrow(expect.objectContaining({ name: 'CorpusNotFoundError' }))
   })
 })
 

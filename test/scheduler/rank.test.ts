@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { createRunEstimates, emptyLoad, pickBidders, rankBids, rankCandidates, selectWinningBid, shouldDefer, type Bid } from '../../scheduler/index.js'
+import { createRunEstimates, emptyLoad, pickBidders, rankBids, rankCandidates, selectWinningBid, shouldDefer, softExclusion, type Bid } from '../../scheduler/index.js'
 import { node, task } from './helpers.js'
 
 const busy = (ms: number) => ({ ...emptyLoad(1), running: 1, runningRemainingMs: ms })
@@ -46,6 +46,18 @@ describe('ranking', () => {
 
   test.each([[2, 2], [10, 4], [0, 0]])('best k = %i asks %i', (k, n) => {
     expect(pickBidders(rankCandidates(task(), nodes, createRunEstimates()), k)).toHaveLength(n)
+  })
+})
+
+describe('soft exclusion', () => {
+  const fit = [{ id: 'a' }, { id: 'b' }, { id: 'c' }]
+  test('takes each set while a candidate is left, strongest first', () => {
+    expect([...softExclusion(fit, [new Set(['a']), new Set(['b'])])].sort()).toEqual(['a', 'b'])
+    // Avoiding every candidate would leave none: that set is not applied (the run goes anywhere but where it was lost).
+    expect([...softExclusion(fit, [new Set(['a']), new Set(['b', 'c'])])]).toEqual(['a'])
+    expect([...softExclusion(fit, [new Set(['a', 'b', 'c']), new Set(['a'])])]).toEqual([])
+    expect([...softExclusion([], [new Set(['a'])])]).toEqual([])
+    expect([...softExclusion(fit, [])]).toEqual([])
   })
 })
 

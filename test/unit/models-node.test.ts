@@ -1,9 +1,9 @@
 /** The node side of models, pure parts: OpenAI request checks and conversions, mesh models, settings, the analysis answer. */
 import { describe, expect, test } from 'vitest'
-import { chatChunk, chatTaskBody, embeddingsReply, parseChatRequest, parseEmbeddingsRequest, requireModel, unpackFloat32 } from '../../node/api/openai-convert.js'
+import { chatChunk, chatTaskBody, embeddingsReply, parseChatRequest, parseEmbeddingsRequest, requireModel } from '../../node/api/openai-convert.js'
 import { advertisedModels, autoThreads, hostSettings, meshModels } from '../../node/models/index.js'
 import { analysisMessages, parseAnalysis } from '../../node/tasks/analyze.js'
-import { packFloat32 } from '../../node/tasks/model-kinds.js'
+import { packFloat32, unpackFloat32 } from '../../node/tasks/vectors.js'
 import { defaultConfig } from '../../node/config/defaults.js'
 
 const problem = (fn: () => unknown): { name: string, message: string, param: string | null, code: string | null } => {

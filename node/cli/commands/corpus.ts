@@ -14,7 +14,7 @@ const BATCH_FILES = 500
 const ADD_TIMEOUT_MS = 300_000
 
 type Retrieved = QueryResult['chunk'] & Omit<QueryResult, 'chunk'>
-interface CorpusView { name: string, chunks: number, sources: number, dims: number | null, updatedAt: string }
+interface CorpusView { name: string, chunks: number, sources: number, dims: number | null, embedModel: string | null, updatedAt: string }
 
 export interface CorpusAddFlags { name: string, include?: string[], maxFileBytes?: number, json?: boolean }
 
@@ -53,7 +53,7 @@ export async function corpusListCommand (local: LocalNode, json: boolean): Promi
   const { corpora } = await apiRequest<{ corpora: CorpusView[] }>(local, 'GET', '/v1/corpora')
   if (json) { writeJson({ corpora }); return }
   if (corpora.length === 0) { write('no corpora (add one: gryphgen corpus add DIR --name NAME)'); return }
-  write(table(['NAME', 'CHUNKS', 'FILES', 'VECTORS', 'UPDATED'], corpora.map(c => [c.name, String(c.chunks), String(c.sources), c.dims === null ? '-' : `${c.dims} dims`, c.updatedAt])))
+  write(table(['NAME', 'CHUNKS', 'FILES', 'VECTORS', 'UPDATED'], corpora.map(c => [c.name, String(c.chunks), String(c.sources), c.dims === null ? '-' : `${c.dims} dims${c.embedModel === null ? '' : ` (${c.embedModel})`}`, c.updatedAt])))
 }
 
 export async function corpusQueryCommand (local: LocalNode, name: string, query: string, flags: { k?: number, json?: boolean }): Promise<void> {

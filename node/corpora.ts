@@ -1,0 +1,125 @@
+/**
+ * The node's corpora: the CorpusStore with the mesh's help.
+ * - Embeddings: with `models.embeddingModel` configured, chunks and queries are embedded by
+ *   `embed` tasks placed by the auction like any other (on whichever node serves the model);
+ *   the corpus records its model, and a query is embedded by that model, whatever the config
+ *   says now.
+ * - Sharing: a build task naming a corpus carries a reference to it as one blob (`share`,
+ *   on the node the task is submitted to); the node that coordinates the build fetches the
+ *   blob once, imports it as `<name>.shared-<digest>` and queries that copy (`retrieve`), so
+ *   generation anywhere has the same context. Older copies of the same corpus are dropped.
+ */
+import type { ApiCorpora } from './api/corpora.js'
+import type { Logger } from './logger.js'
+import type { CorpusRef } from './tasks/kinds.js'
+import type { TaskOps } from './tasks/to-end.js'
+import { runToEnd } from './tasks/to-end.js'
+import { vectorsOfResult } from './tasks/vectors.js'
+import { EMBED_BATCH, type AddResult, type CorpusStore, type CorpusSummary, type EmbedFunction, type QueryResult } from '../pipeline/corpus/index.js'
+import { GryphgenError } from './errors.js'
+
+
+export interface CorporaBlobs {
+  put: (bytes: Uint8Array, options: { signal?: AbortSignal }) => Promise<{ digest: string, size: number }>
+  get: (digest: string, options: { signal?: AbortSignal, hints?: readonly string[] }) => Promise<Uint8Array>
+}
+
+export interface NodeCorporaInit {
+  store: CorpusStore
+  /** Tasks of the mesh (the embed tasks go there); read when first needed. */
+  tasks: () => TaskOps
+  blobs: () => CorporaBlobs
+  peerId: () => string
+  embeddingModel?: string
+  logger: Logger
+}
+
+/** An `embed` task for a corpus did not end with vectors. */
+export class EmbeddingFailedError extends GryphgenError {}
+
+const SHARED = '.shared-'
+const sharedName = (name: string, digest: string): string => `${name.slice(0, 100)}${SHARED}${digest.slice(0, 16)}`
+
+export class NodeCorpora implements ApiCorpora {
+  readonly #c: NodeCorporaInit
+  /** The blob of each corpus shared from here, while the corpus is unchanged. */
+  readonly #shared = new Map<string, { updatedAt: string, ref: CorpusRef }>()
+  readonly #importing = new Map<string, Promise<string>>()
+
+  constructor (init: NodeCorporaInit) {
+    this.#c = init
+  }
+
+  list (): CorpusSummary[] { return this.#c.store.list() }
+
+  async add (name: string, documents: Array<{ path: string, text: string }>, options: { signal?: AbortSignal }): Promise<AddResult> {
+    const model = this.#c.embeddingModel
+    return this.#c.store.add(name, documents, { signal: options.signal, ...(model === undefined ? {} : { embed: this.#embedder(model), embedModel: model }) })
+  }
+
+  async query (name: string, text: string, options: { k?: number, signal?: AbortSignal }): Promise<QueryResult[]> {
+    const { embedModel } = this.#c.store.get(name)
+    return this.#c.store.query(name, text, { ...options, ...(embedModel === null ? {} : { embed: this.#embedder(embedModel) }) })
+  }
+
+  async remove (name: string, options: { signal?: AbortSignal }): Promise<void> {
+    this.#shared.delete(name)
+    await this.#c.store.remove(name, options)
+  }
+
+  /** The corpus as a blob others can fetch (CorpusNotFoundError when there is none). */
+  async share (name: string, options: { signal?: AbortSignal } = {}): Promise<CorpusRef> {
+    const { updatedAt } = this.#c.store.get(name)
+    const known = this.#shared.get(name)
+    if (known?.updatedAt === updatedAt) return known.ref
+    const bytes = await this.#c.store.export(name, options)
+    const { digest, size } = await this.#c.blobs().put(bytes, options)
+    const ref = { name, digest, size, from: this.#c.peerId() }
+    this.#shared.set(name, { updatedAt, ref })
+    return ref
+  }
+
+  /** The top chunks of a shared corpus (its local copy, fetched and imported on first use). */
+  async retrieve (ref: CorpusRef, query: string, options: { k: number, signal: AbortSignal }): Promise<QueryResult[]> {
+    return this.query(await this.#localCopy(ref, options.signal), query, options)
+  }
+
+  async #localCopy (ref: CorpusRef, signal: AbortSignal): Promise<string> {
+    if (this.#shared.get(ref.name)?.ref.digest === ref.digest) return ref.name // shared from here, unchanged since
+    const copy = sharedName(ref.name, ref.digest)
+    if (this.list().some(c => c.name === copy)) return copy
+    let importing = this.#importing.get(copy)
+    if (importing === undefined) {
+      importing = this.#import(ref, copy, signal).finally(() => this.#importing.delete(copy))
+      this.#importing.set(copy, importing)
+    }
+    return importing
+  }
+
+  async #import (ref: CorpusRef, copy: string, signal: AbortSignal): Promise<string> {
+    const bytes = await this.#c.blobs().get(ref.digest, { signal, hints: [ref.from] })
+    const added = await this.#c.store.import(copy, bytes, { signal })
+    this.#c.logger.info({ corpus: ref.name, copy, chunks: added.chunks, from: ref.from }, 'shared corpus imported')
+    const prefix = `${ref.name.slice(0, 100)}${SHARED}`
+    for (const old of this.list().filter(c => c.name.startsWith(prefix) && c.name !== copy)) {
+      await this.#c.store.remove(old.name, { signal }).catch(err => { this.#c.logger.warn({ corpus: old.name, err: (err as Error).message }, 'cannot drop an older shared copy') })
+    }
+    return copy
+  }
+
+  /** Texts to vectors through `embed` tasks on the mesh, one per batch. */
+  #embedder (model: string): EmbedFunction {
+    return async (texts, signal) => {
+      const out: number[][] = []
+      for (let i = 0; i < texts.length; i += EMBED_BATCH) {
+        const running = await runToEnd(this.#c.tasks(), { kind: 'embed', model, texts: texts.slice(i, i + EMBED_BATCH) }, { signal })
+        const view = await running.done
+        if (view.state !== 'succeeded' || view.result === undefined) {
+          throw new EmbeddingFailedError(`embedding with ${model} failed: ${view.error ?? view.blocked?.reasons.map(r => r.reason).join('; ') ?? view.state}`, { details: { task: view.id, model } })
+        }
+        out.push(...await vectorsOfResult(view.result, this.#c.blobs(), signal))
+      }
+      return out
+    }
+  }
+}
