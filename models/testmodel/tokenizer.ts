@@ -40,8 +40,11 @@ function * normalTokens (): Generator<string> {
   }
 }
 
-/** The vocabulary's token strings, scores and types, `vocabSize` of each. */
-export function testVocabulary (vocabSize: number): { tokens: string[], scores: number[], types: number[] } {
+/**
+ * The vocabulary's token strings, scores and types, `vocabSize` of each; `extra` tokens (a
+ * scripted model's pieces) take the last ids, with the lowest scores.
+ */
+export function testVocabulary (vocabSize: number, extra: readonly string[] = []): { tokens: string[], scores: number[], types: number[] } {
   const specials = Object.values(SPECIAL_TOKENS)
   const tokens: string[] = specials.map(t => t.text)
   const types: number[] = specials.map(t => t.type)
@@ -51,17 +54,23 @@ export function testVocabulary (vocabSize: number): { tokens: string[], scores: 
   }
   const scores: number[] = tokens.map(() => 0)
   const normal = normalTokens()
-  for (let rank = 1; tokens.length < vocabSize; rank++) {
+  let rank = 1
+  for (; tokens.length < vocabSize - extra.length; rank++) {
     tokens.push(normal.next().value as string)
     types.push(TOKEN_TYPE.normal)
     scores.push(-rank)
+  }
+  for (const piece of extra) {
+    tokens.push(piece)
+    types.push(TOKEN_TYPE.normal)
+    scores.push(-(rank++))
   }
   return { tokens, scores, types }
 }
 
 /** The `tokenizer.*` metadata for a vocabulary of `vocabSize` tokens and a ChatML template. */
-export function tokenizerMetadata (vocabSize: number): Array<[string, GgufValue]> {
-  const { tokens, scores, types } = testVocabulary(vocabSize)
+export function tokenizerMetadata (vocabSize: number, extra: readonly string[] = []): Array<[string, GgufValue]> {
+  const { tokens, scores, types } = testVocabulary(vocabSize, extra)
   return [
     ['tokenizer.ggml.model', { type: 'string', value: 'llama' }],
     ['tokenizer.ggml.tokens', { type: 'array', itemType: 'string', values: tokens }],

@@ -66,13 +66,13 @@ export async function writeTestModel (options: WriteTestModelOptions): Promise<T
   return { path, bytes, shape, seed, quant, name, dimensions: dims, parameterCount }
 }
 
-function testModelMetadata (d: TestModelShape, name: string, fileType: number): Array<[string, GgufValue]> {
+export function testModelMetadata (d: TestModelShape, name: string, fileType: number, extraTokens: readonly string[] = [], description = 'gryphgen test model: seeded random weights, gibberish output by design'): Array<[string, GgufValue]> {
   const u32 = (value: number): GgufValue => ({ type: 'uint32', value })
   const f32 = (value: number): GgufValue => ({ type: 'float32', value })
   return [
     ['general.architecture', { type: 'string', value: 'llama' }],
     ['general.name', { type: 'string', value: name }],
-    ['general.description', { type: 'string', value: 'gryphgen test model: seeded random weights, gibberish output by design' }],
+    ['general.description', { type: 'string', value: description }],
     ['general.alignment', u32(32)],
     ['general.file_type', u32(fileType)],
     ['general.quantization_version', u32(2)],
@@ -86,7 +86,7 @@ function testModelMetadata (d: TestModelShape, name: string, fileType: number): 
     ['llama.rope.dimension_count', u32(d.embeddingLength / d.headCount)],
     ['llama.rope.freq_base', f32(10_000)],
     ['llama.attention.layer_norm_rms_epsilon', f32(1e-5)],
-    ...tokenizerMetadata(d.vocabSize),
+    ...tokenizerMetadata(d.vocabSize, extraTokens),
   ]
 }
 

@@ -1,8 +1,8 @@
-/** Generated test models in the real node-llama-cpp: they load, generate repeatably with a seed, and embed. */
+/** Generated test models in the real node-llama-cpp: they load, generate repeatably with a seed, and embed; a scripted model answers with its script. */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { join } from 'node:path'
 import { getLlama, LlamaChatSession, LlamaCompletion, type Llama, type LlamaContext, type LlamaModel } from 'node-llama-cpp'
-import { writeTestModel } from '../../models/index.js'
+import { writeScriptedModel, writeTestModel } from '../../models/index.js'
 import { modelTempDir, physicalCores, removeModelTempDirs } from './helpers.js'
 
 let llama: Llama
@@ -81,5 +81,34 @@ describe('test models in node-llama-cpp', () => {
     } finally {
       sequence.dispose()
     }
+  })
+
+  test('a scripted model answers any prompt with its script, under a JSON-schema grammar too, at any temperature', async () => {
+    const path = join(await modelTempDir(), 'scripted.gguf')
+    const pieces = ['{"answer":', ' "forty two"}']
+    await writeScriptedModel({ path, pieces })
+    const model = await llama.loadModel({ modelPath: path })
+    const context = await model.createContext({ contextSize: 1024, threads })
+    try {
+      const session = new LlamaChatSession({ contextSequence: context.getSequence(), systemPrompt: 'Be brief.' })
+      const grammar = await llama.createGrammarForJsonSchema({ type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'], additionalProperties: false })
+      for (const [prompt, temperature] of [['What is six times seven?', 0], ['Anything else', 1]] as const) {
+        session.resetChatHistory()
+        expect(await session.prompt(prompt, { maxTokens: 16, temperature, seed: 3 })).toBe(pieces.join(''))
+      }
+      session.resetChatHistory()
+      expect(session.chatWrapper.wrapperName).toBe('ChatML')
+      expect(grammar.parse(await session.prompt('Answer in JSON', { maxTokens: 16, grammar, temperature: 1 }))).toEqual({ answer: 'forty two' })
+    } finally {
+      await context.dispose()
+      await model.dispose()
+    }
+  })
+
+  test('a scripted model refuses pieces that are not tokens of their own', async () => {
+    const path = join(await modelTempDir(), 'bad.gguf')
+    await expect(writeScriptedModel({ path, pieces: [] })).rejects.toMatchObject({ name: 'ModelOptionsError' })
+    await expect(writeScriptedModel({ path, pieces: ['x', 'x'] })).rejects.toMatchObject({ name: 'ModelOptionsError', message: expect.stringMatching(/twice/) })
+    await expect(writeScriptedModel({ path, pieces: ['a'] })).rejects.toMatchObject({ name: 'ModelOptionsError', message: expect.stringMatching(/not a token of its own/) })
   })
 })

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { join } from 'node:path'
-import { ModelStore, writeTestModel } from '../../models/index.js'
+import { ModelStore, writeScriptedModel, writeTestModel } from '../../models/index.js'
 import type { GryphgenNode } from '../../node/node.js'
 import type { TaskViewT } from '../../protocols/task.js'
 import { newSwarmKeyHex, nodeTracker, tempDir, waitFor } from '../helpers/nodes.js'
@@ -18,6 +18,8 @@ let a: GryphgenNode // the model
 let b: GryphgenNode // a sandbox, may coordinate
 let c: GryphgenNode // a sandbox, may coordinate
 const MODEL = 'tiny-coder'
+const SCRIPTED = 'scripted-coder' // answers every prompt with a correct add.py (models/testmodel/scripted.ts)
+const ADD_PY = 'def add(a, b):\n    return a + b\n'
 
 const build = (budget: Record<string, number>): Record<string, unknown> => ({
   kind: 'build',
@@ -45,8 +47,12 @@ beforeAll(async () => {
   c = await nodes.start({ swarmKey, name: 'c', bootstrap: a.addresses(), execWorkers: 1, labels: ['coordinator'] })
   const file = join(await tempDir(), 'coder.gguf')
   await writeTestModel({ path: file, seed: 5, contextLength: 4096 })
-  await (await ModelStore.open({ dataDir: a.config.dataDir })).add(file, { name: MODEL })
-  await waitFor(() => [b, c].every(n => n.meshModels().some(m => m.name === MODEL) && n.peers().filter(p => p.capabilities.sandbox?.available === true).length >= 1), 20_000)
+  const scripted = join(await tempDir(), 'scripted.gguf')
+  await writeScriptedModel({ path: scripted, pieces: ['{"files":[{"path":"', 'add.py', '","content":"', JSON.stringify(ADD_PY).slice(1, -1), '"}]}'] })
+  const store = await ModelStore.open({ dataDir: a.config.dataDir })
+  await store.add(file, { name: MODEL })
+  await store.add(scripted, { name: SCRIPTED })
+  await waitFor(() => [b, c].every(n => n.meshModels().some(m => m.name === MODEL) && n.meshModels().some(m => m.name === SCRIPTED) && n.peers().filter(p => p.capabilities.sandbox?.available === true).length >= 1), 20_000)
 }, 60_000)
 
 afterAll(async () => { await nodes.stopAll() }, 60_000)
@@ -82,6 +88,18 @@ describe('build on a mesh', () => {
     // The best attempt's files are blobs any node serves.
     const files = (view.result as { files?: Record<string, { digest: string }> }).files ?? {}
     for (const ref of Object.values(files)) expect((await b.tasks.getBlob(ref.digest, {})).byteLength).toBeGreaterThanOrEqual(0)
+  }, 120_000)
+
+  test('a model that writes correct code: the job is done after one attempt, its files pass the tests, and the best files are blobs any node serves', async () => {
+    const { id } = await b.tasks.submit({ ...build({ maxAttempts: 3 }), model: SCRIPTED, generation: {} }, {})
+    const view = await ended(b, id)
+    expect(view.state, JSON.stringify(view.result)).toBe('succeeded')
+    const result = view.result as { decision: string, reason: string, attempts: number, best: number, tests: { passed: number, failed: number }, files: Record<string, { digest: string }> }
+    expect(result).toMatchObject({ decision: 'done', attempts: 1, best: 1, tests: { passed: 1, failed: 0 } })
+    expect(result.reason).toMatch(/passed all 1 tests/)
+    expect(Object.keys(result.files)).toEqual(['add.py'])
+    expect(Buffer.from(await c.tasks.getBlob(result.files['add.py'].digest, {})).toString()).toBe(ADD_PY)
+    expect(view.checkpoints?.map(cp => (cp.summary.decision as { action: string }).action)).toEqual(['done'])
   }, 120_000)
 
   test('a corpus of the submitting node travels with the build as a blob: the coordinator imports it and retrieves from it; chunks and queries are embedded on the mesh', async () => {
