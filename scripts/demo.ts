@@ -5,11 +5,14 @@
  * stopped and removed at the end. Exec tasks need the sandbox (bubblewrap; root or user
  * namespaces): `npm test`'s set-up installs it. Then a model: a tiny generated test model
  * (random weights: gibberish by design) is added to gamma's store, and a chat completion
- * sent to alpha's OpenAI-compatible endpoint runs on gamma.
+ * sent to alpha's OpenAI-compatible endpoint runs on gamma. Last, the build loop: a scripted
+ * model (it answers every prompt with one correct file: a stand-in for a real coding model)
+ * on gamma, a specification and a pytest suite submitted at alpha; generation on gamma, the
+ * checks and tests in a sandbox, one checkpoint, done.
  */
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
-import { ModelStore, writeTestModel } from '../models/index.js'
+import { ModelStore, filesAnswerPieces, writeScriptedModel, writeTestModel } from '../models/index.js'
 import { fileURLToPath } from 'node:url'
 import { LocalMesh, api, type MeshNode } from './bench/mesh.js'
 
@@ -68,6 +71,7 @@ async function main (): Promise<void> {
     console.log('\n(the impossible task stays pending until a node can run it; the demo cancelled it)')
     printSpread(tasks.slice(3, 9).map(t => views.get(t.id) as View), name)
     await modelDemo(alpha, mesh.nodes[2], name)
+    await buildDemo(alpha, mesh.nodes[2], name)
   } finally {
     await mesh.stop()
   }
@@ -88,6 +92,35 @@ async function modelDemo (asked: MeshNode, holder: MeshNode, name: (id?: string)
   const reply = await res.json() as { choices: Array<{ message: { content: string } }>, usage: { completion_tokens: number } }
   const task = await api<View>(asked, 'GET', `/v1/tasks/${res.headers.get('x-gryphgen-task') ?? ''}`)
   console.log(`POST ${asked.name}/v1/chat/completions -> ${res.status}, ${reply.usage.completion_tokens} tokens generated on ${name(task.attempts.at(-1)?.node)}: ${JSON.stringify(reply.choices[0].message.content)} (gibberish by design)`)
+}
+
+const FIZZBUZZ = 'def fizzbuzz(n):\n    if n % 15 == 0:\n        return "FizzBuzz"\n    if n % 3 == 0:\n        return "Fizz"\n    if n % 5 == 0:\n        return "Buzz"\n    return str(n)\n'
+const FIZZBUZZ_TESTS = 'from fizzbuzz import fizzbuzz\n\ndef test_numbers(): assert fizzbuzz(1) == "1"\ndef test_fizz(): assert fizzbuzz(9) == "Fizz"\ndef test_buzz(): assert fizzbuzz(10) == "Buzz"\ndef test_fizzbuzz(): assert fizzbuzz(30) == "FizzBuzz"\n'
+
+/** A build job end to end, with a scripted model standing in for a real one. */
+async function buildDemo (asked: MeshNode, holder: MeshNode, name: (id?: string) => string): Promise<void> {
+  const file = join(holder.dir, 'demo-coder.gguf')
+  await writeScriptedModel({ path: file, pieces: filesAnswerPieces({ 'fizzbuzz.py': FIZZBUZZ }) })
+  await (await ModelStore.open({ dataDir: holder.dir })).add(file, { name: 'demo-coder' })
+  await waitUntil(async () => (await api<{ data: Array<{ id: string }> }>(asked, 'GET', '/v1/models')).data.some(m => m.id === 'demo-coder'), 30_000)
+  console.log(`
+build: a specification and a pytest suite, submitted at ${asked.name}; the model demo-coder on ${holder.name} is scripted (it always answers with a correct fizzbuzz.py: a stand-in for a real coding model)`)
+  const { id } = await api<{ id: string }>(asked, 'POST', '/v1/tasks', {
+    kind: 'build',
+    specification: 'Write fizzbuzz.py with fizzbuzz(n): "Fizz" for multiples of 3, "Buzz" for multiples of 5, "FizzBuzz" for both, else str(n).',
+    tests: { files: { 'test_fizzbuzz.py': FIZZBUZZ_TESTS }, command: ['python3', '-m', 'pytest', '-q', '-rfE', '-p', 'no:cacheprovider'] },
+    language: 'python',
+    model: 'demo-coder',
+    budget: { maxAttempts: 3 },
+  })
+  type BuildView = View & { kind: string, submittedAt: string, result?: { decision: string, reason: string, files?: Record<string, { digest: string }> }, checkpoints?: Array<{ step: number, node: string, summary: { tests?: { passed: number, failed: number } | null, decision?: { action: string } } }> }
+  let view: BuildView | undefined
+  await waitUntil(async () => { view = await api<BuildView>(asked, 'GET', `/v1/tasks/${id}`); return ['succeeded', 'failed', 'cancelled'].includes(view.state) }, 120_000)
+  const done = view as BuildView
+  const steps = (await api<{ tasks: BuildView[] }>(asked, 'GET', '/v1/tasks?limit=50')).tasks.filter(t => t.id !== id && t.submittedAt >= done.submittedAt)
+  console.log(`steps: ${steps.reverse().map(t => `${t.kind} on ${name(t.attempts.at(-1)?.node)}`).join(', ')}`)
+  for (const c of done.checkpoints ?? []) console.log(`checkpoint ${c.step} by ${name(c.node)}: tests ${c.summary.tests?.passed ?? 0}/${(c.summary.tests?.passed ?? 0) + (c.summary.tests?.failed ?? 0)} passed; ${c.summary.decision?.action ?? ''}`)
+  console.log(`${done.state}: ${done.result?.decision ?? ''}: ${done.result?.reason ?? done.error ?? ''}; files: ${Object.keys(done.result?.files ?? {}).join(', ')}`)
 }
 
 function printSpread (views: View[], name: (id: string) => string): void {

@@ -6,18 +6,23 @@
  * add or pull a real model.
  *
  *   npm run make-test-model -- --out PATH [--shape tiny|1b] [--seed N] [--quant q4_0|q8_0|f16]
+ *   npm run make-test-model -- --out PATH --answer-files DIR
  *
+ * `--answer-files DIR` writes a scripted model instead (models/testmodel/scripted.ts): it
+ * answers every prompt with the files of DIR (top level) in the build loop's `{ files }`
+ * shape, so `gryphgen build` can be tried to "done" without a real model.
  * `tiny` (default) is ~90 KB and generates in milliseconds; `1b` has TinyLlama-1.1B's shape
  * (~620 MB in q4_0, the default quant): write it outside the repository. Same flags, same bytes.
  * Exit codes: 0 written, 1 failed, 2 bad usage.
  */
 import { parseArgs } from 'node:util'
-import { resolve } from 'node:path'
-import { writeTestModel, TEST_MODEL_SHAPES, type TestModelQuant, type TestModelShapeName } from '../models/index.js'
+import { readdir, readFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { filesAnswerPieces, writeScriptedModel, writeTestModel, TEST_MODEL_SHAPES, type TestModelQuant, type TestModelShapeName } from '../models/index.js'
 
-const usage = 'usage: npm run make-test-model -- --out PATH [--shape tiny|1b] [--seed N] [--quant q4_0|q8_0|f16]'
+const usage = 'usage: npm run make-test-model -- --out PATH [--shape tiny|1b] [--seed N] [--quant q4_0|q8_0|f16] | --out PATH --answer-files DIR'
 
-let values: { out?: string, shape: string, seed: string, quant: string, help?: boolean }
+let values: { out?: string, shape: string, seed: string, quant: string, 'answer-files'?: string, help?: boolean }
 try {
   values = parseArgs({
     options: {
@@ -25,6 +30,7 @@ try {
       shape: { type: 'string', default: 'tiny' },
       seed: { type: 'string', default: '1' },
       quant: { type: 'string', default: 'q4_0' },
+      'answer-files': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   }).values
@@ -44,6 +50,21 @@ if (values.out === undefined || !/^\d+$/.test(values.seed)) {
 const controller = new AbortController()
 process.once('SIGINT', () => controller.abort())
 const started = performance.now()
+const answerDir = values['answer-files']
+if (answerDir !== undefined) {
+  try {
+    const names = (await readdir(answerDir, { withFileTypes: true })).filter(e => e.isFile()).map(e => e.name).sort()
+    if (names.length === 0) { console.error(`make-test-model: no files in ${answerDir}`); process.exit(2) }
+    const files = Object.fromEntries(await Promise.all(names.map(async n => [n, await readFile(join(answerDir, n), 'utf8')] as const)))
+    const info = await writeScriptedModel({ path: resolve(values.out), pieces: filesAnswerPieces(files), signal: controller.signal })
+    console.log(`${info.path}: scripted model, ${(info.bytes / 1e3).toFixed(0)} KB; it answers every prompt with ${names.join(', ')}`)
+    process.exit(0)
+  } catch (err) {
+    const e = err as Error & { name: string }
+    console.error(`make-test-model: ${e.name}: ${e.message}`)
+    process.exit(e.name === 'ModelOptionsError' || e.name === 'Error' ? 2 : 1)
+  }
+}
 try {
   const info = await writeTestModel({
     path: resolve(values.out),

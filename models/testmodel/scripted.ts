@@ -78,3 +78,12 @@ export async function writeScriptedModel (options: WriteScriptedModelOptions): P
   const { bytes } = await writeGgufFile(options.path, { metadata, tensors }, { signal: options.signal })
   return { path: options.path, bytes, tokens }
 }
+
+/**
+ * The pieces of a build's answer, `{"files":[{"path","content"},...]}`, for these files: one
+ * piece per file (so paths must differ), as compact JSON that the files grammar accepts.
+ */
+export function filesAnswerPieces (files: Readonly<Record<string, string>>): string[] {
+  const entries = Object.entries(files)
+  return ['{"files":[', ...entries.map(([path, content], i) => JSON.stringify({ path, content }) + (i < entries.length - 1 ? ',' : '')), ']}']
+}

@@ -4,7 +4,10 @@
  * from the CLI, with a model added by `gryphgen model add` to a running node.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { copyFile, mkdir, writeFile } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { promisify } from 'node:util'
+import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { writeTestModel } from '../../models/index.js'
 import type { TaskViewT } from '../../protocols/task.js'
@@ -95,5 +98,22 @@ describe('build with real processes', () => {
     const bad = await runCli(['build', '--spec', join(work, 'nope.md'), '--tests', join(work, 'tests'), '--test-command', 'make', '--model', MODEL, '--data-dir', m.dataDir])
     expect(bad.code).toBe(2)
     expect(bad.stderr).toMatch(/--spec/)
+  }, 180_000)
+
+  test('with a model that answers correctly (a scripted one, from make-test-model --answer-files), gryphgen build --wait writes the passing files to --out and exits 0', async () => {
+    const answer = join(work, 'answer')
+    await mkdir(answer)
+    await writeFile(join(answer, 'add.py'), 'def add(a, b):\n    return a + b\n')
+    const root = fileURLToPath(new URL('../..', import.meta.url))
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/make-test-model.ts', '--out', join(work, 'scripted.gguf'), '--answer-files', answer], { cwd: root, timeout: 60_000 })
+    const added = await runCli(['model', 'add', join(work, 'scripted.gguf'), '--name', 'scripted', '--data-dir', m.dataDir])
+    expect(added.code, added.stderr).toBe(0)
+    const r = await runCli([
+      'build', '--spec', join(work, 'spec.md'), '--tests', join(work, 'tests'), '--test-command', COMMAND.join(' '),
+      '--model', 'scripted', '--out', join(work, 'passing'), '--wait', '--data-dir', m.dataDir,
+    ], { timeoutMs: 120_000 })
+    expect(r.code, r.stderr + r.stdout).toBe(0)
+    expect(r.stderr).toMatch(/^attempt 1: 1 files, tests 1\/1 passed; done/m)
+    expect(await readFile(join(work, 'passing', 'add.py'), 'utf8')).toBe('def add(a, b):\n    return a + b\n')
   }, 180_000)
 })
