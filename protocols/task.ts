@@ -18,6 +18,8 @@ export const RequirementsSchema = Type.Object({
   model: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   labels: Type.Optional(Type.Array(LabelSchema, { maxItems: 32 })),
   arch: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+  /** Programs the sandbox must have, as nodes advertise them (`sh`, `python3`, `pytest`, `node`, `tsc`). */
+  runtimes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 32 }), { maxItems: 16 })),
 }, { additionalProperties: false })
 
 export const LimitsSchema = Type.Object({

@@ -4,10 +4,14 @@
  * architecture, the layout of /bin, /lib... (merged /usr or not), which host /etc files the
  * programs inside need, the limits backend (cgroup v2, v1, or rlimits only) and, when the node
  * runs as root, the pool of per-run uids. Missing bubblewrap, tini or a filter makes the host
- * unavailable: untrusted code is never run without them.
+ * unavailable: untrusted code is never run without them. Tools the node itself ships go in
+ * read-only under /opt: the TypeScript compiler at /opt/typescript (its `bin/tsc`), so
+ * generated TypeScript can be checked.
  */
 import { constants } from 'node:fs'
 import { access, lstat, readlink } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { dirname } from 'node:path'
 import type { Logger } from '../node/logger.js'
 import { assetPath } from './assets.js'
 import type { CgroupBackend } from './cgroup.js'
@@ -35,6 +39,21 @@ export interface SandboxHost {
   etcFiles: Map<string, string>
   rootLayout: RootEntry[]
   etcBinds: string[]
+  /** Host directories bound read-only at `to` inside (the node's own tools). */
+  optBinds: Array<{ from: string, to: string }>
+}
+
+/** Where the TypeScript compiler appears inside the sandbox. */
+export const SANDBOX_TYPESCRIPT = '/opt/typescript'
+
+/** The node's own TypeScript package, if installed (a dependency of the node: its compiler checks generated code). */
+async function typescriptDir (): Promise<string | null> {
+  try {
+    const dir = dirname(createRequire(import.meta.url).resolve('typescript/package.json'))
+    return await exists(`${dir}/lib/tsc.js`, constants.R_OK) ? dir : null
+  } catch {
+    return null
+  }
 }
 
 export type ToolCandidates = Partial<Record<keyof SandboxTools, readonly string[]>>
@@ -120,6 +139,7 @@ export async function detectHost (init: HostInit): Promise<SandboxHost> {
   if (joinAsRoot && found.setpriv === null) problems.push('setpriv (util-linux) missing')
   const etcBinds: string[] = []
   for (const path of ETC_BINDS) if (await exists(path)) etcBinds.push(path)
+  const typescript = await typescriptDir()
   const host: SandboxHost = {
     available: problems.length === 0,
     reason: problems.length === 0 ? null : problems.join('; '),
@@ -138,6 +158,7 @@ export async function detectHost (init: HostInit): Promise<SandboxHost> {
     etcFiles,
     rootLayout: layout,
     etcBinds,
+    optBinds: typescript === null ? [] : [{ from: typescript, to: SANDBOX_TYPESCRIPT }],
   }
   logger.info({ available: host.available, reason: host.reason, limits: host.limits, uidPerRun: isRoot }, 'sandbox host detected')
   return host

@@ -13,6 +13,7 @@ export type { CollectedFile } from './collect.js'
 export { COLLECT_BOUNDS } from './collect.js'
 export type { LimitHit } from './outcome.js'
 export type { LimitsBackendName, ToolCandidates } from './host.js'
+export { SANDBOX_TYPESCRIPT } from './host.js'
 export {
   DEFAULT_LIMITS, DEFAULT_ENV, LIMIT_BOUNDS, SPEC_BOUNDS, validateSpec,
   type SandboxSpec, type SandboxLimits, type LimitName, type ValidatedSpec,

@@ -38,6 +38,7 @@ export const ETC_BINDS = Object.freeze(['/etc/ld.so.cache', '/etc/alternatives']
 export interface ProfileInput {
   rootLayout: readonly RootEntry[]
   etcBinds: readonly string[]
+  optBinds: ReadonlyArray<{ from: string, to: string }>
   /** Synthetic /etc file name -> fd holding its content. */
   etcFds: ReadonlyMap<string, number>
   /** Input files: path under /work -> fd holding its content. */
@@ -66,6 +67,7 @@ export function bubblewrapArgs (input: ProfileInput): string[] {
     if ('symlinkTo' in entry) args.push('--symlink', entry.symlinkTo, entry.path)
     else args.push('--ro-bind', entry.path, entry.path)
   }
+  for (const bind of input.optBinds) args.push('--ro-bind', bind.from, bind.to)
   args.push('--tmpfs', '/etc')
   for (const path of input.etcBinds) args.push('--ro-bind', path, path)
   for (const [name, fd] of input.etcFds) args.push('--perms', '0644', '--file', String(fd), `/etc/${name}`)

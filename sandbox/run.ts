@@ -69,6 +69,7 @@ export async function runWithHost (host: SandboxHost, spec: ValidatedSpec, optio
     const bwrapArgv = bubblewrapArgs({
       rootLayout: host.rootLayout,
       etcBinds: host.etcBinds,
+      optBinds: host.optBinds,
       etcFds: inputs.etcFds,
       fileFds: inputs.fileFds,
       directories: parentDirectories(spec.files.map(file => file.path)),

@@ -8,7 +8,7 @@
 import { AbortedError } from '../node/errors.js'
 import { silentLogger, type Logger } from '../node/logger.js'
 import { SandboxUnavailableError } from './errors.js'
-import { detectHost, type LimitsBackendName, type SandboxHost, type ToolCandidates } from './host.js'
+import { detectHost, SANDBOX_TYPESCRIPT, type LimitsBackendName, type SandboxHost, type ToolCandidates } from './host.js'
 import { runWithHost, type SandboxResult } from './run.js'
 import { validateSpec, type SandboxSpec } from './spec.js'
 
@@ -50,6 +50,7 @@ const RUNTIME_CHECKS: ReadonlyArray<{ name: string, command: string[] }> = [
   { name: 'python3', command: ['python3', '-c', 'pass'] },
   { name: 'pytest', command: ['python3', '-m', 'pytest', '--version'] },
   { name: 'node', command: ['node', '-e', '0'] },
+  { name: 'tsc', command: ['node', `${SANDBOX_TYPESCRIPT}/bin/tsc`, '--version'] },
 ]
 
 const componentLogger = (logger: Logger | undefined): Logger =>

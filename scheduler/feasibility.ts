@@ -12,7 +12,7 @@ import { ImpossibleTaskError, InvalidRequirementsError } from './errors.js'
 import { MAX_PRIORITY, MIN_PRIORITY, type TaskRequirements, type TaskView, type NodeView } from './types.js'
 
 export type Fit = 'now' | 'later' | 'never'
-export type CheckName = 'cpus' | 'memory' | 'gpu' | 'model' | 'labels' | 'arch' | 'sandbox' | 'workers'
+export type CheckName = 'cpus' | 'memory' | 'gpu' | 'model' | 'labels' | 'arch' | 'sandbox' | 'runtimes' | 'workers'
 
 export interface Unfit { check: CheckName, fit: 'later' | 'never', reason: string }
 export type NodeReasons = Record<string, Unfit[]>
@@ -54,6 +54,13 @@ export const CHECKS: ReadonlyArray<readonly [CheckName, Check]> = [
     return n.sandboxAvailable === null
       ? unfit('sandbox', 'later', 'exec needs the sandbox; node has not probed it yet')
       : unfit('sandbox', 'never', 'exec needs the sandbox; node has none')
+  }],
+  ['runtimes', (t, n) => {
+    const missing = (t.requirements.runtimes ?? []).filter(r => !n.runtimes.includes(r))
+    if (missing.length === 0) return null
+    // Before its sandbox probe a node may yet have them.
+    if (n.sandboxAvailable === null) return unfit('runtimes', 'later', `needs ${missing.join(', ')} in the sandbox; node has not probed it yet`)
+    return unfit('runtimes', 'never', `needs ${missing.join(', ')} in the sandbox; node has ${n.runtimes.length === 0 ? 'none' : n.runtimes.join(', ')}`)
   }],
   ['workers', (_t, n) => n.load.slots > 0 ? null : unfit('workers', 'later', 'node has no worker slot of this kind ready')],
 ]

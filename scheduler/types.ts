@@ -19,6 +19,8 @@ export interface TaskRequirements {
   model?: string
   labels?: string[]
   arch?: string
+  /** Programs the sandbox must have (the node's probed runtimes: sh, python3, pytest, node, tsc). */
+  runtimes?: string[]
 }
 
 /** Estimated size of a model task, in tokens: what a speed-based run estimate multiplies. */
@@ -83,6 +85,8 @@ export interface NodeView {
   labels: readonly string[]
   /** null: not probed yet (may come); false: probed and absent. */
   sandboxAvailable: boolean | null
+  /** What starts inside the node's sandbox (probed); empty before the probe or without a sandbox. */
+  runtimes: readonly string[]
   /** Relative speed, 1 = the reference machine (3 GHz); run estimates divide by it. */
   speed: number
   load: NodeLoad
@@ -143,6 +147,7 @@ export function nodeView (id: string, caps: Capabilities, pool?: WorkerPoolStats
     modelInfo: modelInfoOf(caps.models),
     labels: caps.labels,
     sandboxAvailable: caps.sandbox === null ? null : caps.sandbox.available,
+    runtimes: caps.sandbox?.available === true ? caps.sandbox.runtimes : [],
     speed: caps.cpu.speedGHz > 0 ? caps.cpu.speedGHz / REFERENCE_GHZ : 1,
     load,
   }

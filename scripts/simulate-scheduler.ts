@@ -109,7 +109,7 @@ function makeNodes (rand: () => number): NodeView[] {
     const models = gpu ? ['llama-8b', ...(vram[0] >= 40_000 ? ['qwen-32b'] : [])].filter(() => rand() < 0.9) : []
     return {
       id: `node-${i}`, arch: rand() < 0.1 ? 'arm64' : 'x64', cpus, memoryTotalMb, memoryAvailableMb: memoryTotalMb,
-      gpuVramMb: vram, models, modelInfo: {}, labels: rand() < 0.3 ? ['ssd'] : [], sandboxAvailable: rand() < 0.95,
+      gpuVramMb: vram, models, modelInfo: {}, labels: rand() < 0.3 ? ['ssd'] : [], sandboxAvailable: rand() < 0.95, runtimes: ['sh', 'python3'],
       speed: 0.5 + rand() * 1.5, load: emptyLoad(slots),
     }
   })

@@ -247,8 +247,8 @@ export class TaskService {
 
   /** What feasibility depends on, for every live node: when it changes, blocked tasks are retried at once. */
   #meshShape (): string {
-    const shape = (id: string, c: Capabilities): string => `${id}:${c.cpu.cores}:${c.memory.totalMb}:${c.cpu.arch}:${c.labels.join(',')}:${c.gpus.map(g => g.vramMb).join(',')}:${c.models.map(m => m.name).join(',')}:${String(c.sandbox?.available)}`
-    const self = this.#self === undefined ? '' : `${this.#self.labels.join(',')}:${String(this.#self.sandboxAvailable)}:${this.#self.models.join(',')}`
+    const shape = (id: string, c: Capabilities): string => `${id}:${c.cpu.cores}:${c.memory.totalMb}:${c.cpu.arch}:${c.labels.join(',')}:${c.gpus.map(g => g.vramMb).join(',')}:${c.models.map(m => m.name).join(',')}:${String(c.sandbox?.available)}:${c.sandbox?.runtimes.join(',') ?? ''}`
+    const self = this.#self === undefined ? '' : `${this.#self.labels.join(',')}:${String(this.#self.sandboxAvailable)}:${this.#self.runtimes.join(',')}:${this.#self.models.join(',')}`
     return `${self}|${this.#c.adverts.livePeers().map(p => shape(p.advert.peerId, p.advert.capabilities)).sort().join('|')}`
   }
 

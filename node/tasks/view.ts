@@ -18,6 +18,7 @@ export function normalizeRequirements (r: Partial<TaskRequirements>, defaults: {
     ...(r.model === undefined ? {} : { model: r.model }),
     ...(r.labels === undefined ? {} : { labels: r.labels }),
     ...(r.arch === undefined ? {} : { arch: r.arch }),
+    ...(r.runtimes === undefined ? {} : { runtimes: r.runtimes }),
   }
 }
 

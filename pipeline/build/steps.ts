@@ -6,11 +6,11 @@
  * is a StepOutcome with `failure`; the loop decides whether to place it again.
  */
 import type { TaskViewT } from '../../protocols/task.js'
-import { parseTestOutput, type TestReport } from '../../sandbox/index.js'
+import { parseTestOutput, SANDBOX_TYPESCRIPT, type TestReport } from '../../sandbox/index.js'
 import type { KindContext } from '../../node/tasks/kinds.js'
 import { runToEnd } from '../../node/tasks/to-end.js'
 import {
-  FILES_SCHEMA, GeneratedFilesError, parseGeneratedFiles, parseStaticFindings, staticCheckCommands,
+  commandRuntimes, FILES_SCHEMA, GeneratedFilesError, parseGeneratedFiles, parseStaticFindings, staticCheckCommands,
   type BuildSpec, type FileSet, type Finding, type PipelineStep, type ReviewIssue, type StepFailure,
 } from '../core/index.js'
 import type { ChatMessage } from '../../protocols/model.js'
@@ -89,10 +89,11 @@ export async function generateStep (context: KindContext, spec: BuildSpec, messa
 
 /** Static checks in the sandbox: every finding of every check. */
 export async function staticStep (context: KindContext, spec: BuildSpec, files: FileSet, timeoutMs: number, avoid: readonly string[] = []): Promise<StepOutcome<Finding[]>> {
-  const plan = staticCheckCommands(spec.language, files)
+  // TypeScript is checked by the node's own compiler, which every sandbox node has at SANDBOX_TYPESCRIPT (runtime `tsc`).
+  const plan = staticCheckCommands(spec.language, files, { tsc: ['node', `${SANDBOX_TYPESCRIPT}/bin/tsc`] })
   const findings: Finding[] = []
   for (const check of plan.checks) {
-    const { view, failure } = await runStep(context, 'analyze', { kind: 'exec', command: check.command, files, limits: { timeoutMs, outputBytes: OUTPUT_BYTES }, requirements: { cpus: 1, memoryMb: 256 } }, avoid)
+    const { view, failure } = await runStep(context, 'analyze', { kind: 'exec', command: check.command, files, limits: { timeoutMs, outputBytes: OUTPUT_BYTES }, requirements: { cpus: 1, memoryMb: check.tool === 'tsc' ? 512 : 256, runtimes: check.runtimes } }, avoid)
     if (failure !== undefined) return { failure, tokens: 0 }
     const result = view.result as { stdout?: string, stderr?: string }
     findings.push(...parseStaticFindings(spec.language, result.stdout ?? '', result.stderr ?? ''))
@@ -117,7 +118,7 @@ function runnerOf (command: readonly string[]): 'pytest' | 'node' {
 /** The test suite in the sandbox with the attempt's files; null when it did not run. */
 export async function testStep (context: KindContext, spec: BuildSpec, files: FileSet, timeoutMs: number, avoid: readonly string[] = []): Promise<StepOutcome<TestReport | null>> {
   const { view, failure } = await runStep(context, 'test', {
-    kind: 'exec', command: [...spec.tests.command], files: { ...files, ...spec.tests.files }, limits: { timeoutMs, outputBytes: OUTPUT_BYTES }, requirements: { cpus: 1, memoryMb: 512 },
+    kind: 'exec', command: [...spec.tests.command], files: { ...files, ...spec.tests.files }, limits: { timeoutMs, outputBytes: OUTPUT_BYTES }, requirements: { cpus: 1, memoryMb: 512, runtimes: commandRuntimes(spec.tests.command) },
   }, avoid)
   if (failure !== undefined) return { failure, tokens: 0 }
   const result = view.result as { stdout?: string, stderr?: string, timedOut?: boolean }

@@ -21,5 +21,5 @@ export { decideNext, isInfrastructure, INFRASTRUCTURE_ERRORS } from './decide.js
 export { generatorMessages, PROMPT_LIMITS, type RetrievedPassage } from './prompt.js'
 export { FILES_SCHEMA, parseGeneratedFiles, applyGeneratedFiles } from './output.js'
 export {
-  staticCheckCommands, parseStaticFindings, CHECK_MARKER, type StaticCheck, type StaticCheckPlan,
+  staticCheckCommands, parseStaticFindings, commandRuntimes, CHECK_MARKER, type StaticCheck, type StaticCheckPlan,
 } from './static-checks.js'

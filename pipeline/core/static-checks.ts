@@ -10,7 +10,8 @@
  */
 import type { FileSet, Finding, Language, StaticCheckTool } from './types.js'
 
-export interface StaticCheck { tool: StaticCheckTool, command: string[] }
+/** `runtimes`: what the sandbox must have to run it (a placement requirement, as nodes advertise them). */
+export interface StaticCheck { tool: StaticCheckTool, command: string[], runtimes: string[] }
 /** `skipped`: a sentence for each check that cannot run, saying why. */
 export interface StaticCheckPlan { checks: StaticCheck[], skipped: string[] }
 
@@ -32,17 +33,17 @@ export function staticCheckCommands (language: Language, files: Readonly<FileSet
   if (language === 'python') {
     const python = having(EXTENSIONS.python)
     if (python.length === 0) plan.skipped.push('py_compile: no .py files to check')
-    else plan.checks.push({ tool: 'py_compile', command: eachFile('python3 -m py_compile', python) })
+    else plan.checks.push({ tool: 'py_compile', command: eachFile('python3 -m py_compile', python), runtimes: ['sh', 'python3'] })
     return plan
   }
   const javascript = having(EXTENSIONS.javascript)
-  if (javascript.length > 0) plan.checks.push({ tool: 'node --check', command: eachFile('node --check', javascript) })
+  if (javascript.length > 0) plan.checks.push({ tool: 'node --check', command: eachFile('node --check', javascript), runtimes: ['sh', 'node'] })
   else if (language === 'javascript') plan.skipped.push('node --check: no .js, .mjs or .cjs files to check')
   if (language === 'typescript') {
     const typescript = having(EXTENSIONS.typescript)
     if (options.tsc === undefined || options.tsc.length === 0) plan.skipped.push('tsc: no TypeScript compiler was given, so TypeScript files are not checked')
     else if (typescript.length === 0) plan.skipped.push('tsc: no .ts files to check')
-    else plan.checks.push({ tool: 'tsc', command: [...options.tsc, '--noEmit', '--pretty', 'false', ...tscTarget(paths, typescript)] })
+    else plan.checks.push({ tool: 'tsc', command: [...options.tsc, '--noEmit', '--pretty', 'false', ...tscTarget(paths, typescript)], runtimes: ['node', 'tsc'] })
   }
   return plan
 }
@@ -119,4 +120,15 @@ function parseTsc (lines: string[]): Finding[] {
 /** A path as the tool printed it, made relative to the sandbox's /work. */
 function relative (path: string): string {
   return path.replace(/^\/work\//, '').replace(/^(\.\/)+/, '')
+}
+
+/** Runtimes a sandbox must have for a test command (of those nodes advertise: sh, python3, pytest, node); what is not known is not required. */
+export function commandRuntimes (command: readonly string[]): string[] {
+  const program = (command[0] ?? '').split('/').at(-1) ?? ''
+  const needs = new Set<string>()
+  if (/^python3?(\.\d+)?$/.test(program)) needs.add('python3')
+  if (program === 'pytest' || (needs.has('python3') && command[1] === '-m' && command[2] === 'pytest')) needs.add('pytest')
+  if (program === 'node') needs.add('node')
+  if (program === 'sh') needs.add('sh')
+  return [...needs].sort()
 }

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { join } from 'node:path'
-import { ModelStore, writeScriptedModel, writeTestModel } from '../../models/index.js'
+import { filesAnswerPieces, ModelStore, writeScriptedModel, writeTestModel } from '../../models/index.js'
 import type { GryphgenNode } from '../../node/node.js'
 import type { TaskViewT } from '../../protocols/task.js'
 import { newSwarmKeyHex, nodeTracker, tempDir, waitFor } from '../helpers/nodes.js'
@@ -20,6 +20,7 @@ let c: GryphgenNode // a sandbox, may coordinate
 const MODEL = 'tiny-coder'
 const SCRIPTED = 'scripted-coder' // answers every prompt with a correct add.py (models/testmodel/scripted.ts)
 const ADD_PY = 'def add(a, b):\n    return a + b\n'
+const SCRIPTED_TS = 'scripted-ts' // answers with TypeScript that does not type-check
 
 const build = (budget: Record<string, number>): Record<string, unknown> => ({
   kind: 'build',
@@ -52,6 +53,9 @@ beforeAll(async () => {
   const store = await ModelStore.open({ dataDir: a.config.dataDir })
   await store.add(file, { name: MODEL })
   await store.add(scripted, { name: SCRIPTED })
+  const scriptedTs = join(await tempDir(), 'scripted-ts.gguf')
+  await writeScriptedModel({ path: scriptedTs, pieces: filesAnswerPieces({ 'add.ts': 'export function add (a: number, b: number): string {\n  return a + b\n}\n' }) })
+  await store.add(scriptedTs, { name: SCRIPTED_TS })
   await waitFor(() => [b, c].every(n => n.meshModels().some(m => m.name === MODEL) && n.meshModels().some(m => m.name === SCRIPTED) && n.peers().filter(p => p.capabilities.sandbox?.available === true).length >= 1), 20_000)
 }, 60_000)
 
@@ -102,6 +106,21 @@ describe('build on a mesh', () => {
     expect(view.checkpoints?.map(cp => (cp.summary.decision as { action: string }).action)).toEqual(['done'])
   }, 120_000)
 
+  test('TypeScript is checked by the node\'s own compiler in a sandbox: its findings are in the checkpoint', async () => {
+    const { id } = await b.tasks.submit({
+      ...build({ maxAttempts: 1 }),
+      specification: 'Write add.ts exporting add(a: number, b: number): number.',
+      language: 'typescript',
+      model: SCRIPTED_TS,
+      tests: { files: { 'test.sh': 'grep -q "): number" add.ts\n' }, command: ['sh', 'test.sh'] },
+      generation: {},
+    }, {})
+    const view = await ended(b, id)
+    expect(view.result).toMatchObject({ decision: 'give-up', spent: ['attempts'] })
+    const findings = view.checkpoints?.[0]?.summary.staticFindings as Array<{ tool: string, file: string, line: number, message: string }>
+    expect(findings).toEqual(expect.arrayContaining([expect.objectContaining({ tool: 'tsc', file: 'add.ts', line: 2, message: expect.stringMatching(/^TS2322/) })]))
+  }, 120_000)
+
   test('a corpus of the submitting node travels with the build as a blob: the coordinator imports it and retrieves from it; chunks and queries are embedded on the mesh', async () => {
     const added = await a.corpora.add('docs', [
       { path: 'guide/add.md', text: '# Adding numbers\n\nThe function add(a, b) returns the sum of a and b. House rule zorblax: name the file add.py.\n' },
@@ -138,6 +157,11 @@ describe('build on a mesh', () => {
     }
     const { id } = await a.tasks.submit(exec([b.peerId, c.peerId]), {})
     expect((await ended(a, id, 30_000)).state).toBe('succeeded')
+    // A program no sandbox has: no node can ever run it, and the task says so.
+    const { id: cobol } = await a.tasks.submit({ kind: 'exec', command: ['cobc'], requirements: { runtimes: ['cobol'] } }, {})
+    await waitFor(async () => (await a.tasks.get(cobol)).blocked?.verdict === 'impossible', 10_000, 100)
+    expect((await a.tasks.get(cobol)).blocked?.reasons.map(r => r.reason).join(' ')).toMatch(/needs cobol in the sandbox/)
+    await a.tasks.cancel(cobol)
   }, 90_000)
 
   test('a coordinator that stops mid-job is replaced; the job resumes after its last checkpoint', async () => {

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { normalizeJsonSchema } from '../../models/grammar/index.js'
 import {
-  checkAlignment, FILES_SCHEMA, generatorMessages, parseGeneratedFiles, parseStaticFindings, staticCheckCommands,
+  checkAlignment, commandRuntimes, FILES_SCHEMA, generatorMessages, parseGeneratedFiles, parseStaticFindings, staticCheckCommands,
   validateBuildSpec, type Checkpoint, type FileSet, type Finding, type Language,
 } from '../../pipeline/core/index.js'
 
@@ -130,6 +130,20 @@ describe('static checks', () => {
     expect(staticCheckCommands('typescript', ['a.ts', 'tsconfig.json'], { tsc: ['tsc'] }).checks[0]?.command)
       .toEqual(['tsc', '--noEmit', '--pretty', 'false', '-p', 'tsconfig.json'])
     expect(staticCheckCommands('python', ['main.js']).skipped).toHaveLength(1)
+  })
+
+  test('each check and test command says which sandbox runtimes it needs', () => {
+    expect(staticCheckCommands('python', ['a.py']).checks[0]?.runtimes).toEqual(['sh', 'python3'])
+    expect(staticCheckCommands('javascript', ['a.js']).checks[0]?.runtimes).toEqual(['sh', 'node'])
+    expect(staticCheckCommands('typescript', ['a.ts', 'b.js'], { tsc: ['node', '/opt/typescript/bin/tsc'] }).checks.map(c => [c.tool, c.runtimes]))
+      .toEqual([['node --check', ['sh', 'node']], ['tsc', ['node', 'tsc']]])
+    expect(commandRuntimes(['python3', '-m', 'pytest', '-q'])).toEqual(['pytest', 'python3'])
+    expect(commandRuntimes(['/usr/bin/python3', 'run_tests.py'])).toEqual(['python3'])
+    expect(commandRuntimes(['pytest', '-q'])).toEqual(['pytest'])
+    expect(commandRuntimes(['node', '--test'])).toEqual(['node'])
+    expect(commandRuntimes(['sh', '-c', 'make test'])).toEqual(['sh'])
+    expect(commandRuntimes(['make', 'test'])).toEqual([])
+    expect(commandRuntimes([])).toEqual([])
   })
 
   test.each<[string, Language, string, string, Finding[]]>([

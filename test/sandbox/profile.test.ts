@@ -7,6 +7,7 @@ import { DEFAULT_LIMITS } from '../../sandbox/spec.js'
 const profile = (over: Partial<ProfileInput> = {}): ProfileInput => ({
   rootLayout: [{ path: '/bin', symlinkTo: 'usr/bin' }, { path: '/lib', bind: true }],
   etcBinds: ['/etc/ld.so.cache'],
+  optBinds: [{ from: '/app/node_modules/typescript', to: '/opt/typescript' }],
   etcFds: new Map([['passwd', 6]]),
   fileFds: [{ path: 'src/a.py', fd: 9 }],
   directories: ['src'],
@@ -45,7 +46,7 @@ describe('bubblewrap profile', () => {
   })
 
   test('file system: ro /usr, host layout, ro /etc and /dev, capped tmpfs, root remounted ro', () => {
-    expect(pairs(options, '--ro-bind')).toEqual([['/usr', '/usr'], ['/lib', '/lib'], ['/etc/ld.so.cache', '/etc/ld.so.cache']])
+    expect(pairs(options, '--ro-bind')).toEqual([['/usr', '/usr'], ['/lib', '/lib'], ['/app/node_modules/typescript', '/opt/typescript'], ['/etc/ld.so.cache', '/etc/ld.so.cache']])
     expect(pairs(options, '--symlink')).toEqual([['usr/bin', '/bin']])
     expect(pairs(options, '--remount-ro').map(p => p[0])).toEqual(['/etc', '/dev', '/'])
     const mib = 1024 * 1024

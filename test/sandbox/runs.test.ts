@@ -110,9 +110,20 @@ describe('probe', () => {
     const probe = await probeSandbox()
     expect(probe).toMatchObject({ available: true, isolation: 'bubblewrap', uidPerRun: process.getuid?.() === 0 })
     expect(['cgroup2', 'cgroup1', 'rlimit']).toContain(probe.limits)
-    expect(probe.runtimes).toEqual(expect.arrayContaining(['sh', 'python3', 'pytest', 'node']))
+    expect(probe.runtimes).toEqual(expect.arrayContaining(['sh', 'python3', 'pytest', 'node', 'tsc']))
     expect(JSON.parse(JSON.stringify(probe))).toEqual(probe)
   })
+
+  test('the node\'s TypeScript compiler is inside, read-only, and checks code there', async () => {
+    const files = { 'ok.ts': 'export const n: number = 1\n', 'bad.ts': 'export const s: string = 1\n' }
+    const result = await runSandboxed({ command: ['node', '/opt/typescript/bin/tsc', '--noEmit', '--strict', '--pretty', 'false', 'ok.ts', 'bad.ts'], files, limits: { wallMs: 60_000, memoryMb: 512 } })
+    expect(result.exitCode).toBe(2)
+    expect(result.stdout).toMatch(/bad\.ts\(1,14\): error TS2322/)
+    expect(result.stdout).not.toMatch(/ok\.ts/)
+    const write = await runSandboxed({ command: ['sh', '-c', 'touch /opt/typescript/x'] })
+    expect(write.exitCode).not.toBe(0)
+    expect(write.stderr).toMatch(/Read-only file system/)
+  }, 90_000)
 
   test('a host without bubblewrap is unavailable and never runs anything', async () => {
     const sandbox = createSandbox({ tools: { bwrap: ['/nonexistent/bwrap'] } })

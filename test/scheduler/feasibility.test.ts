@@ -21,6 +21,10 @@ describe('feasibility checks', () => {
     ['sandbox absent', {}, { sandboxAvailable: false }, 'never', ['sandbox']],
     ['sandbox not probed yet', {}, { sandboxAvailable: null }, 'later', ['sandbox']],
     ['no worker slot ready', {}, { load: emptyLoad(0) }, 'later', ['workers']],
+    ['runtimes present', { runtimes: ['pytest', 'sh'] }, {}, 'now', []],
+    ['a runtime missing', { runtimes: ['pytest', 'tsc'] }, {}, 'never', ['runtimes']],
+    ['runtimes before the probe', { runtimes: ['pytest'] }, { sandboxAvailable: null, runtimes: [] }, 'later', ['sandbox', 'runtimes']],
+    ['runtimes without a sandbox', { runtimes: ['sh'] }, { sandboxAvailable: false, runtimes: [] }, 'never', ['sandbox', 'runtimes']],
     ['never outranks later, all reasons kept', { cpus: 64, memoryMb: 10_000 }, { sandboxAvailable: null }, 'never', ['cpus', 'memory', 'sandbox']],
   ])('%s', (_name, req, over, fit, checks) => {
     const f = checkNode(task({}, req), node(over))

@@ -2,7 +2,7 @@ import { emptyLoad, type NodeView, type TaskView } from '../../scheduler/index.j
 
 export const node = (over: Partial<NodeView> = {}): NodeView => ({
   id: 'n1', arch: 'x64', cpus: 8, memoryTotalMb: 16_384, memoryAvailableMb: 8_192, gpuVramMb: [],
-  models: [], modelInfo: {}, labels: [], sandboxAvailable: true, speed: 1, load: emptyLoad(4), ...over,
+  models: [], modelInfo: {}, labels: [], sandboxAvailable: true, runtimes: ['sh', 'python3', 'pytest', 'node'], speed: 1, load: emptyLoad(4), ...over,
 })
 
 export const task = (over: Partial<TaskView> = {}, req: Partial<TaskView['requirements']> = {}): TaskView => ({
