@@ -1,11 +1,11 @@
-/** Commander wiring of the task commands (submit, status, tasks, cancel, logs); their work is in commands/tasks.ts. */
+/** Commander wiring of the task commands (submit, status, tasks, cancel, logs, build, files); their work is in commands/. */
 import type { Command } from 'commander'
 import { TASK_STATES } from '../../protocols/task.js'
 import { rejectProblems, wholeNumber } from './flags.js'
 import { collect, configOption, dataDirOption, localNode, type Common } from './options.js'
 import { submitBody, submitOperands, type SubmitFlags } from './commands/task-body.js'
 import { cancelTask, listTasks, showTask, submitTask, taskLogs } from './commands/tasks.js'
-import { buildCommand, type BuildFlags } from './commands/build.js'
+import { buildCommand, filesCommand, type BuildFlags, type FilesFlags } from './commands/build.js'
 
 const EXIT_CODES = 'exit code: 0 succeeded, the command\'s own code (1-255) when it exited so, 1 other failures, 3 no node can ever run it, 130 cancelled'
 
@@ -93,5 +93,15 @@ export function addTaskCommands (program: Command): void {
     .action(async (opts: BuildFlags & Common) => {
       const { local } = await localNode(opts)
       process.exitCode = await buildCommand(local, opts)
+    })
+
+  taskCommand(program, 'files', 'write a build\'s files: the best attempt\'s, or a checkpoint\'s (to inspect it, or start again from it with build --files)')
+    .argument('<task>', 'the build task id')
+    .option('--checkpoint <n>', 'the checkpoint (attempt) whose files to write; default the best attempt\'s')
+    .requiredOption('--out <dir>', 'where to write them')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: FilesFlags & Common) => {
+      const { local } = await localNode(opts)
+      process.exitCode = await filesCommand(local, id, opts)
     })
 }

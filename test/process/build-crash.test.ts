@@ -115,5 +115,17 @@ describe('build with real processes', () => {
     expect(r.code, r.stderr + r.stdout).toBe(0)
     expect(r.stderr).toMatch(/^attempt 1: 1 files, tests 1\/1 passed; done/m)
     expect(await readFile(join(work, 'passing', 'add.py'), 'utf8')).toBe('def add(a, b):\n    return a + b\n')
+
+    // Any checkpoint's files come back with gryphgen files; a checkpoint that does not exist is a clear error.
+    const id = /^build (\S+) submitted$/m.exec(r.stderr)?.[1] as string
+    const files = await runCli(['files', id, '--checkpoint', '1', '--out', join(work, 'checkpoint-1'), '--data-dir', m.dataDir])
+    expect(files.code, files.stderr).toBe(0)
+    expect(files.stdout).toMatch(/wrote 1 files of checkpoint 1/)
+    expect(await readFile(join(work, 'checkpoint-1', 'add.py'), 'utf8')).toBe('def add(a, b):\n    return a + b\n')
+    const missing = await runCli(['files', id, '--checkpoint', '9', '--out', join(work, 'nine'), '--data-dir', m.dataDir])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toMatch(/no checkpoint 9 \(it has 1\)/)
+    const bad = await runCli(['files', id, '--checkpoint', 'x', '--out', join(work, 'x'), '--data-dir', m.dataDir])
+    expect(bad.code).toBe(2)
   }, 180_000)
 })

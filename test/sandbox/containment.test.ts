@@ -15,13 +15,14 @@ const sh = async (script: string, extra: Omit<SandboxSpec, 'command'> = {}): Pro
 describe('file system', () => {
   test('host secrets and the repository cannot be read', async () => {
     expect(existsSync('/etc/shadow') && existsSync(`${repo}/package.json`)).toBe(true)
-    const targets = ['/etc/shadow', '/etc/gshadow', '/root', '/root/.bashrc', '/home', '/var', '/opt', '/srv', '/mnt',
+    const targets = ['/etc/shadow', '/etc/gshadow', '/root', '/root/.bashrc', '/home', '/var', '/srv', '/mnt',
       `${repo}/package.json`, repo, '/sys/fs/cgroup', '/proc/1/root/etc/shadow', '/.dockerenv']
     const result = await runSandboxed({
-      command: ['sh', '-c', 'for p in "$@"; do if cat "$p" >/dev/null 2>&1 || ls -A "$p" 2>/dev/null | grep -q .; then echo "READ $p"; fi; done; cat /etc/passwd', 'sh', ...targets],
+      command: ['sh', '-c', 'for p in "$@"; do if cat "$p" >/dev/null 2>&1 || ls -A "$p" 2>/dev/null | grep -q .; then echo "READ $p"; fi; done; echo "OPT $(ls -A /opt 2>/dev/null)"; cat /etc/passwd', 'sh', ...targets],
     })
     expect(result.exitCode).toBe(0)
     expect(result.stdout).not.toContain('READ ')
+    expect(result.stdout).toMatch(/^OPT (typescript)?$/m) // /opt holds only the node's own tools, read-only
     const hostUsers = readFileSync('/etc/passwd', 'utf8').split('\n').map(line => line.split(':')[0]).filter(u => u !== '' && u !== 'root' && u !== 'nobody')
     for (const user of hostUsers) expect(result.stdout).not.toMatch(new RegExp(`^${user}:`, 'm'))
   })

@@ -4,6 +4,7 @@
  * attempt (tests passed/total, the loop's decision and its reason), then writes the best
  * attempt's files to --out (fetched as blobs from whichever node holds them). Exit code: 0
  * when the tests pass, 1 when the job gave up or failed, 130 when interrupted.
+ * `gryphgen files TASK` writes a build's files: the best attempt's, or any checkpoint's.
  */
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
@@ -135,13 +136,7 @@ export async function buildCommand (local: LocalNode, flags: BuildFlags): Promis
     })
     const result = (view.result ?? {}) as { files?: Record<string, { digest: string }>, reason?: string }
     if (flags.out !== undefined && result.files !== undefined) {
-      for (const [path, ref] of Object.entries(result.files)) {
-        const target = resolve(flags.out, path)
-        if (!target.startsWith(resolve(flags.out) + sep)) continue // never outside --out
-        await mkdir(dirname(target), { recursive: true })
-        await writeFile(target, await apiBlob(local, ref.digest, interrupt.signal))
-      }
-      writeError(`wrote ${Object.keys(result.files).length} files to ${flags.out}`)
+      writeError(`wrote ${await writeFiles(local, result.files, flags.out, interrupt.signal)} files to ${flags.out}`)
     }
     if (flags.json === true) writeJson(view)
     else write(`build ${reply.id}: ${view.state}${result.reason === undefined ? (view.error === undefined ? '' : `: ${view.error}`) : `: ${result.reason}`}`)
@@ -149,6 +144,49 @@ export async function buildCommand (local: LocalNode, flags: BuildFlags): Promis
   } catch (err) {
     if (interrupt.signal.aborted) { writeError(`stopped following build ${reply.id} (it goes on; gryphgen cancel ${reply.id} stops it)`); return 130 }
     throw err
+  } finally {
+    interrupt.dispose()
+  }
+}
+
+/** Writes files (blob refs) under `out`, fetched through the local node; paths that would leave `out` are skipped. */
+async function writeFiles (local: LocalNode, files: Record<string, { digest: string }>, out: string, signal: AbortSignal): Promise<number> {
+  let written = 0
+  for (const [path, ref] of Object.entries(files)) {
+    const target = resolve(out, path)
+    if (!target.startsWith(resolve(out) + sep)) continue // never outside --out
+    await mkdir(dirname(target), { recursive: true })
+    await writeFile(target, await apiBlob(local, ref.digest, signal))
+    written++
+  }
+  return written
+}
+
+export interface FilesFlags { checkpoint?: string, out?: string, json?: boolean }
+
+/** `gryphgen files TASK [--checkpoint N] --out DIR`: a build's best files, or one checkpoint's (to inspect it, or to start again from it with --files). */
+export async function filesCommand (local: LocalNode, id: string, flags: FilesFlags): Promise<number> {
+  const problems: string[] = []
+  const step = wholeNumber(flags.checkpoint, '--checkpoint', problems, { min: 1 })
+  if (flags.out === undefined) problems.push('--out: where to write the files')
+  rejectProblems('gryphgen files', problems)
+  const view = await apiRequest<TaskViewT>(local, 'GET', `/v1/tasks/${encodeURIComponent(id)}`)
+  const checkpoints = view.checkpoints ?? []
+  const files = step === undefined
+    ? (view.result as { files?: Record<string, { digest: string }> } | undefined)?.files
+    : checkpoints.find(c => c.step === step)?.files
+  if (files === undefined) {
+    writeError(step === undefined
+      ? `task ${id} has no result files yet (${view.state}; its checkpoints: ${checkpoints.map(c => c.step).join(', ') || 'none'})`
+      : `task ${id} has no checkpoint ${step} (it has ${checkpoints.map(c => c.step).join(', ') || 'none'})`)
+    return 1
+  }
+  const interrupt = onInterrupt()
+  try {
+    const written = await writeFiles(local, files, flags.out as string, interrupt.signal)
+    if (flags.json === true) writeJson({ task: id, checkpoint: step ?? null, out: flags.out, files: Object.keys(files) })
+    else write(`wrote ${written} files of ${step === undefined ? 'the best attempt' : `checkpoint ${step}`} to ${flags.out}`)
+    return 0
   } finally {
     interrupt.dispose()
   }
