@@ -57,9 +57,17 @@ export class NodeCorpora implements ApiCorpora {
     return this.#c.store.add(name, documents, { signal: options.signal, ...(model === undefined ? {} : { embed: this.#embedder(model), embedModel: model }) })
   }
 
+  /** Hybrid when the corpus has vectors; BM25 alone (logged; results carry no vectorRank) when its model cannot embed the query now. */
   async query (name: string, text: string, options: { k?: number, signal?: AbortSignal }): Promise<QueryResult[]> {
     const { embedModel } = this.#c.store.get(name)
-    return this.#c.store.query(name, text, { ...options, ...(embedModel === null ? {} : { embed: this.#embedder(embedModel) }) })
+    if (embedModel === null) return this.#c.store.query(name, text, options)
+    try {
+      return await this.#c.store.query(name, text, { ...options, embed: this.#embedder(embedModel) })
+    } catch (err) {
+      if ((err as Error).name !== 'EmbeddingFailedError') throw err
+      this.#c.logger.warn({ corpus: name, model: embedModel, err: (err as Error).message }, 'cannot embed the query: ranking by BM25 alone')
+      return this.#c.store.query(name, text, options)
+    }
   }
 
   async remove (name: string, options: { signal?: AbortSignal }): Promise<void> {
@@ -114,6 +122,7 @@ export class NodeCorpora implements ApiCorpora {
       for (let i = 0; i < texts.length; i += EMBED_BATCH) {
         const running = await runToEnd(this.#c.tasks(), { kind: 'embed', model, texts: texts.slice(i, i + EMBED_BATCH) }, { signal })
         const view = await running.done
+        if (view.blocked?.verdict === 'impossible') running.cancel() // no node can: do not leave it pending
         if (view.state !== 'succeeded' || view.result === undefined) {
           throw new EmbeddingFailedError(`embedding with ${model} failed: ${view.error ?? view.blocked?.reasons.map(r => r.reason).join('; ') ?? view.state}`, { details: { task: view.id, model } })
         }

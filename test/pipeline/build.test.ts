@@ -195,3 +195,16 @@ describe('bad build requests', () => {
     await expect(a.tasks.submit({ ...build({ maxAttempts: 0 }) }, {})).rejects.toMatchObject({ name: 'InvalidTaskError', details: expect.arrayContaining([expect.stringMatching(/maxAttempts/)]) })
   })
 })
+
+describe('retrieval when the embedding model is gone', () => {
+  test('a hybrid corpus ranks by BM25 alone once no node serves its model, and the embed task is not left pending', async () => {
+    await (await ModelStore.open({ dataDir: a.config.dataDir })).remove(MODEL)
+    await waitFor(() => !a.meshModels().some(m => m.name === MODEL), 20_000)
+    const results = await a.corpora.query('docs', 'sum of two numbers', { k: 2 })
+    expect(results[0]).toMatchObject({ chunk: { source: 'guide/add.md' }, bm25Rank: 1 })
+    expect(results.every(r => r.vectorRank === undefined)).toBe(true)
+    const embeds = (await a.tasks.list({ limit: 500 })).filter(t => t.kind === 'embed' && t.requirements.model === MODEL)
+    await waitFor(async () => (await a.tasks.list({ limit: 500 })).filter(t => t.kind === 'embed').every(t => t.state !== 'pending'), 10_000)
+    expect(embeds.length).toBeGreaterThan(0)
+  }, 60_000)
+})
