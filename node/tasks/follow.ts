@@ -2,7 +2,9 @@
  * Log lines, progress and generated text of a task that runs on another node, for subscribers here: while
  * anybody here watches a task whose current attempt runs elsewhere, one `follow` stream to
  * that node relays its events (validated: only `log`, `progress` and `token` events of that task).
- * When the attempt moves to another node, the stream moves with it.
+ * When the attempt moves to another node, the stream moves with it. When the task ends, the
+ * stream is left to drain (the serving node ends it once its last events are sent), for at
+ * most DRAIN_MS: the end often arrives here, by the ledger, before the last relayed events.
  */
 import { expectAuctionMessage } from '../../protocols/auction.js'
 import type { TaskEvent } from '../../protocols/task.js'
@@ -13,6 +15,7 @@ import type { AuctionWire } from './wire.js'
 
 interface Following { holders: number, node?: string, abort?: AbortController }
 const FOLLOW_RETRIES = 3
+const DRAIN_MS = 5000
 export interface FollowerComponents { wire: Pick<AuctionWire, 'exchange'>, events: TaskEvents, peerId: string, logger: Logger }
 
 const isCount = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
@@ -28,6 +31,7 @@ function relayable (e: Record<string, unknown>, task: string): boolean {
 export class RemoteFollower {
   readonly #c: FollowerComponents
   readonly #tasks = new Map<string, Following>()
+  readonly #draining = new Set<AbortController>()
 
   constructor (components: FollowerComponents) {
     this.#c = components
@@ -53,7 +57,8 @@ export class RemoteFollower {
     const attempt = state.attempts[state.attempts.length - 1]
     const node = attempt === undefined || attempt.outcome !== undefined || isTerminal(state.state) || attempt.node === this.#c.peerId ? undefined : attempt.node
     if (node === f.node) return
-    f.abort?.abort()
+    if (isTerminal(state.state) && f.abort !== undefined) this.#drain(f.abort)
+    else f.abort?.abort()
     f.node = node
     f.abort = undefined
     if (node === undefined) return
@@ -80,8 +85,17 @@ export class RemoteFollower {
     }
   }
 
+  /** Lets a stream of an ended task finish by itself, aborting it after DRAIN_MS at the latest. */
+  #drain (abort: AbortController): void {
+    this.#draining.add(abort)
+    const timer = setTimeout(() => { abort.abort() }, DRAIN_MS)
+    timer.unref()
+    abort.signal.addEventListener('abort', () => { clearTimeout(timer); this.#draining.delete(abort) }, { once: true })
+  }
+
   stop (): void {
     for (const f of this.#tasks.values()) f.abort?.abort()
+    for (const abort of this.#draining) abort.abort()
     this.#tasks.clear()
   }
 }

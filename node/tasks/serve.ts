@@ -5,7 +5,8 @@
  *   fold from them must name the sender as the auctioneer of record and this node as the
  *   attempt's holder, the attempt must be the open one; then the runner accepts or declines.
  * - `replicate`: entries applied and fsynced before `stored`.
- * - `follow`: this node's log and progress events of a task it runs, until the task ends.
+ * - `follow`: this node's log and progress events of a task it runs, until the task ends (of a
+ *   task that ended here moments ago: the events kept of it).
  * Anything else gets `error`. Nothing a peer sends is trusted before it is verified.
  */
 import { consecutiveRuns, foldTask, idOf, isTerminal, verifyRun, type TaskLedger } from '../../ledger/index.js'
@@ -92,8 +93,13 @@ function verifiedIds (entries: readonly Entry[]): Map<Entry, string> {
 
 async function follow (c: ServeComponents, task: string, send: (m: AuctionMessage) => Promise<void>, signal: AbortSignal): Promise<void> {
   // The watcher may learn of the award (from the auctioneer's ledger) before this node has it.
-  for (let waited = 0; !c.runner.holds(task) && waited < FOLLOW_WAIT_MS && !signal.aborted; waited += 50) await new Promise(resolve => setTimeout(resolve, 50))
-  if (!c.runner.holds(task)) { await send({ t: 'error', message: `task ${task} does not run here` }); return }
+  for (let waited = 0; !c.runner.holds(task) && !c.events.endedRecently(task) && waited < FOLLOW_WAIT_MS && !signal.aborted; waited += 50) await new Promise(resolve => setTimeout(resolve, 50))
+  if (!c.runner.holds(task)) {
+    // It ended here as the watcher asked: what was kept of it, then the end of the stream.
+    if (!c.events.endedRecently(task)) { await send({ t: 'error', message: `task ${task} does not run here` }); return }
+    for (const event of c.events.recent(task)) await send({ t: 'event', event: event as unknown as Record<string, unknown> })
+    return
+  }
   const { promise: ended, resolve } = Promise.withResolvers<void>()
   let chain = Promise.resolve()
   const relay = (event: TaskEvent): void => {
