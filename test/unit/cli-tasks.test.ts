@@ -118,15 +118,17 @@ const json = (value: unknown): Handler => (_req, res) => { res.writeHead(200, { 
 const fast = { pollMs: { min: 10, max: 40 }, recheckMs: 60_000 }
 
 describe('following a task', () => {
-  test('by its events until `end`; log events are passed on', async () => {
+  test('by its events until `end`; log and progress events are passed on', async () => {
     const done = view({ state: 'succeeded', attempts: [{ ...attempt, outcome: 'succeeded' }] })
-    routes['GET /v1/tasks/task-0001/events'] = (_req, res) => { sse(res, [['state', view()], ['log', { task: 'task-0001', stream: 'worker', line: 'info: hi' }], ['state', done], ['end', { state: 'succeeded' }]], true) }
+    routes['GET /v1/tasks/task-0001/events'] = (_req, res) => { sse(res, [['state', view()], ['log', { task: 'task-0001', stream: 'worker', line: 'info: hi' }], ['progress', { task: 'task-0001', stage: 'attempt 1: test', done: 3, total: 4 }], ['state', done], ['end', { state: 'succeeded' }]], true) }
     const states: string[] = []
     const logs: string[] = []
-    const last = await followTask(local, 'task-0001', { signal: AbortSignal.timeout(5000), onState: v => states.push(v.state), onLog: l => logs.push(l.line), ...fast })
+    const stages: string[] = []
+    const last = await followTask(local, 'task-0001', { signal: AbortSignal.timeout(5000), onState: v => states.push(v.state), onLog: l => logs.push(l.line), onProgress: p => stages.push(`${p.stage} ${p.done}/${p.total}`), ...fast })
     expect(last.state).toBe('succeeded')
     expect(states).toEqual(['pending', 'succeeded'])
     expect(logs).toEqual(['info: hi'])
+    expect(stages).toEqual(['attempt 1: test 3/4'])
   })
 
   test('a stream that breaks, fails or goes silent falls back to polling', async () => {

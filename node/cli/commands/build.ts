@@ -13,7 +13,7 @@ import { apiBlob, apiRequest, type LocalNode } from '../client.js'
 import { onInterrupt } from '../interrupt.js'
 import { write, writeError, writeJson } from '../output.js'
 import { rejectProblems, wholeNumber } from '../flags.js'
-import { followTask } from './task-follow.js'
+import { followTask, type TaskProgressEvent } from './task-follow.js'
 
 export interface BuildFlags {
   spec: string
@@ -128,12 +128,20 @@ export async function buildCommand (local: LocalNode, flags: BuildFlags): Promis
   if (flags.wait !== true) { if (flags.json === true) writeJson(reply); else write(reply.id); return 0 }
   writeError(`build ${reply.id} submitted`)
   const interrupt = onInterrupt()
+  const status = stepStatus()
   let shown = 0
   try {
     const view = await followTask(local, reply.id, {
       signal: interrupt.signal,
-      onState: v => { for (const c of (v.checkpoints ?? []).slice(shown)) writeError(checkpointLine(c)); shown = Math.max(shown, v.checkpoints?.length ?? 0) },
+      onState: v => {
+        const fresh = (v.checkpoints ?? []).slice(shown)
+        if (fresh.length > 0) status.clear()
+        for (const c of fresh) writeError(checkpointLine(c))
+        shown = Math.max(shown, v.checkpoints?.length ?? 0)
+      },
+      onProgress: status.show,
     })
+    status.clear()
     const result = (view.result ?? {}) as { files?: Record<string, { digest: string }>, reason?: string }
     if (flags.out !== undefined && result.files !== undefined) {
       writeError(`wrote ${await writeFiles(local, result.files, flags.out, interrupt.signal)} files to ${flags.out}`)
@@ -142,10 +150,26 @@ export async function buildCommand (local: LocalNode, flags: BuildFlags): Promis
     else write(`build ${reply.id}: ${view.state}${result.reason === undefined ? (view.error === undefined ? '' : `: ${view.error}`) : `: ${result.reason}`}`)
     return view.state === 'succeeded' ? 0 : 1
   } catch (err) {
+    status.clear()
     if (interrupt.signal.aborted) { writeError(`stopped following build ${reply.id} (it goes on; gryphgen cancel ${reply.id} stops it)`); return 130 }
     throw err
   } finally {
     interrupt.dispose()
+  }
+}
+
+/** On a terminal, the step in progress ("attempt 2: test") as one status line; elsewhere nothing (the attempt lines say it all). */
+function stepStatus (): { show: (p: TaskProgressEvent) => void, clear: () => void } {
+  const tty = process.stderr.isTTY === true
+  let drawn = false
+  return {
+    show: p => {
+      if (!tty) return
+      const width = Math.max(20, (process.stderr.columns ?? 80) - 1)
+      process.stderr.write(`\r\x1b[2K${p.stage}${p.total === undefined ? '' : ` (${p.done ?? 0}/${p.total})`}…`.slice(0, width))
+      drawn = true
+    },
+    clear: () => { if (drawn) process.stderr.write('\r\x1b[2K'); drawn = false },
   }
 }
 

@@ -14,11 +14,13 @@ import { readEvents, type SseEvent } from '../sse.js'
 import { isSettled } from './task-format.js'
 
 export interface TaskLog { stream: string, line: string }
+export interface TaskProgressEvent { stage: string, done?: number, total?: number }
 
 export interface FollowOptions {
   signal: AbortSignal
   onState?: (view: TaskViewT) => void
   onLog?: (log: TaskLog) => void
+  onProgress?: (progress: TaskProgressEvent) => void
   pollMs?: { min: number, max: number }
   idleMs?: number
   recheckMs?: number
@@ -55,6 +57,7 @@ export async function followTask (node: LocalNode, id: string, options: FollowOp
       onEvent: (event: SseEvent) => {
         if (event.event === 'state') return seen(JSON.parse(event.data) as TaskViewT)
         if (event.event === 'log') o.onLog?.(JSON.parse(event.data) as TaskLog)
+        if (event.event === 'progress') o.onProgress?.(JSON.parse(event.data) as TaskProgressEvent)
         // `end` closes the stream; `error` (too many subscribers) means: poll instead.
         return event.event === 'end' || event.event === 'error'
       },
