@@ -4,7 +4,8 @@ import { loadConfig } from '../config/index.js'
 import { configOption, dataDirOption, type Common } from './options.js'
 import { modelAddCommand, modelListCommand, modelPullCommand, modelRemoveCommand, type ModelAddFlags } from './commands/model.js'
 
-const dataDirOf = async (opts: Common): Promise<string> => (await loadConfig({ flags: { dataDir: opts.dataDir }, configPath: opts.config })).dataDir
+const configOf = async (opts: Common): Promise<{ dataDir: string, apiHost: string }> => await loadConfig({ flags: { dataDir: opts.dataDir }, configPath: opts.config })
+const dataDirOf = async (opts: Common): Promise<string> => (await configOf(opts)).dataDir
 
 export function addModelCommands (program: Command): void {
   const model = program.command('model').description('manage the GGUF models in this data dir (exit code: 0 ok, 1 failure, 2 bad usage)')
@@ -17,7 +18,8 @@ export function addModelCommands (program: Command): void {
     .option('--link', 'register the file where it is instead of copying it')
     .option('--json', 'print JSON')
     .action(async (path: string, opts: Common & ModelAddFlags) => {
-      await modelAddCommand(await dataDirOf(opts), path, opts)
+      const { dataDir, apiHost } = await configOf(opts)
+      await modelAddCommand(dataDir, path, opts, apiHost)
     })
 
   sub('pull', 'download a model (hf:user/repo:quant, hf:user/repo/file.gguf or an https URL; resumable) and add it')
@@ -25,7 +27,8 @@ export function addModelCommands (program: Command): void {
     .option('--name <name>', 'the model\'s name (default: its general.name, else the file name)')
     .option('--json', 'print JSON')
     .action(async (uri: string, opts: Common & { name?: string }) => {
-      await modelPullCommand(await dataDirOf(opts), uri, opts)
+      const { dataDir, apiHost } = await configOf(opts)
+      await modelPullCommand(dataDir, uri, opts, apiHost)
     })
 
   sub('list', 'list the models in the store and whether their files are usable')

@@ -108,6 +108,8 @@ describe('build with real processes', () => {
     await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/make-test-model.ts', '--out', join(work, 'scripted.gguf'), '--answer-files', answer], { cwd: root, timeout: 60_000 })
     const added = await runCli(['model', 'add', join(work, 'scripted.gguf'), '--name', 'scripted', '--data-dir', m.dataDir])
     expect(added.code, added.stderr).toBe(0)
+    // `model add` returns once the running node serves the model: the next command can use it at once.
+    expect((await api<{ data: Array<{ id: string }> }>(m, 'GET', '/v1/models')).body.data.map(d => d.id)).toContain('scripted')
     const r = await runCli([
       'build', '--spec', join(work, 'spec.md'), '--tests', join(work, 'tests'), '--test-command', COMMAND.join(' '),
       '--model', 'scripted', '--out', join(work, 'passing'), '--wait', '--data-dir', m.dataDir,

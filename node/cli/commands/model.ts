@@ -2,8 +2,12 @@
  * `gryphgen model add|pull|list|rm`: the model store of a data dir, used directly (a running
  * node is not needed). A bad name or URI is a usage error (exit 2, with its own error name);
  * a bad file, a taken name or an unknown model is a failure (exit 1, through main.ts).
+ * When a node runs on the data dir, `add` and `pull` return once it serves the new model (it
+ * reads the store every second), so the next command can use it at once.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { ModelStore, pullModel, type AddModelResult, type ModelEntry, type ModelProgress } from '../../../models/index.js'
+import { apiRequest, findLocalNode } from '../client.js'
 import { onInterrupt } from '../interrupt.js'
 import { table, write, writeError, writeJson } from '../output.js'
 
@@ -23,13 +27,33 @@ async function withUsageExit (fn: () => Promise<void>): Promise<void> {
 
 export interface ModelAddFlags { name?: string, link?: boolean, json?: boolean }
 
-export async function modelAddCommand (dataDir: string, path: string, flags: ModelAddFlags): Promise<void> {
+const SERVED_WAIT_MS = 5000
+
+/** Waits (bounded) until the node running on `dataDir`, if any, lists `name` among its models; a note when it does not. */
+async function untilServed (dataDir: string, apiHost: string, name: string): Promise<void> {
+  let local
+  try {
+    local = await findLocalNode(dataDir, apiHost)
+    await apiRequest(local, 'GET', '/v1/health', { signal: AbortSignal.timeout(2000) })
+  } catch {
+    return // no node runs here: it reads the store when it starts
+  }
+  for (const deadline = Date.now() + SERVED_WAIT_MS; Date.now() < deadline; await sleep(100)) {
+    const models = await apiRequest<{ data: Array<{ id: string }> }>(local, 'GET', '/v1/models', { signal: AbortSignal.timeout(2000) }).catch(() => undefined)
+    if (models?.data.some(m => m.id === name) === true) return
+  }
+  writeError(`gryphgen: the running node has not listed ${name} yet; it reads the store every second`)
+}
+
+export async function modelAddCommand (dataDir: string, path: string, flags: ModelAddFlags, apiHost = '127.0.0.1'): Promise<void> {
   await withUsageExit(async () => {
     const store = await ModelStore.open({ dataDir })
     const interrupt = onInterrupt()
     const progress = progressLine(flags.link === true ? 'hashing' : 'copying')
     try {
-      reportAdded(await store.add(path, { name: flags.name, link: flags.link === true, signal: interrupt.signal, onProgress: progress.update }), flags.json === true, progress)
+      const result = await store.add(path, { name: flags.name, link: flags.link === true, signal: interrupt.signal, onProgress: progress.update })
+      reportAdded(result, flags.json === true, progress)
+      await untilServed(dataDir, apiHost, result.model.name)
     } finally {
       progress.done()
       interrupt.dispose()
@@ -37,7 +61,7 @@ export async function modelAddCommand (dataDir: string, path: string, flags: Mod
   })
 }
 
-export async function modelPullCommand (dataDir: string, uri: string, flags: { name?: string, json?: boolean }): Promise<void> {
+export async function modelPullCommand (dataDir: string, uri: string, flags: { name?: string, json?: boolean }, apiHost = '127.0.0.1'): Promise<void> {
   await withUsageExit(async () => {
     const store = await ModelStore.open({ dataDir })
     const interrupt = onInterrupt()
@@ -49,6 +73,7 @@ export async function modelPullCommand (dataDir: string, uri: string, flags: { n
         onProgress: p => { if (p.phase === 'download') download.update(p); else { download.done(); adding.update(p) } },
       })
       reportAdded(result, flags.json === true, adding)
+      await untilServed(dataDir, apiHost, result.model.name)
     } finally {
       download.done()
       adding.done()
