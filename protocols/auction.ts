@@ -61,6 +61,8 @@ const TaskSummary = Type.Object({
   submittedAt: Type.Integer({ minimum: 0 }),
   /** A model task's size: prompt tokens (estimated) and most output tokens; bids price it by measured speeds. */
   work: Type.Optional(Type.Object({ promptTokens: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }), outputTokens: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }) }, strict)),
+  /** An exec task's program (`sleep`, `python3 -m pytest`): bids price it by its own run history. */
+  program: Type.Optional(Type.String({ minLength: 1, maxLength: 96 })),
 }, strict)
 
 const Schemas = {

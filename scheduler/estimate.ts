@@ -1,5 +1,8 @@
 /**
- * Run-time estimates learned online from finished tasks, per (kind, model, node).
+ * Run-time estimates learned online from finished tasks, per (kind, model, node); exec tasks
+ * are also learned per program (`sleep`, `python3 -m pytest`...), so one fast command does not
+ * make a node look fast for every exec: a program is estimated from its own means, a program
+ * never seen by the kind's prior (nothing is known of it; queue depth then decides).
  *
  * Two exponentially weighted moving averages (EWMA, weight `alpha`, bias-corrected: the
  * n-th observation has weight max(alpha, 1/n), so the first few are a plain mean):
@@ -42,6 +45,8 @@ export function createRunEstimates (options: { alpha?: number, nodeTrust?: numbe
 }
 
 const classKey = (kind: string, model: string | undefined): string => `${kind}\u0000${model ?? ''}`
+/** The class of one program's runs (a prefix no model name has). */
+const programClass = (program: string): string => `\u0001${program}`
 const nodeKey = (kind: string, model: string | undefined, node: string): string => `${classKey(kind, model)}\u0000${node}`
 
 function ewma (state: RunEstimates, map: Map<string, Mean>, key: string, value: number): void {
@@ -52,13 +57,17 @@ function ewma (state: RunEstimates, map: Map<string, Mean>, key: string, value: 
   m.mean += w * (value - m.mean)
 }
 
-export interface RunObservation { kind: string, model?: string, node: string, speed: number, durationMs: number }
+/** `program`: what an exec task runs (its class of work within the kind); ignored for model tasks. */
+export interface RunObservation { kind: string, model?: string, program?: string, node: string, speed: number, durationMs: number }
 
 /** Folds one finished task's duration into the estimates (in place; returns the state). */
 export function observeRun (state: RunEstimates, o: RunObservation): RunEstimates {
   if (!Number.isFinite(o.durationMs) || o.durationMs < 0 || !(o.speed > 0)) return state
-  ewma(state, state.classes, classKey(o.kind, o.model), o.durationMs * o.speed)
-  ewma(state, state.nodes, nodeKey(o.kind, o.model, o.node), o.durationMs)
+  const classes = o.model === undefined && o.program !== undefined ? [o.model, programClass(o.program)] : [o.model]
+  for (const c of classes) {
+    ewma(state, state.classes, classKey(o.kind, c), o.durationMs * o.speed)
+    ewma(state, state.nodes, nodeKey(o.kind, c, o.node), o.durationMs)
+  }
   return state
 }
 
@@ -67,8 +76,13 @@ export function nodeRunCount (state: RunEstimates, kind: string, model: string |
   return state.nodes.get(nodeKey(kind, model, node))?.count ?? 0
 }
 
-/** Estimated run time in ms of a task of `kind`/`model` on `node` (speed relative to reference). */
-export function estimateRunMs (state: RunEstimates, kind: string, model: string | undefined, node: string, speed: number): number {
+/** Estimated run time in ms of a task of `kind`/`model` (or exec `program`) on `node` (speed relative to reference). */
+export function estimateRunMs (state: RunEstimates, kind: string, model: string | undefined, node: string, speed: number, program?: string): number {
+  return blend(state, kind, model === undefined && program !== undefined ? programClass(program) : model, node, speed)
+}
+
+/** The node's own mean weighted by its count against the class mean (or the kind's prior) scaled by speed. */
+function blend (state: RunEstimates, kind: string, model: string | undefined, node: string, speed: number): number {
   const s = speed > 0 ? speed : 1
   const cls = state.classes.get(classKey(kind, model))?.mean ?? state.priors[kind] ?? state.priors.default ?? DEFAULT_PRIORS.default
   const fromClass = cls / s

@@ -87,7 +87,7 @@ export function speedPriorMs (work: TaskWork, facts: ModelFacts): number | undef
 /** A task's run time on the node before sharing its cores (`base` above): what queued work is priced at. */
 export function estimateTaskRunMs (task: TaskView, node: NodeView, estimates: RunEstimates): number {
   const model = task.requirements.model
-  const learned = (): number => estimateRunMs(estimates, task.kind, model, node.id, node.speed)
+  const learned = (): number => estimateRunMs(estimates, task.kind, model, node.id, node.speed, task.program)
   const facts = modelFacts(node, model)
   if (facts === undefined || task.work === undefined || nodeRunCount(estimates, task.kind, model, node.id) > 0) return learned()
   return speedPriorMs(task.work, facts) ?? learned()

@@ -43,6 +43,8 @@ export interface TaskView {
   submittedAt: number
   /** Model tasks only, where the submitter can tell; without it the run estimate is the kind's. */
   work?: TaskWork
+  /** Exec tasks: the program it runs (`sleep`, `python3 -m pytest`), whose own run history prices it. */
+  program?: string
 }
 
 /**

@@ -279,8 +279,8 @@ export class Auctioneer {
   }
 
   async #askBid (state: TaskState, node: string): Promise<Bid | undefined> {
-    const { requirements, work } = schedulerView(state)
-    const summary = { id: state.id, kind: state.kind, priority: state.priority, requirements, submittedAt: state.submittedAt, ...(work === undefined ? {} : { work }) }
+    const { requirements, work, program } = schedulerView(state)
+    const summary = { id: state.id, kind: state.kind, priority: state.priority, requirements, submittedAt: state.submittedAt, ...(work === undefined ? {} : { work }), ...(program === undefined ? {} : { program }) }
     if (node === this.#c.peerId) {
       const bid = this.#c.runner.bid(summary)
       return 'reason' in bid ? undefined : { taskId: state.id, nodeId: node, ...bid }

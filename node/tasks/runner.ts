@@ -110,7 +110,7 @@ export class TaskRunner {
 
   #estimate (task: TaskView): number {
     const self = this.#c.selfView()
-    return self === undefined ? estimateRunMs(this.#c.estimates, task.kind, task.requirements.model, this.#c.peerId, 1) : estimateTaskRunMs(task, self, this.#c.estimates)
+    return self === undefined ? estimateRunMs(this.#c.estimates, task.kind, task.requirements.model, this.#c.peerId, 1, task.program) : estimateTaskRunMs(task, self, this.#c.estimates)
   }
 
   bid (summary: TaskSummaryT): { costMs: number, completionMs: number } | { reason: string } {
@@ -231,5 +231,5 @@ export class TaskRunner {
 }
 
 export function toTaskView (summary: TaskSummaryT): TaskView {
-  return { id: summary.id, kind: summary.kind, priority: summary.priority, submittedAt: summary.submittedAt, requirements: normalizeRequirements(summary.requirements), ...(summary.work === undefined ? {} : { work: summary.work }) }
+  return { id: summary.id, kind: summary.kind, priority: summary.priority, submittedAt: summary.submittedAt, requirements: normalizeRequirements(summary.requirements), ...(summary.work === undefined ? {} : { work: summary.work }), ...(summary.program === undefined ? {} : { program: summary.program }) }
 }

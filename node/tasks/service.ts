@@ -28,7 +28,7 @@ import { LeaseBoard } from './leases.js'
 import type { BlobSink } from './outputs.js'
 import { replicate } from './replicate.js'
 import { TaskRunner } from './runner.js'
-import { toTaskView } from './view.js'
+import { programOf, toTaskView } from './view.js'
 import { AuctionWire } from './wire.js'
 import { serveWire } from './serve.js'
 import { RemoteFollower } from './follow.js'
@@ -209,7 +209,8 @@ export class TaskService {
     // A model's load is priced apart (predictCompletion's loadMs): learn the run without it.
     const loadMs = (a.result?.timings as { loadMs?: unknown } | undefined)?.loadMs
     const durationMs = Math.max(0, a.endedAt - a.startedAt - (typeof loadMs === 'number' && Number.isFinite(loadMs) ? loadMs : 0))
-    observeRun(this.estimates, { kind: s.kind, model, node: a.node, speed: this.#speeds.get(a.node) ?? 1, durationMs })
+    const program = s.kind === 'exec' ? programOf(s.spec) : undefined
+    observeRun(this.estimates, { kind: s.kind, model, ...(program === undefined ? {} : { program }), node: a.node, speed: this.#speeds.get(a.node) ?? 1, durationMs })
   }
 
   #connected (): Set<string> {

@@ -39,7 +39,21 @@ export function workOf (spec: Record<string, unknown>): TaskWork | undefined {
 
 export function schedulerView (state: TaskState): TaskView {
   const work = workOf(state.spec)
-  return { id: state.id, kind: state.kind, priority: state.priority, requirements: requirementsOf(state), submittedAt: state.submittedAt, ...(work === undefined ? {} : { work }) }
+  const program = state.kind === 'exec' ? programOf(state.spec) : undefined
+  return { id: state.id, kind: state.kind, priority: state.priority, requirements: requirementsOf(state), submittedAt: state.submittedAt, ...(work === undefined ? {} : { work }), ...(program === undefined ? {} : { program }) }
+}
+
+/**
+ * What an exec task runs, as its class of work for run estimates: the program's base name,
+ * with the module for `-m` (`python3 -m pytest`). A spec from the ledger: checked, not trusted.
+ */
+export function programOf (spec: Record<string, unknown>): string | undefined {
+  const command = spec.command
+  if (!Array.isArray(command) || typeof command[0] !== 'string') return undefined
+  const program = command[0].split('/').at(-1) ?? ''
+  if (program === '') return undefined
+  const module = command[1] === '-m' && typeof command[2] === 'string' ? ` -m ${command[2]}` : ''
+  return `${program}${module}`.slice(0, 96)
 }
 
 export function toTaskView (state: TaskState): TaskViewT {

@@ -34,6 +34,22 @@ describe('run estimates', () => {
     expect(estimateRunMs(s, 'generate', 'small', 'z', 1)).toBe(30_000)
   })
 
+  test('exec programs are classes of their own: a fast command on a node does not make a slow one look fast there', () => {
+    const s = createRunEstimates({ nodeTrust: 3 })
+    for (let i = 0; i < 3; i++) observeRun(s, { kind: 'exec', program: 'sleep', node: 'a', speed: 1, durationMs: 1_000 })
+    for (let i = 0; i < 5; i++) observeRun(s, { kind: 'exec', program: 'echo', node: 'b', speed: 1, durationMs: 10 })
+    // b never ran sleep: the mesh's sleep history prices it, not b's echoes.
+    expect(estimateRunMs(s, 'exec', undefined, 'b', 1, 'sleep')).toBe(1_000)
+    expect(estimateRunMs(s, 'exec', undefined, 'b', 1, 'echo')).toBeCloseTo(10)
+    // A program never seen: the kind's prior (not b's echoes), scaled by speed.
+    expect(estimateRunMs(s, 'exec', undefined, 'b', 1, 'make')).toBe(5_000)
+    expect(estimateRunMs(s, 'exec', undefined, 'b', 2, 'make')).toBe(2_500)
+    expect(estimateRunMs(s, 'exec', undefined, 'b', 1)).toBeLessThan(500) // without a program: the kind-wide mean at b, dominated by echo
+    // Models are unaffected by a program.
+    observeRun(s, { kind: 'generate', model: 'm', program: 'ignored', node: 'a', speed: 1, durationMs: 3_000 })
+    expect(estimateRunMs(s, 'generate', 'm', 'z', 1, 'ignored')).toBe(3_000)
+  })
+
   test('EWMA follows a change in duration', () => {
     const s = createRunEstimates({ alpha: 0.2 })
     for (let i = 0; i < 50; i++) observeRun(s, { kind: 'exec', node: 'a', speed: 1, durationMs: 1_000 })
