@@ -11,4 +11,5 @@ export { RESERVE_WEIGHT, LOAD_MB_PER_S, SELF_BENCH_MS, MODEL_REQUEST_OVERHEAD_MS
 export { DEFAULT_AGING_MS, effectivePriority, queueKey, compareQueued, type Queued } from './queue.js'
 export { rankCandidates, softExclusion, pickBidders, rankBids, selectWinningBid, shouldDefer, type Ranked, type Bid } from './rank.js'
 export { hash53, rendezvousWeight, rendezvousOwner } from './rendezvous.js'
+export { RecentAwards, AWARD_MEMORY_MS, type AwardMark } from './awards.js'
 export { ImpossibleTaskError, InvalidRequirementsError, NoBidError } from './errors.js'

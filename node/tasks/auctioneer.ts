@@ -18,7 +18,7 @@
 import type { TaskState } from '../../ledger/index.js'
 import type { Bodies, EntryType, Entry } from '../../protocols/ledger.js'
 import { expectAuctionMessage } from '../../protocols/auction.js'
-import { estimateTaskRunMs, meshVerdict, pickBidders, rankBids, rankCandidates, softExclusion, type Bid, type NodeView, type RunEstimates, type TaskView } from '../../scheduler/index.js'
+import { estimateTaskRunMs, meshVerdict, pickBidders, rankBids, rankCandidates, RecentAwards, softExclusion, type Bid, type NodeView, type RunEstimates, type TaskView } from '../../scheduler/index.js'
 import type { Logger } from '../logger.js'
 import type { LeaseBoard } from './leases.js'
 import type { TaskRunner } from './runner.js'
@@ -67,7 +67,8 @@ export class Auctioneer {
   /** Local time the lease clock of `task/attempt` started (award, adoption or restart). */
   readonly #leaseStart = new Map<string, number>()
   /** Awards chosen but not yet answered, per node: bids computed meanwhile do not count them. */
-  readonly #reserved = new Map<string, number>()
+  /** Awards made per node, recent or still in flight: what a bid may not know of yet. */
+  readonly #awards = new RecentAwards()
   #stopped = false
 
   constructor (components: AuctioneerComponents, init: AuctioneerInit) {
@@ -195,27 +196,32 @@ export class Auctioneer {
     const exclude = softExclusion(verdict.fitNow, [lost, avoidOf(state.spec)])
     const ranked = rankCandidates(task, views, this.#c.estimates, { exclude })
     const asked = pickBidders(ranked, this.#init.bidders)
+    const askedAt = performance.now()
     const bids = await this.#collectBids(state, asked.map(n => n.id))
-    // Concurrent auctions: a bid does not know of awards to its node still in flight; price them in.
+    // Concurrent auctions: a bid does not know of awards to its node made after it was asked,
+    // nor of those still in flight to it; price them in.
     const priced = bids.map(b => {
-      const reserved = this.#reserved.get(b.nodeId) ?? 0
+      const unseen = this.#awards.unseen(b.nodeId, askedAt)
       const node = asked.find(n => n.id === b.nodeId)
-      return reserved === 0 || node === undefined ? b : { ...b, costMs: b.costMs + reserved * estimateTaskRunMs(task, node, this.#c.estimates) }
+      return unseen === 0 || node === undefined ? b : { ...b, costMs: b.costMs + unseen * estimateTaskRunMs(task, node, this.#c.estimates) }
     })
     const ordered = rankBids(id, priced, new Set(asked.map(n => n.id)))
     if (ordered.length === 0) { this.stats.noBids++; return false }
     for (const bid of ordered) {
+      // Chosen: from now on every other auction here prices this award into the node's bids
+      // (no await between pricing and this mark, so concurrent auctions never all pick one node).
+      const mark = this.#awards.started(bid.nodeId, performance.now())
+      const drop = (): true => { mark.open = false; mark.declined = true; return true }
       // An award to a peer leaves this node: only once `submitted` is on disk. An award to
       // itself is appended behind `submitted` in its own log and shares its fate (and,
       // under load, its group commit).
       const durable = this.#durable.get(id)
       if (durable !== undefined && bid.nodeId !== this.#c.peerId) {
-        try { await durable } catch { return true }
+        try { await durable } catch { return drop() }
       }
       state = this.#mine.get(id)
-      if (state === undefined || state.state !== 'pending' || state.attempts.length >= this.#init.maxAttempts) return true
+      if (state === undefined || state.state !== 'pending' || state.attempts.length >= this.#init.maxAttempts) return drop()
       const attempt = state.attempts.length + 1
-      this.#reserve(bid.nodeId, 1)
       let answer: string | undefined
       try {
         const awarded = this.#c.append('awarded', id, { attempt, node: bid.nodeId, leaseMs: this.#init.leaseMs })
@@ -233,7 +239,8 @@ export class Auctioneer {
         this.#leaseStart.set(`${id}/${attempt}`, Date.now())
         this.stats.awards++
       } finally {
-        this.#reserve(bid.nodeId, -1)
+        mark.open = false
+        if (answer !== undefined) mark.declined = true
       }
       if (answer === undefined) return true
       this.stats.declines++
@@ -241,12 +248,6 @@ export class Auctioneer {
       await this.#c.append('retried', id, { attempt, reason: `award declined: ${answer}`.slice(0, 2048) })
     }
     return false
-  }
-
-  #reserve (node: string, delta: number): void {
-    const n = (this.#reserved.get(node) ?? 0) + delta
-    if (n <= 0) this.#reserved.delete(node)
-    else this.#reserved.set(node, n)
   }
 
   /**
