@@ -12,12 +12,10 @@
 import type { ApiCorpora } from './api/corpora.js'
 import type { Logger } from './logger.js'
 import type { CorpusRef } from './tasks/kinds.js'
-import type { TaskOps } from './tasks/to-end.js'
-import { runToEnd } from './tasks/to-end.js'
+import { runToEnd, type TaskOps } from './tasks/to-end.js'
 import { vectorsOfResult } from './tasks/vectors.js'
-import { EMBED_BATCH, type AddResult, type CorpusStore, type CorpusSummary, type EmbedFunction, type QueryResult } from '../pipeline/corpus/index.js'
+import { type AddResult, type CorpusStore, type CorpusSummary, type EmbedFunction, type QueryResult } from '../pipeline/corpus/index.js'
 import { GryphgenError } from './errors.js'
-
 
 export interface CorporaBlobs {
   put: (bytes: Uint8Array, options: { signal?: AbortSignal }) => Promise<{ digest: string, size: number }>
@@ -115,20 +113,16 @@ export class NodeCorpora implements ApiCorpora {
     return copy
   }
 
-  /** Texts to vectors through `embed` tasks on the mesh, one per batch. */
+  /** Texts to vectors through one `embed` task on the mesh per call (the store calls it in batches of EMBED_BATCH). */
   #embedder (model: string): EmbedFunction {
     return async (texts, signal) => {
-      const out: number[][] = []
-      for (let i = 0; i < texts.length; i += EMBED_BATCH) {
-        const running = await runToEnd(this.#c.tasks(), { kind: 'embed', model, texts: texts.slice(i, i + EMBED_BATCH) }, { signal })
-        const view = await running.done
-        if (view.blocked?.verdict === 'impossible') running.cancel() // no node can: do not leave it pending
-        if (view.state !== 'succeeded' || view.result === undefined) {
-          throw new EmbeddingFailedError(`embedding with ${model} failed: ${view.error ?? view.blocked?.reasons.map(r => r.reason).join('; ') ?? view.state}`, { details: { task: view.id, model } })
-        }
-        out.push(...await vectorsOfResult(view.result, this.#c.blobs(), signal))
+      const running = await runToEnd(this.#c.tasks(), { kind: 'embed', model, texts }, { signal })
+      const view = await running.done
+      if (view.blocked?.verdict === 'impossible') running.cancel() // no node can: do not leave it pending
+      if (view.state !== 'succeeded' || view.result === undefined) {
+        throw new EmbeddingFailedError(`embedding with ${model} failed: ${view.error ?? view.blocked?.reasons.map(r => r.reason).join('; ') ?? view.state}`, { details: { task: view.id, model } })
       }
-      return out
+      return vectorsOfResult(view.result, this.#c.blobs(), signal)
     }
   }
 }

@@ -66,7 +66,6 @@ export class Auctioneer {
   readonly #durable = new Map<string, Promise<unknown>>()
   /** Local time the lease clock of `task/attempt` started (award, adoption or restart). */
   readonly #leaseStart = new Map<string, number>()
-  /** Awards chosen but not yet answered, per node: bids computed meanwhile do not count them. */
   /** Awards made per node, recent or still in flight: what a bid may not know of yet. */
   readonly #awards = new RecentAwards()
   #stopped = false
@@ -223,6 +222,7 @@ export class Auctioneer {
       if (state === undefined || state.state !== 'pending' || state.attempts.length >= this.#init.maxAttempts) return drop()
       const attempt = state.attempts.length + 1
       let answer: string | undefined
+      let sent = false
       try {
         const awarded = this.#c.append('awarded', id, { attempt, node: bid.nodeId, leaseMs: this.#init.leaseMs })
         if (bid.nodeId === this.#c.peerId) {
@@ -238,9 +238,10 @@ export class Auctioneer {
         }
         this.#leaseStart.set(`${id}/${attempt}`, Date.now())
         this.stats.awards++
+        sent = true
       } finally {
         mark.open = false
-        if (answer !== undefined) mark.declined = true
+        mark.declined = !sent || answer !== undefined // a failed append or a decline: no work went to the node
       }
       if (answer === undefined) return true
       this.stats.declines++

@@ -7,9 +7,9 @@
  * task is re-auctioned and the next coordinator reads the checkpoints (and the files from
  * the blob store, from any node) and continues after the last one.
  */
-import { createHash } from 'node:crypto'
 import type { Checkpoint as LedgerCheckpoint } from '../../ledger/index.js'
 import type { KindContext, KindOutcome } from '../../node/tasks/kinds.js'
+import { sha256Hex } from '../../node/blobs/index.js'
 import type { BlobRef, BlobSink } from '../../node/tasks/outputs.js'
 import {
   applyGeneratedFiles, bestCheckpoint, checkAlignment, decideNext, generatorMessages,
@@ -36,14 +36,12 @@ function need (blobs: BlobSink | undefined): BlobSink {
  */
 const INLINE_CHECKPOINT_BYTES = 96 * 1024
 
-const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex')
-
 /** A recorded checkpoint back as the loop's Checkpoint: its files inline (checked against their digests) or from the blob store. */
 async function restore (c: LedgerCheckpoint, blobs: BlobSink, signal: AbortSignal): Promise<Checkpoint> {
   const files: Record<string, string> = {}
   for (const [path, ref] of Object.entries(c.files)) {
     const inline = c.inline?.[path]
-    files[path] = inline !== undefined && sha256(inline) === ref.digest ? inline : Buffer.from(await blobs.get(ref.digest, { signal })).toString('utf8')
+    files[path] = inline !== undefined && sha256Hex(Buffer.from(inline, 'utf8')) === ref.digest ? inline : Buffer.from(await blobs.get(ref.digest, { signal })).toString('utf8')
   }
   const s = c.summary as Omit<Checkpoint, 'attempt' | 'files' | 'basedOn'>
   return { attempt: c.step, basedOn: c.basedOn, files, tests: s.tests ?? null, staticFindings: s.staticFindings ?? [], review: s.review ?? null, alignment: s.alignment ?? [], tokens: s.tokens ?? 0, wallMs: s.wallMs ?? 0, ...(s.stepFailures === undefined ? {} : { stepFailures: s.stepFailures }) }

@@ -55,6 +55,9 @@ const FUSION_DEPTH = 50
 /** addDir adds in batches of about this much text, so memory stays bounded. */
 const ADD_DIR_BATCH_CHARS = 8 * 1024 * 1024
 
+const summaryOf = (name: string, m: CorpusMeta): CorpusSummary =>
+  ({ name, chunks: m.chunks, sources: m.sources, dims: m.dims, embedModel: m.embedModel ?? null, updatedAt: m.updatedAt })
+
 export class CorpusStore {
   readonly #db: ClassicLevel<string, string>
   readonly #log: Logger
@@ -87,7 +90,7 @@ export class CorpusStore {
   }
 
   list (): CorpusSummary[] {
-    return [...this.#catalog].sort(([a], [b]) => a < b ? -1 : 1).map(([name, m]) => ({ name, chunks: m.chunks, sources: m.sources, dims: m.dims, embedModel: m.embedModel ?? null, updatedAt: m.updatedAt }))
+    return [...this.#catalog].sort(([a], [b]) => a < b ? -1 : 1).map(([name, m]) => summaryOf(name, m))
   }
 
   /** Adds documents (chunked here); a path already in the corpus has its chunks replaced. Creates the corpus if needed. */
@@ -106,8 +109,7 @@ export class CorpusStore {
   /** The summary of one corpus; CorpusNotFoundError when there is none. */
   get (name: string): CorpusSummary {
     assertCorpusName(name)
-    this.#meta(name)
-    return this.list().find(c => c.name === name) as CorpusSummary
+    return summaryOf(name, this.#meta(name))
   }
 
   /** Adds the text files of a directory (see files.ts for what is skipped), in batches. */
