@@ -9,12 +9,10 @@ import { collect, configOption, dataDirOption, localNode, type Common } from './
 import { addTaskCommands } from './program-tasks.js'
 import { addModelCommands } from './program-models.js'
 import { addCorpusCommands } from './program-corpus.js'
-import { startCommand } from './commands/start.js'
 import { initCommand } from './commands/init.js'
 import { inviteCommand } from './commands/invite.js'
 import { formatNode, formatPeers } from './commands/read.js'
-import { sandboxRunCommand, type SandboxRunOptions } from './commands/sandbox.js'
-import { runWorkerCommand } from '../../workers/index.js'
+import type { SandboxRunOptions } from './commands/sandbox.js'
 import { write, writeJson } from './output.js'
 import { UsageError } from '../errors.js'
 
@@ -61,6 +59,9 @@ export function buildProgram (): Command {
     .action(async (opts: Common & { join?: string, label?: string[] }, cmd: Command) => {
       const flags = typedFlags(cmd, ['dataDir', 'listen', 'apiHost', 'apiPort', 'bootstrap', 'mdns', 'name', 'logLevel'])
       if (opts.label !== undefined) flags.labels = opts.label
+      // Loaded on use: the node's modules (libp2p, fastify, llama.cpp) take about a second to
+      // import, which every other command would pay for nothing.
+      const { startCommand } = await import('./commands/start.js')
       await startCommand({ flags, config: opts.config, join: opts.join })
     })
 
@@ -120,6 +121,7 @@ export function buildProgram (): Command {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .action(async (o: { dataDir?: string, connect?: string, kind: string, tokenFile?: string, slots?: string, logLevel?: string }) => {
       if (o.slots !== undefined && !/^\d+$/.test(o.slots)) throw new UsageError(`--slots: expected a whole number, got ${JSON.stringify(o.slots)}`)
+      const { runWorkerCommand } = await import('../../workers/index.js')
       await runWorkerCommand({
         kind: o.kind as 'exec', connect: o.connect, dataDir: o.dataDir ?? dataDirFrom({}, process.env), tokenFile: o.tokenFile,
         slots: o.slots === undefined ? undefined : Number.parseInt(o.slots, 10), logLevel: o.logLevel,
@@ -142,6 +144,7 @@ export function buildProgram (): Command {
     .argument('<command...>', 'the command and its arguments')
     .passThroughOptions()
     .action(async (command: string[], opts: SandboxRunOptions) => {
+      const { sandboxRunCommand } = await import('./commands/sandbox.js')
       process.exitCode = await sandboxRunCommand(command, opts)
     })
 

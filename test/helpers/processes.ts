@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { waitFor } from './nodes.js'
+import { PATIENCE_MS, waitFor } from './nodes.js'
 
 export const BIN = fileURLToPath(new URL('../../bin/gryphgen.js', import.meta.url))
 
@@ -39,7 +39,7 @@ export function spawnNode (dataDir: string, extra: string[] = [], env: Record<st
   }
 }
 
-export async function waitReady (node: NodeProcess, timeoutMs = 15_000): Promise<void> {
+export async function waitReady (node: NodeProcess, timeoutMs = PATIENCE_MS): Promise<void> {
   await waitFor(() => {
     if (node.child.exitCode !== null) throw new Error(`node exited with ${node.child.exitCode}: ${node.output()}`)
     return node.output().includes('gryphgen node started')
@@ -55,7 +55,7 @@ export async function runCli (args: string[], options: { env?: Record<string, st
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000)
+  const timer = setTimeout(() => child.kill('SIGKILL'), Math.max(options.timeoutMs ?? 0, PATIENCE_MS))
   const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
   clearTimeout(timer)
   children.delete(child)
@@ -63,7 +63,7 @@ export async function runCli (args: string[], options: { env?: Record<string, st
 }
 
 /** Stop a node with SIGTERM and wait for its exit code. */
-export async function stopNode (node: NodeProcess, timeoutMs = 10_000): Promise<number | null> {
+export async function stopNode (node: NodeProcess, timeoutMs = 30_000): Promise<number | null> {
   if (node.child.exitCode !== null) return node.child.exitCode
   const exited = new Promise<number | null>(resolve => node.child.once('exit', resolve))
   node.child.kill('SIGTERM')
@@ -88,7 +88,7 @@ export async function nodeApi<T> (node: NodeProcess, method: string, path: strin
     method,
     headers: { authorization: `Bearer ${await node.token()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(PATIENCE_MS),
   })
   return { status: res.status, body: await res.json() as T }
 }
@@ -97,6 +97,6 @@ export async function nodeApi<T> (node: NodeProcess, method: string, path: strin
 export async function startNode (dir: string, config: Record<string, unknown>, bootstrap?: string): Promise<NodeProcess> {
   await writeFile(join(dir, 'gryphgen.json'), JSON.stringify(config))
   const node = spawnNode(dir, bootstrap === undefined ? [] : ['--bootstrap', bootstrap])
-  await waitReady(node, 30_000)
+  await waitReady(node)
   return node
 }

@@ -30,7 +30,7 @@ describe('ledger replication on loopback', () => {
     expect(history?.entries[0].author).toBe(c.peerId)
   })
 
-  test('partition with concurrent appends, then heal: identical within 2 s', async () => {
+  test('partition with concurrent appends, then heal: identical on every node (convergence time: npm run bench:ledger)', async () => {
     const psk = newSwarmKeyHex()
     const a = await node({ swarmKey: psk })
     const b = await node({ swarmKey: psk, bootstrap: a.addresses() })
@@ -42,15 +42,12 @@ describe('ledger replication on loopback', () => {
       ...Array.from({ length: 100 }, async (_, i) => submit(i % 2 === 0 ? a : b, `task-left${i}`)),
       ...Array.from({ length: 100 }, async (_, i) => submit(i % 2 === 0 ? c : d, `task-right${i}`)),
     ])
-    await waitFor(() => same([a, b]) && same([c, d]), 5000)
+    await waitFor(() => same([a, b]) && same([c, d]))
     expect(same([a, c])).toBe(false)
     await c.ledger.append('cancelled', 'task-left0', { reason: 'seen from the right before heal' })
-    const healedAt = Date.now()
     await a.mesh.dial(multiaddr(c.addresses()[0]), { signal: AbortSignal.timeout(5000) })
-    await waitFor(() => [a, b, c, d].every(n => n.ledger.entryCount() === 201) && same([a, b, c, d]), 2000, 10)
-    expect(Date.now() - healedAt).toBeLessThan(2000)
+    await waitFor(() => [a, b, c, d].every(n => n.ledger.entryCount() === 201) && same([a, b, c, d]))
     await Promise.all([a, b, c, d].map(async n => n.ledger.whenIndexed()))
-    expect(Date.now() - healedAt).toBeLessThan(2000)
     const states = await Promise.all([a, b, c, d].map(async n => n.ledger.task('task-left0')))
     expect(states.every(s => s?.state === 'cancelled')).toBe(true)
     expect(new Set(states.map(s => JSON.stringify(s))).size).toBe(1)
@@ -64,9 +61,9 @@ describe('ledger replication on loopback', () => {
     for (let batch = 0; batch < 20; batch++) {
       await Promise.all(Array.from({ length: 500 }, async (_, i) => submit(batch % 2 === 0 ? a : b, `task-${batch}-${i}`)))
     }
-    await waitFor(() => a.ledger.entryCount() === 10_000 && b.ledger.entryCount() === 10_000, 20_000, 50)
+    await waitFor(() => a.ledger.entryCount() === 10_000 && b.ledger.entryCount() === 10_000, undefined, 50)
     const joiner = await node({ swarmKey: psk, bootstrap: a.addresses() })
-    await waitFor(() => joiner.ledger.entryCount() === 10_000, 20_000, 50)
+    await waitFor(() => joiner.ledger.entryCount() === 10_000, undefined, 50)
     expect(same([a, b, joiner])).toBe(true)
     await joiner.ledger.whenIndexed()
     expect((await joiner.ledger.task('task-19-499'))?.state).toBe('pending')

@@ -32,9 +32,9 @@ beforeAll(async () => {
   await waitFor(() => b.meshModels().some(m => m.name === MODEL), 15_000)
   token = await apiToken(b)
   client = new OpenAI({ baseURL: `${b.apiUrl}/v1`, apiKey: token, maxRetries: 0, timeout: 60_000 })
-}, 60_000)
+})
 
-afterAll(async () => { await nodes.stopAll() }, 60_000)
+afterAll(async () => { await nodes.stopAll() })
 
 describe('OpenAI-compatible API across a mesh', () => {
   test('GET /v1/models lists the model with the node that has it', async () => {
@@ -60,7 +60,7 @@ describe('OpenAI-compatible API across a mesh', () => {
     expect(again.choices[0].message.content).toBe(text)
     const other = await client.chat.completions.create({ ...request, seed: 8 })
     expect(other.choices[0].message.content).not.toBe(text)
-  }, 60_000)
+  })
 
   test('streaming sends the same text as chunks, then usage', async () => {
     const request = { model: MODEL, messages: [{ role: 'user' as const, content: 'Count' }], max_tokens: 24, temperature: 0.8, seed: 3 }
@@ -80,7 +80,7 @@ describe('OpenAI-compatible API across a mesh', () => {
     expect(chunks).toBeGreaterThan(3)
     expect(finish).not.toBeNull()
     expect(usage?.completion_tokens).toBeGreaterThan(0)
-  }, 60_000)
+  })
 
   test('a JSON schema response format gives JSON that matches it', async () => {
     const schema = { type: 'object', properties: { ok: { type: 'boolean' }, n: { type: 'integer' } }, required: ['ok', 'n'], additionalProperties: false }
@@ -92,7 +92,7 @@ describe('OpenAI-compatible API across a mesh', () => {
     expect(Object.keys(parsed).sort()).toEqual(['n', 'ok'])
     expect(typeof parsed.ok).toBe('boolean')
     expect(Number.isInteger(parsed.n)).toBe(true)
-  }, 60_000)
+  })
 
   test('embeddings are deterministic vectors, as floats or base64', async () => {
     const input = ['function add(a, b) { return a + b }', 'SELECT 1']
@@ -103,18 +103,18 @@ describe('OpenAI-compatible API across a mesh', () => {
     expect(first.data[0].embedding).not.toEqual(first.data[1].embedding)
     floats.data.forEach((d, i) => { d.embedding.forEach((v, j) => { expect(v).toBeCloseTo(first.data[i].embedding[j], 5) }) })
     expect(first.usage.prompt_tokens).toBeGreaterThan(0)
-  }, 60_000)
+  })
 
   test('four requests at once on one model all complete', async () => {
     const replies = await Promise.all([1, 2, 3, 4].map(async seed => client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: `Go ${seed}` }], max_tokens: 12, seed, temperature: 0.8 })))
     for (const r of replies) expect(r.choices[0].message.content?.length).toBeGreaterThan(0)
-  }, 60_000)
+  })
 
   test('the advert tells the mesh the model is loaded, with its measured speed', async () => {
     await waitFor(() => b.meshModels().find(m => m.name === MODEL)?.loadedOn.includes(a.peerId) === true, 15_000)
     const model = b.meshModels().find(m => m.name === MODEL)
     expect(model?.generationTokensPerSecond).toBeGreaterThan(0)
-  }, 30_000)
+  })
 
   test('bad requests get clear 4xx errors in OpenAI\'s shape', async () => {
     const expectError = async (p: Promise<unknown>, status: number, code?: string): Promise<APIError> => {
@@ -138,7 +138,7 @@ describe('OpenAI-compatible API across a mesh', () => {
     await expectError(client.embeddings.create({ model: 'no-such-model', input: 'x' }), 404, 'model_not_found')
     // The node that answered these is still serving.
     expect((await client.models.list()).data.length).toBeGreaterThan(0)
-  }, 60_000)
+  })
 
   test('a client that goes away mid-stream cancels its task on the model\'s node', async () => {
     const abort = new AbortController()
@@ -150,7 +150,7 @@ describe('OpenAI-compatible API across a mesh', () => {
     } catch { /* aborted */ }
     await waitFor(async () => (await taskOf(a, id).catch(() => undefined))?.state === 'cancelled', 15_000)
     expect(chunks).toBe(5)
-  }, 60_000)
+  })
 })
 
 describe('model task kinds through /v1/tasks', () => {
@@ -190,5 +190,5 @@ describe('model task kinds through /v1/tasks', () => {
     const res = await fetch(`${b.apiUrl}/v1/tasks`, { method: 'POST', headers, body: JSON.stringify({ kind: 'generate', model: MODEL, prompt: 'x', messages: [{ role: 'user', content: 'y' }] }) })
     expect(res.status).toBe(400)
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/exactly one of messages and prompt/)
-  }, 90_000)
+  })
 })

@@ -57,9 +57,9 @@ beforeAll(async () => {
   await writeScriptedModel({ path: scriptedTs, pieces: filesAnswerPieces({ 'add.ts': 'export function add (a: number, b: number): string {\n  return a + b\n}\n' }) })
   await store.add(scriptedTs, { name: SCRIPTED_TS })
   await waitFor(() => [b, c].every(n => n.meshModels().some(m => m.name === MODEL) && n.meshModels().some(m => m.name === SCRIPTED) && n.peers().filter(p => p.capabilities.sandbox?.available === true).length >= 1), 20_000)
-}, 60_000)
+})
 
-afterAll(async () => { await nodes.stopAll() }, 60_000)
+afterAll(async () => { await nodes.stopAll() })
 
 describe('build on a mesh', () => {
   test('every step runs as a task on the mesh, attempts are checkpoints, the job gives up when its attempts are spent', async () => {
@@ -92,7 +92,7 @@ describe('build on a mesh', () => {
     // The best attempt's files are blobs any node serves.
     const files = (view.result as { files?: Record<string, { digest: string }> }).files ?? {}
     for (const ref of Object.values(files)) expect((await b.tasks.getBlob(ref.digest, {})).byteLength).toBeGreaterThanOrEqual(0)
-  }, 120_000)
+  })
 
   test('a model that writes correct code: the job is done after one attempt, its files pass the tests, and the best files are blobs any node serves', async () => {
     const { id } = await b.tasks.submit({ ...build({ maxAttempts: 3 }), model: SCRIPTED, generation: {} }, {})
@@ -104,7 +104,7 @@ describe('build on a mesh', () => {
     expect(Object.keys(result.files)).toEqual(['add.py'])
     expect(Buffer.from(await c.tasks.getBlob(result.files['add.py'].digest, {})).toString()).toBe(ADD_PY)
     expect(view.checkpoints?.map(cp => (cp.summary.decision as { action: string }).action)).toEqual(['done'])
-  }, 120_000)
+  })
 
   test('TypeScript is checked by the node\'s own compiler in a sandbox: its findings are in the checkpoint', async () => {
     const { id } = await b.tasks.submit({
@@ -119,7 +119,7 @@ describe('build on a mesh', () => {
     expect(view.result).toMatchObject({ decision: 'give-up', spent: ['attempts'] })
     const findings = view.checkpoints?.[0]?.summary.staticFindings as Array<{ tool: string, file: string, line: number, message: string }>
     expect(findings).toEqual(expect.arrayContaining([expect.objectContaining({ tool: 'tsc', file: 'add.ts', line: 2, message: expect.stringMatching(/^TS2322/) })]))
-  }, 120_000)
+  })
 
   test('a corpus of the submitting node travels with the build as a blob: the coordinator imports it and retrieves from it; chunks and queries are embedded on the mesh', async () => {
     const added = await a.corpora.add('docs', [
@@ -145,7 +145,7 @@ describe('build on a mesh', () => {
     expect(steps.length).toBeGreaterThanOrEqual(1)
     const generate = await coordinator?.ledger.task(steps[0].id)
     expect(JSON.stringify(generate?.spec.messages)).toMatch(/zorblax/)
-  }, 120_000)
+  })
 
   test('a task asked to avoid a node runs elsewhere when another node can run it, and still runs when none can', async () => {
     const exec = (avoid: string[]): Record<string, unknown> => ({ kind: 'exec', command: ['true'], requirements: { labels: ['coordinator'] }, avoid })
@@ -162,7 +162,7 @@ describe('build on a mesh', () => {
     await waitFor(async () => (await a.tasks.get(cobol)).blocked?.verdict === 'impossible', 10_000, 100)
     expect((await a.tasks.get(cobol)).blocked?.reasons.map(r => r.reason).join(' ')).toMatch(/needs cobol in the sandbox/)
     await a.tasks.cancel(cobol)
-  }, 90_000)
+  })
 
   test('a coordinator that stops mid-job is replaced; the job resumes after its last checkpoint', async () => {
     const { id } = await c.tasks.submit(build({ maxAttempts: 8 }), {})
@@ -183,7 +183,7 @@ describe('build on a mesh', () => {
     expect(firstOfSurvivor).toBeGreaterThan(0)
     expect(steps.slice(firstOfSurvivor).every(cp => cp.node === survivor.peerId)).toBe(true)
     expect((view.result as { decision: string }).decision).toBe('give-up')
-  }, 150_000)
+  })
 })
 
 describe('bad build requests', () => {
@@ -206,5 +206,5 @@ describe('retrieval when the embedding model is gone', () => {
     const embeds = (await a.tasks.list({ limit: 500 })).filter(t => t.kind === 'embed' && t.requirements.model === MODEL)
     await waitFor(async () => (await a.tasks.list({ limit: 500 })).filter(t => t.kind === 'embed').every(t => t.state !== 'pending'), 10_000)
     expect(embeds.length).toBeGreaterThan(0)
-  }, 60_000)
+  })
 })

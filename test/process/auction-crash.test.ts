@@ -45,7 +45,7 @@ beforeAll(async () => {
   for (const d of dirs) await copyFile(join(aDir, 'swarm.key'), join(d, 'swarm.key'))
   ;[b, c] = await Promise.all(dirs.map(async d => start(d, { labels: ['worker'], workers: { exec: { size: 1 } } }, address)))
   await waitFor(async () => (await peers(a)) === 2 && (await peers(b)) === 2 && (await peers(c)) === 2, 20_000, 200)
-}, 90_000)
+})
 afterAll(async () => {
   await killAll()
   await removeTempDirs()
@@ -79,7 +79,7 @@ describe('node loss', () => {
     if (victim === b) b = restarted
     else c = restarted
     await waitFor(async () => (await peers(a)) === 2, 20_000, 200)
-  }, 90_000)
+  })
 
   test('kill -9 the auctioneer right after it acknowledged: after a restart the task still runs', async () => {
     // Nobody has the label yet: the task is pending when the auctioneer dies.
@@ -94,7 +94,7 @@ describe('node loss', () => {
     const view = await finished(a, submit.body.id, 30_000)
     expect(view.state).toBe('succeeded')
     expect(view.attempts[view.attempts.length - 1].node).toBe((await api<{ peerId: string }>(b, 'GET', '/v1/node')).body.peerId)
-  }, 90_000)
+  })
 
   test('with replicated durability the task completes even if the auctioneer never comes back', async () => {
     const submit = await api<{ id: string }>(a, 'POST', '/v1/tasks', { kind: 'noop', durability: 'replicated', requirements: { labels: ['never-yet'] } })
@@ -106,5 +106,5 @@ describe('node loss', () => {
     expect(view.auctioneer).not.toBe(aId) // taken over by a live node
     const history = (await api<{ entries: Array<{ type: string, author: string }> }>(b, 'GET', `/v1/tasks/${submit.body.id}/history`)).body.entries
     expect(history.map(e => e.type)).toEqual(expect.arrayContaining(['submitted', 'adopted', 'awarded', 'finished'])) // a noop has no 'started'
-  }, 90_000)
+  })
 })

@@ -42,7 +42,7 @@ beforeAll(async () => {
     for (const n of [b, c]) if (!(await api<{ data: Array<{ id: string }> }>(n, 'GET', '/v1/models')).body.data.some(d => d.id === MODEL)) return false
     return true
   }, 30_000, 200)
-}, 120_000)
+})
 
 afterAll(async () => {
   await killAll()

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { listProcesses, type HostProcess } from '../../sandbox/procfs.js'
 import { SANDBOX_UID_RANGE } from '../../sandbox/uid-pool.js'
+import { PATIENCE_MS } from '../helpers/nodes.js'
 
 export const marker = (): string => `gryphgen-marker-${randomUUID()}`
 
@@ -15,7 +16,7 @@ export const inSandboxUidRange = (uid: number): boolean =>
   uid >= SANDBOX_UID_RANGE.first && uid < SANDBOX_UID_RANGE.first + SANDBOX_UID_RANGE.count
 
 /** Waits until `check` returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T> (check: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
+export async function waitFor<T> (check: () => Promise<T | undefined>, timeoutMs = PATIENCE_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await check()

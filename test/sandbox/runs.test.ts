@@ -123,7 +123,7 @@ describe('probe', () => {
     const write = await runSandboxed({ command: ['sh', '-c', 'touch /opt/typescript/x'] })
     expect(write.exitCode).not.toBe(0)
     expect(write.stderr).toMatch(/Read-only file system/)
-  }, 90_000)
+  })
 
   test('a host without bubblewrap is unavailable and never runs anything', async () => {
     const sandbox = createSandbox({ tools: { bwrap: ['/nonexistent/bwrap'] } })

@@ -11,18 +11,15 @@ test('stopping a node ends its open event streams', async () => {
   const token = (await readFile(join(node.config.dataDir, 'api-token'), 'utf8')).trim()
   const { id } = await node.tasks.submit({ kind: 'noop', requirements: { labels: ['nowhere'] } }, {})
   const headers = { authorization: `Bearer ${token}` }
-  const opened = Date.now()
-  const all = await fetch(`${node.apiUrl}/v1/events?states=succeeded`, { headers })
-  const one = await fetch(`${node.apiUrl}/v1/tasks/${id}/events`, { headers })
+  // A quiet stream answers (headers) at once, not at its first event: this one has none to come.
+  const all = await fetch(`${node.apiUrl}/v1/events?states=succeeded`, { headers, signal: AbortSignal.timeout(30_000) })
+  const one = await fetch(`${node.apiUrl}/v1/tasks/${id}/events`, { headers, signal: AbortSignal.timeout(30_000) })
   expect([all.status, one.status]).toEqual([200, 200])
-  expect(Date.now() - opened).toBeLessThan(3000) // a quiet stream answers at once, not at its first event
   const bodies = Promise.all([all.text(), one.text()])
-  const started = Date.now()
-  await node.stop()
-  expect(Date.now() - started).toBeLessThan(5000)
+  await node.stop() // open streams do not hold it (the test's own deadline fails a stop that hangs)
   const [, text] = await bodies // both streams ended by the server
   expect(text).toMatch(/^event: state\ndata: .*"state":"pending"/m)
-}, 30_000)
+})
 
 test('a bad states filter on /v1/events is a 400', async () => {
   const node = await startTestNode({ swarmKey: newSwarmKeyHex() })
@@ -33,4 +30,4 @@ test('a bad states filter on /v1/events is a 400', async () => {
   } finally {
     await node.stop()
   }
-}, 30_000)
+})

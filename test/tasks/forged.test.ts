@@ -36,7 +36,7 @@ beforeAll(async () => {
   await attacker.dial(b.mesh.getMultiaddrs()[0])
   await attacker.dial(a.mesh.getMultiaddrs()[0])
   wire = new AuctionWire({ mesh: attacker, logger: silentLogger() })
-}, 60_000)
+})
 afterAll(async () => {
   await wire.stop()
   await attacker.stop()
