@@ -7,7 +7,7 @@ process.env.UV_THREADPOOL_SIZE ??= '16'
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    setupFiles: ['./node/polyfill.ts'],
+    setupFiles: ['./base/polyfill.ts'],
     globalSetup: ['./test/global-setup.ts'],
     pool: 'forks',
     // Safety nets, not assertions: a busy machine must pass (waits are on conditions; timing

@@ -9,7 +9,7 @@ import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyOb
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { signingBytes, type Entry, type UnsignedEntry } from '../protocols/ledger.js'
-import { InvalidMessageError } from '../node/errors.js'
+import { InvalidMessageError } from '../base/index.js'
 
 const b64url = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url')
 

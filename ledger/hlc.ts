@@ -5,7 +5,7 @@
  * `maxDriftMs` ahead of ours is refused (a peer cannot drag every clock into the future).
  */
 import type { Hlc } from '../protocols/ledger.js'
-import { InvalidMessageError } from '../node/errors.js'
+import { InvalidMessageError } from '../base/index.js'
 
 export const DEFAULT_MAX_DRIFT_MS = 60_000
 

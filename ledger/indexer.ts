@@ -7,7 +7,7 @@
  * crash resumes where it stopped. While a bulk sync runs, indexing waits until it ends:
  * catching up on entries comes first, states follow. Queries may lag the log by this backlog.
  */
-import type { Logger } from '../node/logger.js'
+import type { Logger } from '../base/index.js'
 import type { TaskState } from './fold.js'
 import { parseLogValue, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
 import type { WriteQueue } from './write-queue.js'

@@ -15,15 +15,19 @@
  */
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import { ANNOUNCE_MAX_BYTES, ANNOUNCE_MAX_ENTRIES, LEDGER_SYNC_PROTOCOL, LEDGER_TOPIC, decodeAnnouncement, encodeAnnouncement, type Entry } from '../protocols/ledger.js'
 import { ACK, SYNC_WINDOW, decodeAck, decodeSyncMessage, decodeSyncRequest, encodeSyncBatchRaw, encodeSyncMessage } from '../protocols/ledger-sync.js'
-import type { Logger } from '../node/logger.js'
-import type { Mesh } from '../node/mesh/libp2p.js'
+import type { Logger } from '../base/index.js'
 import type { TaskLedger } from './ledger.js'
 
-export interface LedgerSyncComponents { mesh: Mesh, ledger: TaskLedger, logger: Logger }
+/** What replication needs of the mesh: a protocol handler, dials, connections, one gossip topic. */
+export interface LedgerMesh extends Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections' | 'addEventListener' | 'removeEventListener'> {
+  services: { pubsub: Pick<GossipSub, 'topicValidators' | 'subscribe' | 'publish'> }
+}
+
+export interface LedgerSyncComponents { mesh: LedgerMesh, ledger: TaskLedger, logger: Logger }
 export interface LedgerSyncInit {
   antiEntropyMs?: number
   batchEntries?: number

@@ -1,8 +1,8 @@
 /**
  * Local models' typed errors; callers match on `err.name`. An abort through a caller's signal
- * is the shared `AbortedError` of node/errors.ts.
+ * is the shared `AbortedError` of base/errors.ts.
  */
-import { AbortedError, GryphgenError } from '../node/errors.js'
+import { AbortedError, GryphgenError } from '../base/index.js'
 
 /** Why a file is not a usable GGUF model; stable strings a caller may match on. */
 export type InvalidModelFileReason =

@@ -5,7 +5,7 @@
  * and benchmarks, and the model store of a data dir (add, link, list, remove, pull by URI).
  * Errors are typed: InvalidModelFileError (with a stable `reason`), ModelOptionsError,
  * ModelNotFoundError, ModelExistsError, InvalidModelNameError, InvalidModelUriError; an abort
- * is node/errors.ts's AbortedError.
+ * is base/errors.ts's AbortedError.
  */
 export * from './gguf/index.js'
 export * from './testmodel/index.js'

@@ -10,12 +10,12 @@
  *   generation anywhere has the same context. Older copies of the same corpus are dropped.
  */
 import type { ApiCorpora } from './api/corpora.js'
-import type { Logger } from './logger.js'
+import type { Logger } from '../base/index.js'
 import type { CorpusRef } from './tasks/kinds.js'
 import { runToEnd, type TaskOps } from './tasks/to-end.js'
 import { vectorsOfResult } from './tasks/vectors.js'
 import { type AddResult, type CorpusStore, type CorpusSummary, type EmbedFunction, type QueryResult } from '../pipeline/corpus/index.js'
-import { GryphgenError } from './errors.js'
+import { GryphgenError } from '../base/index.js'
 
 export interface CorporaBlobs {
   put: (bytes: Uint8Array, options: { signal?: AbortSignal }) => Promise<{ digest: string, size: number }>

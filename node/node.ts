@@ -6,8 +6,8 @@
 import { ClassicLevel } from 'classic-level'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from './config/schema.js'
-import { AddressInUseError, DataDirError, NodeNotRunningError } from './errors.js'
-import { componentLogger, type Logger } from './logger.js'
+import { AddressInUseError, DataDirError, NodeNotRunningError } from '../base/index.js'
+import { componentLogger, type Logger } from '../base/index.js'
 import { VERSION } from './version.js'
 import {
   dataPath, ensureDir, loadOrCreateApiToken, loadOrCreateIdentity, loadOrCreateSwarmKey,

@@ -6,8 +6,8 @@
  */
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
-import { GpuSchema, LabelSchema } from '../node/config/schema.js'
-import { InvalidMessageError } from '../node/errors.js'
+import { GpuSchema, LabelSchema } from './common.js'
+import { InvalidMessageError } from '../base/index.js'
 import { parseJsonBytes } from './json.js'
 
 export const ADVERT_TOPIC = '/gryphgen/adverts/1'

@@ -1,4 +1,5 @@
 /** Wire formats: every message that crosses a process or machine boundary, one schema each. */
+export * from './common.js'
 export * from './advert.js'
 export * from './invite.js'
 export * from './ledger.js'
@@ -6,3 +7,6 @@ export * from './ledger-sync.js'
 export * from './worker.js'
 export * from './blob.js'
 export * from './model.js'
+export * from './task.js'
+export * from './auction.js'
+export * from './analysis.js'

@@ -6,7 +6,7 @@
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import { multiaddr } from '@multiformats/multiaddr'
-import { InvalidInviteError } from '../node/errors.js'
+import { InvalidInviteError } from '../base/index.js'
 
 export const INVITE_PREFIX = 'gryphgen-invite-v1:'
 

@@ -1,4 +1,4 @@
-import { InvalidMessageError } from '../node/errors.js'
+import { InvalidMessageError } from '../base/index.js'
 
 /** Decode bytes from the wire as UTF-8 JSON; anything else is an InvalidMessageError naming `what`. */
 export function parseJsonBytes (bytes: Uint8Array, what: string): unknown {

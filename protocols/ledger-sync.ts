@@ -9,7 +9,7 @@
  */
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
-import { InvalidMessageError } from '../node/errors.js'
+import { InvalidMessageError } from '../base/index.js'
 import { parseJsonBytes } from './json.js'
 import { validateEntry, type Entry } from './ledger.js'
 

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto'
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
-import { InvalidMessageError } from '../node/errors.js'
+import { InvalidMessageError } from '../base/index.js'
 import { parseJsonBytes } from './json.js'
 
 export const LEDGER_VERSION = 1 as const

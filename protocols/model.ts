@@ -10,7 +10,7 @@
  */
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
-import { InvalidMessageError } from '../node/errors.js'
+import { InvalidMessageError } from '../base/index.js'
 
 export const MODEL_TASK_TYPES = { generate: 'generate', embed: 'embed', status: 'status' } as const
 /** The progress stage that carries generated text. */

@@ -5,7 +5,7 @@
  * unknown properties rejected. Pure: no I/O.
  */
 import Type from 'typebox'
-import { LabelSchema } from '../node/config/schema.js'
+import { LabelSchema } from './common.js'
 import { TaskIdSchema } from './ledger.js'
 
 export const RequirementsSchema = Type.Object({

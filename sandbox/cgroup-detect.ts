@@ -10,7 +10,7 @@
  * with systemd's Delegate=yes is expected to do); otherwise v2 is not used.
  */
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises'
-import type { Logger } from '../node/logger.js'
+import type { Logger } from '../base/index.js'
 import { cgroupV1Backend, cgroupV2Backend, type CgroupBackend, TASK_GROUP_PREFIX } from './cgroup.js'
 import { ownV1Directories, ownV2Directory, parseMountinfo, parseProcCgroup } from './cgroup-paths.js'
 import { DEFAULT_LIMITS } from './spec.js'

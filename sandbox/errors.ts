@@ -2,7 +2,7 @@
  * The sandbox's typed errors. Callers match on `err.name`. A spec is checked before anything
  * runs; every problem found is listed in `details` (see `problems`).
  */
-import { GryphgenError } from '../node/errors.js'
+import { GryphgenError } from '../base/index.js'
 
 /** The spec (files, command, env, collect globs, limits) is invalid; nothing was run. */
 export class InvalidSandboxSpecError extends GryphgenError {

@@ -5,8 +5,8 @@
  * Resolves with a JSON-serializable result; rejects with AbortedError when aborted (after the
  * cleanup), SandboxSetupError when bubblewrap never started, SandboxBusyError when no uid is free.
  */
-import { AbortedError } from '../node/errors.js'
-import type { Logger } from '../node/logger.js'
+import { AbortedError } from '../base/index.js'
+import type { Logger } from '../base/index.js'
 import type { TaskCgroup } from './cgroup.js'
 import { TASK_GROUP_PREFIX } from './cgroup.js'
 import { prepareInputs, type PreparedInputs } from './inputs.js'

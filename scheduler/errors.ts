@@ -1,5 +1,5 @@
 /** Typed scheduler errors (stable names; callers match on `err.name`). */
-import { GryphgenError } from '../node/errors.js'
+import { GryphgenError } from '../base/index.js'
 import type { NodeReasons } from './feasibility.js'
 
 /** No node of the mesh, as it is now, can ever run the task; `details` has every node's reasons. */

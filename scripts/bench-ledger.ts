@@ -8,7 +8,7 @@
  *  - convergence after healing a partition with 10k divergent entries (5k on each side).
  * Real nodes in this process on 127.0.0.1, mDNS off; every loop bounded by count and time.
  */
-import '../node/polyfill.js'
+import '../base/polyfill.js'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -18,7 +18,7 @@ import { ClassicLevel } from 'classic-level'
 import { multiaddr } from '@multiformats/multiaddr'
 import { resolveConfig } from '../node/config/index.js'
 import { GryphgenNode } from '../node/node.js'
-import { silentLogger } from '../node/logger.js'
+import { silentLogger } from '../base/index.js'
 import { newSwarmKeyHex, writeSwarmKey } from '../node/datadir/index.js'
 import { verifySignature } from '../ledger/index.js'
 

@@ -6,7 +6,7 @@
  *  - advert change visible on all peers of a 5-process loopback mesh (median of 5).
  * Loopback only, mDNS off; every process is stopped by PID; loops bounded by count and time.
  */
-import '../node/polyfill.js'
+import '../base/polyfill.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'

@@ -11,7 +11,7 @@
  *  - how often the store's top result equals the baseline's (a correctness check).
  * Every loop is bounded by count and by a deadline.
  */
-import '../node/polyfill.js'
+import '../base/polyfill.js'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

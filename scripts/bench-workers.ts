@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Router } from 'zeromq'
 import { Piscina } from 'piscina'
-import { silentLogger } from '../node/logger.js'
+import { silentLogger } from '../base/index.js'
 import { createWorkerPool } from '../workers/index.js'
 
 const { values } = parseArgs({ options: { tasks: { type: 'string', default: '50000' }, 'latency-tasks': { type: 'string', default: '5000' } } })

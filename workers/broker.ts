@@ -8,7 +8,7 @@
  * what workers say through BrokerEvents.
  */
 import { Router } from 'zeromq'
-import type { Logger } from '../node/logger.js'
+import type { Logger } from '../base/index.js'
 import {
   decodeWorkerMessage, encodeWorkerMessage, WORKER_PROTOCOL_VERSION,
   type BrokerMessage, type WorkerByeReason, type WorkerHello, type WorkerKind, type WorkerLog, type WorkerProgress, type WorkerResult,

@@ -3,7 +3,7 @@
  * same task may be submitted again: true when the failure was the pool's or the worker's
  * (crash, hang, shutdown), false when it was the task's own.
  */
-import { GryphgenError } from '../node/errors.js'
+import { GryphgenError } from '../base/index.js'
 
 export class WorkerPoolError extends GryphgenError {
   get retryable (): boolean { return false }

@@ -3,7 +3,7 @@
  * WorkerPoolConfigError) and the resolved, frozen form. Pure: the physical core count and the
  * token are passed in by the caller.
  */
-import type { Logger } from '../node/logger.js'
+import type { Logger } from '../base/index.js'
 import { WORKER_KINDS, WORKER_MESSAGE_MAX_BYTES, type WorkerKind } from '../protocols/worker.js'
 import { endpointProblems, ipcEndpoint, isLoopbackEndpoint } from './endpoint.js'
 import { WorkerPoolConfigError } from './errors.js'

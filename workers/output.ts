@@ -4,7 +4,7 @@
  * as plain output. Lines are bounded; the last few are kept for start-up failure reports.
  */
 import type { Readable } from 'node:stream'
-import type { Logger } from '../node/logger.js'
+import type { Logger } from '../base/index.js'
 
 export type LogLevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'
 

@@ -4,7 +4,7 @@
  * changes nothing. The encoded task frame is built once, at submit, so an input that is not
  * JSON fails the submit itself.
  */
-import { AbortedError } from '../node/errors.js'
+import { AbortedError } from '../base/index.js'
 import { encodeWorkerMessage, type TaskLogLine, type TaskProgress, type WorkerKind } from '../protocols/worker.js'
 import { InvalidTaskDataError } from './errors.js'
 

@@ -3,7 +3,7 @@
  * pool rebuilds the typed errors callers match on (the pool's, the sandbox's, AbortedError)
  * and wraps any other name in TaskFailedError with `remoteName`. Pure functions.
  */
-import { AbortedError, GryphgenError, InvalidMessageError } from '../node/errors.js'
+import { AbortedError, GryphgenError, InvalidMessageError } from '../base/index.js'
 import { InvalidSandboxSpecError, SandboxBusyError, SandboxSetupError, SandboxUnavailableError } from '../sandbox/index.js'
 import type { WorkerWireError } from '../protocols/worker.js'
 import { InvalidTaskDataError, TaskFailedError, UnsupportedTaskError } from './errors.js'

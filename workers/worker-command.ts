@@ -7,8 +7,8 @@
  * defaults to `ipc://<data-dir>/workers.sock`.
  */
 import { Socket } from 'node:net'
-import { DataDirError } from '../node/errors.js'
-import { createLogger, type Logger } from '../node/logger.js'
+import { DataDirError } from '../base/index.js'
+import { createLogger, type Logger } from '../base/index.js'
 import { WORKER_KINDS, type WorkerKind } from '../protocols/worker.js'
 import { ipcEndpoint } from './endpoint.js'
 import { WorkerPoolConfigError } from './errors.js'

@@ -12,8 +12,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Dealer } from 'zeromq'
-import { AbortedError } from '../node/errors.js'
-import { silentLogger, type Logger } from '../node/logger.js'
+import { AbortedError } from '../base/index.js'
+import { silentLogger, type Logger } from '../base/index.js'
 import {
   decodeBrokerMessage, encodeWorkerMessage, WORKER_MESSAGE_MAX_BYTES, WORKER_PROTOCOL_VERSION,
   type BrokerMessage, type WorkerKind, type WorkerMessage, type WorkerTask,

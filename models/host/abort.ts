@@ -1,5 +1,5 @@
 /** Aborts as AbortedError: the signal's own reason when it is one, else one caused by it. No I/O. */
-import { AbortedError } from '../../node/errors.js'
+import { AbortedError } from '../../base/index.js'
 
 export function abortError (signal: AbortSignal, what = 'model request'): AbortedError {
   const reason: unknown = signal.reason

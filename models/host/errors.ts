@@ -1,12 +1,12 @@
 /**
  * The model host's typed errors; callers match on `err.name` (they cross the worker wire by
  * name, with `retryable` and `details`). None of them is retryable: the same request on the
- * same worker would fail the same way. An abort is node/errors.ts's AbortedError; a bad model
+ * same worker would fail the same way. An abort is base/errors.ts's AbortedError; a bad model
  * file is models/errors.ts's InvalidModelFileError; a JSON schema outside node-llama-cpp's
  * subset is models/grammar's InvalidJsonSchemaProblemsError, whose `name` is
  * `InvalidJsonSchemaError`.
  */
-import { GryphgenError } from '../../node/errors.js'
+import { GryphgenError } from '../../base/index.js'
 
 export { InvalidJsonSchemaProblemsError } from '../grammar/index.js'
 

@@ -11,8 +11,8 @@
  * life of the host.
  */
 import type { LlamaGrammar } from 'node-llama-cpp'
-import { AbortedError } from '../../node/errors.js'
-import { silentLogger, type Logger } from '../../node/logger.js'
+import { AbortedError } from '../../base/index.js'
+import { silentLogger, type Logger } from '../../base/index.js'
 import type { EmbedInput, EmbedResult, GenerateInput, GenerateResult, HostSettings, HostStatus, ModelFile } from '../../protocols/model.js'
 import { abortable, abortError } from './abort.js'
 import { embedTexts } from './embed.js'

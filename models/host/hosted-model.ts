@@ -5,7 +5,7 @@
  */
 import type { ChatWrapper, GgufInsights, LlamaContext, LlamaEmbeddingContext, LlamaModel } from 'node-llama-cpp'
 import type { LoadedModel, ModelFile } from '../../protocols/model.js'
-import { AbortedError } from '../../node/errors.js'
+import { AbortedError } from '../../base/index.js'
 import type { BenchmarkResult } from './benchmark.js'
 import type { LlamaRuntime } from './runtime.js'
 import { SlotQueue } from './slots.js'

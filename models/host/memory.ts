@@ -5,7 +5,7 @@
  * (bounded by the caller's signal); what cannot fit even alone is ModelTooLargeError. A model in
  * use is never unloaded. Estimates, not measurements: llama.cpp's own allocations may differ.
  */
-import type { Logger } from '../../node/logger.js'
+import type { Logger } from '../../base/index.js'
 import { abortable } from './abort.js'
 import { planAdmission, type ResidentModel } from './admission.js'
 import { ModelTooLargeError } from './errors.js'

@@ -5,7 +5,7 @@
  * all contexts; more than the physical cores makes its spinning thread pool collapse.
  */
 import type { Llama, LlamaLogLevel } from 'node-llama-cpp'
-import type { Logger } from '../../node/logger.js'
+import type { Logger } from '../../base/index.js'
 import { ModelLoadError } from './errors.js'
 
 export type LlamaLibrary = typeof import('node-llama-cpp')

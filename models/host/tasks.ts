@@ -7,8 +7,8 @@
  *
  * Light on purpose: workers/handlers.ts imports this module in every worker process.
  */
-import { InvalidMessageError } from '../../node/errors.js'
-import type { Logger } from '../../node/logger.js'
+import { InvalidMessageError } from '../../base/index.js'
+import type { Logger } from '../../base/index.js'
 import { checkEmbedInput, checkGenerateInput, checkStatusInput, MODEL_TASK_TYPES, TOKEN_STAGE } from '../../protocols/model.js'
 import type { TaskProgress } from '../../protocols/worker.js'
 import { InvalidTaskDataError } from '../../workers/errors.js'

@@ -4,7 +4,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
-import { AbortedError } from '../../node/errors.js'
+import { AbortedError } from '../../base/index.js'
 import { InvalidModelFileError } from '../errors.js'
 
 const CHUNK_BYTES = 1 << 20

@@ -1,5 +1,5 @@
 /** The model store's typed errors; callers match on `err.name`. A bad file is ../errors.ts's InvalidModelFileError. */
-import { GryphgenError } from '../../node/errors.js'
+import { GryphgenError } from '../../base/index.js'
 
 /** No model of that name is in the store; `details` has `{ name }`. */
 export class ModelNotFoundError extends GryphgenError {}

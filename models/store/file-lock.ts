@@ -6,7 +6,7 @@
  */
 import { readFile, stat, unlink, writeFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { DataDirError } from '../../node/errors.js'
+import { DataDirError } from '../../base/index.js'
 
 const WAIT_MS = 10_000
 const POLL_MS = 10

@@ -14,7 +14,7 @@
 import { mkdir, open, readdir, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises'
 import { isAbsolute, join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { DataDirError } from '../../node/errors.js'
+import { DataDirError } from '../../base/index.js'
 import { checkAborted } from '../errors.js'
 import { readGgufHeader, type GgufHeader } from '../gguf/reader.js'
 import { hashFile, type ModelProgress } from './copy.js'

@@ -5,7 +5,7 @@
  */
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
-import { GryphgenError } from '../errors.js'
+import { GryphgenError } from '../../base/index.js'
 import type { MeshModel } from '../models/index.js'
 
 /** A request OpenAI's API would refuse as an `invalid_request_error`; `param` names the field. */

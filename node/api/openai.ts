@@ -10,7 +10,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TaskEvent, TaskViewT } from '../../protocols/task.js'
 import type { MeshModel } from '../models/index.js'
-import { GryphgenError } from '../errors.js'
+import { GryphgenError } from '../../base/index.js'
 import type { ApiTasks } from './tasks.js'
 import { runToEnd, type Running } from '../tasks/to-end.js'
 import { vectorsOfResult } from '../tasks/vectors.js'

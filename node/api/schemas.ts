@@ -1,7 +1,7 @@
 /** HTTP request and response schemas of the node API (v1). */
 import Type from 'typebox'
 import { CapabilitiesSchema } from '../../protocols/advert.js'
-import { LabelSchema } from '../config/schema.js'
+import { LabelSchema } from '../../protocols/index.js'
 import { TaskIdSchema } from '../../protocols/ledger.js'
 import { WorkerPoolStatsSchema } from '../../workers/index.js'
 

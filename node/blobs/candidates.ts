@@ -8,7 +8,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../../base/index.js'
 import type { Mesh } from '../mesh/libp2p.js'
 import { blobCid } from './digest.js'
 import { checkAborted, withDeadline } from './signals.js'

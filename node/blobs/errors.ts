@@ -1,8 +1,8 @@
 /**
  * The blob store's and blob service's typed errors; callers match on `err.name`.
- * An abort through a caller's signal is the shared `AbortedError` of node/errors.ts.
+ * An abort through a caller's signal is the shared `AbortedError` of base/errors.ts.
  */
-import { GryphgenError } from '../errors.js'
+import { GryphgenError } from '../../base/index.js'
 
 /** A digest is not 64 lowercase hex characters (a SHA-256). */
 export class InvalidDigestError extends GryphgenError {}

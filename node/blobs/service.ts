@@ -10,7 +10,7 @@
  * - Announcing (`provide`) runs in the background and never delays a caller; its failures
  *   are logged and counted. Not built: re-announcing stored blobs after a restart.
  */
-import type { Logger } from '../logger.js'
+import type { Logger } from '../../base/index.js'
 import type { Mesh } from '../mesh/libp2p.js'
 import { BLOB_PROTOCOL, type BlobRef } from '../../protocols/blob.js'
 import { blobCandidates } from './candidates.js'

@@ -6,7 +6,7 @@
  */
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import { ADVERT_TOPIC, ADVERT_VERSION, decodeAdvert, encodeAdvert, type Advert, type Capabilities } from '../../protocols/advert.js'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../../base/index.js'
 import { PublishBudget } from './budget.js'
 import { isSignificantChange } from './capabilities.js'
 import { meanIntervalMs, nextDelayMs, promisedIntervalMs, promptRefillPerMs, type PacingInit } from './interval.js'

@@ -1,5 +1,5 @@
 /** The CLI's way to the local node: the HTTP API, with the port and token from the data dir. */
-import { ApiError, NodeNotRunningError } from '../errors.js'
+import { ApiError, NodeNotRunningError } from '../../base/index.js'
 import { readApiPort, readApiToken } from '../datadir/index.js'
 import { DEFAULT_API_PORT } from '../config/index.js'
 

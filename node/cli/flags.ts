@@ -4,7 +4,7 @@
  * before it does anything.
  */
 import { readFile } from 'node:fs/promises'
-import { UsageError } from '../errors.js'
+import { UsageError } from '../../base/index.js'
 
 export type ReadText = (path: string) => Promise<string>
 

@@ -1,9 +1,9 @@
 /** Entry point of the `gryphgen` CLI. Exit codes: 0 ok, 1 failure, 2 bad usage or config; a waited-for task gives its own (commands/task-format.ts). */
-import '../polyfill.js'
+import '../../base/polyfill.js'
 import { CommanderError } from 'commander'
 import { buildProgram } from './program.js'
 import { writeError } from './output.js'
-import { ApiError } from '../errors.js'
+import { ApiError } from '../../base/index.js'
 
 const USAGE_ERRORS = new Set(['ConfigError', 'InvalidInviteError', 'UsageError', 'InvalidSandboxSpecError', 'WorkerPoolConfigError'])
 

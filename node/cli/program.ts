@@ -14,7 +14,7 @@ import { inviteCommand } from './commands/invite.js'
 import { formatNode, formatPeers } from './commands/read.js'
 import type { SandboxRunOptions } from './commands/sandbox.js'
 import { write, writeJson } from './output.js'
-import { UsageError } from '../errors.js'
+import { UsageError } from '../../base/index.js'
 
 /** Flags for config resolution: only those the user actually typed, so config files still apply. */
 function typedFlags (cmd: Command, names: Array<keyof ConfigFlags>): ConfigFlags {

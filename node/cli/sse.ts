@@ -3,7 +3,7 @@
  * (pure) and a reader that ends on its own when the stream goes quiet for `idleMs` (the
  * node sends a keepalive comment every 15 s), so no wait on a dead connection is unbounded.
  */
-import { ApiError } from '../errors.js'
+import { ApiError } from '../../base/index.js'
 import { apiFetch, type LocalNode } from './client.js'
 
 export interface SseEvent { event: string, data: string }

@@ -1,7 +1,7 @@
 /** The I/O edge of configuration: find the data dir, read the config file, resolve. */
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { ConfigError } from '../errors.js'
+import { ConfigError } from '../../base/index.js'
 import { CONFIG_FILE_NAME, defaultDataDir } from './defaults.js'
 import { resolveConfig, type ConfigFlags } from './resolve.js'
 import type { Config } from './schema.js'

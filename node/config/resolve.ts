@@ -5,7 +5,7 @@
  */
 import { Compile } from 'typebox/compile'
 import { multiaddr } from '@multiformats/multiaddr'
-import { ConfigError } from '../errors.js'
+import { ConfigError } from '../../base/index.js'
 import { defaultConfig } from './defaults.js'
 import { ConfigFileSchema, ConfigSchema, type Config, type ConfigFile } from './schema.js'
 

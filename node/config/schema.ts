@@ -3,12 +3,9 @@
  * config file, environment and flags. Pure: no I/O here.
  */
 import Type from 'typebox'
+import { GpuSchema, LabelSchema } from '../../protocols/index.js'
 
-export const GpuSchema = Type.Object({
-  vendor: Type.String({ minLength: 1, maxLength: 64 }),
-  model: Type.String({ minLength: 1, maxLength: 128 }),
-  vramMb: Type.Integer({ minimum: 0, maximum: 16_777_216 }),
-}, { additionalProperties: false })
+export { GpuSchema, LabelSchema }
 
 /** What a node declares about itself where detection is wrong or absent. */
 export const DeclaredResourcesSchema = Type.Object({
@@ -17,8 +14,6 @@ export const DeclaredResourcesSchema = Type.Object({
   gpus: Type.Optional(Type.Array(GpuSchema, { maxItems: 64 })),
   arch: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
 }, { additionalProperties: false })
-
-export const LabelSchema = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/=-]*$' })
 
 /** The auction's knobs (docs/ARCHITECTURE.md explains each). */
 export const AuctionSchema = Type.Object({
@@ -87,7 +82,7 @@ export const ConfigSchema = Type.Object({
 
 export type Config = Type.Static<typeof ConfigSchema>
 export type DeclaredResources = Type.Static<typeof DeclaredResourcesSchema>
-export type Gpu = Type.Static<typeof GpuSchema>
+export type { Gpu } from '../../protocols/index.js'
 export type ModelsConfig = Type.Static<typeof ModelsSchema>
 
 /** The part of the config a file may set: everything, each key optional. */

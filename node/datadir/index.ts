@@ -9,11 +9,11 @@ import { join } from 'node:path'
 import { rm } from 'node:fs/promises'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
-import { DataDirError } from '../errors.js'
-import { isTooOpen, readIfExists, writeFileDurable } from './files.js'
+import { DataDirError } from '../../base/index.js'
+import { isTooOpen, readIfExists, writeFileDurable } from '../../base/index.js'
 import { formatSwarmKey, newSwarmKeyHex, parseSwarmKey, type SwarmKeyHex } from './swarm-key.js'
 
-export { ensureDir, writeFileDurable, readIfExists, isTooOpen } from './files.js'
+export { ensureDir, writeFileDurable, readIfExists, isTooOpen } from '../../base/index.js'
 export { formatSwarmKey, parseSwarmKey, swarmKeyBytes, newSwarmKeyHex, isSwarmKeyHex, type SwarmKeyHex } from './swarm-key.js'
 
 export const DATA_FILES = {

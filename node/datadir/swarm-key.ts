@@ -3,7 +3,7 @@
  * (`/key/swarm/psk/1.0.0/`, `/base16/`, 64 hex digits). Pure parsing/formatting here.
  */
 import { randomBytes } from 'node:crypto'
-import { DataDirError } from '../errors.js'
+import { DataDirError } from '../../base/index.js'
 
 const HEADER = '/key/swarm/psk/1.0.0/\n/base16/\n'
 const KEY_RE = /^\/key\/swarm\/psk\/1\.0\.0\/\r?\n\/base16\/\r?\n([0-9a-fA-F]{64})\s*$/

@@ -6,7 +6,7 @@
  */
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../../base/index.js'
 import type { Mesh } from './libp2p.js'
 
 export interface BootstrapInit {

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { ModelNotFoundError, ModelStore, type ModelEntry } from '../../models/index.js'
 import type { ModelCapability } from '../../protocols/advert.js'
 import type { HostSettings, HostStatus, ModelFile } from '../../protocols/model.js'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../../base/index.js'
 
 export interface ModelCatalogInit {
   dataDir: string

@@ -1,35 +1,14 @@
 /**
  * The `analyze` kind's prompt and answer (pure): the code goes to the model with numbered
- * lines, its answer is held by a grammar to ANALYZE_SCHEMA and parsed here. An answer cut
+ * lines, its answer is held by a grammar to ANALYZE_SCHEMA (protocols/analysis.ts) and parsed here. An answer cut
  * by maxTokens cannot parse: that is an AnalysisOutputError naming the cause.
  */
-import type { ChatMessage, FinishReason } from '../../protocols/model.js'
-import { GryphgenError } from '../errors.js'
+import { ANALYZE_SCHEMA, SEVERITIES, type Analysis, type ChatMessage, type FinishReason } from '../../protocols/index.js'
+
+export { ANALYZE_SCHEMA, type Analysis }
+import { GryphgenError } from '../../base/index.js'
 
 export class AnalysisOutputError extends GryphgenError {}
-
-export const SEVERITIES = ['error', 'warning', 'info'] as const
-
-export const ANALYZE_SCHEMA = {
-  type: 'object',
-  properties: {
-    issues: {
-      type: 'array',
-      maxItems: 20,
-      items: {
-        type: 'object',
-        properties: { severity: { enum: [...SEVERITIES] }, line: { type: 'integer' }, message: { type: 'string', maxLength: 300 } },
-        required: ['severity', 'line', 'message'],
-        additionalProperties: false,
-      },
-    },
-    summary: { type: 'string', maxLength: 600 },
-  },
-  required: ['issues', 'summary'],
-  additionalProperties: false,
-} as const
-
-export interface Analysis { issues: Array<{ severity: typeof SEVERITIES[number], line: number, message: string }>, summary: string }
 
 const SYSTEM = 'You review code. Answer only with JSON: "issues", a list of problems, each with "severity" ' +
   '(error, warning or info), "line" (the line number shown before the code line) and "message"; and "summary", ' +

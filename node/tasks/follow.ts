@@ -9,7 +9,7 @@
 import { expectAuctionMessage } from '../../protocols/auction.js'
 import type { TaskEvent } from '../../protocols/task.js'
 import { isTerminal, type TaskState } from '../../ledger/index.js'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../../base/index.js'
 import type { TaskEvents } from './events.js'
 import type { AuctionWire } from './wire.js'
 

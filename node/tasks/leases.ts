@@ -9,7 +9,7 @@
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { LEASE_TOPIC, decodeLease, encodeLease, type LeaseMessage } from '../../protocols/auction.js'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../../base/index.js'
 import type { Mesh } from '../mesh/libp2p.js'
 
 export interface LeaseBoardComponents {

@@ -13,7 +13,7 @@
 import Type from 'typebox'
 import { normalizeJsonSchema } from '../../models/grammar/index.js'
 import { checkEmbedResult, checkGenerateResult, EmbedParamsProperties, GenerateParamsProperties, MODEL_TASK_TYPES, TOKEN_STAGE, type GenerateInput } from '../../protocols/model.js'
-import { AbortedError } from '../errors.js'
+import { AbortedError } from '../../base/index.js'
 import { InvalidTaskError } from './errors.js'
 import type { KindContext, KindOutcome, ModelAccess, TaskKind, TaskSpec } from './kinds.js'
 import { inlineText } from './outputs.js'

@@ -13,7 +13,7 @@ import { consecutiveRuns, foldTask, idOf, isTerminal, verifyRun, type TaskLedger
 import type { Entry } from '../../protocols/ledger.js'
 import type { TaskEvent } from '../../protocols/task.js'
 import type { AuctionMessage, AuctionMessageOf } from '../../protocols/auction.js'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../../base/index.js'
 import type { TaskEvents } from './events.js'
 import type { TaskRunner } from './runner.js'
 import type { WireHandler } from './wire.js'

@@ -2,7 +2,7 @@
  * Embedding vectors as `embed` tasks return them: inline (`vectors`) or, when large, as one
  * blob of little-endian float32 rows (`vectorsBlob`, with `count` and `dimensions`).
  */
-import { GryphgenError } from '../errors.js'
+import { GryphgenError } from '../../base/index.js'
 
 /** An embed result that is not vectors of the stated shape. */
 export class InvalidVectorsError extends GryphgenError {}

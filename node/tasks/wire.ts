@@ -14,8 +14,8 @@ import {
   AUCTION_MAX_BYTES, AUCTION_PROTOCOL, AUCTION_SESSION_PROTOCOL, decodeAuctionMessage, encodeAuctionMessage, encodeSessionFrame, splitSessionFrame,
   type AuctionMessage,
 } from '../../protocols/auction.js'
-import { InvalidMessageError } from '../errors.js'
-import type { Logger } from '../logger.js'
+import { InvalidMessageError } from '../../base/index.js'
+import type { Logger } from '../../base/index.js'
 import type { Mesh } from '../mesh/libp2p.js'
 
 export type WireHandler = (message: AuctionMessage, from: string, send: (reply: AuctionMessage) => Promise<void>, signal: AbortSignal) => Promise<void>

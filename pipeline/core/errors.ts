@@ -1,5 +1,5 @@
 /** Typed errors of the build pipeline's pure core (stable names; callers match on `err.name`). */
-import { GryphgenError } from '../../node/errors.js'
+import { GryphgenError } from '../../base/index.js'
 
 /** A build request is invalid; `details` lists every problem as "path: problem". */
 export class InvalidBuildSpecError extends GryphgenError {

@@ -4,7 +4,7 @@
  * ledger stores checkpoints (files as blobs), so a job can be inspected, reverted to and
  * resumed by another node from these records alone.
  */
-import type { Analysis } from '../../node/tasks/analyze.js'
+import type { Analysis } from '../../protocols/index.js'
 import type { TestFailure, TestReport } from '../../sandbox/index.js'
 
 export const LANGUAGES = ['python', 'javascript', 'typescript'] as const

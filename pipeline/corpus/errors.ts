@@ -1,8 +1,8 @@
 /**
  * Retrieval's typed errors; callers match on `err.name`. An abort through a caller's signal is
- * node/errors.ts's AbortedError.
+ * base/errors.ts's AbortedError.
  */
-import { AbortedError, GryphgenError } from '../../node/errors.js'
+import { AbortedError, GryphgenError } from '../../base/index.js'
 
 /** No corpus of that name exists; `details` has `{ name }`. */
 export class CorpusNotFoundError extends GryphgenError {}

@@ -5,7 +5,7 @@
  * with an injected embedding function, ranked by fusing BM25 with cosine similarity (fuse.ts).
  * A corpus travels to peers as one blob (blob.ts). Errors: CorpusNotFoundError,
  * InvalidCorpusNameError, EmptyQueryError, InvalidCorpusError, InvalidEmbeddingError,
- * CorpusOptionsError; an abort is node/errors.ts's AbortedError.
+ * CorpusOptionsError; an abort is base/errors.ts's AbortedError.
  */
 export { CorpusStore, MAX_K, type AddDirOptions, type AddDirResult, type AddOptions, type AddResult, type CorpusStoreInit, type CorpusSummary, type QueryOptions, type QueryResult } from './store.js'
 export { chunkDocument, DEFAULT_CHUNK_LIMITS, type Chunk, type ChunkLimits } from './chunk.js'

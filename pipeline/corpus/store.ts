@@ -11,7 +11,7 @@
  * more than one large add (addDir batches for this).
  */
 import type { ClassicLevel } from 'classic-level'
-import { silentLogger, type Logger } from '../../node/logger.js'
+import { silentLogger, type Logger } from '../../base/index.js'
 import { scoreBm25, topK } from './bm25.js'
 import { DEFAULT_CHUNK_LIMITS, chunkDocument, type Chunk, type ChunkLimits } from './chunk.js'
 import { decodeCorpusBlob, encodeCorpusBlob } from './blob.js'

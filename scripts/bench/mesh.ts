@@ -3,7 +3,7 @@
  * OS, data dirs in a temp folder), for benchmarks and the demo: start, call the API, follow
  * every node's task events, stop every process by PID and remove the folders.
  */
-import '../../node/polyfill.js'
+import '../../base/polyfill.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'

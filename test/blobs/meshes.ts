@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createMesh, startMesh, type Mesh } from '../../node/mesh/libp2p.js'
 import { newSwarmKeyHex } from '../../node/datadir/index.js'
-import { silentLogger } from '../../node/logger.js'
+import { silentLogger } from '../../base/index.js'
 import { BlobStore, createBlobService, type BlobService, type BlobServiceInit } from '../../node/blobs/index.js'
 
 export interface BlobNode { mesh: Mesh, store: BlobStore, service: BlobService, dataDir: string }

@@ -5,7 +5,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { TaskLedger } from '../../ledger/index.js'
-import { silentLogger } from '../../node/logger.js'
+import { silentLogger } from '../../base/index.js'
 import { tempDir } from './nodes.js'
 
 export interface TestLedger { ledger: TaskLedger, db: ClassicLevel<string, string>, key: PrivateKey, peerId: string, path: string }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { resolveConfig } from '../../node/config/index.js'
 import { GryphgenNode } from '../../node/node.js'
-import { silentLogger } from '../../node/logger.js'
+import { silentLogger } from '../../base/index.js'
 import { writeSwarmKey, newSwarmKeyHex } from '../../node/datadir/index.js'
 
 export interface TestNodeInit {

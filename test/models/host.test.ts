@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createHash } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { AbortedError } from '../../node/errors.js'
-import { silentLogger } from '../../node/logger.js'
+import { AbortedError } from '../../base/index.js'
+import { silentLogger } from '../../base/index.js'
 import { writeTestModel, type TestModelInfo } from '../../models/index.js'
 import {
   ModelHost, planAdmission, resolveGenerateRequest, SlotQueue, splitTokenText, toChatHistory, TOKEN_MESSAGE_MAX, type ResidentModel,

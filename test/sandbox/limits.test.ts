@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { describe, expect, test } from 'vitest'
-import { AbortedError } from '../../node/errors.js'
+import { AbortedError } from '../../base/index.js'
 import { createSandbox, runSandboxed, type SandboxResult } from '../../sandbox/index.js'
 import { marker, processesWith, waitFor } from './helpers.js'
 

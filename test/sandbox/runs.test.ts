@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { describe, expect, test } from 'vitest'
-import { silentLogger } from '../../node/logger.js'
+import { silentLogger } from '../../base/index.js'
 import { detectHost } from '../../sandbox/host.js'
 import { COLLECT_BOUNDS, createSandbox, parseTestOutput, probeSandbox, runSandboxed, validateSpec } from '../../sandbox/index.js'
 import { runWithHost } from '../../sandbox/run.js'

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, test } from 'vitest'
 import { buildApp, type ApiNode, type NodeBodyT } from '../../node/api/index.js'
-import { silentLogger } from '../../node/logger.js'
+import { silentLogger } from '../../base/index.js'
 import { caps, taskStats, workerStats } from '../helpers/fixtures.js'
 import { kindRegistry, parseSubmission } from '../../node/tasks/index.js'
-import { NotFoundError } from '../../node/errors.js'
+import { NotFoundError } from '../../base/index.js'
 
 const TOKEN = 'a'.repeat(43)
 let labels: string[] = []

@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { resolveConfig, loadConfig, defaultConfig } from '../../node/config/index.js'
-import { ConfigError } from '../../node/errors.js'
+import { ConfigError } from '../../base/index.js'
 
 const file = (value: unknown) => ({ path: 'gryphgen.json', text: JSON.stringify(value) })
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { ClassicLevel } from 'classic-level'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type ApiNode } from '../../node/api/index.js'
-import { silentLogger } from '../../node/logger.js'
+import { silentLogger } from '../../base/index.js'
 import { CorpusStore } from '../../pipeline/corpus/index.js'
 import { corpusAddCommand, corpusListCommand, corpusQueryCommand, corpusRemoveCommand } from '../../node/cli/commands/corpus.js'
 

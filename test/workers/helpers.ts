@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { silentLogger } from '../../node/logger.js'
+import { silentLogger } from '../../base/index.js'
 import { listProcesses } from '../../sandbox/procfs.js'
 import { createWorkerPool, type WorkerPool, type WorkerPoolInit } from '../../workers/index.js'
 

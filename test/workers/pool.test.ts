@@ -4,7 +4,7 @@
  * mid-task, a hung worker, and cancelling tasks (queued, running, ignored).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { AbortedError } from '../../node/errors.js'
+import { AbortedError } from '../../base/index.js'
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import { createWorkerPool, PoolStoppedError, WorkerInfoSchema, WorkerPoolStatsSchema, type TaskLogLine, type TaskProgress, type WorkerPool } from '../../workers/index.js'

@@ -1,6 +1,6 @@
 /** The worker wire format, table-driven: what each side accepts and refuses, and errors across it. */
 import { describe, expect, test } from 'vitest'
-import { AbortedError } from '../../node/errors.js'
+import { AbortedError } from '../../base/index.js'
 import {
   checkSandboxResultValue, decodeBrokerMessage, decodeWorkerMessage, encodeWorkerMessage,
 } from '../../protocols/worker.js'

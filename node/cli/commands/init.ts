@@ -1,5 +1,5 @@
 /** `gryphgen init`: create a new mesh in a data dir (identity, swarm key, API token). */
-import { DataDirError } from '../../errors.js'
+import { DataDirError } from '../../../base/index.js'
 import { dataPath, ensureDir, loadOrCreateApiToken, loadOrCreateIdentity, loadOrCreateSwarmKey } from '../../datadir/index.js'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 

@@ -2,7 +2,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { isLoopback } from '@libp2p/utils'
 import { encodeInvite } from '../../../protocols/invite.js'
-import { DataDirError, NodeNotRunningError } from '../../errors.js'
+import { DataDirError, NodeNotRunningError } from '../../../base/index.js'
 import { readSwarmKey } from '../../datadir/index.js'
 import type { NodeBodyT } from '../../api/index.js'
 import { apiRequest, type LocalNode } from '../client.js'

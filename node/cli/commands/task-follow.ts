@@ -8,7 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TaskViewT } from '../../../protocols/task.js'
-import { ApiError } from '../../errors.js'
+import { ApiError } from '../../../base/index.js'
 import { apiRequest, type LocalNode } from '../client.js'
 import { readEvents, type SseEvent } from '../sse.js'
 import { isSettled } from './task-format.js'

@@ -2,7 +2,7 @@
 import { open, rename, mkdir, readFile, stat, chmod } from 'node:fs/promises'
 import { dirname, basename, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { DataDirError } from '../errors.js'
+import { DataDirError } from './errors.js'
 
 export async function ensureDir (dir: string): Promise<void> {
   try {
