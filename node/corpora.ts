@@ -11,9 +11,9 @@
  */
 import type { ApiCorpora } from './api/corpora.js'
 import type { Logger } from '../base/index.js'
-import type { CorpusRef } from './tasks/kinds.js'
-import { runToEnd, type TaskOps } from './tasks/to-end.js'
-import { vectorsOfResult } from './tasks/vectors.js'
+import type { CorpusRef } from '../tasks/index.js'
+import { runToEnd, type TaskOps } from '../tasks/index.js'
+import { vectorsOfResult } from './kinds/vectors.js'
 import { type AddResult, type CorpusStore, type CorpusSummary, type EmbedFunction, type QueryResult } from '../pipeline/corpus/index.js'
 import { GryphgenError } from '../base/index.js'
 

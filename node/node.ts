@@ -21,7 +21,8 @@ import { PeerBook } from './peer-book.js'
 import { TaskLedger, LedgerSync } from '../ledger/index.js'
 import { probeSandbox, type SandboxProbe } from '../sandbox/index.js'
 import { createWorkerPool, type WorkerPool } from '../workers/index.js'
-import { TaskService } from './tasks/index.js'
+import { TaskService } from '../tasks/index.js'
+import { kindRegistry } from './kinds/index.js'
 import { BlobStore, createBlobService, type BlobService } from './blobs/index.js'
 import { ModelCatalog, hostSettings, meshModels, type MeshModel } from './models/index.js'
 import { requireModel } from './api/openai-convert.js'
@@ -190,7 +191,7 @@ export class GryphgenNode implements ApiNode {
     await this.#blobs.start()
     const blobs = this.#blobs
     this.#tasks = new TaskService({
-      mesh, ledger: this.#ledger, workers: this.#workers, adverts: this.#adverts, capabilities, blobs: () => blobs, models, logger: componentLogger(this.#log, 'tasks'),
+      mesh, ledger: this.#ledger, workers: this.#workers, adverts: this.#adverts, capabilities, blobs: () => blobs, models, kinds: kindRegistry(), logger: componentLogger(this.#log, 'tasks'),
       retrieve: async ({ name, ref }, query, { k, signal }) => {
         const results = ref === undefined ? await corpora.query(name, query, { k, signal }) : await corpora.retrieve(ref, query, { k, signal })
         return results.map(({ chunk }) => ({ source: `${chunk.source}:${chunk.startLine}-${chunk.endLine}`, text: chunk.text }))

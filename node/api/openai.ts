@@ -12,8 +12,8 @@ import type { TaskEvent, TaskViewT } from '../../protocols/task.js'
 import type { MeshModel } from '../models/index.js'
 import { GryphgenError } from '../../base/index.js'
 import type { ApiTasks } from './tasks.js'
-import { runToEnd, type Running } from '../tasks/to-end.js'
-import { vectorsOfResult } from '../tasks/vectors.js'
+import { runToEnd, type Running } from '../../tasks/index.js'
+import { vectorsOfResult } from '../kinds/vectors.js'
 import {
   chatChunk, chatCompletion, chatTaskBody, embedTaskBody, embeddingsReply, modelList, modelObject, parseChatRequest,
   parseEmbeddingsRequest, requireModel, type GenerateOutcome,

@@ -5,8 +5,8 @@
  * steps, which are tasks of their own.
  */
 import Type from 'typebox'
-import { InvalidTaskError } from '../../node/tasks/errors.js'
-import type { CorpusRef, KindContext, TaskKind, TaskSpec } from '../../node/tasks/kinds.js'
+import { InvalidTaskError } from '../../tasks/index.js'
+import type { CorpusRef, KindContext, TaskKind, TaskSpec } from '../../tasks/index.js'
 import { InvalidBuildSpecError, validateBuildSpec, type BuildSpec } from '../core/index.js'
 import { runBuild, type Retrieval } from './loop.js'
 import { DEFAULT_GENERATION, type GenerationOptions } from './steps.js'

@@ -7,8 +7,8 @@
  */
 import type { TaskViewT } from '../../protocols/task.js'
 import { parseTestOutput, SANDBOX_TYPESCRIPT, type TestReport } from '../../sandbox/index.js'
-import type { KindContext } from '../../node/tasks/kinds.js'
-import { runToEnd } from '../../node/tasks/to-end.js'
+import type { KindContext } from '../../tasks/index.js'
+import { runToEnd } from '../../tasks/index.js'
 import {
   commandRuntimes, FILES_SCHEMA, GeneratedFilesError, parseGeneratedFiles, parseStaticFindings, staticCheckCommands,
   type BuildSpec, type FileSet, type Finding, type PipelineStep, type ReviewIssue, type StepFailure,

@@ -2,8 +2,8 @@
 import { describe, expect, test } from 'vitest'
 import { chatChunk, chatTaskBody, embeddingsReply, parseChatRequest, parseEmbeddingsRequest, requireModel } from '../../node/api/openai-convert.js'
 import { advertisedModels, autoThreads, hostSettings, meshModels } from '../../node/models/index.js'
-import { analysisMessages, parseAnalysis } from '../../node/tasks/analyze.js'
-import { packFloat32, unpackFloat32 } from '../../node/tasks/vectors.js'
+import { analysisMessages, parseAnalysis } from '../../node/kinds/analyze.js'
+import { packFloat32, unpackFloat32 } from '../../node/kinds/vectors.js'
 import { defaultConfig } from '../../node/config/defaults.js'
 
 const problem = (fn: () => unknown): { name: string, message: string, param: string | null, code: string | null } => {

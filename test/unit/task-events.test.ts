@@ -1,6 +1,6 @@
 /** TaskEvents' backlog: kept while a task runs and a little while after it ends, then dropped. */
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
-import { TaskEvents } from '../../node/tasks/events.js'
+import { TaskEvents } from '../../tasks/events.js'
 
 const log = (task: string, line: string) => ({ type: 'log' as const, task, stream: 'stdout' as const, line })
 

@@ -1,6 +1,6 @@
 /** Pure reads of a task's spec from the ledger (peer input: checked, never trusted). */
 import { describe, expect, test } from 'vitest'
-import { avoidOf, programOf } from '../../node/tasks/view.js'
+import { avoidOf, programOf } from '../../tasks/view.js'
 
 describe('programOf: an exec task\'s class of work', () => {
   test.each<[unknown, string | undefined]>([

@@ -7,23 +7,20 @@
  * and feeds task events to subscribers (SSE). Every state comes from the ledger fold.
  */
 import { randomBytes } from 'node:crypto'
-import type { Capabilities } from '../../protocols/advert.js'
-import type { Bodies, EntryType } from '../../protocols/ledger.js'
-import type { TaskViewT, SubmitReplyT } from '../../protocols/task.js'
-import { isTerminal, type TaskLedger, type TaskState } from '../../ledger/index.js'
-import { createRunEstimates, estimateTaskRunMs, nodeView, observeRun, rendezvousOwner, type NodeView, type TaskView } from '../../scheduler/index.js'
-import type { WorkerPool } from '../../workers/index.js'
-import { NotFoundError } from '../../base/index.js'
-import type { Logger } from '../../base/index.js'
-import { defaultConfig } from '../config/defaults.js'
-import type { Config } from '../config/schema.js'
-import type { Mesh } from '../mesh/libp2p.js'
-import type { AdvertService } from '../capabilities/advert-service.js'
+import type { Capabilities } from '../protocols/advert.js'
+import type { Bodies, EntryType } from '../protocols/ledger.js'
+import type { TaskViewT, SubmitReplyT } from '../protocols/task.js'
+import { isTerminal, type TaskLedger, type TaskState } from '../ledger/index.js'
+import { createRunEstimates, estimateTaskRunMs, nodeView, observeRun, rendezvousOwner, type NodeView, type TaskView } from '../scheduler/index.js'
+import type { WorkerPool } from '../workers/index.js'
+import { NotFoundError } from '../base/index.js'
+import type { Logger } from '../base/index.js'
+import type { AuctionConfig } from './config.js'
+import type { LivePeers, TasksMesh } from './mesh.js'
 import { Auctioneer } from './auctioneer.js'
 import { TaskConflictError, TasksStoppedError } from './errors.js'
 import { TaskEvents, type TaskEventListener } from './events.js'
 import { parseSubmission, type KindContext, type KindRegistry, type ModelAccess, type Submission } from './kinds.js'
-import { kindRegistry } from './registry.js'
 import { LeaseBoard } from './leases.js'
 import type { BlobSink } from './outputs.js'
 import { replicate } from './replicate.js'
@@ -34,10 +31,10 @@ import { serveWire } from './serve.js'
 import { RemoteFollower } from './follow.js'
 
 export interface TaskServiceComponents {
-  mesh: Mesh
+  mesh: TasksMesh
   ledger: TaskLedger
   workers: WorkerPool
-  adverts: Pick<AdvertService, 'livePeers'>
+  adverts: LivePeers
   capabilities: { current: () => Promise<Capabilities> }
   blobs?: () => BlobSink | undefined
   /** The node's models, for the model kinds. */
@@ -45,10 +42,9 @@ export interface TaskServiceComponents {
   /** Retrieval from this node's corpora, for kinds that put context in prompts (build). */
   retrieve?: KindContext['retrieve']
   logger: Logger
-  kinds?: KindRegistry
+  kinds: KindRegistry
 }
 
-export type AuctionConfig = Config['auction']
 
 export class TaskService {
   readonly events = new TaskEvents()
@@ -71,11 +67,11 @@ export class TaskService {
   #startedAt = 0
   #stopped = false
 
-  constructor (components: TaskServiceComponents, init: Partial<AuctionConfig> = {}) {
+  constructor (components: TaskServiceComponents, init: AuctionConfig) {
     this.#c = components
-    this.#init = { ...defaultConfig().auction, ...init }
+    this.#init = init
     this.#peerId = components.mesh.peerId.toString()
-    this.#kinds = components.kinds ?? kindRegistry()
+    this.#kinds = components.kinds
     const logger = components.logger
     const append = async <T extends EntryType>(type: T, task: string, body: Bodies[T]): Promise<unknown> => components.ledger.append(type, task, body)
     this.wire = new AuctionWire({ mesh: components.mesh, logger })

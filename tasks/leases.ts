@@ -8,12 +8,12 @@
  */
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
-import { LEASE_TOPIC, decodeLease, encodeLease, type LeaseMessage } from '../../protocols/auction.js'
-import type { Logger } from '../../base/index.js'
-import type { Mesh } from '../mesh/libp2p.js'
+import { LEASE_TOPIC, decodeLease, encodeLease, type LeaseMessage } from '../protocols/auction.js'
+import type { Logger } from '../base/index.js'
+import type { TasksMesh } from './mesh.js'
 
 export interface LeaseBoardComponents {
-  pubsub: Mesh['services']['pubsub']
+  pubsub: TasksMesh['services']['pubsub']
   peerId: string
   logger: Logger
   /** What this node holds right now (read at every heartbeat). */

@@ -13,14 +13,14 @@ import type { Connection, Stream } from '@libp2p/interface'
 import {
   AUCTION_MAX_BYTES, AUCTION_PROTOCOL, AUCTION_SESSION_PROTOCOL, decodeAuctionMessage, encodeAuctionMessage, encodeSessionFrame, splitSessionFrame,
   type AuctionMessage,
-} from '../../protocols/auction.js'
-import { InvalidMessageError } from '../../base/index.js'
-import type { Logger } from '../../base/index.js'
-import type { Mesh } from '../mesh/libp2p.js'
+} from '../protocols/auction.js'
+import { InvalidMessageError } from '../base/index.js'
+import type { Logger } from '../base/index.js'
+import type { TasksMesh } from './mesh.js'
 
 export type WireHandler = (message: AuctionMessage, from: string, send: (reply: AuctionMessage) => Promise<void>, signal: AbortSignal) => Promise<void>
 
-export interface AuctionWireComponents { mesh: Pick<Mesh, 'handle' | 'unhandle' | 'dialProtocol'>, logger: Logger }
+export interface AuctionWireComponents { mesh: Pick<TasksMesh, 'handle' | 'unhandle' | 'dialProtocol'>, logger: Logger }
 
 type Lp = ReturnType<typeof lpStream>
 interface Session { stream: Stream, lp: Lp, pending: Map<number, { resolve: (b: Uint8Array) => void, reject: (e: Error) => void }>, nextId: number }

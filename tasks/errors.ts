@@ -1,5 +1,5 @@
 /** Typed task errors (stable names; the API maps them to HTTP statuses). */
-import { GryphgenError } from '../../base/index.js'
+import { GryphgenError } from '../base/index.js'
 
 /** A submitted task body is invalid; `details` lists every problem (HTTP 400). */
 export class InvalidTaskError extends GryphgenError {

@@ -1,6 +1,6 @@
 /** The node's task kinds: the basic ones (noop, exec), the model kinds (generate, analyze, embed) and `build` (pipeline/). */
-import { BASIC_KINDS, type KindRegistry, type TaskKind } from './kinds.js'
-import { MODEL_KINDS } from './model-kinds.js'
+import { BASIC_KINDS, type KindRegistry, type TaskKind } from '../../tasks/index.js'
+import { MODEL_KINDS } from './models.js'
 import { buildKind } from '../../pipeline/build/kind.js'
 
 export function kindRegistry (kinds: readonly TaskKind[] = [...BASIC_KINDS, ...MODEL_KINDS, buildKind]): KindRegistry {

@@ -2,10 +2,10 @@
  * Pure conversions: a folded task state to what the API shows and to what the scheduler
  * decides over, and a mesh verdict to the grouped reasons a `blocked` entry records.
  */
-import type { TaskState } from '../../ledger/index.js'
-import type { Bodies } from '../../protocols/ledger.js'
-import type { TaskViewT } from '../../protocols/task.js'
-import type { MeshVerdict, TaskRequirements, TaskView, TaskWork } from '../../scheduler/index.js'
+import type { TaskState } from '../ledger/index.js'
+import type { Bodies } from '../protocols/ledger.js'
+import type { TaskViewT } from '../protocols/task.js'
+import type { MeshVerdict, TaskRequirements, TaskView, TaskWork } from '../scheduler/index.js'
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 

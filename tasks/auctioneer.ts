@@ -15,11 +15,11 @@
  * within `leaseMs` of the award or the last renewal. Expired -> `retried` (attempt lost) and
  * a new auction. After `maxAttempts` attempts the task is `abandoned` (failed).
  */
-import type { TaskState } from '../../ledger/index.js'
-import type { Bodies, EntryType, Entry } from '../../protocols/ledger.js'
-import { expectAuctionMessage } from '../../protocols/auction.js'
-import { estimateTaskRunMs, meshVerdict, pickBidders, rankBids, rankCandidates, RecentAwards, softExclusion, type Bid, type NodeView, type RunEstimates, type TaskView } from '../../scheduler/index.js'
-import type { Logger } from '../../base/index.js'
+import type { TaskState } from '../ledger/index.js'
+import type { Bodies, EntryType, Entry } from '../protocols/ledger.js'
+import { expectAuctionMessage } from '../protocols/auction.js'
+import { estimateTaskRunMs, meshVerdict, pickBidders, rankBids, rankCandidates, RecentAwards, softExclusion, type Bid, type NodeView, type RunEstimates, type TaskView } from '../scheduler/index.js'
+import type { Logger } from '../base/index.js'
 import type { LeaseBoard } from './leases.js'
 import type { TaskRunner } from './runner.js'
 import type { AuctionWire } from './wire.js'

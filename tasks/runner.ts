@@ -8,13 +8,13 @@
  * - A task cancelled, or whose attempt was given up (lease expired), is dropped from the
  *   queue or aborted (its sandbox is killed); nothing more is written for it.
  */
-import type { TaskState } from '../../ledger/index.js'
-import type { Bodies, EntryType } from '../../protocols/ledger.js'
-import type { TaskEvent } from '../../protocols/task.js'
-import type { LeaseMessage, TaskSummaryT } from '../../protocols/auction.js'
-import { checkNode, compareQueued, emptyLoad, estimateRunMs, estimateTaskRunMs, predictCompletion, MAX_PRIORITY, type NodeView, type RunEstimates, type TaskView } from '../../scheduler/index.js'
-import type { WorkerPool } from '../../workers/index.js'
-import type { Logger } from '../../base/index.js'
+import type { TaskState } from '../ledger/index.js'
+import type { Bodies, EntryType } from '../protocols/ledger.js'
+import type { TaskEvent } from '../protocols/task.js'
+import type { LeaseMessage, TaskSummaryT } from '../protocols/auction.js'
+import { checkNode, compareQueued, emptyLoad, estimateRunMs, estimateTaskRunMs, predictCompletion, MAX_PRIORITY, type NodeView, type RunEstimates, type TaskView } from '../scheduler/index.js'
+import type { WorkerPool } from '../workers/index.js'
+import type { Logger } from '../base/index.js'
 import type { KindContext, KindRegistry, ModelAccess, TaskSpec } from './kinds.js'
 import type { TaskOps } from './to-end.js'
 import type { BlobSink } from './outputs.js'

@@ -4,7 +4,7 @@
  * can ever run it (`blocked: impossible`). Events are the fast path; a poll of the ledger every
  * second is the safety net. Aborting `signal` (or `cancel()`) cancels the task.
  */
-import type { TaskEvent, TaskViewT } from '../../protocols/task.js'
+import type { TaskEvent, TaskViewT } from '../protocols/task.js'
 
 export interface TaskOps {
   submitWatched: (body: unknown, listener: (event: TaskEvent) => void, options: { signal?: AbortSignal }) => Promise<{ id: string, off?: () => void }>

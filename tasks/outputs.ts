@@ -4,7 +4,7 @@
  * the blob store and replaced by `{ digest, size }` (the text keeps its first INLINE_BYTES
  * as a preview). Without a blob store the text is cut and marked truncated.
  */
-import type { SandboxResult } from '../../sandbox/index.js'
+import type { SandboxResult } from '../sandbox/index.js'
 
 export const INLINE_BYTES = 16 * 1024
 

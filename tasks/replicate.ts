@@ -4,16 +4,16 @@
  * once; the first confirmation wins. None within the deadline -> ReplicationError (the task
  * is durable on this node and goes on; only the stronger promise failed).
  */
-import { expectAuctionMessage } from '../../protocols/auction.js'
-import type { Entry } from '../../protocols/ledger.js'
-import type { Mesh } from '../mesh/libp2p.js'
+import { expectAuctionMessage } from '../protocols/auction.js'
+import type { Entry } from '../protocols/ledger.js'
+import type { TasksMesh } from './mesh.js'
 import { ReplicationError } from './errors.js'
 import type { AuctionWire } from './wire.js'
 
 const REPLICAS = 3
 const DEADLINE_MS = 5000
 
-export async function replicate (wire: Pick<AuctionWire, 'request'>, mesh: Pick<Mesh, 'getConnections'>, entries: Entry[], signal?: AbortSignal): Promise<string> {
+export async function replicate (wire: Pick<AuctionWire, 'request'>, mesh: Pick<TasksMesh, 'getConnections'>, entries: Entry[], signal?: AbortSignal): Promise<string> {
   const peers = [...new Set(mesh.getConnections().map(c => c.remotePeer.toString()))].slice(0, REPLICAS)
   const task = entries[0]?.task
   if (peers.length === 0) throw new ReplicationError(`task ${task} is durable on this node, but no other node is connected to replicate it to`)
