@@ -6,13 +6,18 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { silentLogger } from '../../base/index.js'
+import { PATIENCE_MS } from '../helpers/nodes.js'
 import { listProcesses } from '../../sandbox/procfs.js'
 import { createWorkerPool, type WorkerPool, type WorkerPoolInit } from '../../workers/index.js'
 
 export const TEST_HANDLERS = fileURLToPath(new URL('./fixtures/handlers.ts', import.meta.url))
 
-/** Fast failure detection for tests; real defaults are 1 s / 10 s. */
-export const FAST = { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1000, cancelGraceMs: 1500, killGraceMs: 1000, startTimeoutMs: 20_000 } as const
+/**
+ * Faster failure detection than the real defaults (1 s / 10 s), yet generous enough that a
+ * worker importing node-llama-cpp on a busy machine (seconds of module loading, event loop
+ * blocked) is not taken for a hung one.
+ */
+export const FAST = { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 5000, cancelGraceMs: 1500, killGraceMs: 1000, startTimeoutMs: 60_000 } as const
 
 const dirs: string[] = []
 const pools: WorkerPool[] = []
@@ -28,7 +33,7 @@ export async function startPool (init: Partial<WorkerPoolInit> & { dataDir?: str
   const dataDir = init.dataDir ?? await tempDataDir()
   const pool = createWorkerPool({ logger: silentLogger(), ...FAST, ...init, dataDir })
   pools.push(pool)
-  await pool.start({ signal: AbortSignal.timeout(30_000) })
+  await pool.start({ signal: AbortSignal.timeout(PATIENCE_MS) })
   return { pool, dataDir }
 }
 
@@ -54,7 +59,9 @@ export async function processesWith (text: string): Promise<number[]> {
 }
 
 /** Polls `check` until it returns true; fails after `timeoutMs`. */
-export async function waitUntil (check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+/** Polls `check` until it holds; gives up after `timeoutMs` (never less than PATIENCE_MS: deadlines are safety nets). */
+export async function waitUntil (check: () => boolean | Promise<boolean>, timeoutMs = PATIENCE_MS, what = 'condition'): Promise<void> {
+  timeoutMs = Math.max(timeoutMs, PATIENCE_MS)
   const deadline = Date.now() + timeoutMs
   while (!await check()) {
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`)

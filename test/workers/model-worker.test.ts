@@ -25,7 +25,9 @@ beforeAll(async () => {
   const info = await writeTestModel({ path: join(dir, 'tiny.gguf'), seed: 21 })
   const bytes = await readFile(info.path)
   model = { name: info.name, path: info.path, digest: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length }
-  ;({ pool } = await startPool({ kinds: { exec: { size: 0 }, model: { size: 1, slots: 4 } } }))
+  // The real heartbeat timing: the first model task imports node-llama-cpp, seconds of blocked
+  // event loop on a busy machine, which is no hang.
+  ;({ pool } = await startPool({ kinds: { exec: { size: 0 }, model: { size: 1, slots: 4 } }, heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 30_000 }))
 })
 afterAll(cleanUp)
 

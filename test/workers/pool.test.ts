@@ -107,13 +107,13 @@ describe('failing workers', () => {
   })
 
   test('a hung worker (event loop blocked, no heartbeat) is killed and replaced', async () => {
-    const task = errorOf(pool.submit('exec', { type: 'block', input: { ms: 20_000 } }))
+    const task = errorOf(pool.submit('exec', { type: 'block', input: { ms: 120_000 } }))
     await waitUntil(() => pool.workers().some(w => w.kind === 'exec' && w.running === 1), 5000, 'task running')
     const hung = pool.workers().find(w => w.kind === 'exec' && w.running === 1)?.pid as number
     const started = Date.now()
     const err = await task
     expect(err).toMatchObject({ name: 'WorkerLostError', retryable: true })
-    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(Date.now() - started).toBeLessThan(60_000) // found by its silence, long before the block ends
     await waitUntil(() => !isAlive(hung), 5000, 'hung worker killed')
     await waitUntil(() => readyExecWorkers() === 2, 20_000, 'replacement ready')
     await expect(pool.submit('exec', { type: 'echo', input: 'after' })).resolves.toBe('after')
