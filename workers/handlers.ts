@@ -14,7 +14,7 @@ import { isAbsolute } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Logger } from '../base/index.js'
 import { runSandboxed, type SandboxSpec } from '../sandbox/index.js'
-import { disposeModelTaskHost, modelTaskHandlers } from '../models/host/tasks.js'
+import { disposeModelTaskHost, modelTaskHandlers } from './model-handlers.js'
 import { EXEC_TASK_TYPES, type TaskLogLine, type TaskProgress, type WorkerKind } from '../protocols/worker.js'
 import { WorkerPoolConfigError } from './errors.js'
 

@@ -9,7 +9,7 @@
  * host first needs llama.cpp.
  */
 export { ModelHost, type ModelHostInit, type GenerateCallOptions, type EmbedCallOptions } from './host.js'
-export { modelTaskHandlers, disposeModelTaskHost, splitTokenText, TOKEN_MESSAGE_MAX } from './tasks.js'
+export { modelTaskHandlers, disposeModelTaskHost, splitTokenText, TOKEN_MESSAGE_MAX } from '../../workers/model-handlers.js'
 export { planAdmission, type ResidentModel, type AdmissionPlan } from './admission.js'
 export { resolveGenerateRequest, toChatHistory, finishReasonOf, tokenAllowance, GENERATE_DEFAULTS, type GenerateRequest } from './request.js'
 export { BENCHMARK } from './benchmark.js'
