@@ -1,6 +1,7 @@
 /** Small durable-file helpers for the data dir: writes are fsynced and atomic (tmp + rename). */
 import { open, rename, mkdir, readFile, stat, chmod } from 'node:fs/promises'
-import { dirname, basename, join } from 'node:path'
+import { dirname, basename, join, resolve } from 'node:path'
+import { homedir } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import { DataDirError } from './errors.js'
 
@@ -43,4 +44,9 @@ export async function readIfExists (path: string): Promise<Buffer | undefined> {
 export async function isTooOpen (path: string): Promise<boolean> {
   const info = await stat(path)
   return (info.mode & 0o077) !== 0
+}
+
+/** The data dir when none is given: GRYPHGEN_DATA_DIR, else ~/.gryphgen (absolute). */
+export function dataDirOf (explicit: string | undefined, env: Record<string, string | undefined>): string {
+  return resolve(explicit ?? env.GRYPHGEN_DATA_DIR ?? join(homedir(), '.gryphgen'))
 }

@@ -8,8 +8,8 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
-import type { Logger } from '../../base/index.js'
-import type { Mesh } from '../mesh/libp2p.js'
+import type { Logger } from '../base/index.js'
+import type { BlobsMesh } from './mesh.js'
 import { blobCid } from './digest.js'
 import { checkAborted, withDeadline } from './signals.js'
 
@@ -22,7 +22,7 @@ export interface CandidateOptions {
   logger: Logger
 }
 
-export async function * blobCandidates (mesh: Mesh, digest: string, options: CandidateOptions): AsyncGenerator<PeerId> {
+export async function * blobCandidates (mesh: BlobsMesh, digest: string, options: CandidateOptions): AsyncGenerator<PeerId> {
   const seen = new Set([mesh.peerId.toString()])
   const fresh = (peer: PeerId): boolean => {
     if (seen.has(peer.toString())) return false
@@ -42,7 +42,7 @@ export async function * blobCandidates (mesh: Mesh, digest: string, options: Can
   }
 }
 
-async function * providers (mesh: Mesh, digest: string, fresh: (peer: PeerId) => boolean, options: CandidateOptions): AsyncGenerator<PeerId> {
+async function * providers (mesh: BlobsMesh, digest: string, fresh: (peer: PeerId) => boolean, options: CandidateOptions): AsyncGenerator<PeerId> {
   if (mesh.getConnections().length === 0 || options.maxProviders < 1) return
   let count = 0
   try {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
-import { DIGEST_PATTERN } from '../../protocols/blob.js'
+import { DIGEST_PATTERN } from '../protocols/index.js'
 import { InvalidDigestError } from './errors.js'
 
 const RAW_CODEC = 0x55

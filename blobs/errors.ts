@@ -2,7 +2,7 @@
  * The blob store's and blob service's typed errors; callers match on `err.name`.
  * An abort through a caller's signal is the shared `AbortedError` of base/errors.ts.
  */
-import { GryphgenError } from '../../base/index.js'
+import { GryphgenError } from '../base/index.js'
 
 /** A digest is not 64 lowercase hex characters (a SHA-256). */
 export class InvalidDigestError extends GryphgenError {}

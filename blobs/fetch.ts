@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { PeerId, Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { BLOB_CHUNK_BYTES, BLOB_PROTOCOL, decodeBlobHeader, encodeBlobRequest, type BlobHeader } from '../../protocols/blob.js'
-import type { Mesh } from '../mesh/libp2p.js'
+import { BLOB_CHUNK_BYTES, BLOB_PROTOCOL, decodeBlobHeader, encodeBlobRequest, type BlobHeader } from '../protocols/index.js'
+import type { BlobsMesh } from './mesh.js'
 import { BlobPeerError } from './errors.js'
 
 export interface FetchFromPeerOptions {
@@ -24,7 +24,7 @@ export interface FetchFromPeerOptions {
 const FRAMING_ERRORS = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError', 'UnexpectedEOFError', 'StreamBufferError'])
 
 /** Resolves with the verified bytes, or undefined when the peer answers that it has no such blob. */
-export async function fetchBlobFromPeer (mesh: Pick<Mesh, 'dialProtocol'>, peer: PeerId, digest: string, options: FetchFromPeerOptions): Promise<Uint8Array | undefined> {
+export async function fetchBlobFromPeer (mesh: Pick<BlobsMesh, 'dialProtocol'>, peer: PeerId, digest: string, options: FetchFromPeerOptions): Promise<Uint8Array | undefined> {
   const { maxBytes, signal } = options
   const violation = (reason: string, cause?: unknown): BlobPeerError =>
     new BlobPeerError(`peer ${peer.toString()} ${reason}`, { cause, details: { peer: peer.toString(), reason } })

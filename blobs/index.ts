@@ -3,4 +3,5 @@ export { BlobStore, DEFAULT_MAX_BLOB_BYTES, type BlobStoreInit, type BlobOptions
 export { createBlobService, type BlobService, type BlobServiceComponents, type BlobServiceInit, type BlobGetOptions, type BlobServiceStats } from './service.js'
 export { InvalidDigestError, BlobTooLargeError, BlobCorruptError, BlobStoreError, BlobNotFoundError, BlobPeerError, BlobOptionsError } from './errors.js'
 export { sha256Hex, assertDigest, blobCid } from './digest.js'
-export type { BlobRef } from '../../protocols/blob.js'
+export type { BlobRef } from '../protocols/index.js'
+export type { BlobsMesh } from './mesh.js'

@@ -6,8 +6,8 @@
  */
 import { lpStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
-import { BLOB_CHUNK_BYTES, BLOB_REQUEST_MAX_BYTES, decodeBlobRequest, encodeBlobHeader } from '../../protocols/blob.js'
-import type { Logger } from '../../base/index.js'
+import { BLOB_CHUNK_BYTES, BLOB_REQUEST_MAX_BYTES, decodeBlobRequest, encodeBlobHeader } from '../protocols/index.js'
+import type { Logger } from '../base/index.js'
 import type { BlobStore } from './store.js'
 
 export type ServeOutcome = 'served' | 'not-found' | 'unavailable' | 'failed'

@@ -10,9 +10,9 @@
  * - Announcing (`provide`) runs in the background and never delays a caller; its failures
  *   are logged and counted. Not built: re-announcing stored blobs after a restart.
  */
-import type { Logger } from '../../base/index.js'
-import type { Mesh } from '../mesh/libp2p.js'
-import { BLOB_PROTOCOL, type BlobRef } from '../../protocols/blob.js'
+import type { Logger } from '../base/index.js'
+import type { BlobsMesh } from './mesh.js'
+import { BLOB_PROTOCOL, type BlobRef } from '../protocols/index.js'
 import { blobCandidates } from './candidates.js'
 import { assertDigest, blobCid } from './digest.js'
 import { BlobNotFoundError, BlobOptionsError } from './errors.js'
@@ -21,7 +21,7 @@ import { serveBlobRequest } from './serve.js'
 import { checkAborted, withDeadline } from './signals.js'
 import type { BlobStore } from './store.js'
 
-export interface BlobServiceComponents { mesh: Mesh, store: BlobStore, logger: Logger }
+export interface BlobServiceComponents { mesh: BlobsMesh, store: BlobStore, logger: Logger }
 
 export interface BlobServiceInit {
   /** Largest blob fetched from a peer (default: the store's limit). */

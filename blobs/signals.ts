@@ -1,5 +1,5 @@
 /** AbortSignal plumbing shared by the blob store, fetcher and service. */
-import { AbortedError } from '../../base/index.js'
+import { AbortedError } from '../base/index.js'
 
 /** Throws AbortedError naming `what` when `signal` has aborted. */
 export function checkAborted (signal: AbortSignal | undefined, what: string): void {

@@ -11,7 +11,7 @@
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import type { BlobRef } from '../../protocols/blob.js'
+import type { BlobRef } from '../protocols/index.js'
 import { assertDigest, sha256Hex } from './digest.js'
 import { BlobCorruptError, BlobOptionsError, BlobStoreError, BlobTooLargeError } from './errors.js'
 import { checkAborted } from './signals.js'

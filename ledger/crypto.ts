@@ -8,7 +8,7 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
-import { signingBytes, type Entry, type UnsignedEntry } from '../protocols/ledger.js'
+import { signingBytes, type Entry, type UnsignedEntry } from '../protocols/index.js'
 import { InvalidMessageError } from '../base/index.js'
 
 const b64url = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url')

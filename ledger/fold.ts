@@ -27,7 +27,7 @@
  *     can run the task (cleared by the next award); `abandoned` fails a task with no open
  *     attempt (attempts exhausted). `cancelled` counts from any member of the mesh.
  */
-import type { Bodies, Entry } from '../protocols/ledger.js'
+import type { Bodies, Entry } from '../protocols/index.js'
 import { compareHlc } from './hlc.js'
 
 export type TaskStateName = 'pending' | 'awarded' | 'running' | 'succeeded' | 'failed' | 'cancelled'

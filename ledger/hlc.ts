@@ -4,7 +4,7 @@
  * author had seen: ordering by HLC respects causality. A remote clock more than
  * `maxDriftMs` ahead of ours is refused (a peer cannot drag every clock into the future).
  */
-import type { Hlc } from '../protocols/ledger.js'
+import type { Hlc } from '../protocols/index.js'
 import { InvalidMessageError } from '../base/index.js'
 
 export const DEFAULT_MAX_DRIFT_MS = 60_000

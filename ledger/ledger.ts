@@ -19,7 +19,7 @@
  */
 import type { PrivateKey } from '@libp2p/interface'
 import type { ClassicLevel } from 'classic-level'
-import { LEDGER_VERSION, validateEntry, type Bodies, type Entry, type EntryType } from '../protocols/ledger.js'
+import { LEDGER_VERSION, validateEntry, type Bodies, type Entry, type EntryType } from '../protocols/index.js'
 import { InvalidMessageError } from '../base/index.js'
 import type { Logger } from '../base/index.js'
 import { createEntrySigner, idOf, verifyRun, verifySignature, type EntrySigner } from './crypto.js'

@@ -11,7 +11,7 @@
  *   L:evidence:<author>!<seq:12>!<id> -> entry JSON          equivocation evidence, kept
  */
 import type { ClassicLevel } from 'classic-level'
-import type { Entry } from '../protocols/ledger.js'
+import type { Entry } from '../protocols/index.js'
 import { foldTask, canonicalOrder, type TaskState } from './fold.js'
 import { hlcKey } from './hlc.js'
 

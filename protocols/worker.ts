@@ -13,7 +13,6 @@ import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import { InvalidMessageError } from '../base/index.js'
 import { parseJsonBytes } from './json.js'
-import type { LimitHit, SandboxResult } from '../sandbox/index.js'
 
 export const WORKER_PROTOCOL_VERSION = 1
 export const WORKER_KINDS = ['exec', 'model'] as const
@@ -145,7 +144,9 @@ export function decodeBrokerMessage (frame: Uint8Array, maxBytes = WORKER_MESSAG
 // Task types of the exec kind and the shape of their results.
 export const EXEC_TASK_TYPES = { sandbox: 'sandbox', echo: 'echo' } as const
 
-const LIMIT_HITS = ['wall', 'cpu', 'memory', 'pids', 'output', 'fsize'] as const satisfies ReadonlyArray<LimitHit>
+/** Which limit ended a sandboxed run. */
+export const LIMIT_HITS = ['wall', 'cpu', 'memory', 'pids', 'output', 'fsize'] as const
+export type LimitHit = typeof LIMIT_HITS[number]
 const NullableNumber = Type.Union([Type.Number(), Type.Null()])
 export const SandboxResultSchema = Type.Object({
   exitCode: Type.Union([Type.Integer(), Type.Null()]),
@@ -165,13 +166,15 @@ export const SandboxResultSchema = Type.Object({
   filesTruncated: Type.Boolean(),
   usage: Type.Object({ cpuMs: NullableNumber, peakMemoryMb: NullableNumber, wallMs: Type.Number() }, strict),
 }, strict)
+/** A sandboxed run's result as it crosses from a worker to the node (sandbox/run.ts builds it). */
+export type SandboxResultValue = Type.Static<typeof SandboxResultSchema>
 const checkSandboxResult = Compile(SandboxResultSchema)
 
 /** A sandbox result a worker returned. Throws InvalidMessageError. */
-export function checkSandboxResultValue (value: unknown): SandboxResult {
+export function checkSandboxResultValue (value: unknown): SandboxResultValue {
   if (!checkSandboxResult.Check(value)) {
     const first = checkSandboxResult.Errors(value)[0]
     throw new InvalidMessageError(`sandbox result fails schema at ${first?.instancePath ?? ''}: ${first?.message ?? 'invalid'}`)
   }
-  return value as SandboxResult
+  return value as SandboxResultValue
 }

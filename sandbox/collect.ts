@@ -5,7 +5,7 @@
  * stream are read; anything beyond, or a malformed stream, sets `truncated`. Pure.
  */
 import { createHash, type Hash } from 'node:crypto'
-import { globMatcher } from './paths.js'
+import { globMatcher } from '../protocols/index.js'
 import { TarReader, type TarEntry, type TarEntrySink } from './tar.js'
 
 export interface CollectedFile {

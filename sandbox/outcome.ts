@@ -7,8 +7,9 @@
 import { constants } from 'node:os'
 import type { CgroupSample } from './cgroup.js'
 import type { SandboxLimits } from './spec.js'
+import type { LimitHit } from '../protocols/index.js'
 
-export type LimitHit = 'wall' | 'cpu' | 'memory' | 'pids' | 'output' | 'fsize'
+export type { LimitHit }
 
 export interface OutcomeInput {
   /** The limit for which the supervisor ended the run, if it did. */

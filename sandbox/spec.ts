@@ -4,7 +4,8 @@
  * at once (InvalidSandboxSpecError.problems); nothing is run for an invalid spec.
  */
 import { InvalidSandboxSpecError } from './errors.js'
-import { fileDirectoryConflicts, globProblem, pathProblem } from './paths.js'
+import { globProblem, pathProblem } from '../protocols/index.js'
+import { fileDirectoryConflicts } from './paths.js'
 
 export interface SandboxLimits {
   /** Wall-clock time from start to end of the run. */

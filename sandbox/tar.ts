@@ -5,7 +5,7 @@
  * point anywhere. Entries with unsafe names are skipped; a malformed stream throws
  * TarFormatError. Memory is bounded: only pax headers are buffered (up to 1 MiB each).
  */
-import { pathProblem } from './paths.js'
+import { pathProblem } from '../protocols/index.js'
 
 const BLOCK = 512
 const MAX_PAX_BYTES = 1024 * 1024

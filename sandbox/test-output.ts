@@ -6,23 +6,9 @@
  * cut short by a limit gives the counts seen so far.
  */
 
-export type TestRunner = 'pytest' | 'node'
+import type { TestFailure, TestReport, TestRunner } from '../protocols/index.js'
 
-export interface TestFailure {
-  name: string
-  /** 'failed': an assertion or exception in the test; 'error': setup, hook or collection. */
-  kind: 'failed' | 'error'
-  message: string
-}
-
-export interface TestReport {
-  runner: TestRunner
-  passed: number
-  failed: number
-  errored: number
-  skipped: number
-  failures: TestFailure[]
-}
+export type { TestFailure, TestReport, TestRunner }
 
 const MAX_FAILURES = 200
 const MAX_MESSAGE_CHARS = 2000

@@ -1,6 +1,6 @@
 /** Typed scheduler errors (stable names; callers match on `err.name`). */
 import { GryphgenError } from '../base/index.js'
-import type { NodeReasons } from './feasibility.js'
+import type { NodeReasons } from './types.js'
 
 /** No node of the mesh, as it is now, can ever run the task; `details` has every node's reasons. */
 export class ImpossibleTaskError extends GryphgenError {

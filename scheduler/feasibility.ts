@@ -11,11 +11,9 @@
 import { ImpossibleTaskError, InvalidRequirementsError } from './errors.js'
 import { MAX_PRIORITY, MIN_PRIORITY, type TaskRequirements, type TaskView, type NodeView } from './types.js'
 
-export type Fit = 'now' | 'later' | 'never'
-export type CheckName = 'cpus' | 'memory' | 'gpu' | 'model' | 'labels' | 'arch' | 'sandbox' | 'runtimes' | 'workers'
+import type { CheckName, Fit, NodeReasons, Unfit } from './types.js'
 
-export interface Unfit { check: CheckName, fit: 'later' | 'never', reason: string }
-export type NodeReasons = Record<string, Unfit[]>
+export type { CheckName, Fit, NodeReasons, Unfit }
 
 type Check = (task: TaskView, node: NodeView) => Unfit | null
 

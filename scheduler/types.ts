@@ -3,12 +3,18 @@
  * advertised capabilities plus its load). Plain data; `nodeView` builds a view from a
  * capability advert and the worker pool's stats, so every decision below stays pure.
  */
-import type { Capabilities, ModelCapability } from '../protocols/advert.js'
-import type { KindStats, WorkerPoolStats } from '../workers/index.js'
+import type { Capabilities, ModelCapability } from '../protocols/index.js'
 
 /** Priorities run 0 (lowest) to 9 (highest); the ledger's `submitted` body uses the same range. */
 export const MIN_PRIORITY = 0
 export const MAX_PRIORITY = 9
+
+/** Feasibility's answer for one node: fits now, later (when capacity frees), or never. */
+export type Fit = 'now' | 'later' | 'never'
+export type CheckName = 'cpus' | 'memory' | 'gpu' | 'model' | 'labels' | 'arch' | 'sandbox' | 'runtimes' | 'workers'
+export interface Unfit { check: CheckName, fit: 'later' | 'never', reason: string }
+/** Why each node (by peer id) cannot run a task. */
+export type NodeReasons = Record<string, Unfit[]>
 
 export interface GpuRequirement { count: number, minVramMb: number }
 
@@ -129,8 +135,11 @@ export function modelInfoOf (models: readonly ModelCapability[]): Record<string,
  * and put in the top priority bucket (every task is assumed to wait behind it: pessimistic).
  * A bidder knows its own queue and should fill `load` exactly instead.
  */
-export function nodeView (id: string, caps: Capabilities, pool?: WorkerPoolStats, workerKind: keyof WorkerPoolStats['kinds'] = 'exec', meanRunMs = 1000): NodeView {
-  const stats: KindStats | undefined = pool?.kinds[workerKind]
+/** What a worker pool reports of one kind of its workers (workers/stats.ts's KindStats has these). */
+export interface SlotStats { queued: number, running: number, capacity: number }
+
+export function nodeView (id: string, caps: Capabilities, pool?: { kinds: Record<'exec' | 'model', SlotStats> }, workerKind: 'exec' | 'model' = 'exec', meanRunMs = 1000): NodeView {
+  const stats: SlotStats | undefined = pool?.kinds[workerKind]
   const slots = stats === undefined ? caps.cpu.physicalCores : stats.capacity
   const load = emptyLoad(slots, Math.min(1, Math.max(0, caps.load.cpuPercent / 100)))
   if (stats !== undefined) {

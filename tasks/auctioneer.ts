@@ -16,8 +16,8 @@
  * a new auction. After `maxAttempts` attempts the task is `abandoned` (failed).
  */
 import type { TaskState } from '../ledger/index.js'
-import type { Bodies, EntryType, Entry } from '../protocols/ledger.js'
-import { expectAuctionMessage } from '../protocols/auction.js'
+import type { Bodies, EntryType, Entry } from '../protocols/index.js'
+import { expectAuctionMessage } from '../protocols/index.js'
 import { estimateTaskRunMs, meshVerdict, pickBidders, rankBids, rankCandidates, RecentAwards, softExclusion, type Bid, type NodeView, type RunEstimates, type TaskView } from '../scheduler/index.js'
 import type { Logger } from '../base/index.js'
 import type { LeaseBoard } from './leases.js'

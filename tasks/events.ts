@@ -6,7 +6,7 @@
  * it ends, so a subscriber who comes late (a remote watcher, `logs --follow`, a relay whose
  * stream opened as the task finished) first gets the recent lines.
  */
-import type { TaskEvent } from '../protocols/task.js'
+import type { TaskEvent } from '../protocols/index.js'
 
 export type TaskEventListener = (event: TaskEvent) => void
 

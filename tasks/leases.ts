@@ -8,7 +8,7 @@
  */
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
-import { LEASE_TOPIC, decodeLease, encodeLease, type LeaseMessage } from '../protocols/auction.js'
+import { LEASE_TOPIC, decodeLease, encodeLease, type LeaseMessage } from '../protocols/index.js'
 import type { Logger } from '../base/index.js'
 import type { TasksMesh } from './mesh.js'
 

@@ -10,9 +10,9 @@
  * Anything else gets `error`. Nothing a peer sends is trusted before it is verified.
  */
 import { consecutiveRuns, foldTask, idOf, isTerminal, verifyRun, type TaskLedger } from '../ledger/index.js'
-import type { Entry } from '../protocols/ledger.js'
-import type { TaskEvent } from '../protocols/task.js'
-import type { AuctionMessage, AuctionMessageOf } from '../protocols/auction.js'
+import type { Entry } from '../protocols/index.js'
+import type { TaskEvent } from '../protocols/index.js'
+import type { AuctionMessage, AuctionMessageOf } from '../protocols/index.js'
 import type { Logger } from '../base/index.js'
 import type { TaskEvents } from './events.js'
 import type { TaskRunner } from './runner.js'

@@ -7,9 +7,9 @@
  * and feeds task events to subscribers (SSE). Every state comes from the ledger fold.
  */
 import { randomBytes } from 'node:crypto'
-import type { Capabilities } from '../protocols/advert.js'
-import type { Bodies, EntryType } from '../protocols/ledger.js'
-import type { TaskViewT, SubmitReplyT } from '../protocols/task.js'
+import type { Capabilities } from '../protocols/index.js'
+import type { Bodies, EntryType } from '../protocols/index.js'
+import type { TaskViewT, SubmitReplyT } from '../protocols/index.js'
 import { isTerminal, type TaskLedger, type TaskState } from '../ledger/index.js'
 import { createRunEstimates, estimateTaskRunMs, nodeView, observeRun, rendezvousOwner, type NodeView, type TaskView } from '../scheduler/index.js'
 import type { WorkerPool } from '../workers/index.js'

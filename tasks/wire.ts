@@ -13,7 +13,7 @@ import type { Connection, Stream } from '@libp2p/interface'
 import {
   AUCTION_MAX_BYTES, AUCTION_PROTOCOL, AUCTION_SESSION_PROTOCOL, decodeAuctionMessage, encodeAuctionMessage, encodeSessionFrame, splitSessionFrame,
   type AuctionMessage,
-} from '../protocols/auction.js'
+} from '../protocols/index.js'
 import { InvalidMessageError } from '../base/index.js'
 import type { Logger } from '../base/index.js'
 import type { TasksMesh } from './mesh.js'

@@ -12,7 +12,7 @@ import type { Logger } from '../base/index.js'
 import {
   decodeWorkerMessage, encodeWorkerMessage, WORKER_PROTOCOL_VERSION,
   type BrokerMessage, type WorkerByeReason, type WorkerHello, type WorkerKind, type WorkerLog, type WorkerProgress, type WorkerResult,
-} from '../protocols/worker.js'
+} from '../protocols/index.js'
 import { FrameSender, MAX_FRAMES_PER_MESSAGE } from './frame-sender.js'
 import { tokensMatch } from './token.js'
 

@@ -5,7 +5,7 @@
  * on assignment it moves to the back, so work spreads over the workers that waited longest.
  * Queued tasks leave in submission order. A task is assigned to at most one worker, once.
  */
-import type { WorkerKind } from '../protocols/worker.js'
+import type { WorkerKind } from '../protocols/index.js'
 
 export interface Assignment { workerId: string, taskId: number }
 

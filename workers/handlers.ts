@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url'
 import type { Logger } from '../base/index.js'
 import { runSandboxed, type SandboxSpec } from '../sandbox/index.js'
 import { disposeModelTaskHost, modelTaskHandlers } from './model-handlers.js'
-import { EXEC_TASK_TYPES, type TaskLogLine, type TaskProgress, type WorkerKind } from '../protocols/worker.js'
+import { EXEC_TASK_TYPES, type TaskLogLine, type TaskProgress, type WorkerKind } from '../protocols/index.js'
 import { WorkerPoolConfigError } from './errors.js'
 
 export interface TaskContext {

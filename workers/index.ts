@@ -17,4 +17,4 @@ export {
   WorkerPoolError, WorkerLostError, PoolStoppedError, UnsupportedTaskError, TaskFailedError, WorkerPoolConfigError,
   WorkerStartError, WorkerRejectedError, InvalidTaskDataError, NoWorkersError,
 } from './errors.js'
-export { WORKER_KINDS, EXEC_TASK_TYPES, type WorkerKind, type TaskProgress, type TaskLogLine } from '../protocols/worker.js'
+export { WORKER_KINDS, EXEC_TASK_TYPES, type WorkerKind, type TaskProgress, type TaskLogLine } from '../protocols/index.js'

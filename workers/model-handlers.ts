@@ -9,10 +9,10 @@
  */
 import { InvalidMessageError } from '../base/index.js'
 import type { Logger } from '../base/index.js'
-import { checkEmbedInput, checkGenerateInput, checkStatusInput, MODEL_TASK_TYPES, TOKEN_STAGE } from '../protocols/model.js'
-import type { TaskProgress } from '../protocols/worker.js'
+import { checkEmbedInput, checkGenerateInput, checkStatusInput, MODEL_TASK_TYPES, TOKEN_STAGE } from '../protocols/index.js'
+import type { TaskProgress } from '../protocols/index.js'
 import { InvalidTaskDataError } from './errors.js'
-import type { ModelHost } from '../models/host/host.js'
+import type { ModelHost } from '../models/host/index.js'
 
 /** The slice of workers/handlers.ts's TaskContext these handlers use. */
 interface ModelTaskContext { signal: AbortSignal, progress: (progress: TaskProgress) => void, logger: Logger }
@@ -24,7 +24,7 @@ export const TOKEN_MESSAGE_MAX = 1024
 let shared: Promise<ModelHost> | undefined
 
 async function host (context: ModelTaskContext): Promise<ModelHost> {
-  shared ??= import('../models/host/host.js').then(({ ModelHost }) => new ModelHost({ logger: context.logger }))
+  shared ??= import('../models/host/index.js').then(({ ModelHost }) => new ModelHost({ logger: context.logger }))
   return await shared
 }
 

@@ -4,7 +4,7 @@
  * token are passed in by the caller.
  */
 import type { Logger } from '../base/index.js'
-import { WORKER_KINDS, WORKER_MESSAGE_MAX_BYTES, type WorkerKind } from '../protocols/worker.js'
+import { WORKER_KINDS, WORKER_MESSAGE_MAX_BYTES, type WorkerKind } from '../protocols/index.js'
 import { endpointProblems, ipcEndpoint, isLoopbackEndpoint } from './endpoint.js'
 import { WorkerPoolConfigError } from './errors.js'
 import { isValidWorkerToken } from './token.js'

@@ -3,7 +3,7 @@
  * Pure: built from the broker's sessions, the supervisor's children and the dispatcher's load.
  */
 import Type from 'typebox'
-import { WORKER_KINDS, type WorkerKind } from '../protocols/worker.js'
+import { WORKER_KINDS, type WorkerKind } from '../protocols/index.js'
 import type { BrokerCounters, WorkerSession } from './broker.js'
 import type { KindLoad } from './dispatch.js'
 import type { ChildInfo } from './supervisor.js'

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Writable } from 'node:stream'
 import type { Logger } from '../base/index.js'
-import { WORKER_KINDS, type WorkerKind } from '../protocols/worker.js'
+import { WORKER_KINDS, type WorkerKind } from '../protocols/index.js'
 import type { KindPlan } from './options.js'
 import { forwardWorkerOutput } from './output.js'
 

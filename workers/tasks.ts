@@ -5,7 +5,7 @@
  * JSON fails the submit itself.
  */
 import { AbortedError } from '../base/index.js'
-import { encodeWorkerMessage, type TaskLogLine, type TaskProgress, type WorkerKind } from '../protocols/worker.js'
+import { encodeWorkerMessage, type TaskLogLine, type TaskProgress, type WorkerKind } from '../protocols/index.js'
 import { InvalidTaskDataError } from './errors.js'
 
 export interface SubmitOptions {

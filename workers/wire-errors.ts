@@ -5,7 +5,7 @@
  */
 import { AbortedError, GryphgenError, InvalidMessageError } from '../base/index.js'
 import { InvalidSandboxSpecError, SandboxBusyError, SandboxSetupError, SandboxUnavailableError } from '../sandbox/index.js'
-import type { WorkerWireError } from '../protocols/worker.js'
+import type { WorkerWireError } from '../protocols/index.js'
 import { InvalidTaskDataError, TaskFailedError, UnsupportedTaskError } from './errors.js'
 
 type ErrorClass = new (message: string, options?: { details?: unknown }) => GryphgenError

@@ -7,9 +7,9 @@
  * defaults to `ipc://<data-dir>/workers.sock`.
  */
 import { Socket } from 'node:net'
-import { DataDirError } from '../base/index.js'
+import { DataDirError, dataDirOf } from '../base/index.js'
 import { createLogger, type Logger } from '../base/index.js'
-import { WORKER_KINDS, type WorkerKind } from '../protocols/worker.js'
+import { WORKER_KINDS, type WorkerKind } from '../protocols/index.js'
 import { ipcEndpoint } from './endpoint.js'
 import { WorkerPoolConfigError } from './errors.js'
 import { loadHandlerModules } from './handlers.js'
@@ -61,8 +61,7 @@ async function readControl (fd: number, onClose: () => void): Promise<ControlLin
 }
 
 async function defaultDataDir (options: WorkerCommandOptions, env: Record<string, string | undefined>): Promise<string> {
-  const { dataDirFrom } = await import('../node/config/index.js')
-  return dataDirFrom({ dataDir: options.dataDir }, env)
+  return dataDirOf(options.dataDir, env)
 }
 
 async function fileToken (path: string): Promise<string> {

@@ -17,7 +17,7 @@ import { silentLogger, type Logger } from '../base/index.js'
 import {
   decodeBrokerMessage, encodeWorkerMessage, WORKER_MESSAGE_MAX_BYTES, WORKER_PROTOCOL_VERSION,
   type BrokerMessage, type WorkerKind, type WorkerMessage, type WorkerTask,
-} from '../protocols/worker.js'
+} from '../protocols/index.js'
 import { InvalidTaskDataError, UnsupportedTaskError, WorkerRejectedError } from './errors.js'
 import { FrameSender, MAX_FRAMES_PER_MESSAGE } from './frame-sender.js'
 import { handlerRegistry, releaseKind, type HandlerRegistry, type TaskHandler } from './handlers.js'

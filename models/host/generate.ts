@@ -7,7 +7,7 @@
  * Sampling: temperature 0 is greedy; no repeat penalty (as OpenAI and llama.cpp's server).
  */
 import type { ChatHistoryItem, LlamaContextSequence, LlamaGrammar, Token } from 'node-llama-cpp'
-import type { FinishReason } from '../../protocols/model.js'
+import type { FinishReason } from '../../protocols/index.js'
 import { abortError } from './abort.js'
 import { PromptTooLongError } from './errors.js'
 import type { HostedModel } from './hosted-model.js'

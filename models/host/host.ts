@@ -13,7 +13,7 @@
 import type { LlamaGrammar } from 'node-llama-cpp'
 import { AbortedError } from '../../base/index.js'
 import { silentLogger, type Logger } from '../../base/index.js'
-import type { EmbedInput, EmbedResult, GenerateInput, GenerateResult, HostSettings, HostStatus, ModelFile } from '../../protocols/model.js'
+import type { EmbedInput, EmbedResult, GenerateInput, GenerateResult, HostSettings, HostStatus, ModelFile } from '../../protocols/index.js'
 import { abortable, abortError } from './abort.js'
 import { embedTexts } from './embed.js'
 import { InvalidJsonSchemaProblemsError } from './errors.js'

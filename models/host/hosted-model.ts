@@ -4,7 +4,7 @@
  * the bookkeeping the memory budget needs (bytes held, requests running, last use).
  */
 import type { ChatWrapper, GgufInsights, LlamaContext, LlamaEmbeddingContext, LlamaModel } from 'node-llama-cpp'
-import type { LoadedModel, ModelFile } from '../../protocols/model.js'
+import type { LoadedModel, ModelFile } from '../../protocols/index.js'
 import { AbortedError } from '../../base/index.js'
 import type { BenchmarkResult } from './benchmark.js'
 import type { LlamaRuntime } from './runtime.js'

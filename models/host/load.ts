@@ -6,7 +6,7 @@
  * ModelLoadError; an abort is AbortedError. Nothing is left allocated after a failure.
  */
 import type { GgufInsights, LlamaContext, LlamaModel } from 'node-llama-cpp'
-import type { HostSettings, ModelFile } from '../../protocols/model.js'
+import type { HostSettings, ModelFile } from '../../protocols/index.js'
 import { readGgufHeader } from '../gguf/index.js'
 import { abortError } from './abort.js'
 import { ModelLoadError } from './errors.js'

@@ -8,7 +8,7 @@
 import type { LlamaEmbeddingContext } from 'node-llama-cpp'
 import { AbortedError } from '../../base/index.js'
 import type { Logger } from '../../base/index.js'
-import type { HostSettings, ModelFile } from '../../protocols/model.js'
+import type { HostSettings, ModelFile } from '../../protocols/index.js'
 import { abortable, abortError } from './abort.js'
 import { selfBenchmark } from './benchmark.js'
 import { ModelHostError, ModelLoadError } from './errors.js'

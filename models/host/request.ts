@@ -3,7 +3,7 @@
  * with the defaults filled in, the JSON schema checked against node-llama-cpp's subset. Pure.
  */
 import type { ChatHistoryItem } from 'node-llama-cpp'
-import type { ChatMessage, FinishReason, GenerateInput } from '../../protocols/model.js'
+import type { ChatMessage, FinishReason, GenerateInput } from '../../protocols/index.js'
 import { normalizeJsonSchema } from '../grammar/index.js'
 import { InvalidModelRequestError } from './errors.js'
 

@@ -8,7 +8,7 @@
  * away cancels its task. Errors carry OpenAI's `type`, `code` and `param`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { TaskEvent, TaskViewT } from '../../protocols/task.js'
+import type { TaskEvent, TaskViewT } from '../../protocols/index.js'
 import type { MeshModel } from '../models/index.js'
 import { GryphgenError } from '../../base/index.js'
 import type { ApiTasks } from './tasks.js'

@@ -5,9 +5,9 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import Type from 'typebox'
-import { SubmitReplySchema, TASK_STATES, TaskViewSchema, type SubmitReplyT, type TaskEvent, type TaskViewT } from '../../protocols/task.js'
+import { SubmitReplySchema, TASK_STATES, TaskViewSchema, type SubmitReplyT, type TaskEvent, type TaskViewT } from '../../protocols/index.js'
 import { TaskIdParams } from './schemas.js'
-import { DIGEST_PATTERN } from '../../protocols/blob.js'
+import { DIGEST_PATTERN } from '../../protocols/index.js'
 
 export interface ApiTasks {
   submit: (body: unknown, options: { signal?: AbortSignal }) => Promise<SubmitReplyT>

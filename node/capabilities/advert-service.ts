@@ -5,7 +5,7 @@
  * the sender's score) and keeps the peer table, sweeping expired peers.
  */
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
-import { ADVERT_TOPIC, ADVERT_VERSION, decodeAdvert, encodeAdvert, type Advert, type Capabilities } from '../../protocols/advert.js'
+import { ADVERT_TOPIC, ADVERT_VERSION, decodeAdvert, encodeAdvert, type Advert, type Capabilities } from '../../protocols/index.js'
 import type { Logger } from '../../base/index.js'
 import { PublishBudget } from './budget.js'
 import { isSignificantChange } from './capabilities.js'

@@ -2,7 +2,7 @@
  * Pure assembly of a node's capabilities from measured facts and declared config, and the
  * rule for what counts as a change significant enough to advertise at once.
  */
-import type { Capabilities, ModelCapability, SandboxCapability } from '../../protocols/advert.js'
+import type { Capabilities, ModelCapability, SandboxCapability } from '../../protocols/index.js'
 import type { DeclaredResources } from '../config/schema.js'
 import type { DynamicFacts, StaticFacts } from './probe.js'
 

@@ -2,7 +2,7 @@
  * Peers known from their adverts, with expiry. A peer is live until 3 of its promised
  * intervals pass without a newer advert. Pure: the caller passes the clock.
  */
-import type { Advert } from '../../protocols/advert.js'
+import type { Advert } from '../../protocols/index.js'
 import { EXPIRY_INTERVALS } from './interval.js'
 
 export interface PeerEntry {

@@ -2,7 +2,7 @@
  * The node's current capabilities: static facts measured once, dynamic ones re-probed on
  * demand, declared parts (labels, resources, sandbox, models) settable at run time.
  */
-import type { Capabilities, ModelCapability, SandboxCapability } from '../../protocols/advert.js'
+import type { Capabilities, ModelCapability, SandboxCapability } from '../../protocols/index.js'
 import type { DeclaredResources } from '../config/schema.js'
 import { buildCapabilities, type Declared } from './capabilities.js'
 import { CpuMeter, probeDynamic, probeStatic, type StaticFacts } from './probe.js'

@@ -1,6 +1,6 @@
 /** Commander wiring of the task commands (submit, status, tasks, cancel, logs, build, files); their work is in commands/. */
 import type { Command } from 'commander'
-import { TASK_STATES } from '../../protocols/task.js'
+import { TASK_STATES } from '../../protocols/index.js'
 import { rejectProblems, wholeNumber } from './flags.js'
 import { collect, configOption, dataDirOption, localNode, type Common } from './options.js'
 import { submitBody, submitOperands, type SubmitFlags } from './commands/task-body.js'

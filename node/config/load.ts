@@ -1,8 +1,8 @@
 /** The I/O edge of configuration: find the data dir, read the config file, resolve. */
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { ConfigError } from '../../base/index.js'
-import { CONFIG_FILE_NAME, defaultDataDir } from './defaults.js'
+import { ConfigError, dataDirOf } from '../../base/index.js'
+import { CONFIG_FILE_NAME } from './defaults.js'
 import { resolveConfig, type ConfigFlags } from './resolve.js'
 import type { Config } from './schema.js'
 
@@ -14,7 +14,7 @@ export interface LoadConfigInit {
 }
 
 export function dataDirFrom (flags: ConfigFlags | undefined, env: Record<string, string | undefined>): string {
-  return resolve(flags?.dataDir ?? env.GRYPHGEN_DATA_DIR ?? defaultDataDir())
+  return dataDirOf(flags?.dataDir, env)
 }
 
 export async function loadConfig (init: LoadConfigInit = {}): Promise<Readonly<Config>> {

@@ -12,7 +12,7 @@
  */
 import Type from 'typebox'
 import { normalizeJsonSchema } from '../../models/grammar/index.js'
-import { checkEmbedResult, checkGenerateResult, EmbedParamsProperties, GenerateParamsProperties, MODEL_TASK_TYPES, TOKEN_STAGE, type GenerateInput } from '../../protocols/model.js'
+import { checkEmbedResult, checkGenerateResult, EmbedParamsProperties, GenerateParamsProperties, MODEL_TASK_TYPES, TOKEN_STAGE, type GenerateInput } from '../../protocols/index.js'
 import { AbortedError } from '../../base/index.js'
 import { InvalidTaskError } from '../../tasks/index.js'
 import type { KindContext, KindOutcome, ModelAccess, TaskKind, TaskSpec } from '../../tasks/index.js'

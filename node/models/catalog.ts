@@ -8,8 +8,8 @@
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ModelNotFoundError, ModelStore, type ModelEntry } from '../../models/index.js'
-import type { ModelCapability } from '../../protocols/advert.js'
-import type { HostSettings, HostStatus, ModelFile } from '../../protocols/model.js'
+import type { ModelCapability } from '../../protocols/index.js'
+import type { HostSettings, HostStatus, ModelFile } from '../../protocols/index.js'
 import type { Logger } from '../../base/index.js'
 
 export interface ModelCatalogInit {

@@ -3,7 +3,7 @@
  * measured generation speed. What GET /v1/models lists and what the API checks before it
  * places a model request (a name no live node has is a 404, not a task that waits forever).
  */
-import type { ModelCapability } from '../../protocols/advert.js'
+import type { ModelCapability } from '../../protocols/index.js'
 
 export interface MeshModel {
   name: string

@@ -4,7 +4,7 @@
  * more thread than there are cores (or a core shared with the node's own event loop) makes
  * generation collapse rather than slow down.
  */
-import type { HostSettings } from '../../protocols/model.js'
+import type { HostSettings } from '../../protocols/index.js'
 import type { ModelsConfig } from '../config/schema.js'
 
 export interface MachineFacts { physicalCores: number, totalMemoryMb: number }

@@ -9,7 +9,7 @@
  */
 import type { Checkpoint as LedgerCheckpoint } from '../../ledger/index.js'
 import type { KindContext, KindOutcome } from '../../tasks/index.js'
-import { sha256Hex } from '../../node/blobs/index.js'
+import { sha256Hex } from '../../blobs/index.js'
 import type { BlobRef, BlobSink } from '../../tasks/index.js'
 import {
   applyGeneratedFiles, bestCheckpoint, checkAlignment, decideNext, generatorMessages,

@@ -5,7 +5,7 @@
  * violation each; an attempt with any violation can never be done, whatever its tests say.
  * Pure.
  */
-import { globMatcher, pathProblem } from '../../sandbox/paths.js'
+import { globMatcher, pathProblem } from '../../protocols/index.js'
 import type { AlignmentViolation, BuildSpec, FileSet } from './types.js'
 
 export const FILE_LIMITS = Object.freeze({ maxFiles: 64, maxFileBytes: 256 * 1024 })

@@ -6,7 +6,7 @@
  * bounded (maxChars): the least important parts are cut first, whole items where that is
  * enough, and a closing line says what was left out. Pure.
  */
-import type { ChatMessage } from '../../protocols/model.js'
+import type { ChatMessage } from '../../protocols/index.js'
 import { FILE_LIMITS } from './alignment.js'
 import type { BuildSpec, Checkpoint, Feedback, FileSet } from './types.js'
 

@@ -3,7 +3,7 @@
  * InvalidBuildSpecError listing every problem as "path: problem" (up to 50). Whether the model
  * exists is the node's question, not this one's. Pure.
  */
-import { globProblem, pathProblem } from '../../sandbox/paths.js'
+import { globProblem, pathProblem } from '../../protocols/index.js'
 import { FILE_LIMITS } from './alignment.js'
 import { InvalidBuildSpecError } from './errors.js'
 import { LANGUAGES, type Budget, type BuildSpec, type FileSet, type Language } from './types.js'

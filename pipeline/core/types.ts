@@ -5,7 +5,7 @@
  * resumed by another node from these records alone.
  */
 import type { Analysis } from '../../protocols/index.js'
-import type { TestFailure, TestReport } from '../../sandbox/index.js'
+import type { TestFailure, TestReport } from '../../protocols/index.js'
 
 export const LANGUAGES = ['python', 'javascript', 'typescript'] as const
 export type Language = typeof LANGUAGES[number]

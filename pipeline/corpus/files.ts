@@ -8,6 +8,7 @@
 import { opendir, readFile, stat } from 'node:fs/promises'
 import { basename, join, normalize, sep } from 'node:path'
 import { checkAborted, CorpusOptionsError } from './errors.js'
+import { globMatcher } from '../../protocols/index.js'
 
 export interface TextFileOptions {
   /** Extensions (`.py`) or globs (`src/**\/*.ts`; without a `/` it matches the file name): a file must match one. */
@@ -27,32 +28,12 @@ const DEFAULT_MAX_FILE_BYTES = 1024 * 1024
 const DEFAULT_MAX_FILES = 100_000
 const SNIFF_BYTES = 8192
 
-/** A glob as a regular expression over a `/`-separated path: `**` any folders, `*` and `?` within a name, `{a,b}` either. */
-export function globToRegExp (glob: string): RegExp {
-  let out = ''
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]
-    if (c === '*' && glob[i + 1] === '*') {
-      const slash = glob[i + 2] === '/'
-      out += slash ? '(?:.*/)?' : '.*'
-      i += slash ? 2 : 1
-    } else if (c === '*') out += '[^/]*'
-    else if (c === '?') out += '[^/]'
-    else if (c === '{') out += '(?:'
-    else if (c === '}') out += ')'
-    else if (c === ',' && out.lastIndexOf('(?:') > out.lastIndexOf(')')) out += '|'
-    else out += c.replace(/[.+^$()|[\]\\]/g, '\\$&')
-  }
-  return new RegExp(`^${out}$`)
-}
-
 /** Whether a path is included: default everything; `.ext` by extension; a glob without `/` by file name, else by path. */
 export function includeMatcher (include: readonly string[] | undefined): (path: string) => boolean {
   if (include === undefined || include.length === 0) return () => true
   const tests = include.map(pattern => {
     if (/^\.[\w.-]+$/.test(pattern)) return (path: string) => path.toLowerCase().endsWith(pattern.toLowerCase())
-    const re = globToRegExp(pattern)
-    return pattern.includes('/') ? (path: string) => re.test(path) : (path: string) => re.test(basename(path))
+    return globMatcher([pattern], { byName: true })
   })
   return path => tests.some(test => test(path))
 }

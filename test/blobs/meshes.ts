@@ -6,7 +6,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createMesh, startMesh, type Mesh } from '../../node/mesh/libp2p.js'
 import { newSwarmKeyHex } from '../../node/datadir/index.js'
 import { silentLogger } from '../../base/index.js'
-import { BlobStore, createBlobService, type BlobService, type BlobServiceInit } from '../../node/blobs/index.js'
+import { BlobStore, createBlobService, type BlobService, type BlobServiceInit } from '../../blobs/index.js'
 
 export interface BlobNode { mesh: Mesh, store: BlobStore, service: BlobService, dataDir: string }
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest'
 import { createHash, randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
-import { createBlobService, type BlobServiceInit } from '../../node/blobs/index.js'
+import { createBlobService, type BlobServiceInit } from '../../blobs/index.js'
 import { silentLogger } from '../../base/index.js'
 import { blobMeshes, connect, waitFor, type BlobNode } from './meshes.js'
 import { lieAboutBlobs, type Lie } from './liar.js'

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { createHash, randomBytes } from 'node:crypto'
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { BlobStore } from '../../node/blobs/index.js'
+import { BlobStore } from '../../blobs/index.js'
 import { tempDir } from './meshes.js'
 
 const dirs: string[] = []

@@ -12,12 +12,13 @@ import { AbortedError } from '../../base/index.js'
 import { silentLogger } from '../../base/index.js'
 import { writeTestModel, type TestModelInfo } from '../../models/index.js'
 import {
-  ModelHost, planAdmission, resolveGenerateRequest, SlotQueue, splitTokenText, toChatHistory, TOKEN_MESSAGE_MAX, type ResidentModel,
+  ModelHost, planAdmission, resolveGenerateRequest, SlotQueue, toChatHistory, type ResidentModel,
 } from '../../models/host/index.js'
 import { ModelMemory } from '../../models/host/memory.js'
 import type { HostedModel } from '../../models/host/hosted-model.js'
 import type { GenerateInput, HostSettings, ModelFile } from '../../protocols/model.js'
 import { modelTempDir, removeModelTempDirs } from './helpers.js'
+import { splitTokenText, TOKEN_MESSAGE_MAX } from '../../workers/model-handlers.js'
 
 // One thread: vitest runs two test files at once on 2 cores (see llama.test.ts).
 const settings: HostSettings = { threads: 1, memoryBudgetMb: 1024, sequences: 4, contextSize: 256, gpuLayers: 'auto' }

@@ -11,7 +11,7 @@ import { tempDir, removeTempDirs, waitFor } from '../helpers/nodes.js'
 import { spawnNode, waitReady, killAll, type NodeProcess, nodeApi, startNode } from '../helpers/processes.js'
 import type { TaskViewT } from '../../protocols/task.js'
 
-const CONFIG = { auction: { leaseMs: 2000, heartbeatMs: 300 }, advert: { baseIntervalMs: 500, maxReceiveRate: 20 } }
+const CONFIG = { auction: { leaseMs: 2000, heartbeatMs: 300 }, advert: { baseIntervalMs: 2000, maxReceiveRate: 20 } } // peers expire after 3 silent intervals: 6 s holds on a busy machine
 let a: NodeProcess
 let b: NodeProcess
 let c: NodeProcess

@@ -14,7 +14,7 @@ import type { TaskViewT } from '../../protocols/task.js'
 import { removeTempDirs, tempDir, waitFor } from '../helpers/nodes.js'
 import { killAll, runCli, type NodeProcess, nodeApi, startNode } from '../helpers/processes.js'
 
-const CONFIG = { auction: { leaseMs: 2000, heartbeatMs: 300 }, advert: { baseIntervalMs: 500, maxReceiveRate: 20 } }
+const CONFIG = { auction: { leaseMs: 2000, heartbeatMs: 300 }, advert: { baseIntervalMs: 2000, maxReceiveRate: 20 } } // peers expire after 3 silent intervals: 6 s holds on a busy machine
 const MODEL = 'tiny-coder'
 let m: NodeProcess // the model
 let b: NodeProcess // a sandbox, may coordinate

@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest'
 import { DEFAULT_ENV, DEFAULT_LIMITS, InvalidSandboxSpecError, LIMIT_BOUNDS, validateSpec } from '../../sandbox/index.js'
-import { fileDirectoryConflicts, globMatcher, globProblem, globToRegExp, parentDirectories, pathProblem } from '../../sandbox/paths.js'
+import { fileDirectoryConflicts, parentDirectories } from '../../sandbox/paths.js'
+import { globMatcher, globProblem, pathProblem } from '../../protocols/index.js'
+import { includeMatcher } from '../../pipeline/corpus/index.js'
 
 function problemsOf (input: unknown): string[] {
   try {
@@ -60,12 +62,25 @@ describe('collect globs', () => {
     ['a/**/z', 'a/z', true],
     ['a/**/z', 'a/b/c/z', true],
     ['a/**/z', 'ab/z', false],
-    ['(x)+[y].txt', '(x)+[y].txt', true],
-    ['(x)+[y].txt', 'xx[y].txt', false],
     ['a.b', 'axb', false],
+    ['*.{py,ts}', 'x.ts', true],
+    ['*.{py,ts}', 'x.js', false],
+    ['[ab].txt', 'a.txt', true],
+    ['[ab].txt', 'c.txt', false],
   ])('%s matches %s: %s', (glob, path, expected) => {
-    expect(globToRegExp(glob).test(path)).toBe(expected)
     expect(globMatcher([glob])(path)).toBe(expected)
+  })
+
+  // One matcher for every part (picomatch): before, the sandbox's and the corpus's globs
+  // disagreed on `{a,b}`, and both took `[ab]` literally.
+  test.each([
+    ['*.{py,ts}', 'x.ts', true],
+    ['[ab].txt', 'b.txt', true],
+    ['src/**/*.py', 'src/a/b.py', true],
+    ['src/**/*.py', 'lib/a.py', false],
+  ])('the sandbox and a corpus agree: %s on %s is %s', (glob, path, expected) => {
+    expect(globMatcher([glob])(path)).toBe(expected)
+    expect(includeMatcher([glob])(path)).toBe(expected)
   })
 
   test.each([

@@ -1,44 +1,59 @@
-import { expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { dirname, join, normalize } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { checkLayering, LAYERS, type SourceFile } from '../helpers/layering.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
-/** Runtime (non-type) relative imports of every library file, as a graph. */
-function importGraph (): Map<string, string[]> {
-  const files = execFileSync('git', ['ls-files', '*.ts'], { cwd: root, encoding: 'utf8' }).split('\n').filter(f => f !== '' && !f.startsWith('test/'))
-  const graph = new Map<string, string[]>()
-  for (const file of files) {
-    const source = readFileSync(join(root, file), 'utf8')
-    const deps: string[] = []
-    for (const m of source.matchAll(/^(import|export)(?! type)[^'"]*from\s+['"](\.[^'"]+)['"]/gm)) {
-      deps.push(normalize(join(dirname(file), m[2])).replace(/\.js$/, '.ts'))
-    }
-    graph.set(file, deps)
-  }
-  return graph
+/** Every library and script file of the checkout (tests are not layered). */
+function sources (): SourceFile[] {
+  return execFileSync('git', ['ls-files', '-co', '--exclude-standard', '*.ts'], { cwd: root, encoding: 'utf8' })
+    .split('\n')
+    .filter(f => f !== '' && !f.startsWith('test/') && f !== 'vitest.config.ts')
+    .map(path => ({ path, text: readFileSync(join(root, path), 'utf8') }))
 }
 
-test('library code has no import cycles', () => {
-  const graph = importGraph()
-  const state = new Map<string, 'open' | 'done'>()
-  const cycles: string[][] = []
-  const visit = (file: string, path: string[]): void => {
-    state.set(file, 'open')
-    for (const dep of graph.get(file) ?? []) {
-      if (state.get(dep) === 'open') cycles.push([...path.slice(path.indexOf(dep)), dep])
-      else if (!state.has(dep)) visit(dep, [...path, dep])
-    }
-    state.set(file, 'done')
-  }
-  for (const file of graph.keys()) if (!state.has(file)) visit(file, [file])
-  expect(graph.size).toBeGreaterThan(20)
-  expect(cycles).toEqual([])
+describe('the layers of docs/ARCHITECTURE.md', () => {
+  test('the code keeps them: parts import only the layers below, through their faces, with no cycles (type-only imports too)', () => {
+    const files = sources()
+    expect(files.length).toBeGreaterThan(100)
+    expect(checkLayering(files)).toEqual([])
+  })
+
+  test('every top-level folder with code is a part or a root', () => {
+    const tops = new Set(sources().map(f => f.path.split('/')[0]).filter(t => !t.endsWith('.ts')))
+    const known = new Set([...Object.keys(LAYERS).map(k => k.split('/')[0]), 'node', 'scripts', 'bin'])
+    expect([...tops].filter(t => !known.has(t))).toEqual([])
+  })
+
+  // A deliberate violation of each rule, in a fixture tree: the checker must report it.
+  test.each([
+    ['a pure part imports the node', [{ path: 'scheduler/rank.ts', text: "import { x } from '../node/index.js'" }], 'imports-root'],
+    ['the bottom layer imports a part above it', [{ path: 'protocols/task.ts', text: "import type { T } from '../tasks/index.js'" }], 'layer'],
+    ['a part reaches inside another', [{ path: 'tasks/service.ts', text: "import { foldTask } from '../ledger/fold.js'" }], 'face'],
+    ['a dynamic import reaches inside another', [{ path: 'workers/w.ts', text: "const m = await import('../models/host/host.js')" }], 'face'],
+    ['a type-only cycle', [
+      { path: 'scheduler/a.ts', text: "import type { B } from './b.js'" },
+      { path: 'scheduler/b.ts', text: "export type { A } from './a.js'" },
+    ], 'cycle'],
+    ['a file outside every part', [{ path: 'misc/util.ts', text: '' }], 'unknown-part'],
+  ])('%s is reported', (_name, files, rule) => {
+    expect(checkLayering(files).map(v => v.rule)).toContain(rule)
+  })
+
+  test('what the rules allow is not reported', () => {
+    expect(checkLayering([
+      { path: 'node/node.ts', text: "import '../base/polyfill.js'\nimport { TaskService } from '../tasks/index.js'" },
+      { path: 'tasks/service.ts', text: "import { foldTask } from '../ledger/index.js'\nimport type { X } from './kinds.js'" },
+      { path: 'tasks/kinds.ts', text: '' },
+      { path: 'scripts/bench.ts', text: "import { inner } from '../ledger/store.js'" },
+    ])).toEqual([])
+  })
 })
 
 test('library code never writes to the console', () => {
-  const offenders = [...importGraph().keys()].filter(f => !f.startsWith('scripts/') && /\bconsole\.(log|error|warn|info|debug)\(/.test(readFileSync(join(root, f), 'utf8')))
+  const offenders = sources().filter(f => !f.path.startsWith('scripts/') && /\bconsole\.(log|error|warn|info|debug)\(/.test(f.text)).map(f => f.path)
   expect(offenders).toEqual([])
 })

@@ -8,7 +8,7 @@
  */
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
-import type { TaskViewT } from '../../../protocols/task.js'
+import type { TaskViewT } from '../../../protocols/index.js'
 import { apiBlob, apiRequest, type LocalNode } from '../client.js'
 import { onInterrupt } from '../interrupt.js'
 import { write, writeError, writeJson } from '../output.js'

@@ -1,7 +1,7 @@
 /** `gryphgen invite`: print, alone on stdout, the string another machine joins with. */
 import { multiaddr } from '@multiformats/multiaddr'
 import { isLoopback } from '@libp2p/utils'
-import { encodeInvite } from '../../../protocols/invite.js'
+import { encodeInvite } from '../../../protocols/index.js'
 import { DataDirError, NodeNotRunningError } from '../../../base/index.js'
 import { readSwarmKey } from '../../datadir/index.js'
 import type { NodeBodyT } from '../../api/index.js'

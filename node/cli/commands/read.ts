@@ -1,6 +1,6 @@
 /** `gryphgen peers` and `gryphgen node`: readable tables by default, `--json` for scripts. */
 import type { NodeBodyT, PeerViewT } from '../../api/index.js'
-import type { Capabilities } from '../../../protocols/advert.js'
+import type { Capabilities } from '../../../protocols/index.js'
 import { ago, mb, shortId, table } from '../output.js'
 
 const gpus = (c: Capabilities): string => c.gpus.length === 0 ? '-' : c.gpus.map(g => `${g.model} (${mb(g.vramMb)})`).join(', ')

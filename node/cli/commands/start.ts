@@ -2,7 +2,7 @@
 import { loadConfig, type ConfigFlags } from '../../config/index.js'
 import { createLogger } from '../../../base/index.js'
 import { GryphgenNode } from '../../node.js'
-import { decodeInvite, type Invite } from '../../../protocols/invite.js'
+import { decodeInvite, type Invite } from '../../../protocols/index.js'
 import { DataDirError } from '../../../base/index.js'
 import { ensureDir, readBootstrapFile, readSwarmKey, writeBootstrapFile, writeSwarmKey } from '../../datadir/index.js'
 

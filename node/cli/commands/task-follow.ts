@@ -7,7 +7,7 @@
  * its error. The caller's signal aborts it all (thrown as the signal's reason).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { TaskViewT } from '../../../protocols/task.js'
+import type { TaskViewT } from '../../../protocols/index.js'
 import { ApiError } from '../../../base/index.js'
 import { apiRequest, type LocalNode } from '../client.js'
 import { readEvents, type SseEvent } from '../sse.js'

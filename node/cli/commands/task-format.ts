@@ -2,7 +2,7 @@
  * Pure views of tasks for the terminal: the status page, the list table, progress lines,
  * blocked reasons, and the exit code a finished task gives `submit --wait` and `logs --follow`.
  */
-import type { TaskViewT } from '../../../protocols/task.js'
+import type { TaskViewT } from '../../../protocols/index.js'
 import { ago, shortId, table } from '../output.js'
 
 /** An `exec` result as the node reports it (other kinds leave these fields out). */

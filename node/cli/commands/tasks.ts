@@ -5,7 +5,7 @@
  * from the blob store when the result only keeps a preview) and gives the exit code of
  * `taskExitCode`. Ctrl-C stops waiting (exit 130); the task itself goes on.
  */
-import type { SubmitReplyT, TaskViewT } from '../../../protocols/task.js'
+import type { SubmitReplyT, TaskViewT } from '../../../protocols/index.js'
 import { apiBlob, apiRequest, type LocalNode } from '../client.js'
 import { onInterrupt } from '../interrupt.js'
 import { write, writeError, writeJson } from '../output.js'
