@@ -27,10 +27,9 @@
  *     can run the task (cleared by the next award); `abandoned` fails a task with no open
  *     attempt (attempts exhausted). `cancelled` counts from any member of the mesh.
  */
-import type { Bodies, Entry } from '../protocols/index.js'
+import { isTerminal, type Bodies, type Entry, type TaskStateName } from '../protocols/index.js'
 import { compareHlc } from './hlc.js'
 
-export type TaskStateName = 'pending' | 'awarded' | 'running' | 'succeeded' | 'failed' | 'cancelled'
 export type AttemptOutcome = 'succeeded' | 'failed' | 'lost' | 'cancelled' | 'late-succeeded' | 'late-failed'
 
 export interface Attempt {
@@ -77,8 +76,6 @@ export function canonicalOrder (a: Entry, b: Entry): number {
   return compareHlc(a.hlc, b.hlc) || (a.author < b.author ? -1 : a.author > b.author ? 1 : a.seq - b.seq)
 }
 
-const TERMINAL = new Set<TaskStateName>(['succeeded', 'failed', 'cancelled'])
-export const isTerminal = (state: TaskStateName): boolean => TERMINAL.has(state)
 
 /** Fold entries (ids alongside) of one task into its state. */
 export function foldTask (entries: ReadonlyArray<{ id: string, entry: Entry }>): TaskState | undefined {

@@ -1,5 +1,6 @@
 export { TaskLedger, consecutiveRuns, type LedgerComponents, type LedgerEvents, type ReceiveOutcome } from './ledger.js'
-export { foldTask, canonicalOrder, isTerminal, type TaskState, type TaskStateName, type Attempt, type AttemptOutcome, type Checkpoint, type Feedback } from './fold.js'
+export { isTerminal, type TaskStateName } from '../protocols/index.js'
+export { foldTask, canonicalOrder, type TaskState, type Attempt, type AttemptOutcome, type Checkpoint, type Feedback } from './fold.js'
 export { HybridClock, compareHlc, hlcKey } from './hlc.js'
 export { createEntrySigner, verifySignature, verifyRun, idOf } from './crypto.js'
 export type { Stored, Head } from './store.js'

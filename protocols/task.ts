@@ -54,6 +54,11 @@ export type Limits = Type.Static<typeof LimitsSchema>
 export type Durability = Type.Static<typeof DurabilitySchema>
 
 export const TASK_STATES = ['pending', 'awarded', 'running', 'succeeded', 'failed', 'cancelled'] as const
+export type TaskStateName = typeof TASK_STATES[number]
+/** The states a task never leaves (the one definition; the fold, the API, the CLI and runToEnd read it). */
+export const TERMINAL_STATES: readonly TaskStateName[] = ['succeeded', 'failed', 'cancelled']
+const terminal = new Set<string>(TERMINAL_STATES)
+export const isTerminal = (state: string): boolean => terminal.has(state)
 
 const Outcome = Type.Enum(['succeeded', 'failed', 'lost', 'cancelled', 'late-succeeded', 'late-failed'])
 const Iso = Type.String({ description: 'ISO 8601 time' })

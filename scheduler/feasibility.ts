@@ -9,13 +9,13 @@
  * Pure, no I/O.
  */
 import { ImpossibleTaskError, InvalidRequirementsError } from './errors.js'
-import { MAX_PRIORITY, MIN_PRIORITY, type TaskRequirements, type TaskView, type NodeView } from './types.js'
+import { MAX_PRIORITY, MIN_PRIORITY, type TaskRequirements, type PlacementTask, type NodeView } from './types.js'
 
 import type { CheckName, Fit, NodeReasons, Unfit } from './types.js'
 
 export type { CheckName, Fit, NodeReasons, Unfit }
 
-type Check = (task: TaskView, node: NodeView) => Unfit | null
+type Check = (task: PlacementTask, node: NodeView) => Unfit | null
 
 const unfit = (check: CheckName, fit: 'later' | 'never', reason: string): Unfit => ({ check, fit, reason })
 
@@ -48,10 +48,10 @@ export const CHECKS: ReadonlyArray<readonly [CheckName, Check]> = [
     return arch === undefined || arch === n.arch ? null : unfit('arch', 'never', `needs arch ${arch}, node is ${n.arch}`)
   }],
   ['sandbox', (t, n) => {
-    if (t.kind !== 'exec' || n.sandboxAvailable === true) return null
+    if (t.needsSandbox !== true || n.sandboxAvailable === true) return null
     return n.sandboxAvailable === null
-      ? unfit('sandbox', 'later', 'exec needs the sandbox; node has not probed it yet')
-      : unfit('sandbox', 'never', 'exec needs the sandbox; node has none')
+      ? unfit('sandbox', 'later', `${t.kind} needs the sandbox; node has not probed it yet`)
+      : unfit('sandbox', 'never', `${t.kind} needs the sandbox; node has none`)
   }],
   ['runtimes', (t, n) => {
     const missing = (t.requirements.runtimes ?? []).filter(r => !n.runtimes.includes(r))
@@ -66,7 +66,7 @@ export const CHECKS: ReadonlyArray<readonly [CheckName, Check]> = [
 export interface Feasibility { fit: Fit, reasons: Unfit[] }
 
 /** Every reason a node is unfit (not just the first), and the worst degree among them. */
-export function checkNode (task: TaskView, node: NodeView): Feasibility {
+export function checkNode (task: PlacementTask, node: NodeView): Feasibility {
   const reasons: Unfit[] = []
   for (const [, check] of CHECKS) {
     const r = check(task, node)
@@ -84,7 +84,7 @@ export interface MeshVerdict {
   reasons: NodeReasons
 }
 
-export function meshVerdict (task: TaskView, nodes: readonly NodeView[]): MeshVerdict {
+export function meshVerdict (task: PlacementTask, nodes: readonly NodeView[]): MeshVerdict {
   const fitNow: NodeView[] = []
   const reasons: NodeReasons = {}
   let later = false
@@ -99,13 +99,13 @@ export function meshVerdict (task: TaskView, nodes: readonly NodeView[]): MeshVe
 }
 
 /** The verdict as an error to record on the task when nothing can ever run it. */
-export function impossibleTaskError (task: TaskView, verdict: MeshVerdict): ImpossibleTaskError {
+export function impossibleTaskError (task: PlacementTask, verdict: MeshVerdict): ImpossibleTaskError {
   const nodes = Object.keys(verdict.reasons).length
   return new ImpossibleTaskError(`no node of ${nodes} can ever run task ${task.id}`, { details: verdict.reasons })
 }
 
 /** Range checks on a task before it is auctioned; every problem at once. */
-export function validateTask (task: Pick<TaskView, 'priority' | 'requirements' | 'work'>): void {
+export function validateTask (task: Pick<PlacementTask, 'priority' | 'requirements' | 'work'>): void {
   const problems: string[] = []
   const r: TaskRequirements = task.requirements
   const count = (name: string, v: unknown): void => {

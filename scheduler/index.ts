@@ -4,7 +4,7 @@
  * order with aging, ranking and bid selection, rendezvous hashing for auction takeover.
  * No I/O: the bid/award protocol, the ledger and the API wire these in.
  */
-export { MIN_PRIORITY, MAX_PRIORITY, REFERENCE_GHZ, emptyLoad, nodeView, modelFacts, modelInfoOf, type TaskView, type TaskWork, type ModelFacts, type TaskRequirements, type GpuRequirement, type NodeView, type NodeLoad } from './types.js'
+export { MIN_PRIORITY, MAX_PRIORITY, REFERENCE_GHZ, emptyLoad, nodeView, modelFacts, modelInfoOf, type PlacementTask, type TaskWork, type ModelFacts, type TaskRequirements, type GpuRequirement, type NodeView, type NodeLoad } from './types.js'
 export { CHECKS, checkNode, meshVerdict, impossibleTaskError, validateTask, type Fit, type CheckName, type Unfit, type NodeReasons, type Feasibility, type MeshVerdict } from './feasibility.js'
 export { DEFAULT_PRIORS, createRunEstimates, observeRun, estimateRunMs, nodeRunCount, type RunEstimates, type RunObservation, type Mean } from './estimate.js'
 export { RESERVE_WEIGHT, LOAD_MB_PER_S, SELF_BENCH_MS, MODEL_REQUEST_OVERHEAD_MS, modelLoadMs, speedPriorMs, estimateTaskRunMs, queueWaitMs, spareVramShare, predictCompletion, type Prediction } from './predict.js'

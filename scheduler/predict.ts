@@ -42,7 +42,7 @@
  * Pure.
  */
 import { estimateRunMs, nodeRunCount, type RunEstimates } from './estimate.js'
-import { modelFacts, type ModelFacts, type NodeView, type TaskView, type TaskWork } from './types.js'
+import { modelFacts, type ModelFacts, type NodeView, type PlacementTask, type TaskWork } from './types.js'
 
 export const RESERVE_WEIGHT = 0.5
 /**
@@ -85,7 +85,7 @@ export function speedPriorMs (work: TaskWork, facts: ModelFacts): number | undef
 }
 
 /** A task's run time on the node before sharing its cores (`base` above): what queued work is priced at. */
-export function estimateTaskRunMs (task: TaskView, node: NodeView, estimates: RunEstimates): number {
+export function estimateTaskRunMs (task: PlacementTask, node: NodeView, estimates: RunEstimates): number {
   const model = task.requirements.model
   const learned = (): number => estimateRunMs(estimates, task.kind, model, node.id, node.speed, task.program)
   const facts = modelFacts(node, model)
@@ -94,7 +94,7 @@ export function estimateTaskRunMs (task: TaskView, node: NodeView, estimates: Ru
 }
 
 /** Share (0-1) of the node's GPU memory the task leaves unused. */
-export function spareVramShare (task: TaskView, node: NodeView): number {
+export function spareVramShare (task: PlacementTask, node: NodeView): number {
   let total = 0
   for (const v of node.gpuVramMb) total += v
   if (total <= 0) return 0
@@ -113,7 +113,7 @@ export function queueWaitMs (load: NodeView['load'], priority: number): number {
   return (load.runningRemainingMs + queuedAhead) / load.slots
 }
 
-export function predictCompletion (task: TaskView, node: NodeView, estimates: RunEstimates, reserveWeight = RESERVE_WEIGHT): Prediction {
+export function predictCompletion (task: PlacementTask, node: NodeView, estimates: RunEstimates, reserveWeight = RESERVE_WEIGHT): Prediction {
   const base = estimateTaskRunMs(task, node, estimates)
   const cpus = Math.max(1, node.cpus)
   const busy = Math.min(1, Math.max(0, node.load.externalLoad)) * cpus

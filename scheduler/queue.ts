@@ -10,11 +10,11 @@
  * first). Queues can therefore keep a heap on `queueKey`; `compareQueued` is that order with
  * deterministic ties (earlier submission, then id). Pure.
  */
-import type { TaskView } from './types.js'
+import type { PlacementTask } from './types.js'
 
 export const DEFAULT_AGING_MS = 60_000
 
-export type Queued = Pick<TaskView, 'id' | 'priority' | 'submittedAt'>
+export type Queued = Pick<PlacementTask, 'id' | 'priority' | 'submittedAt'>
 
 export function effectivePriority (task: Queued, now: number, agingMs = DEFAULT_AGING_MS): number {
   return task.priority + Math.max(0, now - task.submittedAt) / agingMs

@@ -10,7 +10,7 @@ import { checkNode } from './feasibility.js'
 import { predictCompletion, type Prediction } from './predict.js'
 import { rendezvousWeight } from './rendezvous.js'
 import type { RunEstimates } from './estimate.js'
-import type { NodeView, TaskView } from './types.js'
+import type { NodeView, PlacementTask } from './types.js'
 
 export interface Ranked { node: NodeView, prediction: Prediction, score: number, tie: number }
 
@@ -19,7 +19,7 @@ const byCost = (a: Sortable, b: Sortable): number =>
   (a.costMs - b.costMs) || (b.tie - a.tie) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
 /** Feasible-now candidates, best first. Nodes unfit now are left out (see `meshVerdict`). */
-export function rankCandidates (task: TaskView, nodes: readonly NodeView[], estimates: RunEstimates, options: { exclude?: ReadonlySet<string> } = {}): Ranked[] {
+export function rankCandidates (task: PlacementTask, nodes: readonly NodeView[], estimates: RunEstimates, options: { exclude?: ReadonlySet<string> } = {}): Ranked[] {
   const ranked: Array<Ranked & Sortable> = []
   for (const node of nodes) {
     if (options.exclude?.has(node.id) === true || checkNode(task, node).fit !== 'now') continue

@@ -36,7 +36,7 @@ export interface TaskWork {
   outputTokens: number
 }
 
-export interface TaskView {
+export interface PlacementTask {
   id: string
   /**
    * `exec` runs in the sandbox; `noop` completes at once; `generate`, `analyze` (a generate
@@ -49,8 +49,10 @@ export interface TaskView {
   submittedAt: number
   /** Model tasks only, where the submitter can tell; without it the run estimate is the kind's. */
   work?: TaskWork
-  /** Exec tasks: the program it runs (`sleep`, `python3 -m pytest`), whose own run history prices it. */
+  /** Its class of work, finer than the kind (exec: the program it runs, `python3 -m pytest`), whose own run history prices it. */
   program?: string
+  /** Its kind runs in the sandbox: a node without a working one cannot take it. */
+  needsSandbox?: boolean
 }
 
 /**

@@ -24,7 +24,7 @@
 import { parseArgs } from 'node:util'
 import {
   checkNode, createRunEstimates, emptyLoad, observeRun, pickBidders, predictCompletion, queueKey, rankCandidates,
-  rankBids, shouldDefer, MAX_PRIORITY, type NodeView, type TaskRequirements, type TaskView,
+  rankBids, shouldDefer, MAX_PRIORITY, type NodeView, type TaskRequirements, type PlacementTask,
 } from '../scheduler/index.js'
 
 const { values } = parseArgs({ options: { nodes: { type: 'string', default: '1000' }, tasks: { type: 'string', default: '100000' }, seed: { type: 'string', default: '1' }, 'horizon-ms': { type: 'string', default: '0' } } })
@@ -97,7 +97,7 @@ const PROFILES: Profile[] = [
 ]
 
 interface SimNode { view: NodeView, slots: number, busy: number, queue: Heap<SimTask>, estEndSum: number, buckets: number[], profiles: number[] }
-interface SimTask { view: TaskView, profile: number, work: number, arrival: number, est: number, start: number, node: number }
+interface SimTask { view: PlacementTask, profile: number, work: number, arrival: number, est: number, start: number, node: number }
 
 function makeNodes (rand: () => number): NodeView[] {
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]
@@ -127,7 +127,7 @@ function makeTasks (rand: () => number, capacity: number): SimTask[] {
     while (x >= PROFILES[profile].weight && profile < PROFILES.length - 1) x -= PROFILES[profile++].weight
     const p = PROFILES[profile]
     now += gap * 2 * rand()
-    const view: TaskView = { id: `task-${i}`, kind: p.kind, priority: Math.floor(rand() * (MAX_PRIORITY + 1)), requirements: p.req, submittedAt: now }
+    const view: PlacementTask = { id: `task-${i}`, kind: p.kind, priority: Math.floor(rand() * (MAX_PRIORITY + 1)), requirements: p.req, submittedAt: now }
     return { view, profile, work: p.work * (0.7 + 0.6 * rand()), arrival: now, est: 0, start: -1, node: -1 }
   })
 }
@@ -277,7 +277,7 @@ function main (): void {
   const capacity = views.reduce((s, v) => s + v.load.slots * v.speed, 0)
   const tasks = makeTasks(rand, capacity)
   const feasible = PROFILES.map((p, i) => {
-    const probe: TaskView = { id: `profile-${i}`, kind: p.kind, priority: 0, requirements: p.req, submittedAt: 0 }
+    const probe: PlacementTask = { id: `profile-${i}`, kind: p.kind, priority: 0, requirements: p.req, submittedAt: 0 }
     return views.flatMap((v, n) => checkNode(probe, v).fit === 'now' ? [n] : [])
   })
   const empty = feasible.findIndex(list => list.length === 0)

@@ -18,12 +18,12 @@
 import type { TaskState } from '../ledger/index.js'
 import type { Bodies, EntryType, Entry } from '../protocols/index.js'
 import { expectAuctionMessage } from '../protocols/index.js'
-import { estimateTaskRunMs, meshVerdict, pickBidders, rankBids, rankCandidates, RecentAwards, softExclusion, type Bid, type NodeView, type RunEstimates, type TaskView } from '../scheduler/index.js'
+import { estimateTaskRunMs, meshVerdict, pickBidders, rankBids, rankCandidates, RecentAwards, softExclusion, type Bid, type NodeView, type RunEstimates, type PlacementTask } from '../scheduler/index.js'
 import type { Logger } from '../base/index.js'
 import type { LeaseBoard } from './leases.js'
 import type { TaskRunner } from './runner.js'
 import type { AuctionWire } from './wire.js'
-import { avoidOf, blockedReport, schedulerView, sameReport } from './view.js'
+import { avoidOf, blockedReport, schedulerView, sameReport, type PlacementTraits } from './view.js'
 
 export interface AuctioneerComponents {
   peerId: string
@@ -34,10 +34,10 @@ export interface AuctioneerComponents {
   /** The task's state now, and its entries (what an award carries). */
   task: (id: string) => Promise<TaskState | undefined>
   entries: (id: string) => Promise<Entry[]>
-  /** Whether this node's version knows the task kind (only those are auctioned or adopted). */
-  knows: (kind: string) => boolean
+  /** The kind's placement traits where this node's version knows it (only those are auctioned or adopted). */
+  kind: (name: string) => PlacementTraits | undefined
   /** Live peers as candidates for `task` (this node excluded). */
-  peers: (task: TaskView) => NodeView[]
+  peers: (task: PlacementTask) => NodeView[]
   estimates: RunEstimates
   logger: Logger
 }
@@ -93,7 +93,7 @@ export class Auctioneer {
    */
   track (state: TaskState): void {
     const over = state.state === 'succeeded' || state.state === 'failed' || state.state === 'cancelled'
-    if (over || state.auctioneer !== this.#c.peerId || !this.#c.knows(state.kind)) {
+    if (over || state.auctioneer !== this.#c.peerId || this.#c.kind(state.kind) === undefined) {
       this.#mine.delete(state.id)
       return
     }
@@ -181,7 +181,7 @@ export class Auctioneer {
       return true
     }
     this.stats.auctions++
-    const task = schedulerView(state)
+    const task = schedulerView(state, this.#c.kind(state.kind))
     const self = this.#c.runner.view(task)
     const views = [...(self === undefined ? [] : [self]), ...this.#c.peers(task)]
     const verdict = meshVerdict(task, views)
@@ -281,7 +281,7 @@ export class Auctioneer {
   }
 
   async #askBid (state: TaskState, node: string): Promise<Bid | undefined> {
-    const { requirements, work, program } = schedulerView(state)
+    const { requirements, work, program } = schedulerView(state, this.#c.kind(state.kind))
     const summary = { id: state.id, kind: state.kind, priority: state.priority, requirements, submittedAt: state.submittedAt, ...(work === undefined ? {} : { work }), ...(program === undefined ? {} : { program }) }
     if (node === this.#c.peerId) {
       const bid = this.#c.runner.bid(summary)

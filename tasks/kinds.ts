@@ -21,7 +21,7 @@ import type { Bodies } from '../protocols/index.js'
 import type { Checkpoint } from '../ledger/index.js'
 import type { TaskOps } from './to-end.js'
 import { InvalidTaskError } from './errors.js'
-import { normalizeRequirements } from './view.js'
+import { normalizeRequirements, type PlacementTraits } from './view.js'
 import { offloadOutputs, type BlobSink } from './outputs.js'
 
 /** What model kinds need of the node: its models' files, the worker settings, and the worker's state after a run. */
@@ -63,14 +63,13 @@ export interface KindContext {
 
 export interface KindOutcome { outcome: 'succeeded' | 'failed', result?: Record<string, unknown>, error?: string }
 
-export interface TaskKind {
+export interface TaskKind extends PlacementTraits {
   readonly name: string
   /** The kind's own body fields (besides the envelope). */
   readonly fields: TProperties
   readonly defaults: { cpus: number, memoryMb: number }
   /** Worker slots of this kind bound concurrent runs; null: runs inline, unbounded. */
   readonly workerKind: WorkerKind | null
-  readonly needsSandbox: boolean
   /** Checks beyond the schema (pure); throws InvalidTaskError. */
   check?: (spec: TaskSpec) => void
   /** The spec as stored, after check (pure): normalized fields, derived requirements, `work`. */
@@ -105,6 +104,19 @@ function toSandboxSpec (spec: TaskSpec): SandboxSpec {
   }
 }
 
+/**
+ * What an exec task runs, as its class of work for run estimates: the program's base name,
+ * with the module for `-m` (`python3 -m pytest`). A spec from the ledger: checked, not trusted.
+ */
+export function programOf (spec: Record<string, unknown>): string | undefined {
+  const command = spec.command
+  if (!Array.isArray(command) || typeof command[0] !== 'string') return undefined
+  const program = command[0].split('/').at(-1) ?? ''
+  if (program === '') return undefined
+  const module = command[1] === '-m' && typeof command[2] === 'string' ? ` -m ${command[2]}` : ''
+  return `${program}${module}`.slice(0, 96)
+}
+
 const noop: TaskKind = {
   name: 'noop',
   fields: {},
@@ -126,6 +138,7 @@ const exec: TaskKind = {
   defaults: { cpus: 1, memoryMb: 512 },
   workerKind: 'exec',
   needsSandbox: true,
+  workClass: programOf,
   check: spec => {
     try {
       validateSpec(toSandboxSpec(spec))

@@ -12,18 +12,18 @@ import type { TaskState } from '../ledger/index.js'
 import type { Bodies, EntryType } from '../protocols/index.js'
 import type { TaskEvent } from '../protocols/index.js'
 import type { LeaseMessage, TaskSummaryT } from '../protocols/index.js'
-import { checkNode, compareQueued, emptyLoad, estimateRunMs, estimateTaskRunMs, predictCompletion, MAX_PRIORITY, type NodeView, type RunEstimates, type TaskView } from '../scheduler/index.js'
+import { checkNode, compareQueued, emptyLoad, estimateRunMs, estimateTaskRunMs, predictCompletion, MAX_PRIORITY, type NodeView, type RunEstimates, type PlacementTask } from '../scheduler/index.js'
 import type { WorkerPool } from '../workers/index.js'
 import type { Logger } from '../base/index.js'
 import type { KindContext, KindRegistry, ModelAccess, TaskSpec } from './kinds.js'
 import type { TaskOps } from './to-end.js'
 import type { BlobSink } from './outputs.js'
-import { normalizeRequirements, schedulerView } from './view.js'
+import { normalizeRequirements, schedulerView, type PlacementTraits } from './view.js'
 
 const CAPACITY_TTL_MS = 100
 
 export interface Held {
-  task: TaskView
+  task: PlacementTask
   attempt: number
   spec: TaskSpec
   acceptedAt: number
@@ -56,7 +56,7 @@ export interface RunnerComponents {
 
 export class TaskRunner {
   readonly #c: RunnerComponents
-  readonly #order: (a: TaskView, b: TaskView) => number
+  readonly #order: (a: PlacementTask, b: PlacementTask) => number
   readonly #queue: Held[] = []
   readonly #running = new Map<string, Held>()
   #stopping = false
@@ -82,7 +82,7 @@ export class TaskRunner {
   }
 
   /** This node as a candidate for `task`, with its exact load for the task's kind. */
-  view (task: TaskView): NodeView | undefined {
+  view (task: PlacementTask): NodeView | undefined {
     const self = this.#c.selfView()
     if (self === undefined) return undefined
     const slots = this.#slots(task.kind)
@@ -108,15 +108,16 @@ export class TaskRunner {
     return { ...self, load: { ...emptyLoad(Math.min(slots, 1_000_000), externalLoad), running, queued, runningRemainingMs: remaining, queuedMsByPriority: buckets } }
   }
 
-  #estimate (task: TaskView): number {
+  #estimate (task: PlacementTask): number {
     const self = this.#c.selfView()
     return self === undefined ? estimateRunMs(this.#c.estimates, task.kind, task.requirements.model, this.#c.peerId, 1, task.program) : estimateTaskRunMs(task, self, this.#c.estimates)
   }
 
   bid (summary: TaskSummaryT): { costMs: number, completionMs: number } | { reason: string } {
     if (this.#stopping) return { reason: 'node is stopping' }
-    const task = toTaskView(summary)
-    if (!this.#c.kinds.has(task.kind)) return { reason: `this node does not run ${task.kind} tasks` }
+    const kind = this.#c.kinds.get(summary.kind)
+    if (kind === undefined) return { reason: `this node does not run ${summary.kind} tasks` }
+    const task = placementOfSummary(summary, kind)
     const node = this.view(task)
     if (node === undefined) return { reason: 'capabilities not probed yet' }
     const fit = checkNode(task, node)
@@ -132,7 +133,7 @@ export class TaskRunner {
     const kind = this.#c.kinds.get(state.kind)
     if (kind === undefined) return { ok: false, reason: `this node does not run ${state.kind} tasks` }
     if (kind.workerKind !== null && this.#slots(state.kind) === 0) return { ok: false, reason: `no ${kind.workerKind} worker ready` }
-    const task = schedulerView(state)
+    const task = schedulerView(state, kind)
     this.#queue.push({ task, attempt, spec: state.spec as TaskSpec, acceptedAt: Date.now(), estimateMs: this.#estimate(task) })
     this.#queue.sort((a, b) => this.#order(a.task, b.task))
     queueMicrotask(() => { this.#pump() })
@@ -230,6 +231,7 @@ export class TaskRunner {
   }
 }
 
-export function toTaskView (summary: TaskSummaryT): TaskView {
-  return { id: summary.id, kind: summary.kind, priority: summary.priority, submittedAt: summary.submittedAt, requirements: normalizeRequirements(summary.requirements), ...(summary.work === undefined ? {} : { work: summary.work }), ...(summary.program === undefined ? {} : { program: summary.program }) }
+/** A task as an auctioneer asked for a bid on it, for this node's own checks; `kind` from this node's registry. */
+export function placementOfSummary (summary: TaskSummaryT, kind: PlacementTraits): PlacementTask {
+  return { id: summary.id, kind: summary.kind, priority: summary.priority, submittedAt: summary.submittedAt, requirements: normalizeRequirements(summary.requirements), needsSandbox: kind.needsSandbox, ...(summary.work === undefined ? {} : { work: summary.work }), ...(summary.program === undefined ? {} : { program: summary.program }) }
 }

@@ -11,7 +11,7 @@ import type { Capabilities } from '../protocols/index.js'
 import type { Bodies, EntryType } from '../protocols/index.js'
 import type { TaskViewT, SubmitReplyT } from '../protocols/index.js'
 import { isTerminal, type TaskLedger, type TaskState } from '../ledger/index.js'
-import { createRunEstimates, estimateTaskRunMs, nodeView, observeRun, rendezvousOwner, type NodeView, type TaskView } from '../scheduler/index.js'
+import { createRunEstimates, estimateTaskRunMs, nodeView, observeRun, rendezvousOwner, type NodeView, type PlacementTask } from '../scheduler/index.js'
 import type { WorkerPool } from '../workers/index.js'
 import { NotFoundError } from '../base/index.js'
 import type { Logger } from '../base/index.js'
@@ -25,7 +25,7 @@ import { LeaseBoard } from './leases.js'
 import type { BlobSink } from './outputs.js'
 import { replicate } from './replicate.js'
 import { TaskRunner } from './runner.js'
-import { programOf, toTaskView } from './view.js'
+import { toTaskView } from './view.js'
 import { AuctionWire } from './wire.js'
 import { serveWire } from './serve.js'
 import { RemoteFollower } from './follow.js'
@@ -92,7 +92,7 @@ export class TaskService {
       task: async id => components.ledger.task(id),
       entries: async id => ((await components.ledger.history(id)) ?? []).map(s => s.entry).slice(-256),
       peers: task => this.#peerViews(task),
-      knows: kind => this.#kinds.has(kind),
+      kind: name => this.#kinds.get(name),
     }, this.#init)
     this.#follower = new RemoteFollower({ wire: this.wire, events: this.events, peerId: this.#peerId, logger })
   }
@@ -205,7 +205,7 @@ export class TaskService {
     // A model's load is priced apart (predictCompletion's loadMs): learn the run without it.
     const loadMs = (a.result?.timings as { loadMs?: unknown } | undefined)?.loadMs
     const durationMs = Math.max(0, a.endedAt - a.startedAt - (typeof loadMs === 'number' && Number.isFinite(loadMs) ? loadMs : 0))
-    const program = s.kind === 'exec' ? programOf(s.spec) : undefined
+    const program = this.#kinds.get(s.kind)?.workClass?.(s.spec)
     observeRun(this.estimates, { kind: s.kind, model, ...(program === undefined ? {} : { program }), node: a.node, speed: this.#speeds.get(a.node) ?? 1, durationMs })
   }
 
@@ -220,7 +220,7 @@ export class TaskService {
     return heard !== undefined && now - heard <= this.#init.leaseMs
   }
 
-  #peerViews (task: TaskView): NodeView[] {
+  #peerViews (task: PlacementTask): NodeView[] {
     const now = Date.now()
     const outstanding = this.auctioneer.outstanding()
     const connected = this.#connected()

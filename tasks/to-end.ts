@@ -5,7 +5,7 @@
  * second is the safety net. Aborting `signal` (or `cancel()`) cancels the task, also one
  * that `done` reported blocked as impossible (it would otherwise wait in the ledger forever).
  */
-import type { TaskEvent, TaskViewT } from '../protocols/index.js'
+import { isTerminal, type TaskEvent, type TaskViewT } from '../protocols/index.js'
 
 export interface TaskOps {
   submitWatched: (body: unknown, listener: (event: TaskEvent) => void, options: { signal?: AbortSignal }) => Promise<{ id: string, off?: () => void }>
@@ -15,17 +15,16 @@ export interface TaskOps {
 
 export interface Running { id: string, done: Promise<TaskViewT>, cancel: () => void }
 
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
 const POLL_MS = 1000
 
-export const hasEnded = (view: TaskViewT): boolean => TERMINAL.has(view.state) || view.blocked?.verdict === 'impossible'
+export const hasEnded = (view: TaskViewT): boolean => isTerminal(view.state) || view.blocked?.verdict === 'impossible'
 
 export async function runToEnd (ops: TaskOps, body: unknown, options: { signal?: AbortSignal, onEvent?: (event: TaskEvent) => void } = {}): Promise<Running> {
   options.signal?.throwIfAborted()
   const { promise: done, resolve } = Promise.withResolvers<TaskViewT>()
   let settled = false
   let over = false // reached a terminal state: nothing left to cancel (a task blocked as impossible still is)
-  const finish = (view: TaskViewT): void => { over ||= TERMINAL.has(view.state); if (!settled) { settled = true; resolve(view) } }
+  const finish = (view: TaskViewT): void => { over ||= isTerminal(view.state); if (!settled) { settled = true; resolve(view) } }
   const reply = await ops.submitWatched(body, event => {
     if (event.type === 'state' && hasEnded(event.task)) finish(event.task)
     else options.onEvent?.(event)

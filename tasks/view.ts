@@ -5,7 +5,7 @@
 import type { TaskState } from '../ledger/index.js'
 import type { Bodies } from '../protocols/index.js'
 import type { TaskViewT } from '../protocols/index.js'
-import type { MeshVerdict, TaskRequirements, TaskView, TaskWork } from '../scheduler/index.js'
+import type { MeshVerdict, TaskRequirements, PlacementTask, TaskWork } from '../scheduler/index.js'
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 
@@ -37,23 +37,19 @@ export function workOf (spec: Record<string, unknown>): TaskWork | undefined {
   return promptTokens === undefined || outputTokens === undefined ? undefined : { promptTokens, outputTokens }
 }
 
-export function schedulerView (state: TaskState): TaskView {
-  const work = workOf(state.spec)
-  const program = state.kind === 'exec' ? programOf(state.spec) : undefined
-  return { id: state.id, kind: state.kind, priority: state.priority, requirements: requirementsOf(state), submittedAt: state.submittedAt, ...(work === undefined ? {} : { work }), ...(program === undefined ? {} : { program }) }
+/** What placement needs to know of a task's kind (TaskKind has these). */
+export interface PlacementTraits {
+  /** Runs in the sandbox: only nodes whose sandbox works can take it. */
+  readonly needsSandbox: boolean
+  /** The task's class of work for run estimates, finer than its kind (exec: the program it runs). */
+  workClass?: (spec: Record<string, unknown>) => string | undefined
 }
 
-/**
- * What an exec task runs, as its class of work for run estimates: the program's base name,
- * with the module for `-m` (`python3 -m pytest`). A spec from the ledger: checked, not trusted.
- */
-export function programOf (spec: Record<string, unknown>): string | undefined {
-  const command = spec.command
-  if (!Array.isArray(command) || typeof command[0] !== 'string') return undefined
-  const program = command[0].split('/').at(-1) ?? ''
-  if (program === '') return undefined
-  const module = command[1] === '-m' && typeof command[2] === 'string' ? ` -m ${command[2]}` : ''
-  return `${program}${module}`.slice(0, 96)
+/** A folded task as the scheduler decides over it; `traits` from this node's registry (none: a kind it does not know). */
+export function schedulerView (state: TaskState, traits: PlacementTraits | undefined): PlacementTask {
+  const work = workOf(state.spec)
+  const program = traits?.workClass?.(state.spec)
+  return { id: state.id, kind: state.kind, priority: state.priority, requirements: requirementsOf(state), submittedAt: state.submittedAt, needsSandbox: traits?.needsSandbox ?? false, ...(work === undefined ? {} : { work }), ...(program === undefined ? {} : { program }) }
 }
 
 export function toTaskView (state: TaskState): TaskViewT {

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import Type from 'typebox'
-import { SubmitReplySchema, TASK_STATES, TaskViewSchema, type SubmitReplyT, type TaskEvent, type TaskViewT } from '../../protocols/index.js'
+import { isTerminal, SubmitReplySchema, TASK_STATES, TaskViewSchema, type SubmitReplyT, type TaskEvent, type TaskViewT } from '../../protocols/index.js'
 import { TaskIdParams } from './schemas.js'
 import { DIGEST_PATTERN } from '../../protocols/index.js'
 
@@ -31,7 +31,6 @@ const ListQuery = Type.Object({
 /** `states=succeeded,failed`: only changes into these states. */
 const EventsQuery = Type.Object({ states: Type.Optional(Type.String({ pattern: '^(pending|awarded|running|succeeded|failed|cancelled)(,(pending|awarded|running|succeeded|failed|cancelled))*$' })) }, { additionalProperties: false })
 const DigestParams = Type.Object({ digest: Type.String({ pattern: DIGEST_PATTERN.source }) }, { additionalProperties: false })
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
 const KEEPALIVE_MS = 15_000
 
 export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
@@ -122,7 +121,7 @@ function stream (reply: FastifyReply, id: string, first: TaskViewT | undefined, 
   const forward = (event: TaskEvent): void => {
     if (event.type === 'state') {
       write('state', event.task)
-      if (id !== '*' && TERMINAL.has(event.task.state)) { write('end', { state: event.task.state }); end() }
+      if (id !== '*' && isTerminal(event.task.state)) { write('end', { state: event.task.state }); end() }
       return
     }
     const { type, ...data } = event

@@ -33,14 +33,15 @@ describe('feasibility checks', () => {
     for (const r of f.reasons) expect(r.reason.length).toBeGreaterThan(0)
   })
 
-  test('sandbox is required only for exec', () => {
-    expect(checkNode(task({ kind: 'noop' }), node({ sandboxAvailable: false })).fit).toBe('now')
+  test('the sandbox is required only by kinds that need it', () => {
+    expect(checkNode(task({ kind: 'noop', needsSandbox: false }), node({ sandboxAvailable: false })).fit).toBe('now')
+    expect(checkNode(task({ kind: 'anything', needsSandbox: true }), node({ sandboxAvailable: false })).fit).toBe('never')
   })
 
   test('a view built from an advert is checked like any other', () => {
     const v = nodeView('p1', caps)
     expect(v).toMatchObject({ cpus: 8, gpuVramMb: [24576], labels: ['fast'], sandboxAvailable: null, speed: 1 })
-    expect(checkNode(task({ kind: 'noop' }, { gpu: { count: 1, minVramMb: 24_000 }, labels: ['fast'] }), v).fit).toBe('now')
+    expect(checkNode(task({ kind: 'noop', needsSandbox: false }, { gpu: { count: 1, minVramMb: 24_000 }, labels: ['fast'] }), v).fit).toBe('now')
   })
 })
 

@@ -1,6 +1,7 @@
 /** Pure reads of a task's spec from the ledger (peer input: checked, never trusted). */
 import { describe, expect, test } from 'vitest'
-import { avoidOf, programOf } from '../../tasks/view.js'
+import { avoidOf } from '../../tasks/view.js'
+import { programOf } from '../../tasks/kinds.js'
 
 describe('programOf: an exec task\'s class of work', () => {
   test.each<[unknown, string | undefined]>([

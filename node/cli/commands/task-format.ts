@@ -2,7 +2,7 @@
  * Pure views of tasks for the terminal: the status page, the list table, progress lines,
  * blocked reasons, and the exit code a finished task gives `submit --wait` and `logs --follow`.
  */
-import type { TaskViewT } from '../../../protocols/index.js'
+import { isTerminal, type TaskViewT } from '../../../protocols/index.js'
 import { ago, shortId, table } from '../output.js'
 
 /** An `exec` result as the node reports it (other kinds leave these fields out). */
@@ -23,9 +23,8 @@ export interface ExecResult {
 
 export const TASK_EXIT = { succeeded: 0, failed: 1, impossible: 3, cancelled: 130 } as const
 
-const TERMINAL = new Set<TaskViewT['state']>(['succeeded', 'failed', 'cancelled'])
 
-export const isOver = (view: TaskViewT): boolean => TERMINAL.has(view.state)
+export const isOver = (view: TaskViewT): boolean => isTerminal(view.state)
 /** Pending, and no node of the mesh could ever run it as it stands. */
 export const isImpossible = (view: TaskViewT): boolean => view.state === 'pending' && view.blocked?.verdict === 'impossible'
 /** Nothing more to wait for: over, or impossible. */
