@@ -6,3 +6,4 @@
 export * from './errors.js'
 export * from './logger.js'
 export * from './files.js'
+export * from './lifecycle.js'

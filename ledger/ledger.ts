@@ -17,6 +17,7 @@
  *   another node's entries, reorder a chain, or rewrite history: two different entries with
  *   one author and seq (equivocation) are both kept as evidence, the second is not applied.
  */
+import { EventEmitter } from 'node:events'
 import type { PrivateKey } from '@libp2p/interface'
 import type { ClassicLevel } from 'classic-level'
 import { LEDGER_VERSION, validateEntry, type Bodies, type Entry, type EntryType } from '../protocols/index.js'
@@ -39,13 +40,14 @@ export interface LedgerComponents {
   now?: () => number
 }
 
+/** What the ledger tells its listeners (any number of them: sync, the task service, the dashboard). */
 export interface LedgerEvents {
-  /** Called after entries are on disk (in the log). */
-  onApplied?: (entries: readonly Stored[], local: boolean) => void
-  /** Called with task states that changed (local appends at once; peers' after indexing). */
-  onStates?: (states: readonly TaskState[]) => void
-  /** Called when an entry arrives whose predecessors are missing (sync from that peer). */
-  onGap?: (author: string, from: string | undefined) => void
+  /** Entries are on disk (in the log); `local`: appended by this node. */
+  applied: [entries: readonly Stored[], local: boolean]
+  /** Task states that changed (local appends at once; peers' after indexing). */
+  states: [states: readonly TaskState[]]
+  /** An entry arrived whose predecessors are missing (sync from that peer). */
+  gap: [author: string, from: string | undefined]
 }
 
 const MAX_HELD = 10_000
@@ -54,7 +56,7 @@ export class TaskLedger {
   readonly store: LedgerStore
   readonly clock: HybridClock
   readonly stats = { appended: 0, applied: 0, duplicates: 0, rejected: 0, held: 0, equivocations: 0 }
-  readonly events: LedgerEvents = {}
+  readonly events = new EventEmitter<LedgerEvents>()
   readonly #c: LedgerComponents
   readonly #queue: WriteQueue
   readonly #indexer: TaskIndexer
@@ -77,7 +79,7 @@ export class TaskLedger {
       await this.#indexer.load()
     }, err => { components.logger.error({ err: (err as Error).message }, 'a ledger listener failed') })
     this.#indexer = new TaskIndexer(this.store, this.#queue, () => this.#heads, components.logger)
-    this.#indexer.onStates = states => { this.events.onStates?.(states) }
+    this.#indexer.onStates = states => { this.events.emit('states', states) }
   }
 
   async open (): Promise<void> {
@@ -172,8 +174,8 @@ export class TaskLedger {
         index.commit()
         this.stats.appended += items.length
         accepted.forEach((job, i) => job.resolve(items[i]))
-        if (items.length > 0) this.events.onApplied?.(items, true)
-        if (index.states.length > 0) this.events.onStates?.(index.states)
+        if (items.length > 0) this.events.emit('applied', items, true)
+        if (index.states.length > 0) this.events.emit('states', index.states)
       },
       failed: err => { for (const job of accepted) job.reject(err) },
     }
@@ -216,12 +218,12 @@ export class TaskLedger {
         }
         if (start === run.length) { this.stats.duplicates++; return { ops: [], value: 'duplicate' as const } }
         const first = run[start]
-        if (first.seq > headSeq + 1) { this.#hold(run.slice(start)); this.events.onGap?.(author, from); return { ops: [], value: 'held' as const } }
+        if (first.seq > headSeq + 1) { this.#hold(run.slice(start)); this.events.emit('gap', author, from); return { ops: [], value: 'held' as const } }
         if (first.prev !== (head?.id ?? null)) return this.#equivocation(first, ids[start], undefined)
         const items = run.slice(start).map((entry, i) => ({ id: ids[start + i], entry }))
         const chained = [...items, ...this.#takeHeld(author, items[items.length - 1])]
         const ops = this.#logOps(chained)
-        return { ops, value: 'applied' as const, after: () => { this.stats.applied += chained.length; this.events.onApplied?.(chained, false); this.#indexer.schedule() } }
+        return { ops, value: 'applied' as const, after: () => { this.stats.applied += chained.length; this.events.emit('applied', chained, false); this.#indexer.schedule() } }
       })
     } catch (err) {
       this.stats.rejected++

@@ -21,6 +21,7 @@ import { ANNOUNCE_MAX_BYTES, ANNOUNCE_MAX_ENTRIES, LEDGER_SYNC_PROTOCOL, LEDGER_
 import { ACK, SYNC_WINDOW, decodeAck, decodeSyncMessage, decodeSyncRequest, encodeSyncBatchRaw, encodeSyncMessage } from '../protocols/index.js'
 import type { Logger } from '../base/index.js'
 import type { TaskLedger } from './ledger.js'
+import type { Stored } from './store.js'
 
 /** What replication needs of the mesh: a protocol handler, dials, connections, one gossip topic. */
 export interface LedgerMesh extends Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections' | 'addEventListener' | 'removeEventListener'> {
@@ -53,17 +54,21 @@ export class LedgerSync {
     this.#init = { antiEntropyMs: 5000, batchEntries: 500, batchBytes: 512 * 1024, syncTimeoutMs: 30_000, announceDelayMs: 5, ...init }
   }
 
+  readonly #onApplied = (entries: readonly Stored[], local: boolean): void => {
+    if (!local) return
+    for (const { entry } of entries) this.#outbox.push(entry)
+    this.#flushing ??= setTimeout(() => { this.#announce() }, this.#init.announceDelayMs)
+  }
+
+  readonly #onGap = (_author: string, from: string | undefined): void => { if (from !== undefined) this.syncInBackground(from) }
+
   async start (): Promise<void> {
     const { mesh, ledger } = this.#c
     await mesh.handle(LEDGER_SYNC_PROTOCOL, async (stream, connection) => this.#serve(stream, connection), { maxInboundStreams: 16 })
     mesh.services.pubsub.topicValidators.set(LEDGER_TOPIC, async (from, msg) => this.#validate(from, msg))
     mesh.services.pubsub.subscribe(LEDGER_TOPIC)
-    ledger.events.onApplied = (entries, local) => {
-      if (!local) return
-      for (const { entry } of entries) this.#outbox.push(entry)
-      this.#flushing ??= setTimeout(() => { this.#announce() }, this.#init.announceDelayMs)
-    }
-    ledger.events.onGap = (_author, from) => { if (from !== undefined) this.syncInBackground(from) }
+    ledger.events.on('applied', this.#onApplied)
+    ledger.events.on('gap', this.#onGap)
     mesh.addEventListener('peer:identify', this.#onIdentify)
     this.#timer = setInterval(() => { this.#antiEntropy() }, this.#init.antiEntropyMs)
     this.#timer.unref()
@@ -75,8 +80,8 @@ export class LedgerSync {
     this.#abort.abort()
     this.#c.mesh.removeEventListener('peer:identify', this.#onIdentify)
     this.#c.mesh.services.pubsub.topicValidators.delete(LEDGER_TOPIC)
-    this.#c.ledger.events.onApplied = undefined
-    this.#c.ledger.events.onGap = undefined
+    this.#c.ledger.events.off('applied', this.#onApplied)
+    this.#c.ledger.events.off('gap', this.#onGap)
     await this.#c.mesh.unhandle(LEDGER_SYNC_PROTOCOL).catch(() => {})
     await Promise.allSettled(this.#active.values())
   }

@@ -6,8 +6,7 @@
 import { ClassicLevel } from 'classic-level'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from './config/schema.js'
-import { AddressInUseError, DataDirError, NodeNotRunningError } from '../base/index.js'
-import { componentLogger, type Logger } from '../base/index.js'
+import { AddressInUseError, DataDirError, Lifecycle, NodeNotRunningError, componentLogger, type Logger } from '../base/index.js'
 import { VERSION } from './version.js'
 import {
   dataPath, ensureDir, loadOrCreateApiToken, loadOrCreateIdentity, loadOrCreateSwarmKey,
@@ -55,6 +54,7 @@ export class GryphgenNode implements ApiNode {
   #models: ModelCatalog | undefined
   #corpora: NodeCorpora | undefined
   #abort = new AbortController()
+  readonly #life: Lifecycle
   #app: FastifyInstance | undefined
   #apiPort = 0
   #startedAt = new Date()
@@ -63,6 +63,7 @@ export class GryphgenNode implements ApiNode {
   constructor (init: NodeInit) {
     this.config = init.config
     this.#log = init.logger
+    this.#life = new Lifecycle(this.#log)
     this.#labels = [...init.config.labels]
   }
 
@@ -118,7 +119,10 @@ export class GryphgenNode implements ApiNode {
     const exposed = await secretsTooOpen(config.dataDir)
     if (exposed.length > 0) this.#log.warn({ files: exposed }, 'secret files readable by other users: chmod 600 them')
     if (swarm.created) this.#log.warn({ swarmKey: dataPath(config.dataDir, 'swarmKey') }, 'created a new mesh (new swarm key); other machines join it with `gryphgen invite`')
+    const life = this.#life
     this.#db = await openDb(dataPath(config.dataDir, 'db'))
+    const db = this.#db
+    life.defer('db', async () => { await db.close() })
     this.#peerBook = new PeerBook(this.#db)
     const corpusLog = componentLogger(this.#log, 'corpus')
     const corpora = new NodeCorpora({
@@ -142,8 +146,11 @@ export class GryphgenNode implements ApiNode {
     })
     // Worker processes take a while to load: the pool starts alongside everything else and
     // the API answers before they are all ready (GET /v1/node shows them starting).
-    const poolStarted = this.#workers.start({ signal })
+    const pool = this.#workers
+    const poolStarted = pool.start({ signal })
     poolStarted.catch(() => {}) // awaited below; a failure must not go unhandled meanwhile
+    // Stopped after the task service (which aborts its runs first), then drained: up to 10 s.
+    life.defer('workers', async () => { await pool.stop({ deadlineMs: 10_000 }) })
     const [mesh, capabilities, invited, remembered] = await Promise.all([
       createMesh({ privateKey: identity.key, swarmKey: swarm.key, listen: config.listen, mdns: config.mdns }),
       CapabilitySource.create({ dataDir: config.dataDir, name: config.name, version: VERSION, labels: this.#labels, resources: config.resources }),
@@ -151,6 +158,7 @@ export class GryphgenNode implements ApiNode {
       this.#peerBook.recent({ signal }),
     ])
     this.#mesh = mesh
+    life.defer('mesh', async () => { await mesh.stop() })
     this.#capabilities = capabilities
     const { machine } = capabilities
     this.#models = await ModelCatalog.open({
@@ -160,14 +168,15 @@ export class GryphgenNode implements ApiNode {
     })
     const models = this.#models
     capabilities.setModels(models.capabilities())
-    models.onChange = () => { capabilities.setModels(models.capabilities()); void this.#adverts?.publishNow() }
-    models.start()
-    this.#ledger = new TaskLedger({ db: this.#db, privateKey: identity.key, peerId: mesh.peerId.toString(), logger: componentLogger(this.#log, 'ledger') })
-    await this.#ledger.open()
+    models.events.on('change', () => { capabilities.setModels(models.capabilities()); void this.#adverts?.publishNow() })
+    await life.add('models', models, m => { m.start() })
+    const ledger = new TaskLedger({ db, privateKey: identity.key, peerId: mesh.peerId.toString(), logger: componentLogger(this.#log, 'ledger') })
+    await ledger.open()
+    life.defer('ledger', async () => { await ledger.close() })
+    this.#ledger = ledger
     await startMesh(mesh, config.listen)
     signal?.throwIfAborted()
-    this.#ledgerSync = new LedgerSync({ mesh, ledger: this.#ledger, logger: componentLogger(this.#log, 'ledger:sync') })
-    await this.#ledgerSync.start()
+    this.#ledgerSync = await life.add('ledger:sync', new LedgerSync({ mesh, ledger, logger: componentLogger(this.#log, 'ledger:sync') }), async s => { await s.start() })
 
     this.#adverts = new AdvertService({
       pubsub: mesh.services.pubsub,
@@ -183,34 +192,38 @@ export class GryphgenNode implements ApiNode {
       this.#log.info({ sandbox: probe }, probe.available ? 'sandbox available' : 'sandbox unavailable: this node will not run untrusted code')
       void this.#adverts?.publishNow()
     }, (err: Error) => { this.#log.warn({ err: err.message }, 'sandbox probe failed; advertising none') })
-    this.#adverts.onPeerSeen = (id, addrs) => { void this.#peerBook?.remember(id, addrs, Date.now()).catch(() => {}) }
-    this.#adverts.start()
+    this.#adverts.events.on('peer-seen', (id, addrs) => { void this.#peerBook?.remember(id, addrs, Date.now()).catch(() => {}) })
+    await life.add('adverts', this.#adverts, a => { a.start() })
     const bootstrap = [...new Set([...config.bootstrap, ...invited, ...remembered])]
-    this.#blobStore = await BlobStore.open({ dataDir: config.dataDir })
-    this.#blobs = createBlobService({ mesh, store: this.#blobStore, logger: componentLogger(this.#log, 'blobs') })
-    await this.#blobs.start()
-    const blobs = this.#blobs
+    const blobStore = await BlobStore.open({ dataDir: config.dataDir })
+    this.#blobStore = blobStore
+    life.defer('blob store', async () => { await blobStore.close() })
+    const blobs = await life.add('blobs', createBlobService({ mesh, store: blobStore, logger: componentLogger(this.#log, 'blobs') }), async b => { await b.start() })
+    this.#blobs = blobs
     this.#tasks = new TaskService({
-      mesh, ledger: this.#ledger, workers: this.#workers, adverts: this.#adverts, capabilities, blobs: () => blobs, models, kinds: kindRegistry(), logger: componentLogger(this.#log, 'tasks'),
+      mesh, ledger, workers: pool, adverts: this.#adverts, capabilities, blobs: () => blobs, models, kinds: kindRegistry(), logger: componentLogger(this.#log, 'tasks'),
       retrieve: async ({ name, ref }, query, { k, signal }) => {
         const results = ref === undefined ? await corpora.query(name, query, { k, signal }) : await corpora.retrieve(ref, query, { k, signal })
         return results.map(({ chunk }) => ({ source: `${chunk.source}:${chunk.startLine}-${chunk.endLine}`, text: chunk.text }))
       },
     }, config.auction)
-    await this.#tasks.start()
-    this.#bootstrap = new BootstrapKeeper(mesh, componentLogger(this.#log, 'bootstrap'), { addresses: bootstrap })
-    this.#bootstrap.start()
+    // Stopped first of the components: no new awards, runs aborted (their leases lapse, other nodes re-run them).
+    await life.add('tasks', this.#tasks, async t => { await t.start() })
+    this.#bootstrap = await life.add('bootstrap', new BootstrapKeeper(mesh, componentLogger(this.#log, 'bootstrap'), { addresses: bootstrap }), b => { b.start() })
 
-    this.#app = buildApp({ node: this, token, logger: componentLogger(this.#log, 'api') })
+    const app = buildApp({ node: this, token, logger: componentLogger(this.#log, 'api') })
+    this.#app = app
+    // The API closes first on stop, and api-port goes with it.
+    life.defer('api', async () => { await app.close(); await removeApiPort(config.dataDir) })
     try {
-      await this.#app.listen({ host: config.apiHost, port: config.apiPort })
+      await app.listen({ host: config.apiHost, port: config.apiPort })
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         throw new AddressInUseError(`API port ${config.apiHost}:${config.apiPort} is already in use (another gryphgen node? use --api-port)`, { cause: err })
       }
       throw err
     }
-    const address = this.#app.server.address()
+    const address = app.server.address()
     this.#apiPort = typeof address === 'object' && address !== null ? address.port : config.apiPort
     await writeApiPort(config.dataDir, this.#apiPort)
     await poolStarted
@@ -225,34 +238,19 @@ export class GryphgenNode implements ApiNode {
 
   async stop (): Promise<void> {
     this.#abort.abort()
-    const app = this.#app
+    // In the reverse of the start order: the API, the task service, ..., the worker pool, the database.
+    await this.#life.stopAll()
     this.#app = undefined
-    if (app !== undefined) {
-      await app.close().catch(() => {})
-      await removeApiPort(this.config.dataDir).catch(() => {})
-    }
-    // Tasks first: no new awards; runs are aborted (their leases lapse, other nodes re-run them).
-    await this.#tasks?.stop().catch((err: Error) => { this.#log.warn({ err: err.message }, 'task service stop failed') })
     this.#tasks = undefined
-    await this.#workers?.stop({ deadlineMs: 10_000 }).catch((err: Error) => { this.#log.warn({ err: err.message }, 'worker pool stop failed') })
     this.#workers = undefined
-    this.#models?.stop()
     this.#models = undefined
-    this.#bootstrap?.stop()
-    await this.#adverts?.stop()
-    await this.#ledgerSync?.stop()
-    await this.#blobs?.stop()
-    await this.#blobStore?.close()
-    this.#blobs = undefined
-    this.#blobStore = undefined
-    await this.#mesh?.stop()
-    await this.#ledger?.close()
-    this.#corpora = undefined
-    await this.#db?.close()
     this.#bootstrap = undefined
     this.#adverts = undefined
     this.#ledgerSync = undefined
+    this.#blobs = undefined
+    this.#blobStore = undefined
     this.#ledger = undefined
+    this.#corpora = undefined
     this.#mesh = undefined
     this.#db = undefined
   }

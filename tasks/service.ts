@@ -97,10 +97,12 @@ export class TaskService {
     this.#follower = new RemoteFollower({ wire: this.wire, events: this.events, peerId: this.#peerId, logger })
   }
 
+  readonly #onStates = (states: readonly TaskState[]): void => { for (const s of states) this.#onState(s) }
+
   async start (): Promise<void> {
     this.#startedAt = Date.now()
     await this.#refreshSelf()
-    this.#c.ledger.events.onStates = states => { for (const s of states) this.#onState(s) }
+    this.#c.ledger.events.on('states', this.#onStates)
     for (const state of ['pending', 'awarded', 'running'] as const) {
       for (const s of await this.#c.ledger.tasksByState(state, 100_000)) { this.#active.set(s.id, s); this.auctioneer.track(s) }
     }
@@ -118,7 +120,7 @@ export class TaskService {
     this.runner.stop()
     this.#follower.stop()
     this.leases.stop()
-    this.#c.ledger.events.onStates = undefined
+    this.#c.ledger.events.off('states', this.#onStates)
     await this.wire.stop()
   }
 

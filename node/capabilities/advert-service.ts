@@ -4,6 +4,7 @@
  * received advert (invalid: Reject, so gossipsub neither delivers nor forwards it and lowers
  * the sender's score) and keeps the peer table, sweeping expired peers.
  */
+import { EventEmitter } from 'node:events'
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import { ADVERT_TOPIC, ADVERT_VERSION, decodeAdvert, encodeAdvert, type Advert, type Capabilities } from '../../protocols/index.js'
 import type { Logger } from '../../base/index.js'
@@ -47,7 +48,8 @@ export class AdvertService {
   #publishing: Promise<void> | undefined
   #running = false
   /** Called with a peer's addresses whenever a new or updated advert is accepted. */
-  onPeerSeen: ((peerId: string, addresses: string[]) => void) | undefined
+  /** `peer-seen`: an advert was accepted (the peer book remembers its addresses). */
+  readonly events = new EventEmitter<{ 'peer-seen': [peerId: string, addresses: string[]] }>()
 
   constructor (components: AdvertServiceComponents, init: AdvertServiceInit) {
     this.#c = components
@@ -174,7 +176,7 @@ export class AdvertService {
     const result = this.peers.upsert(advert, this.#now())
     if (result === 'stale') { this.stats.stale++; return TopicValidatorResult.Ignore }
     this.stats.accepted++
-    this.onPeerSeen?.(advert.peerId, advert.addresses)
+    this.events.emit('peer-seen', advert.peerId, advert.addresses)
     if (result === 'new') this.#c.logger.info({ peer: advert.peerId, name: advert.capabilities.name }, 'peer joined')
     return TopicValidatorResult.Accept
   }

@@ -3,8 +3,9 @@
  * store's manifest changes, so `gryphgen model add` on a running node is picked up within a
  * poll) joined with what its model worker reports with every result (which models are
  * loaded, their measured speeds). Speeds are remembered by file digest after an unload, so
- * the advert keeps them. `onChange` fires when what the advert would say changes.
+ * the advert keeps them. `events` emits `change` when what the advert would say changes.
  */
+import { EventEmitter } from 'node:events'
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ModelNotFoundError, ModelStore, type ModelEntry } from '../../models/index.js'
@@ -35,7 +36,7 @@ export class ModelCatalog {
   #timer: NodeJS.Timeout | undefined
   #refreshing: Promise<void> | undefined
   #advertised = ''
-  onChange: (() => void) | undefined
+  readonly events = new EventEmitter<{ change: [] }>()
 
   private constructor (store: ModelStore, init: ModelCatalogInit) {
     this.#store = store
@@ -118,7 +119,7 @@ export class ModelCatalog {
     const now = JSON.stringify(this.capabilities())
     if (now === this.#advertised) return
     this.#advertised = now
-    this.onChange?.()
+    this.events.emit('change')
   }
 }
 

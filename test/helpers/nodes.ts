@@ -58,8 +58,9 @@ export async function startTestNode (init: TestNodeInit): Promise<GryphgenNode> 
         workers: { exec: { size: init.execWorkers ?? 0 }, model: { size: init.modelWorkers ?? 0, slots: (init.models?.sequences as number | undefined) ?? 4 } },
         // One llama.cpp thread: test files run two at a time on 2 cores.
         models: { threads: 1, contextSize: 512, ...init.models },
-        // Short leases so node-loss tests finish quickly.
-        auction: { leaseMs: 2000, heartbeatMs: 300, bidTimeoutMs: 1000, ...init.auction },
+        // Short leases so node-loss tests finish quickly; bids may take seconds on a busy machine
+        // (an auction ends as soon as every asked node has answered).
+        auction: { leaseMs: 2000, heartbeatMs: 300, bidTimeoutMs: 5000, ...init.auction },
       }),
     },
   })

@@ -82,14 +82,15 @@ describe('launching as root and dropping privileges with setpriv (the cgroup v2 
     const detected = await detectHost({ logger: silentLogger() })
     const host = { ...detected, tools: { ...detected.tools, setpriv: '/usr/bin/setpriv' } }
     const name = marker()
-    const running = runWithHost(host, validateSpec({ command: ['sh', '-c', 'sleep 5', name], limits: { wallMs: 1000, pids: 16 } }), { logger: silentLogger() })
+    // A wall limit long enough to be seen running on a busy machine (setup alone can take seconds).
+    const running = runWithHost(host, validateSpec({ command: ['sh', '-c', 'sleep 60', name], limits: { wallMs: 8000, pids: 16 } }), { logger: silentLogger() })
     const seen = await waitFor(async () => {
       const found = await processesWith(name)
       return found.some(p => p.cmdline.startsWith('sh -c')) ? found : undefined
     })
     for (const p of seen) expect(inSandboxUidRange(p.uid)).toBe(true)
     expect(await running).toMatchObject({ limitHit: 'wall' })
-    const bomb = await runWithHost(host, validateSpec({ command: ['sh', '-c', 'b() { b | b & }; b; sleep 10'], limits: { pids: 16, wallMs: 2000 } }), { logger: silentLogger() })
+    const bomb = await runWithHost(host, validateSpec({ command: ['sh', '-c', 'b() { b | b & }; b; sleep 10'], limits: { pids: 16, wallMs: 8000 } }), { logger: silentLogger() })
     expect(bomb.limitHit).toBe(host.limits === 'rlimit' ? 'wall' : 'pids')
   })
 })
