@@ -6,7 +6,7 @@
  * is a StepOutcome with `failure`; the loop decides whether to place it again.
  */
 import type { TaskViewT } from '../../protocols/index.js'
-import { parseTestOutput, SANDBOX_TYPESCRIPT, type TestReport } from '../../sandbox/index.js'
+import { COLLECT_BOUNDS, parseTestOutput, SANDBOX_TYPESCRIPT, type TestReport } from '../../sandbox/index.js'
 import type { KindContext } from '../../tasks/index.js'
 import { runToEnd } from '../../tasks/index.js'
 import {
@@ -115,14 +115,47 @@ function runnerOf (command: readonly string[]): 'pytest' | 'node' {
   return command.some(a => /pytest/.test(a)) ? 'pytest' : 'node'
 }
 
+/** Where pytest writes its JUnit XML report, relative to the sandbox's /work (collected with the result). */
+const JUNIT_REPORT_PATH = '.gryphgen/junit.xml'
+
+/**
+ * What a pytest run is given to write its JUnit XML report: PYTEST_ADDOPTS reaches pytest
+ * however the command starts it (`pytest`, `python3 -m pytest`, a script), and an absolute
+ * path holds where the command changes directory. None where the command turns the plugin off,
+ * or the attempt's own files hold the path (a report pytest did not write would be believed).
+ */
+function junitRequest (command: readonly string[], files: Readonly<Record<string, string>>): { env: Record<string, string>, collect: string[] } | null {
+  if (runnerOf(command) !== 'pytest' || command.some(a => a.includes('no:junitxml')) || JUNIT_REPORT_PATH in files) return null
+  return { env: { PYTEST_ADDOPTS: `--junitxml=/work/${JUNIT_REPORT_PATH}` }, collect: [JUNIT_REPORT_PATH] }
+}
+
+/** A collected file's text: inline, or from the blob store where the result moved it; undefined when it did not come back whole. */
+async function collectedText (context: KindContext, files: unknown, path: string): Promise<string | undefined> {
+  const file = (Array.isArray(files) ? files as unknown[] : []).find(f => (f as { path?: unknown } | null)?.path === path) as
+    { content?: unknown, contentTruncated?: unknown, blob?: { digest?: unknown, size?: unknown } } | undefined
+  if (file === undefined) return undefined
+  if (typeof file.content === 'string' && file.contentTruncated !== true) return file.content
+  const { digest, size } = file.blob ?? {}
+  if (context.blobs === undefined || typeof digest !== 'string' || typeof size !== 'number' || size > COLLECT_BOUNDS.contentBytes) return undefined
+  try {
+    return Buffer.from(await context.blobs.get(digest, { signal: context.signal })).toString('utf8')
+  } catch (err) {
+    if (context.signal.aborted) throw err
+    return undefined // the node that ran it is gone: the printed output stands in
+  }
+}
+
 /** The test suite in the sandbox with the attempt's files; null when it did not run. */
 export async function testStep (context: KindContext, spec: BuildSpec, files: FileSet, timeoutMs: number, avoid: readonly string[] = []): Promise<StepOutcome<TestReport | null>> {
+  const inputs = { ...files, ...spec.tests.files }
+  const junit = junitRequest(spec.tests.command, inputs)
   const { view, failure } = await runStep(context, 'test', {
-    kind: 'exec', command: [...spec.tests.command], files: { ...files, ...spec.tests.files }, limits: { timeoutMs, outputBytes: OUTPUT_BYTES }, requirements: { cpus: 1, memoryMb: 512, runtimes: commandRuntimes(spec.tests.command) },
+    kind: 'exec', command: [...spec.tests.command], files: inputs, ...junit, limits: { timeoutMs, outputBytes: OUTPUT_BYTES }, requirements: { cpus: 1, memoryMb: 512, runtimes: commandRuntimes(spec.tests.command) },
   }, avoid)
   if (failure !== undefined) return { failure, tokens: 0 }
-  const result = view.result as { stdout?: string, stderr?: string, timedOut?: boolean }
-  const report = parseTestOutput(runnerOf(spec.tests.command), `${result.stdout ?? ''}\n${result.stderr ?? ''}`)
+  const result = view.result as { stdout?: string, stderr?: string, files?: unknown }
+  const junitXml = junit === null ? undefined : await collectedText(context, result.files, JUNIT_REPORT_PATH)
+  const report = parseTestOutput(runnerOf(spec.tests.command), `${result.stdout ?? ''}\n${result.stderr ?? ''}`, { ...(junitXml === undefined ? {} : { junitXml }), paths: Object.keys(inputs) })
   const ran = report.passed + report.failed + report.errored > 0
   return { value: ran ? report : null, tokens: 0 }
 }

@@ -101,6 +101,11 @@ describe('build on a mesh', () => {
     const result = view.result as { decision: string, reason: string, attempts: number, best: number, tests: { passed: number, failed: number }, files: Record<string, { digest: string }> }
     expect(result).toMatchObject({ decision: 'done', attempts: 1, best: 1, tests: { passed: 1, failed: 0 } })
     expect(result.reason).toMatch(/passed all 1 tests/)
+    // The test report is pytest's JUnit XML, written in the sandbox and collected with the test step's result.
+    const execs = (await b.tasks.list({ limit: 200 })).filter(t => t.kind === 'exec' && t.submittedAt >= view.submittedAt)
+    const reports = execs.flatMap(t => ((t.result?.files ?? []) as Array<{ path: string, content?: string }>).filter(f => f.path === '.gryphgen/junit.xml'))
+    expect(reports.length).toBeGreaterThan(0)
+    for (const report of reports) expect(report.content).toContain('<testcase classname="test_add" name="test_add"')
     expect(Object.keys(result.files)).toEqual(['add.py'])
     expect(Buffer.from(await c.tasks.getBlob(result.files['add.py'].digest, {})).toString()).toBe(ADD_PY)
     expect(view.checkpoints?.map(cp => (cp.summary.decision as { action: string }).action)).toEqual(['done'])
