@@ -4,9 +4,8 @@
  * means the node is ready); stop in reverse. A failed start undoes what it started.
  */
 import { ClassicLevel } from 'classic-level'
-import type { FastifyInstance } from 'fastify'
 import type { Config } from './config/schema.js'
-import { AddressInUseError, DataDirError, Lifecycle, NodeNotRunningError, componentLogger, type Logger } from '../base/index.js'
+import { AddressInUseError, Lifecycle, NodeNotRunningError, componentLogger, type Logger } from '../base/index.js'
 import { VERSION } from './version.js'
 import {
   dataPath, ensureDir, loadOrCreateApiToken, loadOrCreateIdentity, loadOrCreateSwarmKey,
@@ -27,6 +26,7 @@ import { ModelCatalog, hostSettings, meshModels, type MeshModel } from './models
 import { requireModel } from './api/openai-convert.js'
 import { CorpusStore } from '../pipeline/corpus/index.js'
 import { NodeCorpora } from './corpora.js'
+import { describeNode, openDb, peerViews } from './describe.js'
 import { buildApp, type ApiCorpora, type ApiNode, type ApiTasks, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './api/index.js'
 
 export interface NodeInit {
@@ -49,13 +49,11 @@ export class GryphgenNode implements ApiNode {
   #sandbox: SandboxProbe | undefined
   #workers: WorkerPool | undefined
   #tasks: TaskService | undefined
-  #blobStore: BlobStore | undefined
   #blobs: BlobService | undefined
   #models: ModelCatalog | undefined
   #corpora: NodeCorpora | undefined
   #abort = new AbortController()
   readonly #life: Lifecycle
-  #app: FastifyInstance | undefined
   #apiPort = 0
   #startedAt = new Date()
   #labels: string[]
@@ -78,7 +76,7 @@ export class GryphgenNode implements ApiNode {
   get tasks (): ApiTasks {
     const service = this.taskService
     return {
-      submit: async (body, options) => { this.#requireModel(body); return service.submit(await this.#withCorpus(body, options?.signal), options) },
+      submit: async (body, options) => service.submit(body, { ...options, admit: true }),
       get: async id => service.get(id),
       list: async options => service.list(options),
       cancel: async id => service.cancel(id),
@@ -196,12 +194,12 @@ export class GryphgenNode implements ApiNode {
     await life.add('adverts', this.#adverts, a => { a.start() })
     const bootstrap = [...new Set([...config.bootstrap, ...invited, ...remembered])]
     const blobStore = await BlobStore.open({ dataDir: config.dataDir })
-    this.#blobStore = blobStore
     life.defer('blob store', async () => { await blobStore.close() })
     const blobs = await life.add('blobs', createBlobService({ mesh, store: blobStore, logger: componentLogger(this.#log, 'blobs') }), async b => { await b.start() })
     this.#blobs = blobs
     this.#tasks = new TaskService({
       mesh, ledger, workers: pool, adverts: this.#adverts, capabilities, blobs: () => blobs, models, kinds: kindRegistry(), logger: componentLogger(this.#log, 'tasks'),
+      admission: { requireModel: name => { requireModel(name, this.meshModels()) }, shareCorpus: async (name, options) => corpora.share(name, options) },
       retrieve: async ({ name, ref }, query, { k, signal }) => {
         const results = ref === undefined ? await corpora.query(name, query, { k, signal }) : await corpora.retrieve(ref, query, { k, signal })
         return results.map(({ chunk }) => ({ source: `${chunk.source}:${chunk.startLine}-${chunk.endLine}`, text: chunk.text }))
@@ -212,7 +210,6 @@ export class GryphgenNode implements ApiNode {
     this.#bootstrap = await life.add('bootstrap', new BootstrapKeeper(mesh, componentLogger(this.#log, 'bootstrap'), { addresses: bootstrap }), b => { b.start() })
 
     const app = buildApp({ node: this, token, logger: componentLogger(this.#log, 'api') })
-    this.#app = app
     // The API closes first on stop, and api-port goes with it.
     life.defer('api', async () => { await app.close(); await removeApiPort(config.dataDir) })
     try {
@@ -240,7 +237,6 @@ export class GryphgenNode implements ApiNode {
     this.#abort.abort()
     // In the reverse of the start order: the API, the task service, ..., the worker pool, the database.
     await this.#life.stopAll()
-    this.#app = undefined
     this.#tasks = undefined
     this.#workers = undefined
     this.#models = undefined
@@ -248,7 +244,6 @@ export class GryphgenNode implements ApiNode {
     this.#adverts = undefined
     this.#ledgerSync = undefined
     this.#blobs = undefined
-    this.#blobStore = undefined
     this.#ledger = undefined
     this.#corpora = undefined
     this.#mesh = undefined
@@ -256,29 +251,11 @@ export class GryphgenNode implements ApiNode {
   }
 
   async describe (): Promise<NodeBodyT> {
-    const mesh = this.mesh
-    const connections = mesh.getConnections()
-    return {
-      peerId: this.peerId,
-      name: this.config.name,
-      startedAt: this.#startedAt.toISOString(),
-      addresses: this.addresses(),
-      connections: {
-        inbound: connections.filter(c => c.direction === 'inbound').length,
-        outbound: connections.filter(c => c.direction === 'outbound').length,
-      },
-      capabilities: await this.#required(this.#capabilities, 'capabilities').current(),
-      adverts: { ...this.adverts.stats },
-      bootstrap: [...(this.#bootstrap?.lastOutcome.values() ?? [])],
-      mdns: this.config.mdns,
-      workers: this.workers.stats(),
-      tasks: {
-        auctioneering: this.taskService.auctioneer.count,
-        ...this.taskService.runner.counts,
-        auctions: { ...this.taskService.auctioneer.stats },
-        leases: { ...this.taskService.leases.stats },
-      },
-    }
+    return describeNode({
+      peerId: this.peerId, name: this.config.name, startedAt: this.#startedAt, mdns: this.config.mdns, addresses: this.addresses(),
+      mesh: this.mesh, capabilities: this.#required(this.#capabilities, 'capabilities'), adverts: this.adverts,
+      bootstrap: this.#bootstrap, workers: this.workers, tasks: this.taskService,
+    })
   }
 
   /** Every model of the mesh (this node's and its live peers'), by name. */
@@ -287,15 +264,7 @@ export class GryphgenNode implements ApiNode {
   }
 
   peers (): PeerViewT[] {
-    const connected = new Set(this.mesh.getConnections().map(c => c.remotePeer.toString()))
-    return this.adverts.livePeers().map(p => ({
-      peerId: p.advert.peerId,
-      addresses: p.advert.addresses,
-      capabilities: p.advert.capabilities,
-      lastSeen: new Date(p.lastSeen).toISOString(),
-      clockSkewMs: Math.round(p.clockSkewMs),
-      connected: connected.has(p.advert.peerId),
-    }))
+    return peerViews(this.adverts, this.mesh)
   }
 
   ledgerStatus (): LedgerStatusT {
@@ -314,33 +283,8 @@ export class GryphgenNode implements ApiNode {
     await this.adverts.publishNow()
   }
 
-  /** A task naming a model no live node has is refused now (404), rather than left to wait forever. */
-  #requireModel (body: unknown): void {
-    const model = (body as { model?: unknown } | null)?.model
-    if (typeof model === 'string') requireModel(model, this.meshModels())
-  }
-
-  /** A build naming a corpus of this node carries it as a blob (an unknown corpus is a 404 here, not a surprise later). */
-  async #withCorpus (body: unknown, signal: AbortSignal | undefined): Promise<unknown> {
-    const b = body as { kind?: unknown, corpus?: unknown, corpusRef?: unknown } | null
-    if (b?.kind !== 'build' || typeof b.corpus !== 'string' || b.corpusRef !== undefined) return body
-    return { ...b, corpusRef: await this.#required(this.#corpora, 'corpora').share(b.corpus, { signal }) }
-  }
-
   #required<T> (value: T | undefined, what: string): T {
     if (value === undefined) throw new NodeNotRunningError(`node is not started (${what})`)
     return value
   }
-}
-
-async function openDb (path: string): Promise<ClassicLevel<string, string>> {
-  const db = new ClassicLevel<string, string>(path, { valueEncoding: 'utf8' })
-  try {
-    await db.open()
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause
-    if (cause?.code === 'LEVEL_LOCKED') throw new DataDirError(`${path} is in use by another process: is a gryphgen node already running with this data dir?`, { cause: err })
-    throw new DataDirError(`cannot open LevelDB at ${path}: ${(err as Error).message}`, { cause: err })
-  }
-  return db
 }

@@ -24,6 +24,7 @@ import type { LeaseBoard } from './leases.js'
 import type { TaskRunner } from './runner.js'
 import type { AuctionWire } from './wire.js'
 import { avoidOf, blockedReport, schedulerView, sameReport, type PlacementTraits } from './view.js'
+import { bidSummary, collectBids, requestBid } from './bidding.js'
 
 export interface AuctioneerComponents {
   peerId: string
@@ -36,14 +37,13 @@ export interface AuctioneerComponents {
   entries: (id: string) => Promise<Entry[]>
   /** The kind's placement traits where this node's version knows it (only those are auctioned or adopted). */
   kind: (name: string) => PlacementTraits | undefined
-  /** Live peers as candidates for `task` (this node excluded). */
-  peers: (task: PlacementTask) => NodeView[]
+  /** Live peers' views from their adverts (this node excluded). */
+  peers: () => NodeView[]
   estimates: RunEstimates
   logger: Logger
 }
 
 /** How long after the first bid the others may still come in. */
-const BID_GRACE_MS = 2
 /** Auctions in flight at once; more pending tasks wait their turn. */
 const MAX_AUCTIONS = 64
 /** Longest wait before a task no node could take is auctioned again (capability changes cut it short). */
@@ -77,14 +77,24 @@ export class Auctioneer {
 
   get count (): number { return this.#mine.size }
 
-  /** Open attempts this node awarded, per node (to price peers' views with work in flight). */
-  outstanding (): Map<string, number> {
-    const out = new Map<string, number>()
+  /**
+   * Peers' views with the open attempts this node awarded them priced in: queued ahead of
+   * anything, at `task`'s run estimate there (an advert knows neither a node's slots per kind
+   * nor its queue; the bids will say exactly, and are priced for awards they cannot know of).
+   */
+  #withAwards (task: PlacementTask, views: NodeView[]): NodeView[] {
+    const open = new Map<string, number>()
     for (const s of this.#mine.values()) {
       const a = s.attempts[s.attempts.length - 1]
-      if (a !== undefined && a.outcome === undefined) out.set(a.node, (out.get(a.node) ?? 0) + 1)
+      if (a !== undefined && a.outcome === undefined) open.set(a.node, (open.get(a.node) ?? 0) + 1)
     }
-    return out
+    return views.map(view => {
+      const extra = open.get(view.id) ?? 0
+      if (extra === 0) return view
+      const buckets = [...view.load.queuedMsByPriority]
+      buckets[buckets.length - 1] += extra * estimateTaskRunMs(task, view, this.#c.estimates)
+      return { ...view, load: { ...view.load, queued: view.load.queued + extra, queuedMsByPriority: buckets } }
+    })
   }
 
   /**
@@ -183,7 +193,7 @@ export class Auctioneer {
     this.stats.auctions++
     const task = schedulerView(state, this.#c.kind(state.kind))
     const self = this.#c.runner.view(task)
-    const views = [...(self === undefined ? [] : [self]), ...this.#c.peers(task)]
+    const views = [...(self === undefined ? [] : [self]), ...this.#withAwards(task, this.#c.peers())]
     const verdict = meshVerdict(task, views)
     if (verdict.verdict !== 'feasible') {
       const report = blockedReport(verdict)
@@ -196,7 +206,8 @@ export class Auctioneer {
     const ranked = rankCandidates(task, views, this.#c.estimates, { exclude })
     const asked = pickBidders(ranked, this.#init.bidders)
     const askedAt = performance.now()
-    const bids = await this.#collectBids(state, asked.map(n => n.id))
+    const asking = state
+    const bids = await collectBids(asked.map(n => n.id), this.#c.peerId, async node => this.#askBid(asking, node))
     // Concurrent auctions: a bid does not know of awards to its node made after it was asked,
     // nor of those still in flight to it; price them in.
     const priced = bids.map(b => {
@@ -251,50 +262,13 @@ export class Auctioneer {
     return false
   }
 
-  /**
-   * Ask every bidder at once; done when all have answered, at the bid deadline, or a grace
-   * window after the first bid from a peer (a straggler is most often a busy node: its bid would
-   * rarely win, and waiting for it would delay every placement).
-   */
-  async #collectBids (state: TaskState, nodes: string[]): Promise<Bid[]> {
-    const bids: Bid[] = []
-    const { promise, resolve } = Promise.withResolvers<void>()
-    let pending = nodes.length
-    let grace: NodeJS.Timeout | undefined
-    if (pending === 0) return bids
-    const asked = performance.now()
-    for (const node of nodes) {
-      void this.#askBid(state, node).then(bid => {
-        if (bid !== undefined) {
-          bids.push(bid)
-          // This node's own bid is instant: the window opens with the first peer's.
-          // It stays open as long again as the first took (at least BID_GRACE_MS): under load
-          // every answer is slower, and the window widens with them.
-          if (node !== this.#c.peerId) grace ??= setTimeout(resolve, Math.max(BID_GRACE_MS, performance.now() - asked))
-        }
-        if (--pending === 0) resolve()
-      })
-    }
-    await promise
-    clearTimeout(grace)
-    return [...bids]
-  }
-
   async #askBid (state: TaskState, node: string): Promise<Bid | undefined> {
-    const { requirements, work, program } = schedulerView(state, this.#c.kind(state.kind))
-    const summary = { id: state.id, kind: state.kind, priority: state.priority, requirements, submittedAt: state.submittedAt, ...(work === undefined ? {} : { work }), ...(program === undefined ? {} : { program }) }
+    const summary = bidSummary(state, this.#c.kind(state.kind))
     if (node === this.#c.peerId) {
       const bid = this.#c.runner.bid(summary)
       return 'reason' in bid ? undefined : { taskId: state.id, nodeId: node, ...bid }
     }
-    try {
-      const reply = expectAuctionMessage(await this.#c.wire.request(node, { t: 'bid?', task: summary }, { timeoutMs: this.#init.bidTimeoutMs }), 'bid', 'no-bid')
-      if (reply.t === 'no-bid' || reply.task !== state.id) return undefined
-      return { taskId: reply.task, nodeId: node, costMs: reply.costMs, completionMs: reply.completionMs }
-    } catch (err) {
-      this.#c.logger.debug({ task: state.id, node, err: (err as Error).message }, 'no bid')
-      return undefined
-    }
+    return await requestBid(this.#c.wire, node, summary, { timeoutMs: this.#init.bidTimeoutMs, logger: this.#c.logger })
   }
 
   /** Send the award to a peer; undefined when accepted, else the reason it was not. */

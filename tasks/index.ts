@@ -8,9 +8,9 @@ export { TaskService, type TaskServiceComponents } from './service.js'
 export type { AuctionConfig } from './config.js'
 export type { TasksMesh, TasksPubsub, LivePeers } from './mesh.js'
 export {
-  BASIC_KINDS, parseSubmission,
+  BASIC_KINDS, parseSubmission, admitModel,
   type TaskKind, type KindRegistry, type TaskSpec, type Submission, type ModelAccess,
-  type KindContext, type KindOutcome, type CorpusRef, type TaskRecord,
+  type KindContext, type KindOutcome, type CorpusRef, type TaskRecord, type AdmissionContext,
 } from './kinds.js'
 export { runToEnd, type Running, type TaskOps } from './to-end.js'
 export { toTaskView, blockedReport } from './view.js'

@@ -61,6 +61,21 @@ export interface KindContext {
   onToken: (text: string, offset: number, tokens: number) => void
 }
 
+/** What a kind may consult to admit a user's submission (the node provides it). */
+export interface AdmissionContext {
+  /** Throws (a 404 at the API) when no live node of the mesh serves the model. */
+  requireModel: (name: string) => void
+  /** One of this node's corpora as a blob the task can carry to any node. */
+  shareCorpus: (name: string, options: { signal?: AbortSignal }) => Promise<CorpusRef>
+  signal?: AbortSignal
+}
+
+/** Admission for kinds that name a `model`: refused now when no live node serves it, rather than left to wait forever. */
+export async function admitModel (body: Record<string, unknown>, context: AdmissionContext): Promise<Record<string, unknown>> {
+  if (typeof body.model === 'string') context.requireModel(body.model)
+  return body
+}
+
 export interface KindOutcome { outcome: 'succeeded' | 'failed', result?: Record<string, unknown>, error?: string }
 
 export interface TaskKind extends PlacementTraits {
@@ -72,6 +87,12 @@ export interface TaskKind extends PlacementTraits {
   readonly workerKind: WorkerKind | null
   /** Checks beyond the schema (pure); throws InvalidTaskError. */
   check?: (spec: TaskSpec) => void
+  /**
+   * Before a user's submission is parsed: refuse what can be known not to run now (a model no
+   * node has), or complete the body from this node (a corpus as a blob). Steps a task submits
+   * (subtasks) are not admitted again.
+   */
+  admit?: (body: Record<string, unknown>, context: AdmissionContext) => Promise<Record<string, unknown>>
   /** The spec as stored, after check (pure): normalized fields, derived requirements, `work`. */
   prepare?: (spec: TaskSpec) => TaskSpec
   execute: (spec: TaskSpec, context: KindContext) => Promise<KindOutcome>

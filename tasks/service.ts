@@ -2,16 +2,17 @@
  * TaskService: the node's tasks. Submissions are acknowledged once durable in the ledger
  * (and, with `durability: 'replicated'`, fsynced by one more node); this node is then their
  * auctioneer (auctioneer.ts). It bids on and runs awarded tasks (runner.ts), renews leases
- * by gossip (leases.ts), takes over the auctions of a dead auctioneer (the rendezvous owner
- * of the task id among live nodes writes `adopted`), learns run times from finished tasks,
- * and feeds task events to subscribers (SSE). Every state comes from the ledger fold.
+ * by gossip (leases.ts), takes over the auctions of a dead auctioneer (takeover.ts), learns
+ * run times from finished tasks (learning.ts), and feeds task events to subscribers (SSE).
+ * This module wires those parts and answers submit, read, cancel and feedback; the mesh as
+ * the auction sees it is candidates.ts's. Every state comes from the ledger fold.
  */
 import { randomBytes } from 'node:crypto'
 import type { Capabilities } from '../protocols/index.js'
 import type { Bodies, EntryType } from '../protocols/index.js'
 import type { TaskViewT, SubmitReplyT } from '../protocols/index.js'
 import { isTerminal, type TaskLedger, type TaskState } from '../ledger/index.js'
-import { createRunEstimates, estimateTaskRunMs, nodeView, observeRun, rendezvousOwner, type NodeView, type PlacementTask } from '../scheduler/index.js'
+import { createRunEstimates } from '../scheduler/index.js'
 import type { WorkerPool } from '../workers/index.js'
 import { NotFoundError } from '../base/index.js'
 import type { Logger } from '../base/index.js'
@@ -20,7 +21,7 @@ import type { LivePeers, TasksMesh } from './mesh.js'
 import { Auctioneer } from './auctioneer.js'
 import { TaskConflictError, TasksStoppedError } from './errors.js'
 import { TaskEvents, type TaskEventListener } from './events.js'
-import { parseSubmission, type KindContext, type KindRegistry, type ModelAccess, type Submission } from './kinds.js'
+import { parseSubmission, type AdmissionContext, type KindContext, type KindRegistry, type ModelAccess, type Submission } from './kinds.js'
 import { LeaseBoard } from './leases.js'
 import type { BlobSink } from './outputs.js'
 import { replicate } from './replicate.js'
@@ -29,6 +30,9 @@ import { toTaskView } from './view.js'
 import { AuctionWire } from './wire.js'
 import { serveWire } from './serve.js'
 import { RemoteFollower } from './follow.js'
+import { Candidates } from './candidates.js'
+import { learnFromTask } from './learning.js'
+import { Takeover } from './takeover.js'
 
 export interface TaskServiceComponents {
   mesh: TasksMesh
@@ -43,6 +47,8 @@ export interface TaskServiceComponents {
   retrieve?: KindContext['retrieve']
   logger: Logger
   kinds: KindRegistry
+  /** For kinds that admit users' submissions (models, corpora); absent: nothing is admitted. */
+  admission?: Omit<AdmissionContext, 'signal'>
 }
 
 
@@ -59,9 +65,8 @@ export class TaskService {
   readonly auctioneer: Auctioneer
   readonly #follower: RemoteFollower
   readonly #active = new Map<string, TaskState>()
-  readonly #adopting = new Set<string>()
-  #self: NodeView | undefined
-  #speeds = new Map<string, number>()
+  readonly #candidates: Candidates
+  readonly #takeover: Takeover
   #timer: NodeJS.Timeout | undefined
   #shape = ''
   #startedAt = 0
@@ -75,8 +80,12 @@ export class TaskService {
     const logger = components.logger
     const append = async <T extends EntryType>(type: T, task: string, body: Bodies[T]): Promise<unknown> => components.ledger.append(type, task, body)
     this.wire = new AuctionWire({ mesh: components.mesh, logger })
+    this.#candidates = new Candidates({
+      peerId: this.#peerId, mesh: components.mesh, adverts: components.adverts, capabilities: components.capabilities,
+      heard: node => this.leases.heard(node), leaseMs: init.leaseMs,
+    })
     this.runner = new TaskRunner({
-      peerId: this.#peerId, kinds: this.#kinds, workers: components.workers, selfView: () => this.#self, estimates: this.estimates,
+      peerId: this.#peerId, kinds: this.#kinds, workers: components.workers, selfView: () => this.#candidates.self, estimates: this.estimates,
       append, emit: e => { this.events.emit(e) }, blobs: () => components.blobs?.(), models: components.models, logger,
       taskState: async id => components.ledger.task(id),
       retrieve: components.retrieve,
@@ -91,9 +100,13 @@ export class TaskService {
       peerId: this.#peerId, wire: this.wire, runner: this.runner, leases: this.leases, append, estimates: this.estimates, logger,
       task: async id => components.ledger.task(id),
       entries: async id => ((await components.ledger.history(id)) ?? []).map(s => s.entry).slice(-256),
-      peers: task => this.#peerViews(task),
+      peers: () => this.#candidates.peerViews(),
       kind: name => this.#kinds.get(name),
     }, this.#init)
+    this.#takeover = new Takeover({
+      peerId: this.#peerId, candidates: this.#candidates, knows: kind => this.#kinds.has(kind), logger,
+      adopt: async (task, reason) => components.ledger.append('adopted', task, { reason }),
+    })
     this.#follower = new RemoteFollower({ wire: this.wire, events: this.events, peerId: this.#peerId, logger })
   }
 
@@ -101,12 +114,12 @@ export class TaskService {
 
   async start (): Promise<void> {
     this.#startedAt = Date.now()
-    await this.#refreshSelf()
+    await this.#candidates.refreshSelf()
     this.#c.ledger.events.on('states', this.#onStates)
     for (const state of ['pending', 'awarded', 'running'] as const) {
       for (const s of await this.#c.ledger.tasksByState(state, 100_000)) { this.#active.set(s.id, s); this.auctioneer.track(s) }
     }
-    for (const s of await this.#c.ledger.recentTasks(1000)) this.#observe(s)
+    for (const s of await this.#c.ledger.recentTasks(1000)) this.#learn(s)
     await this.wire.start(serveWire({ ledger: this.#c.ledger, runner: this.runner, events: this.events, peerId: this.#peerId, logger: this.#c.logger }))
     this.leases.start()
     this.#timer = setInterval(() => { void this.#heartbeat() }, this.#init.heartbeatMs)
@@ -128,8 +141,9 @@ export class TaskService {
    * `listener` is subscribed to the task's events before anything of it is written (so it
    * misses nothing); the reply's `off` unsubscribes it.
    */
-  async submit (body: unknown, options: { signal?: AbortSignal, listener?: TaskEventListener } = {}): Promise<SubmitReplyT & { off?: () => void }> {
+  async submit (body: unknown, options: { signal?: AbortSignal, listener?: TaskEventListener, admit?: boolean } = {}): Promise<SubmitReplyT & { off?: () => void }> {
     if (this.#stopped) throw new TasksStoppedError('the node is stopping and takes no new tasks')
+    if (options.admit === true) body = await this.#admit(body, options.signal)
     const sub = parseSubmission(body, this.#kinds)
     const id = `${Date.now().toString(36)}-${randomBytes(6).toString('base64url')}`
     const off = options.listener === undefined ? undefined : this.subscribe(id, options.listener)
@@ -139,6 +153,14 @@ export class TaskService {
       off?.()
       throw err
     }
+  }
+
+  /** A user's submission through its kind's admission (a body the kind cannot read is left to parseSubmission). */
+  async #admit (body: unknown, signal: AbortSignal | undefined): Promise<unknown> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || this.#c.admission === undefined) return body
+    const b = body as Record<string, unknown>
+    const kind = typeof b.kind === 'string' ? this.#kinds.get(b.kind) : undefined
+    return kind?.admit === undefined ? body : await kind.admit(b, { ...this.#c.admission, signal })
   }
 
   async #submit (id: string, sub: Submission, options: { signal?: AbortSignal }): Promise<SubmitReplyT> {
@@ -191,7 +213,7 @@ export class TaskService {
   }
 
   #onState (s: TaskState): void {
-    if (isTerminal(s.state)) { this.#active.delete(s.id); this.#adopting.delete(s.id); this.#observe(s); this.events.forget(s.id) } else this.#active.set(s.id, s)
+    if (isTerminal(s.state)) { this.#active.delete(s.id); this.#takeover.forget(s.id); this.#learn(s); this.events.forget(s.id) } else this.#active.set(s.id, s)
     this.auctioneer.track(s)
     this.runner.onState(s)
     if (this.events.watched(s.id, s.state)) {
@@ -200,80 +222,18 @@ export class TaskService {
     }
   }
 
-  #observe (s: TaskState): void {
-    const a = s.decidedBy === undefined ? undefined : s.attempts[s.decidedBy - 1]
-    if (s.state !== 'succeeded' || a?.startedAt === undefined || a.endedAt === undefined) return
-    const model = (s.spec.requirements as { model?: string } | undefined)?.model
-    // A model's load is priced apart (predictCompletion's loadMs): learn the run without it.
-    const loadMs = (a.result?.timings as { loadMs?: unknown } | undefined)?.loadMs
-    const durationMs = Math.max(0, a.endedAt - a.startedAt - (typeof loadMs === 'number' && Number.isFinite(loadMs) ? loadMs : 0))
-    const program = this.#kinds.get(s.kind)?.workClass?.(s.spec)
-    observeRun(this.estimates, { kind: s.kind, model, ...(program === undefined ? {} : { program }), node: a.node, speed: this.#speeds.get(a.node) ?? 1, durationMs })
-  }
-
-  #connected (): Set<string> {
-    return new Set(this.#c.mesh.getConnections().map(c => c.remotePeer.toString()))
-  }
-
-  #alive (node: string, now: number, connected = this.#connected()): boolean {
-    if (node === this.#peerId) return true
-    if (connected.has(node)) return true
-    const heard = this.leases.heard(node)
-    return heard !== undefined && now - heard <= this.#init.leaseMs
-  }
-
-  #peerViews (task: PlacementTask): NodeView[] {
-    const now = Date.now()
-    const outstanding = this.auctioneer.outstanding()
-    const connected = this.#connected()
-    const views: NodeView[] = []
-    for (const p of this.#c.adverts.livePeers()) {
-      const id = p.advert.peerId
-      if (id === this.#peerId || !this.#alive(id, now, connected)) continue
-      const view = nodeView(id, p.advert.capabilities)
-      this.#speeds.set(id, view.speed)
-      const extra = outstanding.get(id) ?? 0
-      if (extra === 0) { views.push(view); continue }
-      // Work this node awarded there and has not seen end: priced as queued ahead of anything,
-      // at this task's run estimate there (the advert knows neither the node's slots per kind
-      // nor its queue; the bids will say exactly).
-      const buckets = [...view.load.queuedMsByPriority]
-      buckets[buckets.length - 1] += extra * estimateTaskRunMs(task, view, this.estimates)
-      views.push({ ...view, load: { ...view.load, queued: view.load.queued + extra, queuedMsByPriority: buckets } })
-    }
-    return views
-  }
-
-  /** What feasibility depends on, for every live node: when it changes, blocked tasks are retried at once. */
-  #meshShape (): string {
-    const shape = (id: string, c: Capabilities): string => `${id}:${c.cpu.cores}:${c.memory.totalMb}:${c.cpu.arch}:${c.labels.join(',')}:${c.gpus.map(g => g.vramMb).join(',')}:${c.models.map(m => m.name).join(',')}:${String(c.sandbox?.available)}:${c.sandbox?.runtimes.join(',') ?? ''}`
-    const self = this.#self === undefined ? '' : `${this.#self.labels.join(',')}:${String(this.#self.sandboxAvailable)}:${this.#self.runtimes.join(',')}:${this.#self.models.join(',')}`
-    return `${self}|${this.#c.adverts.livePeers().map(p => shape(p.advert.peerId, p.advert.capabilities)).sort().join('|')}`
-  }
-
-  async #refreshSelf (): Promise<void> {
-    const caps = await this.#c.capabilities.current()
-    this.#self = nodeView(this.#peerId, caps)
-    this.#speeds.set(this.#peerId, this.#self.speed)
+  #learn (s: TaskState): void {
+    learnFromTask(this.estimates, s, this.#kinds.get(s.kind), node => this.#candidates.speedOf(node))
   }
 
   async #heartbeat (): Promise<void> {
     if (this.#stopped) return
-    await this.#refreshSelf().catch(() => {})
+    await this.#candidates.refreshSelf().catch(() => {})
     const now = Date.now()
-    const shape = this.#meshShape()
+    const shape = this.#candidates.shape()
     if (shape !== this.#shape) { this.#shape = shape; this.auctioneer.retryBlocked() }
     this.auctioneer.tick(now)
     if (now - this.#startedAt < this.#init.leaseMs) return // hear from peers before judging them dead
-    let live: string[] | undefined
-    const connected = this.#connected()
-    for (const s of this.#active.values()) {
-      if (s.auctioneer === this.#peerId || this.#adopting.has(s.id) || !this.#kinds.has(s.kind) || this.#alive(s.auctioneer, now, connected)) continue
-      live ??= [this.#peerId, ...this.#c.adverts.livePeers().map(p => p.advert.peerId).filter(id => this.#alive(id, now, connected))]
-      if (rendezvousOwner(s.id, live.filter(id => id !== s.auctioneer)) !== this.#peerId) continue
-      this.#adopting.add(s.id)
-      this.#c.logger.warn({ task: s.id, auctioneer: s.auctioneer }, 'auctioneer gone: taking the task over')
-      void this.#c.ledger.append('adopted', s.id, { reason: `auctioneer ${s.auctioneer} gone` }).catch(() => { this.#adopting.delete(s.id) })
-    }
+    this.#takeover.check(this.#active.values(), now)
   }
 }

@@ -14,9 +14,7 @@ import Type from 'typebox'
 import { normalizeJsonSchema } from '../../models/grammar/index.js'
 import { checkEmbedResult, checkGenerateResult, EmbedParamsProperties, GenerateParamsProperties, MODEL_TASK_TYPES, TOKEN_STAGE, type GenerateInput } from '../../protocols/index.js'
 import { AbortedError } from '../../base/index.js'
-import { InvalidTaskError } from '../../tasks/index.js'
-import type { KindContext, KindOutcome, ModelAccess, TaskKind, TaskSpec } from '../../tasks/index.js'
-import { inlineText } from '../../tasks/index.js'
+import { admitModel, inlineText, InvalidTaskError, type KindContext, type KindOutcome, type ModelAccess, type TaskKind, type TaskSpec } from '../../tasks/index.js'
 import { packFloat32 } from './vectors.js'
 import { ANALYZE_SCHEMA, analysisMessages, parseAnalysis } from './analyze.js'
 
@@ -84,6 +82,7 @@ const generate: TaskKind = {
   defaults,
   workerKind: 'model',
   needsSandbox: false,
+  admit: admitModel,
   check: spec => {
     if ((spec.messages === undefined) === (spec.prompt === undefined)) {
       throw new InvalidTaskError('a generate task needs exactly one of messages and prompt', { details: ['body: give messages or prompt, not both'] })
@@ -129,6 +128,7 @@ const analyze: TaskKind = {
   defaults,
   workerKind: 'model',
   needsSandbox: false,
+  admit: admitModel,
   prepare: spec => {
     const maxTokens = (spec.maxTokens as number | undefined) ?? 1024
     return placed({ ...spec, maxTokens }, (spec.code as string).length + ((spec.question as string | undefined)?.length ?? 0) + 400, maxTokens)
@@ -161,6 +161,7 @@ const embed: TaskKind = {
   defaults,
   workerKind: 'model',
   needsSandbox: false,
+  admit: admitModel,
   prepare: spec => placed(spec, (spec.texts as string[]).reduce((n, t) => n + t.length, 0), 0),
   execute: async (spec, context) => {
     try {

@@ -5,8 +5,7 @@
  * steps, which are tasks of their own.
  */
 import Type from 'typebox'
-import { InvalidTaskError } from '../../tasks/index.js'
-import type { CorpusRef, KindContext, TaskKind, TaskSpec } from '../../tasks/index.js'
+import { admitModel, InvalidTaskError, type CorpusRef, type KindContext, type TaskKind, type TaskSpec } from '../../tasks/index.js'
 import { InvalidBuildSpecError, validateBuildSpec, type BuildSpec } from '../core/index.js'
 import { runBuild, type Retrieval } from './loop.js'
 import { DEFAULT_GENERATION, type GenerationOptions } from './steps.js'
@@ -78,6 +77,13 @@ export const buildKind: TaskKind = {
   defaults: { cpus: 0, memoryMb: 0 },
   workerKind: null,
   needsSandbox: false,
+  // Its model must be served now; a corpus of the node it is submitted to travels with it as a
+  // blob (an unknown corpus is a 404 here, not a surprise on the coordinating node later).
+  admit: async (body, context) => {
+    await admitModel(body, context)
+    if (typeof body.corpus !== 'string' || body.corpusRef !== undefined) return body
+    return { ...body, corpusRef: await context.shareCorpus(body.corpus, { signal: context.signal }) }
+  },
   check: spec => { buildSpecOf(spec) },
   prepare: spec => ({ ...spec, budget: buildSpecOf(spec).budget }),
   execute: async (spec, context) => {

@@ -6,7 +6,7 @@
  * files are named relative to it, with `/`; a file given by path keeps that path.
  */
 import { opendir, readFile, stat } from 'node:fs/promises'
-import { basename, join, normalize, sep } from 'node:path'
+import { join, normalize, sep } from 'node:path'
 import { checkAborted, CorpusOptionsError } from './errors.js'
 import { globMatcher } from '../../protocols/index.js'
 
