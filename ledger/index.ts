@@ -1,4 +1,5 @@
-export { TaskLedger, consecutiveRuns, type LedgerComponents, type LedgerEvents, type ReceiveOutcome } from './ledger.js'
+export { TaskLedger, type LedgerComponents, type LedgerEvents, type ReceiveOutcome } from './ledger.js'
+export { consecutiveRuns } from './held.js'
 export { isTerminal, type TaskStateName } from '../protocols/index.js'
 export { foldTask, canonicalOrder, type TaskState, type Attempt, type AttemptOutcome, type Checkpoint, type Feedback } from './fold.js'
 export { HybridClock, compareHlc, hlcKey } from './hlc.js'

@@ -23,7 +23,8 @@ import type { ClassicLevel } from 'classic-level'
 import { LEDGER_VERSION, validateEntry, type Bodies, type Entry, type EntryType } from '../protocols/index.js'
 import { InvalidMessageError } from '../base/index.js'
 import type { Logger } from '../base/index.js'
-import { createEntrySigner, idOf, verifyRun, verifySignature, type EntrySigner } from './crypto.js'
+import { createEntrySigner, verifyRun, verifySignature, type EntrySigner } from './crypto.js'
+import { consecutiveRuns, HeldEntries } from './held.js'
 import { HybridClock } from './hlc.js'
 import { LedgerStore, type BatchOp, type Head, type Stored } from './store.js'
 import { canonicalOrder, type TaskState } from './fold.js'
@@ -50,7 +51,6 @@ export interface LedgerEvents {
   gap: [author: string, from: string | undefined]
 }
 
-const MAX_HELD = 10_000
 
 export class TaskLedger {
   readonly store: LedgerStore
@@ -61,8 +61,8 @@ export class TaskLedger {
   readonly #queue: WriteQueue
   readonly #indexer: TaskIndexer
   #heads = new Map<string, Head>()
-  readonly #held = new Map<string, Map<number, Entry>>()
-  #heldCount = 0
+  /** Entries that arrived ahead of their predecessors, until the chain reaches them. */
+  readonly #held = new HeldEntries()
   readonly #equivocators = new Set<string>()
   readonly #sign: EntrySigner
   /** Local appends waiting for the next write group. */
@@ -218,10 +218,11 @@ export class TaskLedger {
         }
         if (start === run.length) { this.stats.duplicates++; return { ops: [], value: 'duplicate' as const } }
         const first = run[start]
-        if (first.seq > headSeq + 1) { this.#hold(run.slice(start)); this.events.emit('gap', author, from); return { ops: [], value: 'held' as const } }
+        if (first.seq > headSeq + 1) { this.stats.held = this.#held.hold(run.slice(start)); this.events.emit('gap', author, from); return { ops: [], value: 'held' as const } }
         if (first.prev !== (head?.id ?? null)) return this.#equivocation(first, ids[start], undefined)
         const items = run.slice(start).map((entry, i) => ({ id: ids[start + i], entry }))
-        const chained = [...items, ...this.#takeHeld(author, items[items.length - 1])]
+        const chained = [...items, ...this.#held.take(author, items[items.length - 1])]
+        this.stats.held = this.#held.count
         const ops = this.#logOps(chained)
         return { ops, value: 'applied' as const, after: () => { this.stats.applied += chained.length; this.events.emit('applied', chained, false); this.#indexer.schedule() } }
       })
@@ -257,37 +258,6 @@ export class TaskLedger {
     return { ops: ours === undefined ? [] : this.store.evidenceOps(ours, theirs), value: 'equivocation' }
   }
 
-  #hold (run: Entry[]): void {
-    const author = run[0].author
-    const held = this.#held.get(author) ?? new Map<number, Entry>()
-    for (const e of run) {
-      if (this.#heldCount >= MAX_HELD) break // beyond the bound, anti-entropy fetches them later
-      if (!held.has(e.seq)) { held.set(e.seq, e); this.#heldCount++ }
-    }
-    this.#held.set(author, held)
-    this.stats.held = this.#heldCount
-  }
-
-  /** Held entries that now continue the chain after `last`, hash links checked. */
-  #takeHeld (author: string, last: Stored): Stored[] {
-    const held = this.#held.get(author)
-    if (held === undefined) return []
-    const out: Stored[] = []
-    let prev = last
-    for (let seq = prev.entry.seq + 1; held.has(seq); seq++) {
-      const e = held.get(seq) as Entry
-      held.delete(seq); this.#heldCount--
-      const id = idOf(e)
-      if (e.prev !== prev.id) break
-      prev = { id, entry: e }
-      out.push(prev)
-    }
-    for (const seq of [...held.keys()]) if (seq <= prev.entry.seq) { held.delete(seq); this.#heldCount-- }
-    if (held.size === 0) this.#held.delete(author)
-    this.stats.held = this.#heldCount
-    return out
-  }
-
   /** One entry by its id (entries from peers once indexed). */
   async entry (id: string): Promise<Stored | undefined> {
     return this.store.byId(id)
@@ -315,27 +285,4 @@ export class TaskLedger {
     const states = await Promise.all(ids.map(async id => this.task(id)))
     return states.filter((s): s is TaskState => s !== undefined)
   }
-}
-
-/** Split entries into runs of one author with consecutive seqs (sorted, duplicates dropped). */
-export function consecutiveRuns (entries: readonly Entry[]): Entry[][] {
-  const byAuthor = new Map<string, Entry[]>()
-  for (const e of entries) {
-    const list = byAuthor.get(e.author)
-    if (list === undefined) byAuthor.set(e.author, [e])
-    else list.push(e)
-  }
-  const runs: Entry[][] = []
-  for (const list of byAuthor.values()) {
-    list.sort((a, b) => a.seq - b.seq)
-    let run: Entry[] = []
-    for (const e of list) {
-      const last = run[run.length - 1]
-      if (last !== undefined && e.seq === last.seq) continue
-      if (last !== undefined && e.seq !== last.seq + 1) { runs.push(run); run = [] }
-      run.push(e)
-    }
-    if (run.length > 0) runs.push(run)
-  }
-  return runs
 }

@@ -53,6 +53,11 @@ describe('the layers of docs/ARCHITECTURE.md', () => {
   })
 })
 
+test('every file of the product is short enough to read in one sitting (300 lines at most)', () => {
+  const long = sources().filter(f => !f.path.startsWith('scripts/') && f.text.split('\n').length > 300).map(f => f.path)
+  expect(long).toEqual([])
+})
+
 test('library code never writes to the console', () => {
   const offenders = sources().filter(f => !f.path.startsWith('scripts/') && /\bconsole\.(log|error|warn|info|debug)\(/.test(f.text)).map(f => f.path)
   expect(offenders).toEqual([])
