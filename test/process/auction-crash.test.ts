@@ -11,7 +11,9 @@ import { tempDir, removeTempDirs, waitFor } from '../helpers/nodes.js'
 import { spawnNode, waitReady, killAll, type NodeProcess, nodeApi, startNode } from '../helpers/processes.js'
 import type { TaskViewT } from '../../protocols/task.js'
 
-const CONFIG = { auction: { leaseMs: 2000, heartbeatMs: 300 }, advert: { baseIntervalMs: 2000, maxReceiveRate: 20 } } // peers expire after 3 silent intervals: 6 s holds on a busy machine
+// Leases of 6 s and adverts every 2 s (peers expire after 6 s of silence): a busy machine stalls
+// a node's event loop for seconds at times, which must not look like a dead node here.
+const CONFIG = { auction: { leaseMs: 6000, heartbeatMs: 500 }, advert: { baseIntervalMs: 2000, maxReceiveRate: 20 } }
 let a: NodeProcess
 let b: NodeProcess
 let c: NodeProcess
