@@ -10,12 +10,10 @@
  *   generation anywhere has the same context. Older copies of the same corpus are dropped.
  */
 import type { ApiCorpora } from './api/corpora.js'
-import type { Logger } from '../base/index.js'
-import type { CorpusRef } from '../tasks/index.js'
-import { runToEnd, type TaskOps } from '../tasks/index.js'
+import { type Logger, GryphgenError } from '../base/index.js'
+import { type CorpusRef, runToEnd, type TaskOps } from '../tasks/index.js'
 import { vectorsOfResult } from './kinds/vectors.js'
-import { type AddResult, type CorpusStore, type CorpusSummary, type EmbedFunction, type QueryResult } from '../pipeline/corpus/index.js'
-import { GryphgenError } from '../base/index.js'
+import type { AddResult, CorpusStore, CorpusSummary, EmbedFunction, QueryResult } from '../pipeline/corpus/index.js'
 
 export interface CorporaBlobs {
   put: (bytes: Uint8Array, options: { signal?: AbortSignal }) => Promise<{ digest: string, size: number }>

@@ -5,10 +5,8 @@
  * Resolves with a JSON-serializable result; rejects with AbortedError when aborted (after the
  * cleanup), SandboxSetupError when bubblewrap never started, SandboxBusyError when no uid is free.
  */
-import { AbortedError } from '../base/index.js'
-import type { Logger } from '../base/index.js'
-import type { TaskCgroup } from './cgroup.js'
-import { TASK_GROUP_PREFIX } from './cgroup.js'
+import { AbortedError, type Logger } from '../base/index.js'
+import { type TaskCgroup, TASK_GROUP_PREFIX } from './cgroup.js'
 import { prepareInputs, type PreparedInputs } from './inputs.js'
 import { FileCollector, type CollectedFile } from './collect.js'
 import { SandboxBusyError, SandboxSetupError } from './errors.js'

@@ -5,8 +5,7 @@
  * runtimes actually start inside; its result is what the node advertises. `runSandboxed` and
  * `probeSandbox` use one process-wide instance with the defaults.
  */
-import { AbortedError } from '../base/index.js'
-import { silentLogger, type Logger } from '../base/index.js'
+import { AbortedError, silentLogger, type Logger } from '../base/index.js'
 import { SandboxUnavailableError } from './errors.js'
 import { detectHost, SANDBOX_TYPESCRIPT, type LimitsBackendName, type SandboxHost, type ToolCandidates } from './host.js'
 import { runWithHost, type SandboxResult } from './run.js'

@@ -9,9 +9,8 @@
  * Pure, no I/O.
  */
 import { ImpossibleTaskError, InvalidRequirementsError } from './errors.js'
-import { MAX_PRIORITY, MIN_PRIORITY, type TaskRequirements, type PlacementTask, type NodeView } from './types.js'
+import { MAX_PRIORITY, MIN_PRIORITY, type TaskRequirements, type PlacementTask, type NodeView, type CheckName, type Fit, type NodeReasons, type Unfit } from './types.js'
 
-import type { CheckName, Fit, NodeReasons, Unfit } from './types.js'
 
 export type { CheckName, Fit, NodeReasons, Unfit }
 

@@ -16,8 +16,7 @@
  * a new auction. After `maxAttempts` attempts the task is `abandoned` (failed).
  */
 import type { TaskState } from '../ledger/index.js'
-import type { Bodies, EntryType, Entry } from '../protocols/index.js'
-import { expectAuctionMessage } from '../protocols/index.js'
+import { expectAuctionMessage, type Bodies, type Entry, type EntryType, type TaskSummaryT } from '../protocols/index.js'
 import { estimateTaskRunMs, meshVerdict, pickBidders, rankBids, rankCandidates, RecentAwards, softExclusion, type Bid, type NodeView, type RunEstimates, type PlacementTask } from '../scheduler/index.js'
 import type { Logger } from '../base/index.js'
 import type { LeaseBoard } from './leases.js'
@@ -206,8 +205,8 @@ export class Auctioneer {
     const ranked = rankCandidates(task, views, this.#c.estimates, { exclude })
     const asked = pickBidders(ranked, this.#init.bidders)
     const askedAt = performance.now()
-    const asking = state
-    const bids = await collectBids(asked.map(n => n.id), this.#c.peerId, async node => this.#askBid(asking, node))
+    const summary = bidSummary(state, this.#c.kind(state.kind)) // once per auction, for every bidder
+    const bids = await collectBids(asked.map(n => n.id), this.#c.peerId, async node => this.#askBid(summary, node))
     // Concurrent auctions: a bid does not know of awards to its node made after it was asked,
     // nor of those still in flight to it; price them in.
     const priced = bids.map(b => {
@@ -262,11 +261,10 @@ export class Auctioneer {
     return false
   }
 
-  async #askBid (state: TaskState, node: string): Promise<Bid | undefined> {
-    const summary = bidSummary(state, this.#c.kind(state.kind))
+  async #askBid (summary: TaskSummaryT, node: string): Promise<Bid | undefined> {
     if (node === this.#c.peerId) {
       const bid = this.#c.runner.bid(summary)
-      return 'reason' in bid ? undefined : { taskId: state.id, nodeId: node, ...bid }
+      return 'reason' in bid ? undefined : { taskId: summary.id, nodeId: node, ...bid }
     }
     return await requestBid(this.#c.wire, node, summary, { timeoutMs: this.#init.bidTimeoutMs, logger: this.#c.logger })
   }

@@ -6,8 +6,7 @@
  * stream is left to drain (the serving node ends it once its last events are sent), for at
  * most DRAIN_MS: the end often arrives here, by the ledger, before the last relayed events.
  */
-import { expectAuctionMessage } from '../protocols/index.js'
-import type { TaskEvent } from '../protocols/index.js'
+import { expectAuctionMessage, type TaskEvent } from '../protocols/index.js'
 import { isTerminal, type TaskState } from '../ledger/index.js'
 import type { Logger } from '../base/index.js'
 import type { TaskEvents } from './events.js'

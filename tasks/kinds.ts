@@ -7,17 +7,15 @@
  * - `noop`: completes at once on the winner (health checks, benchmarks); no slot needed.
  * - `exec`: runs `command` in the sandbox through the exec worker pool. A zero exit with no
  *   limit hit succeeds; anything else fails with the sandbox result attached.
- * The model kinds (`generate`, `analyze`, `embed`) are in model-kinds.ts; registry.ts has the
- * node's registry.
+ * Other kinds plug in through this contract without this part importing them: the node
+ * registers the model kinds and `build` (node/kinds/).
  */
 import Type, { type TProperties } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { EnvelopeProperties, type Durability, type Limits, type Requirements } from '../protocols/index.js'
+import { EnvelopeProperties, type Durability, type Limits, type Requirements, type HostSettings, type HostStatus, type ModelFile, type Bodies } from '../protocols/index.js'
 import type { TaskRequirements } from '../scheduler/index.js'
 import { LIMIT_BOUNDS, validateSpec, type SandboxSpec } from '../sandbox/index.js'
 import type { TaskLogLine, TaskProgress, WorkerKind, WorkerPool } from '../workers/index.js'
-import type { HostSettings, HostStatus, ModelFile } from '../protocols/index.js'
-import type { Bodies } from '../protocols/index.js'
 import type { Checkpoint } from '../ledger/index.js'
 import type { TaskOps } from './to-end.js'
 import { InvalidTaskError } from './errors.js'

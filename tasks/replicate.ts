@@ -4,8 +4,7 @@
  * once; the first confirmation wins. None within the deadline -> ReplicationError (the task
  * is durable on this node and goes on; only the stronger promise failed).
  */
-import { expectAuctionMessage } from '../protocols/index.js'
-import type { Entry } from '../protocols/index.js'
+import { expectAuctionMessage, type Entry } from '../protocols/index.js'
 import type { TasksMesh } from './mesh.js'
 import { ReplicationError } from './errors.js'
 import type { AuctionWire } from './wire.js'

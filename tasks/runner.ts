@@ -9,9 +9,7 @@
  *   queue or aborted (its sandbox is killed); nothing more is written for it.
  */
 import type { TaskState } from '../ledger/index.js'
-import type { Bodies, EntryType } from '../protocols/index.js'
-import type { TaskEvent } from '../protocols/index.js'
-import type { LeaseMessage, TaskSummaryT } from '../protocols/index.js'
+import type { Bodies, EntryType, TaskEvent, LeaseMessage, TaskSummaryT } from '../protocols/index.js'
 import { checkNode, compareQueued, emptyLoad, estimateRunMs, estimateTaskRunMs, predictCompletion, MAX_PRIORITY, type NodeView, type RunEstimates, type PlacementTask } from '../scheduler/index.js'
 import type { WorkerPool } from '../workers/index.js'
 import type { Logger } from '../base/index.js'

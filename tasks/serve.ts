@@ -10,9 +10,7 @@
  * Anything else gets `error`. Nothing a peer sends is trusted before it is verified.
  */
 import { consecutiveRuns, foldTask, idOf, isTerminal, verifyRun, type TaskLedger } from '../ledger/index.js'
-import type { Entry } from '../protocols/index.js'
-import type { TaskEvent } from '../protocols/index.js'
-import type { AuctionMessage, AuctionMessageOf } from '../protocols/index.js'
+import type { Entry, TaskEvent, AuctionMessage, AuctionMessageOf } from '../protocols/index.js'
 import type { Logger } from '../base/index.js'
 import type { TaskEvents } from './events.js'
 import type { TaskRunner } from './runner.js'

@@ -8,14 +8,11 @@
  * the auction sees it is candidates.ts's. Every state comes from the ledger fold.
  */
 import { randomBytes } from 'node:crypto'
-import type { Capabilities } from '../protocols/index.js'
-import type { Bodies, EntryType } from '../protocols/index.js'
-import type { TaskViewT, SubmitReplyT } from '../protocols/index.js'
+import type { Capabilities, Bodies, EntryType, TaskViewT, SubmitReplyT } from '../protocols/index.js'
 import { isTerminal, type TaskLedger, type TaskState } from '../ledger/index.js'
 import { createRunEstimates } from '../scheduler/index.js'
 import type { WorkerPool } from '../workers/index.js'
-import { NotFoundError } from '../base/index.js'
-import type { Logger } from '../base/index.js'
+import { NotFoundError, type Logger } from '../base/index.js'
 import type { AuctionConfig } from './config.js'
 import type { LivePeers, TasksMesh } from './mesh.js'
 import { Auctioneer } from './auctioneer.js'

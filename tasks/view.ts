@@ -3,8 +3,7 @@
  * decides over, and a mesh verdict to the grouped reasons a `blocked` entry records.
  */
 import type { TaskState } from '../ledger/index.js'
-import type { Bodies } from '../protocols/index.js'
-import type { TaskViewT } from '../protocols/index.js'
+import type { Bodies, TaskViewT } from '../protocols/index.js'
 import type { MeshVerdict, TaskRequirements, PlacementTask, TaskWork } from '../scheduler/index.js'
 
 const iso = (ms: number): string => new Date(ms).toISOString()

@@ -14,8 +14,7 @@ import {
   AUCTION_MAX_BYTES, AUCTION_PROTOCOL, AUCTION_SESSION_PROTOCOL, decodeAuctionMessage, encodeAuctionMessage, encodeSessionFrame, splitSessionFrame,
   type AuctionMessage,
 } from '../protocols/index.js'
-import { InvalidMessageError } from '../base/index.js'
-import type { Logger } from '../base/index.js'
+import { InvalidMessageError, type Logger } from '../base/index.js'
 import type { TasksMesh } from './mesh.js'
 
 export type WireHandler = (message: AuctionMessage, from: string, send: (reply: AuctionMessage) => Promise<void>, signal: AbortSignal) => Promise<void>

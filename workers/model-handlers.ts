@@ -7,10 +7,8 @@
  *
  * Light on purpose: workers/handlers.ts imports this module in every worker process.
  */
-import { InvalidMessageError } from '../base/index.js'
-import type { Logger } from '../base/index.js'
-import { checkEmbedInput, checkGenerateInput, checkStatusInput, MODEL_TASK_TYPES, TOKEN_STAGE } from '../protocols/index.js'
-import type { TaskProgress } from '../protocols/index.js'
+import { InvalidMessageError, type Logger } from '../base/index.js'
+import { checkEmbedInput, checkGenerateInput, checkStatusInput, MODEL_TASK_TYPES, TOKEN_STAGE, type TaskProgress } from '../protocols/index.js'
 import { InvalidTaskDataError } from './errors.js'
 import type { ModelHost } from '../models/host/index.js'
 

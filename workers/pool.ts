@@ -10,8 +10,7 @@
  * the deadline, then are cancelled and their workers stopped (SIGKILL after `killGraceMs`).
  */
 import os from 'node:os'
-import { AbortedError } from '../base/index.js'
-import { componentLogger, silentLogger, type Logger } from '../base/index.js'
+import { AbortedError, componentLogger, silentLogger, type Logger } from '../base/index.js'
 import { validateSpec, type SandboxResult, type SandboxSpec } from '../sandbox/index.js'
 import { checkSandboxResultValue, EXEC_TASK_TYPES, WORKER_KINDS, type WorkerKind } from '../protocols/index.js'
 import { Broker, type LossReason, type WorkerSession } from './broker.js'

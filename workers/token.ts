@@ -5,8 +5,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { join } from 'node:path'
-import { DataDirError } from '../base/index.js'
-import { isTooOpen, readIfExists, writeFileDurable } from '../base/index.js'
+import { DataDirError, isTooOpen, readIfExists, writeFileDurable } from '../base/index.js'
 
 export const WORKER_TOKEN_FILE = 'worker-token'
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{32,256}$/

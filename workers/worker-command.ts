@@ -7,8 +7,7 @@
  * defaults to `ipc://<data-dir>/workers.sock`.
  */
 import { Socket } from 'node:net'
-import { DataDirError, dataDirOf } from '../base/index.js'
-import { createLogger, type Logger } from '../base/index.js'
+import { DataDirError, dataDirOf, createLogger, type Logger } from '../base/index.js'
 import { WORKER_KINDS, type WorkerKind } from '../protocols/index.js'
 import { ipcEndpoint } from './endpoint.js'
 import { WorkerPoolConfigError } from './errors.js'

@@ -12,8 +12,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Dealer } from 'zeromq'
-import { AbortedError } from '../base/index.js'
-import { silentLogger, type Logger } from '../base/index.js'
+import { AbortedError, silentLogger, type Logger } from '../base/index.js'
 import {
   decodeBrokerMessage, encodeWorkerMessage, WORKER_MESSAGE_MAX_BYTES, WORKER_PROTOCOL_VERSION,
   type BrokerMessage, type WorkerKind, type WorkerMessage, type WorkerTask,

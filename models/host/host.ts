@@ -11,8 +11,7 @@
  * life of the host.
  */
 import type { LlamaGrammar } from 'node-llama-cpp'
-import { AbortedError } from '../../base/index.js'
-import { silentLogger, type Logger } from '../../base/index.js'
+import { AbortedError, silentLogger, type Logger } from '../../base/index.js'
 import type { EmbedInput, EmbedResult, GenerateInput, GenerateResult, HostSettings, HostStatus, ModelFile } from '../../protocols/index.js'
 import { abortable, abortError } from './abort.js'
 import { embedTexts } from './embed.js'

@@ -6,8 +6,7 @@
  * reserved. Embedding contexts are made the same way, by the first embed request per model.
  */
 import type { LlamaEmbeddingContext } from 'node-llama-cpp'
-import { AbortedError } from '../../base/index.js'
-import type { Logger } from '../../base/index.js'
+import { AbortedError, type Logger } from '../../base/index.js'
 import type { HostSettings, ModelFile } from '../../protocols/index.js'
 import { abortable, abortError } from './abort.js'
 import { selfBenchmark } from './benchmark.js'

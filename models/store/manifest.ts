@@ -4,8 +4,7 @@
  * the new one, never a mix. A manifest that cannot be parsed is a DataDirError: it is never
  * silently replaced, since that would forget every model in it.
  */
-import { DataDirError } from '../../base/index.js'
-import { readIfExists, writeFileDurable } from '../../base/index.js'
+import { DataDirError, readIfExists, writeFileDurable } from '../../base/index.js'
 
 export const MANIFEST_VERSION = 1
 

@@ -5,8 +5,7 @@
  */
 import { timingSafeEqual, createHash } from 'node:crypto'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import type { Logger } from '../../base/index.js'
-import { NotFoundError } from '../../base/index.js'
+import { type Logger, NotFoundError } from '../../base/index.js'
 import { installErrorHandling } from './errors.js'
 import { taskRoutes, type ApiTasks } from './tasks.js'
 import { openAiRoutes, type ApiModels } from './openai.js'

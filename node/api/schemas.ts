@@ -1,8 +1,6 @@
 /** HTTP request and response schemas of the node API (v1). */
 import Type from 'typebox'
-import { CapabilitiesSchema } from '../../protocols/index.js'
-import { LabelSchema } from '../../protocols/index.js'
-import { TaskIdSchema } from '../../protocols/index.js'
+import { CapabilitiesSchema, LabelSchema, TaskIdSchema } from '../../protocols/index.js'
 import { WorkerPoolStatsSchema } from '../../workers/index.js'
 
 export const ErrorBody = Type.Object({ error: Type.Object({ name: Type.String(), message: Type.String() }) })

@@ -5,9 +5,8 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import Type from 'typebox'
-import { isTerminal, SubmitReplySchema, TASK_STATES, TaskViewSchema, type SubmitReplyT, type TaskEvent, type TaskViewT } from '../../protocols/index.js'
+import { isTerminal, SubmitReplySchema, TASK_STATES, TaskViewSchema, type SubmitReplyT, type TaskEvent, type TaskViewT, DIGEST_PATTERN } from '../../protocols/index.js'
 import { TaskIdParams } from './schemas.js'
-import { DIGEST_PATTERN } from '../../protocols/index.js'
 
 export interface ApiTasks {
   submit: (body: unknown, options: { signal?: AbortSignal }) => Promise<SubmitReplyT>

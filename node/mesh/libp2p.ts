@@ -15,9 +15,7 @@ import { preSharedKey } from '@libp2p/pnet'
 import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import { AddressInUseError } from '../../base/index.js'
 import { swarmKeyBytes, type SwarmKeyHex } from '../datadir/swarm-key.js'
-import { ADVERT_TOPIC } from '../../protocols/index.js'
-import { LEDGER_TOPIC } from '../../protocols/index.js'
-import { LEASE_TOPIC } from '../../protocols/index.js'
+import { ADVERT_TOPIC, LEDGER_TOPIC, LEASE_TOPIC } from '../../protocols/index.js'
 
 export const DHT_PROTOCOL = '/gryphgen/kad/1.0.0'
 

@@ -9,8 +9,7 @@ import { EventEmitter } from 'node:events'
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ModelNotFoundError, ModelStore, type ModelEntry } from '../../models/index.js'
-import type { ModelCapability } from '../../protocols/index.js'
-import type { HostSettings, HostStatus, ModelFile } from '../../protocols/index.js'
+import type { ModelCapability, HostSettings, HostStatus, ModelFile } from '../../protocols/index.js'
 import type { Logger } from '../../base/index.js'
 
 export interface ModelCatalogInit {

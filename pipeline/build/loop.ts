@@ -8,9 +8,8 @@
  * the blob store, from any node) and continues after the last one.
  */
 import type { Checkpoint as LedgerCheckpoint } from '../../ledger/index.js'
-import type { KindContext, KindOutcome } from '../../tasks/index.js'
+import type { KindContext, KindOutcome, BlobRef, BlobSink } from '../../tasks/index.js'
 import { sha256Hex } from '../../blobs/index.js'
-import type { BlobRef, BlobSink } from '../../tasks/index.js'
 import {
   applyGeneratedFiles, bestCheckpoint, checkAlignment, decideNext, generatorMessages,
   type BuildSpec, type Checkpoint, type Decision, type Feedback, type LastStepFailure, type StepFailure,

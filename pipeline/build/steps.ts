@@ -5,15 +5,13 @@
  * task failed for a reason outside the attempt's code (no node, a lost worker, the sandbox)
  * is a StepOutcome with `failure`; the loop decides whether to place it again.
  */
-import type { TaskViewT } from '../../protocols/index.js'
+import type { TaskViewT, ChatMessage } from '../../protocols/index.js'
 import { COLLECT_BOUNDS, parseTestOutput, SANDBOX_TYPESCRIPT, type TestReport } from '../../sandbox/index.js'
-import type { KindContext } from '../../tasks/index.js'
-import { runToEnd } from '../../tasks/index.js'
+import { type KindContext, runToEnd } from '../../tasks/index.js'
 import {
   commandRuntimes, FILES_SCHEMA, GeneratedFilesError, parseGeneratedFiles, parseStaticFindings, staticCheckCommands,
   type BuildSpec, type FileSet, type Finding, type PipelineStep, type ReviewIssue, type StepFailure,
 } from '../core/index.js'
-import type { ChatMessage } from '../../protocols/index.js'
 
 export interface StepOutcome<T> { value?: T, failure?: StepFailure, tokens: number }
 

@@ -4,8 +4,7 @@
  * ledger stores checkpoints (files as blobs), so a job can be inspected, reverted to and
  * resumed by another node from these records alone.
  */
-import type { Analysis } from '../../protocols/index.js'
-import type { TestFailure, TestReport } from '../../protocols/index.js'
+import type { Analysis, TestFailure, TestReport } from '../../protocols/index.js'
 
 export const LANGUAGES = ['python', 'javascript', 'typescript'] as const
 export type Language = typeof LANGUAGES[number]

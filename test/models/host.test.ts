@@ -8,8 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createHash } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { AbortedError } from '../../base/index.js'
-import { silentLogger } from '../../base/index.js'
+import { AbortedError, silentLogger } from '../../base/index.js'
 import { writeTestModel, type TestModelInfo } from '../../models/index.js'
 import {
   ModelHost, planAdmission, resolveGenerateRequest, SlotQueue, toChatHistory, type ResidentModel,

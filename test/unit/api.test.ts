@@ -1,10 +1,9 @@
 import { afterAll, describe, expect, test } from 'vitest'
 import { buildApp, type ApiNode, type NodeBodyT } from '../../node/api/index.js'
-import { silentLogger } from '../../base/index.js'
+import { silentLogger, NotFoundError } from '../../base/index.js'
 import { caps, taskStats, workerStats } from '../helpers/fixtures.js'
 import { parseSubmission } from '../../tasks/index.js'
 import { kindRegistry } from '../../node/kinds/index.js'
-import { NotFoundError } from '../../base/index.js'
 
 const TOKEN = 'a'.repeat(43)
 let labels: string[] = []

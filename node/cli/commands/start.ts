@@ -1,9 +1,8 @@
 /** `gryphgen start`: run a node until SIGINT/SIGTERM, then stop it cleanly. */
 import { loadConfig, type ConfigFlags } from '../../config/index.js'
-import { createLogger } from '../../../base/index.js'
+import { createLogger, DataDirError } from '../../../base/index.js'
 import { GryphgenNode } from '../../node.js'
 import { decodeInvite, type Invite } from '../../../protocols/index.js'
-import { DataDirError } from '../../../base/index.js'
 import { ensureDir, readBootstrapFile, readSwarmKey, writeBootstrapFile, writeSwarmKey } from '../../datadir/index.js'
 
 export interface StartOptions {
