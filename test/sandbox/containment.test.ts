@@ -116,7 +116,8 @@ describe('processes and environment', () => {
 
   test('each run has a host uid of its own from the reserved range, never the node\'s uid', async () => {
     const name = marker()
-    const running = runSandboxed({ command: ['sh', '-c', 'sleep 5', name], limits: { wallMs: 1200 } })
+    // A wall limit long enough to be seen running on a busy machine (setup alone can take seconds).
+    const running = runSandboxed({ command: ['sh', '-c', 'sleep 60', name], limits: { wallMs: 8000 } })
     const seen = await waitFor(async () => {
       const found = await processesWith(name)
       return found.some(p => p.cmdline.startsWith('sh -c')) ? found : undefined

@@ -132,7 +132,7 @@ describe('limits with rlimits only (hosts without cgroups)', () => {
 
   test('fork bomb: RLIMIT_NPROC of the run\'s own uid stops it, the host is unharmed, nothing left', async () => {
     const name = marker()
-    const result: SandboxResult = await sandbox.run({ command: ['sh', '-c', 'b() { b | b & }; b; sleep 20', name], limits: { pids: 32, wallMs: 1500 } })
+    const result: SandboxResult = await sandbox.run({ command: ['sh', '-c', 'b() { b | b & }; b; sleep 20', name], limits: { pids: 32, wallMs: 8000 } })
     expect(result.limitHit).toBe('wall')
     expect(result.stderr).toMatch(/fork/i) // the bomb's forks were refused
     expect(hostStillForks()).toBe(true)
