@@ -7,6 +7,7 @@
  * Dispatch decisions and task bookkeeping are the pool's (see pool.ts); this module reports
  * what workers say through BrokerEvents.
  */
+import { rm } from 'node:fs/promises'
 import { Router } from 'zeromq'
 import type { Logger } from '../base/index.js'
 import {
@@ -134,6 +135,8 @@ export class Broker {
     this.#sender.clear()
     if (!this.#socket.closed) this.#socket.close()
     await this.#loop
+    // ZeroMQ leaves a bound ipc socket's file behind; a clean stop leaves the data dir clean.
+    if (this.#endpoint.startsWith('ipc://')) await rm(this.#endpoint.slice('ipc://'.length), { force: true })
   }
 
   async #receiveLoop (): Promise<void> {

@@ -1,6 +1,6 @@
 /** Run `gryphgen` as real processes; every started process is tracked and killed by PID. */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PATIENCE_MS, waitFor } from './nodes.js'
@@ -21,10 +21,22 @@ const children = new Set<ChildProcess>()
 export const LOOPBACK_FLAGS = ['--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0']
 
 export function spawnNode (dataDir: string, extra: string[] = [], env: Record<string, string> = {}): NodeProcess {
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', BIN, 'start', '--data-dir', dataDir, ...LOOPBACK_FLAGS, ...extra], {
+  return tracked(spawn(process.execPath, ['--max-semi-space-size=4', BIN, 'start', '--data-dir', dataDir, ...LOOPBACK_FLAGS, ...extra], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  }), dataDir)
+}
+
+/** `npm start` in the repository, as the README's quick start runs a node: npm is the child. */
+export function spawnNpmStart (dataDir: string): NodeProcess {
+  return tracked(spawn('npm', ['start', '--', '--data-dir', dataDir, ...LOOPBACK_FLAGS], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    env: { ...process.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }), dataDir)
+}
+
+function tracked (child: ChildProcess, dataDir: string): NodeProcess {
   children.add(child)
   child.once('exit', () => children.delete(child))
   let out = ''
@@ -37,6 +49,17 @@ export function spawnNode (dataDir: string, extra: string[] = [], env: Record<st
     apiUrl: async () => `http://127.0.0.1:${(await readFile(join(dataDir, 'api-port'), 'utf8')).trim()}`,
     token: async () => (await readFile(join(dataDir, 'api-token'), 'utf8')).trim(),
   }
+}
+
+/** PIDs of live processes whose command line mentions `text` (e.g. a node's data dir). */
+export async function pidsMentioning (text: string): Promise<number[]> {
+  const pids: number[] = []
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')
+    if (cmdline.includes(text)) pids.push(Number(entry))
+  }
+  return pids
 }
 
 export async function waitReady (node: NodeProcess, timeoutMs = PATIENCE_MS): Promise<void> {

@@ -60,6 +60,7 @@ describe('gryphgen as processes', () => {
     const id = (await nodeJson(dir)).peerId
     expect(await stopNode(first)).toBe(0)
     await expect(access(join(dir, 'api-port'))).rejects.toThrow() // removed on a clean stop
+    await expect(access(join(dir, 'workers.sock'))).rejects.toThrow() // the broker's ipc socket too
     const second = spawnNode(dir)
     await waitReady(second)
     expect((await nodeJson(dir)).peerId).toBe(id)

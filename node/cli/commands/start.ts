@@ -2,6 +2,7 @@
 import { loadConfig, type ConfigFlags } from '../../config/index.js'
 import { createLogger, DataDirError } from '../../../base/index.js'
 import { GryphgenNode } from '../../node.js'
+import { onParentExit } from '../interrupt.js'
 import { decodeInvite, type Invite } from '../../../protocols/index.js'
 import { ensureDir, readBootstrapFile, readSwarmKey, writeBootstrapFile, writeSwarmKey } from '../../datadir/index.js'
 
@@ -45,5 +46,7 @@ export async function startCommand (options: StartOptions): Promise<void> {
   }
   process.on('SIGINT', shutdown)
   process.on('SIGTERM', shutdown)
+  // Started by `npm start`: stop with the launcher even when it dies without passing a signal on.
+  if (process.env.npm_lifecycle_event === 'start') onParentExit(() => { shutdown('launcher exited') })
   await node.start()
 }
