@@ -14,7 +14,8 @@
  *     conflict, recorded and ignored.
  *  5. A cancel racing a finish: whichever comes first in canonical order decides; the other
  *     is recorded (the finish stays on its attempt as `late`) but does not change the state.
- *     A cancel closes the open attempt, if any, as `cancelled`.
+ *     A cancel closes the open attempt, if any, as `cancelled`; a `finished(cancelled)` from
+ *     that attempt's node then records what the run printed (once) and changes nothing else.
  *  6. `retried(n)` (lease expired, node lost) closes attempt n as `lost` and puts the task
  *     back to pending. A result that node sends later (its lease had expired) is recorded on
  *     attempt n as `late`; a late success still completes a task that no other attempt has
@@ -129,6 +130,12 @@ function apply (task: TaskState, entry: Entry, auctioneers: Set<string>): boolea
     case 'finished': {
       const body = entry.body as Bodies['finished']
       const attempt = attemptOf(task, entry)
+      if (body.outcome === 'cancelled') {
+        // The output of a run stopped by a cancel: kept on its attempt, decides nothing.
+        if (attempt?.outcome !== 'cancelled' || attempt.result !== undefined) return false
+        attempt.result = body.result
+        return true
+      }
       if (attempt === undefined || (attempt.outcome !== undefined && attempt.outcome !== 'lost' && attempt.outcome !== 'cancelled')) return false
       attempt.endedAt = at
       attempt.error = body.error

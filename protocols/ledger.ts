@@ -38,7 +38,8 @@ export const BodySchemas = {
   started: Type.Object({ attempt: Attempt }, { additionalProperties: false }),
   finished: Type.Object({
     attempt: Attempt,
-    outcome: Type.Union([Type.Literal('succeeded'), Type.Literal('failed')]),
+    /** `cancelled`: what a run printed before its task was cancelled (no effect on the state). */
+    outcome: Type.Union([Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled')]),
     resultDigest: Type.Optional(Hex64),
     error: Type.Optional(Reason),
     result: Type.Optional(Type.Record(Type.String(), Type.Unknown())),

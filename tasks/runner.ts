@@ -6,7 +6,8 @@
  *   feeds the worker pool only as slots free, so the pool never queues behind our back.
  * - Runs each task: `started` (durable) -> the kind's executor -> `finished` (durable).
  * - A task cancelled, or whose attempt was given up (lease expired), is dropped from the
- *   queue or aborted (its sandbox is killed); nothing more is written for it.
+ *   queue or aborted (its sandbox is killed). A cancelled run records what it printed
+ *   (`finished` with outcome `cancelled`, which changes no state); nothing else is written.
  */
 import type { TaskState } from '../ledger/index.js'
 import type { Bodies, EntryType, TaskEvent, LeaseMessage, TaskSummaryT } from '../protocols/index.js'
@@ -17,6 +18,7 @@ import type { KindContext, KindRegistry, ModelAccess, TaskSpec } from './kinds.j
 import type { TaskOps } from './to-end.js'
 import type { BlobSink } from './outputs.js'
 import { normalizeRequirements, schedulerView, type PlacementTraits } from './view.js'
+import { OutputTail } from './output-tail.js'
 
 const CAPACITY_TTL_MS = 100
 
@@ -29,6 +31,9 @@ export interface Held {
   estimateMs: number
   startedAt?: number
   abort?: AbortController
+  /** What the run printed last; recorded if the task is cancelled while it runs. */
+  tail?: OutputTail
+  cancelled?: boolean
 }
 
 export interface RunnerComponents {
@@ -162,6 +167,7 @@ export class TaskRunner {
     const running = this.#running.get(state.id)
     if (running !== undefined && gone(running) && running.abort?.signal.aborted === false) {
       this.#c.logger.info({ task: state.id, state: state.state }, 'aborting run: task over or attempt given up')
+      running.cancelled = state.state === 'cancelled' && state.attempts[running.attempt - 1]?.outcome === 'cancelled'
       running.abort.abort()
     }
   }
@@ -181,6 +187,7 @@ export class TaskRunner {
     const id = h.task.id
     h.abort = new AbortController()
     h.startedAt = Date.now()
+    const tail = h.tail = new OutputTail()
     this.#running.set(id, h)
     const kind = this.#c.kinds.get(h.task.kind)
     // Not awaited before the run: `started` and, for quick kinds, `finished` share a group
@@ -204,21 +211,29 @@ export class TaskRunner {
         },
         blobs: this.#c.blobs(),
         onToken: (text, offset, tokens) => { this.#c.emit({ type: 'token', task: id, text, offset, tokens }) },
-        onLog: line => { this.#c.emit(line.stream === undefined ? { type: 'log', task: id, stream: 'worker', line: `${line.level}: ${line.message}` } : { type: 'log', task: id, stream: line.stream, line: line.message }) },
+        onLog: line => { tail.add(line.stream, line.message); this.#c.emit(line.stream === undefined ? { type: 'log', task: id, stream: 'worker', line: `${line.level}: ${line.message}` } : { type: 'log', task: id, stream: line.stream, line: line.message }) },
         onProgress: p => { this.#c.emit({ type: 'progress', task: id, ...p }) },
       })
-      if (h.abort.signal.aborted) { await started; return }
+      if (h.abort.signal.aborted) { await started; await this.#recordCancelled(h); return }
       // Appended in order behind `started`; a quick run's two entries share one group commit.
       const finished = this.#c.append('finished', id, { attempt: h.attempt, outcome: outcome.outcome, ...(outcome.result === undefined ? {} : { result: outcome.result }), ...(outcome.error === undefined ? {} : { error: outcome.error.slice(0, 2048) }) })
       await Promise.all([started, finished])
     } catch (err) {
-      if (h.abort.signal.aborted || this.#stopping) return
+      if (h.abort.signal.aborted || this.#stopping) { await started.catch(() => {}); await this.#recordCancelled(h); return }
       this.#c.logger.warn({ task: id, err: (err as Error).message }, 'task run failed')
       await this.#c.append('finished', id, { attempt: h.attempt, outcome: 'failed', error: `${(err as Error).name}: ${(err as Error).message}`.slice(0, 2048) }).catch(() => {})
     } finally {
       this.#running.delete(id)
       this.#pump()
     }
+  }
+
+  /** A run stopped by its task's cancel: what it printed, kept on its attempt. */
+  async #recordCancelled (h: Held): Promise<void> {
+    if (h.cancelled !== true || h.tail === undefined) return
+    await this.#c.append('finished', h.task.id, { attempt: h.attempt, outcome: 'cancelled', result: h.tail.result() }).catch((err: Error) => {
+      this.#c.logger.warn({ task: h.task.id, err: err.message }, 'could not record the output of a cancelled run')
+    })
   }
 
   /** Stop taking awards; abort queued and running work (their leases lapse; others re-run them). */

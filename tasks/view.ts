@@ -52,7 +52,10 @@ export function schedulerView (state: TaskState, traits: PlacementTraits | undef
 }
 
 export function toTaskView (state: TaskState): TaskViewT {
-  const decided = state.decidedBy === undefined ? undefined : state.attempts[state.decidedBy - 1]
+  // A cancelled task shows what its stopped run printed, if that run recorded it.
+  const decided = state.decidedBy === undefined
+    ? (state.state === 'cancelled' ? state.attempts.findLast(a => a.outcome === 'cancelled' && a.result !== undefined) : undefined)
+    : state.attempts[state.decidedBy - 1]
   const error = state.abandonedReason ?? (state.state === 'cancelled' ? `cancelled${state.cancelReason === undefined ? '' : `: ${state.cancelReason}`}` : decided?.error)
   return {
     id: state.id,

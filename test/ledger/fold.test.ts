@@ -64,6 +64,19 @@ describe('task fold', () => {
     expect(late?.state).toBe('cancelled')
   })
 
+  test('the output of a cancelled run is kept on its attempt, once, and decides nothing', () => {
+    const base = [submitted(), award(2, 1, W1), start(3, 1, W1)]
+    const output = (wall: number, stdout: string, node = W1) => e(node, wall, 'finished', { attempt: 1, outcome: 'cancelled', result: { stdout } })
+    const kept = foldTask([...base, cancel(5), output(6, 'a\n'), output(7, 'b\n')])
+    expect(kept?.state).toBe('cancelled')
+    expect(kept?.attempts[0]).toMatchObject({ outcome: 'cancelled', result: { stdout: 'a\n' } })
+    // Not from the attempt's node, or for an attempt that was not cancelled: ignored.
+    expect(foldTask([...base, cancel(5), output(6, 'x', W2)])?.attempts[0].result).toBeUndefined()
+    const running = foldTask([...base, output(4, 'x')])
+    expect(running?.state).toBe('running')
+    expect(running?.attempts[0].result).toBeUndefined()
+  })
+
   test('lease expiry: retried re-opens the task; a late result is recorded and applied once', () => {
     const base = [submitted(), award(2, 1, W1), start(3, 1, W1), retry(10, 1), award(11, 2, W2), start(12, 2, W2)]
     const s = foldTask(base)

@@ -31,6 +31,24 @@ interface Task { id: string, state: string, kind: string }
 const status = async (id: string): Promise<Task> => json<Task>(await cli('status', [id, '--json']))
 const listed = async (state?: string): Promise<Task[]> => json<{ tasks: Task[] }>(await cli('tasks', ['--json', ...(state === undefined ? [] : ['--state', state])])).tasks
 
+/** Reads the task's event stream until every text has appeared in it. */
+async function printed (id: string, texts: string[]): Promise<void> {
+  const abort = new AbortController()
+  const timer = setTimeout(() => { abort.abort() }, 60_000)
+  try {
+    const res = await fetch(`${await node.apiUrl()}/v1/tasks/${id}/events`, { headers: { authorization: `Bearer ${await node.token()}` }, signal: abort.signal })
+    let seen = ''
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      seen += Buffer.from(chunk).toString()
+      if (texts.every(t => seen.includes(t))) return
+    }
+    throw new Error(`the stream ended without ${texts.join(', ')}: ${seen}`)
+  } finally {
+    clearTimeout(timer)
+    abort.abort()
+  }
+}
+
 describe('task commands against a running node', () => {
   test('submit --noop prints an id; status shows it succeeded; tasks lists it', async () => {
     const submitted = await cli('submit', ['--noop'])
@@ -74,9 +92,9 @@ describe('task commands against a running node', () => {
     expect(logs.stderr).toContain('oops')
   })
 
-  test('cancel a running task: waiting on it exits 130; its status is cancelled; a second cancel is refused', async () => {
+  test('cancel a running task: waiting on it exits 130; its status is cancelled; its logs keep what it printed; a second cancel is refused', async () => {
     const before = new Set((await listed()).map(t => t.id))
-    const waiting = cli('submit', ['--wait', '--', 'sleep', '60'], 30_000)
+    const waiting = cli('submit', ['--wait', '--', 'sh', '-c', 'for i in 1 2 3 4 5; do echo line $i; done; echo oops >&2; sleep 60'], 30_000)
     let id = ''
     await waitFor(async () => {
       id = (await listed('running')).find(t => !before.has(t.id))?.id ?? ''
@@ -84,11 +102,18 @@ describe('task commands against a running node', () => {
     }, 10_000, 100)
     const following = cli('logs', [id, '--follow'], 30_000)
     await new Promise(resolve => setTimeout(resolve, 300)) // let the follower subscribe (it also copes if it did not)
+    await printed(id, ['line 5', 'oops']) // the run printed its lines before the cancel
     const cancel = await cli('cancel', [id])
     expect(cancel.code, cancel.stderr).toBe(0)
     expect((await waiting).code).toBe(130)
     expect((await following).code).toBe(130)
     expect((await status(id)).state).toBe('cancelled')
+    // What it printed before the cancel is kept (recorded once the run has been stopped).
+    let logs: CliResult = { code: null, stdout: '', stderr: '' }
+    await waitFor(async () => { logs = await cli('logs', [id]); return logs.stdout !== '' }, 30_000, 250)
+    expect(logs.code).toBe(0)
+    expect(logs.stdout).toBe('line 1\nline 2\nline 3\nline 4\nline 5\n')
+    expect(logs.stderr).toContain('oops')
     const again = await cli('cancel', [id])
     expect(again.code).toBe(1)
     expect(again.stderr).toContain('TaskConflictError')
