@@ -19,6 +19,9 @@ export interface BootstrapInit {
   connectedCheckMs?: number
 }
 
+/** While alone, the warning that every bootstrap peer fails is repeated this often. */
+const WARN_EVERY_MS = 5 * 60_000
+
 export interface DialOutcome { address: string, ok: boolean, error?: string, at: number }
 
 export class BootstrapKeeper {
@@ -30,6 +33,7 @@ export class BootstrapKeeper {
   readonly lastOutcome = new Map<string, DialOutcome>()
   #timer: NodeJS.Timeout | undefined
   #delay: number
+  #warnedAt = -Infinity
 
   constructor (mesh: Mesh, logger: Logger, init: BootstrapInit) {
     this.#mesh = mesh
@@ -60,9 +64,21 @@ export class BootstrapKeeper {
     await Promise.all(this.#targets.filter(t => !connected.has(t.peerId)).map(async t => this.#dial(t)))
     if (this.#abort.signal.aborted) return
     const alone = this.#mesh.getConnections().length === 0
+    if (alone) this.#warnAlone()
     this.#delay = alone ? Math.min(this.#init.maxRetryMs, this.#delay * 2) : this.#init.minRetryMs
     this.#timer = setTimeout(() => { void this.#round() }, alone ? this.#delay : this.#init.connectedCheckMs)
     this.#timer.unref()
+  }
+
+  /** Every bootstrap peer failed and no peer is connected: say why, once every WARN_EVERY_MS. */
+  #warnAlone (): void {
+    const failed = this.#targets.map(t => this.lastOutcome.get(t.text)).filter(o => o !== undefined && !o.ok)
+    if (failed.length === 0 || failed.length < this.#targets.length || Date.now() - this.#warnedAt < WARN_EVERY_MS) return
+    this.#warnedAt = Date.now()
+    const refused = failed.every(o => /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH/.test(o?.error ?? ''))
+    this.#log.warn({ bootstrap: failed.map(o => ({ address: o?.address, error: o?.error })) }, refused
+      ? 'alone: no bootstrap peer accepts a connection (is it running, and is the address right?); still trying'
+      : 'alone: the bootstrap peers answer but the libp2p handshake fails: the swarm keys most likely differ (join with an invite from that mesh: `gryphgen invite` on a member); still trying')
   }
 
   async #dial (target: { addr: Multiaddr, text: string }): Promise<void> {

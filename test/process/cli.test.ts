@@ -3,7 +3,7 @@ import { access, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
 import { execFileSync } from 'node:child_process'
-import { tempDir, removeTempDirs, waitFor } from '../helpers/nodes.js'
+import { PATIENCE_MS, tempDir, removeTempDirs, waitFor } from '../helpers/nodes.js'
 import { spawnNode, waitReady, runCli, stopNode, killAll, nodeApi, type NodeProcess } from '../helpers/processes.js'
 
 afterEach(async () => {
@@ -16,10 +16,10 @@ const peersOf = async (dataDir: string): Promise<string[]> => {
   if (r.code !== 0) return []
   return (JSON.parse(r.stdout) as { peers: Array<{ peerId: string }> }).peers.map(p => p.peerId).sort()
 }
-const nodeJson = async (dataDir: string): Promise<{ peerId: string }> => {
+const nodeJson = async (dataDir: string): Promise<{ peerId: string, addresses: string[] }> => {
   const r = await runCli(['node', '--json', '--data-dir', dataDir])
   expect(r.code).toBe(0)
-  return JSON.parse(r.stdout) as { peerId: string }
+  return JSON.parse(r.stdout) as { peerId: string, addresses: string[] }
 }
 
 describe('gryphgen as processes', () => {
@@ -142,5 +142,17 @@ describe('gryphgen as processes', () => {
     const { findings } = JSON.parse(r.stdout) as { findings: Array<{ check: string, severity: string }> }
     expect(findings.find(f => f.check === 'peers')?.severity).toBe('fail')
     expect(findings.find(f => f.check === 'node')?.severity).toBe('ok')
+    // The node itself says so in its log.
+    await waitFor(() => n.output().includes('no bootstrap peer accepts a connection'), PATIENCE_MS, 100)
+  })
+
+  test('a node whose bootstrap peer has another swarm key warns that the keys most likely differ', async () => {
+    const member = spawnNode(await tempDir())
+    await waitReady(member)
+    const address = (await nodeJson(member.dataDir)).addresses[0]
+    const stranger = spawnNode(await tempDir(), ['--bootstrap', address]) // a swarm key of its own
+    await waitReady(stranger)
+    await waitFor(() => stranger.output().includes('the swarm keys most likely differ'), PATIENCE_MS, 100)
+    expect(stranger.output()).toMatch(/"level":(40|"warn")/)
   })
 })
