@@ -12,7 +12,7 @@
  */
 import Type, { type TProperties } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { EnvelopeProperties, type Durability, type Limits, type Requirements, type HostSettings, type HostStatus, type ModelFile, type Bodies } from '../protocols/index.js'
+import { EnvelopeProperties, explainSchemaErrors, type Durability, type Limits, type Requirements, type HostSettings, type HostStatus, type ModelFile, type Bodies } from '../protocols/index.js'
 import type { TaskRequirements } from '../scheduler/index.js'
 import { LIMIT_BOUNDS, validateSpec, type SandboxSpec } from '../sandbox/index.js'
 import type { TaskLogLine, TaskProgress, WorkerKind, WorkerPool } from '../workers/index.js'
@@ -181,14 +181,15 @@ export type KindRegistry = ReadonlyMap<string, TaskKind>
 
 export const BASIC_KINDS: readonly TaskKind[] = [noop, exec]
 
-const compiled = new WeakMap<TaskKind, ReturnType<typeof Compile>>()
-function validatorOf (kind: TaskKind): ReturnType<typeof Compile> {
-  let check = compiled.get(kind)
-  if (check === undefined) {
-    check = Compile(Type.Object({ ...EnvelopeProperties, ...kind.fields }, { additionalProperties: false }))
-    compiled.set(kind, check)
+const compiled = new WeakMap<TaskKind, { check: ReturnType<typeof Compile>, schema: unknown }>()
+function validatorOf (kind: TaskKind): { check: ReturnType<typeof Compile>, schema: unknown } {
+  let entry = compiled.get(kind)
+  if (entry === undefined) {
+    const schema = Type.Object({ ...EnvelopeProperties, ...kind.fields }, { additionalProperties: false })
+    entry = { check: Compile(schema), schema }
+    compiled.set(kind, entry)
   }
-  return check
+  return entry
 }
 
 /** Check a submitted body against its kind's schema; every problem at once. Pure. */
@@ -199,9 +200,9 @@ export function parseSubmission (body: unknown, registry: KindRegistry): Submiss
   if (kind === undefined) {
     throw new InvalidTaskError(`unknown task kind ${JSON.stringify(name)} (known: ${[...registry.keys()].join(', ')})`, { details: [`kind: must be one of ${[...registry.keys()].join(', ')}`] })
   }
-  const check = validatorOf(kind)
+  const { check, schema } = validatorOf(kind)
   if (!check.Check(body)) {
-    const problems = [...check.Errors(body)].slice(0, 20).map(e => `${e.instancePath === '' ? 'body' : e.instancePath}: ${e.message}`)
+    const problems = explainSchemaErrors([...check.Errors(body)].slice(0, 20), schema)
     throw new InvalidTaskError(`invalid ${kind.name} task: ${problems.join('; ')}`, { details: problems })
   }
   const { kind: _k, priority, requirements, limits, durability, ...fields } = body as Record<string, unknown> & { priority?: number, requirements?: Requirements, limits?: Limits, durability?: Durability }

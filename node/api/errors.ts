@@ -5,7 +5,8 @@
  * status (with `details`, when the error lists problems); anything else is a 500 whose
  * internals stay in the log.
  */
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
+import { explainSchemaErrors, type SchemaErrorLike } from '../../protocols/index.js'
 
 const STATUS_BY_NAME: Record<string, number> = {
   ValidationError: 400,
@@ -57,10 +58,31 @@ const FASTIFY_CODES: Record<string, { status: number, name: string }> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, name: 'InvalidContentLengthError' },
 }
 
+/** What a path parameter names, for a message about a malformed one. */
+const PARAM_NOUNS: Record<string, string> = { id: 'task id', digest: 'blob digest (64 hex digits)', name: 'name' }
+
+/** A validation failure in words: unknown fields named (with the likely intended one), a malformed path parameter named. */
+function validationMessage (err: FastifyError & { validationContext?: string }, request: FastifyRequest): { message: string, details: string[] } {
+  const context = err.validationContext ?? 'body'
+  const errors = (err.validation ?? []) as SchemaErrorLike[]
+  if (context === 'params') {
+    const params = request.params as Record<string, unknown>
+    const details = errors.map(e => {
+      const name = e.instancePath.slice(1) || Object.keys(params)[0] || 'parameter'
+      return `not a ${PARAM_NOUNS[name] ?? name}: ${JSON.stringify(params[name])}`
+    })
+    return { message: [...new Set(details)].join('; '), details: [...new Set(details)] }
+  }
+  const schema = (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context]
+  const details = explainSchemaErrors(errors, schema, context)
+  return { message: details.join('; '), details }
+}
+
 export function installErrorHandling (app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err.validation !== undefined) {
-      return reply.code(400).send({ error: { name: 'ValidationError', message: err.message, type: typeOf(400) } })
+      const { message, details } = validationMessage(err, request)
+      return reply.code(400).send({ error: { name: 'ValidationError', message, type: typeOf(400), details } })
     }
     const known = err.code === undefined ? undefined : FASTIFY_CODES[err.code]
     if (known !== undefined) return reply.code(known.status).send({ error: { name: known.name, message: err.message, type: typeOf(known.status) } })

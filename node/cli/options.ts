@@ -14,3 +14,13 @@ export async function localNode (opts: Common): Promise<{ dataDir: string, local
 
 export const dataDirOption = (): Option => new Option('--data-dir <dir>', 'data dir (default ~/.gryphgen, env GRYPHGEN_DATA_DIR)')
 export const configOption = (): Option => new Option('--config <file>', 'config file (default <data-dir>/gryphgen.json)')
+
+/**
+ * For commands that run a command given after `--`: an unknown option is most often the
+ * command's own (`submit python3 -c ...`), so the error says where the command goes.
+ */
+export const commandAfterDashes = (example: string): { outputError: (text: string, write: (text: string) => void) => void } => ({
+  outputError: (text, write) => {
+    write(/unknown option/.test(text) && !/Did you mean/.test(text) ? `${text}(if that option is the command's own, put the command after --: ${example})\n` : text)
+  },
+})

@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { TASK_STATES } from '../../protocols/index.js'
 import { rejectProblems, wholeNumber } from './flags.js'
-import { collect, configOption, dataDirOption, localNode, type Common } from './options.js'
+import { collect, commandAfterDashes, configOption, dataDirOption, localNode, type Common } from './options.js'
 import { submitBody, submitOperands, type SubmitFlags } from './commands/task-body.js'
 import { cancelTask, listTasks, showTask, submitTask, taskLogs } from './commands/tasks.js'
 import { buildCommand, filesCommand, type BuildFlags, type FilesFlags } from './commands/build.js'
@@ -16,6 +16,7 @@ const taskCommand = (program: Command, name: string, description: string): Comma
 export function addTaskCommands (program: Command): void {
   taskCommand(program, 'submit', 'submit a task: a command to run in a sandbox somewhere in the mesh (after --), a JSON task file, or --noop')
     .usage('[options] -- CMD ARGS...  |  [options] FILE.json (- for stdin)  |  --noop [options]')
+    .configureOutput(commandAfterDashes('gryphgen submit -- python3 -c "print(1)"'))
     .option('--noop', 'a noop task (completes at once; checks the mesh)')
     .option('--priority <n>', 'priority 0-9 (default 5)')
     .option('--cpus <n>', 'cpus it needs')

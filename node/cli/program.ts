@@ -5,7 +5,7 @@ import { VERSION } from '../version.js'
 import type { NodeBodyT, PeerViewT } from '../api/index.js'
 import { diagnose, gatherFacts } from '../doctor/index.js'
 import { apiRequest } from './client.js'
-import { collect, configOption, dataDirOption, localNode, type Common } from './options.js'
+import { collect, commandAfterDashes, configOption, dataDirOption, localNode, type Common } from './options.js'
 import { addTaskCommands } from './program-tasks.js'
 import { addModelCommands } from './program-models.js'
 import { addCorpusCommands } from './program-corpus.js'
@@ -30,7 +30,7 @@ export function buildProgram (): Command {
   const program = new Command('gryphgen')
     .description('gryphgen: a peer-to-peer compute grid for LLM software production')
     .version(VERSION)
-    .showHelpAfterError()
+    .showHelpAfterError('(see --help for usage)')
     .enablePositionalOptions()
 
   program.command('init')
@@ -132,6 +132,7 @@ export function buildProgram (): Command {
   sandbox.command('run')
     .description('run one command locally in the sandbox (no network); exit code is the command\'s')
     .usage('[options] -- CMD ARGS...')
+    .configureOutput(commandAfterDashes('gryphgen sandbox run -- python3 -c "print(1)"'))
     .option('--memory-mb <n>', 'memory limit of all its processes (MiB)')
     .option('--cpu-ms <n>', 'CPU time limit (ms)')
     .option('--timeout-ms <n>', 'wall-clock limit (ms)')

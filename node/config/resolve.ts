@@ -6,6 +6,7 @@
 import { Compile } from 'typebox/compile'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ConfigError } from '../../base/index.js'
+import { explainSchemaErrors } from '../../protocols/index.js'
 import { defaultConfig } from './defaults.js'
 import { ConfigFileSchema, ConfigSchema, type Config, type ConfigFile } from './schema.js'
 
@@ -76,7 +77,7 @@ function fromEnv (env: Record<string, string | undefined>, problems: string[]): 
     if (!key.startsWith('GRYPHGEN_') || raw === undefined || ENV_IGNORED.has(key)) continue
     const setter = ENV[key]
     if (setter === undefined) {
-      problems.push(`${key}: unknown environment variable (known: ${Object.keys(ENV).join(', ')})`)
+      problems.push(`${key}: unknown environment variable (known: ${[...Object.keys(ENV), ...ENV_IGNORED].join(', ')})`)
       continue
     }
     out = { ...out, ...setter(raw, problems) }
@@ -107,28 +108,10 @@ function fromFile (file: { path: string, text: string }, problems: string[]): Co
     return {}
   }
   if (!checkConfigFile.Check(parsed)) {
-    for (const problem of explain(checkConfigFile.Errors(parsed))) problems.push(`${file.path}: ${problem}`)
+    for (const problem of explainSchemaErrors(checkConfigFile.Errors(parsed), ConfigFileSchema, '(top level)')) problems.push(`${file.path}: ${problem}`)
     return {}
   }
   return parsed
-}
-
-interface SchemaError { keyword: string, instancePath: string, message: string, params: unknown }
-
-/** Validator errors as one readable line per problem (a union's alternatives folded into one). */
-function explain (errors: SchemaError[]): string[] {
-  const allowed = new Map<string, unknown[]>()
-  for (const e of errors) {
-    if (e.keyword === 'const') allowed.set(e.instancePath, [...allowed.get(e.instancePath) ?? [], (e.params as { allowedValue?: unknown }).allowedValue])
-  }
-  return errors.flatMap(e => {
-    const where = e.instancePath === '' ? '(top level)' : e.instancePath.slice(1).replaceAll('/', '.')
-    const extra = (e.params as { additionalProperties?: string[] }).additionalProperties
-    if (e.keyword === 'boolean' || e.keyword === 'const') return [] // folded into additionalProperties / anyOf
-    if (extra !== undefined) return [`${where} has unknown key(s) ${extra.join(', ')}`]
-    if (e.keyword === 'anyOf' && allowed.has(e.instancePath)) return [`${where} must be one of ${allowed.get(e.instancePath)?.join(', ')}`]
-    return [`${where} ${e.message}`]
-  })
 }
 
 function checkAddresses (config: Config, problems: string[]): void {
@@ -173,7 +156,7 @@ export function resolveConfig (sources: ConfigSources): Readonly<Config> {
     resources: { ...defaults.resources, ...file.resources },
   }
   if (!checkConfig.Check(merged)) {
-    problems.push(...explain(checkConfig.Errors(merged)))
+    problems.push(...explainSchemaErrors(checkConfig.Errors(merged), ConfigSchema, '(top level)'))
   }
   checkAddresses(merged, problems)
   if (merged.auction?.heartbeatMs !== undefined && merged.auction.heartbeatMs * 2 > merged.auction.leaseMs) {

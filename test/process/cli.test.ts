@@ -130,6 +130,12 @@ describe('gryphgen as processes', () => {
     const peers = await runCli(['peers', '--data-dir', empty])
     expect(peers.code).toBe(1)
     expect(peers.stderr).toContain('NodeNotRunningError')
+    // invite on a mesh's data dir whose node is down: it needs the running node, and says how to start it.
+    expect((await runCli(['init', '--data-dir', empty])).code).toBe(0)
+    const invite = await runCli(['invite', '--data-dir', empty])
+    expect(invite.code).toBe(1)
+    expect(invite.stderr).toContain('invite needs the running node')
+    expect(invite.stderr).toContain(`gryphgen start --data-dir ${empty}`)
   })
 
   test('doctor explains a node that cannot reach its bootstrap peer', async () => {

@@ -128,6 +128,12 @@ describe('task commands against a running node', () => {
     expect((await cli('cancel', [pending[0].id, '--json'])).code).toBe(0)
   })
 
+  test('a malformed task id says it is not a task id', async () => {
+    const r = await cli('status', ['nope123'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('not a task id: "nope123"')
+  })
+
   test('an unknown task is a clear error', async () => {
     const r = await cli('status', ['no-such-task'])
     expect(r.code).toBe(1)
@@ -151,4 +157,12 @@ test('bad flags exit 2 before any node is contacted', async () => {
     expect(r.code, r.stderr).toBe(2)
     expect(r.stderr).toContain('UsageError')
   }
+  // A command's own option before `--` says where the command goes; a typo gets the hint, not pages of help.
+  const dashless = await runCli(['submit', '--data-dir', empty, 'python3', '-c', 'print(1)'])
+  expect(dashless.code).toBe(2)
+  expect(dashless.stderr).toContain('put the command after --')
+  const typo = await runCli(['submit', '--data-dir', empty, '--memroy-mb', '5', '--', 'true'])
+  expect(typo.code).toBe(2)
+  expect(typo.stderr).toContain('Did you mean --memory-mb?')
+  expect(typo.stderr.trim().split('\n').length).toBeLessThanOrEqual(3)
 })

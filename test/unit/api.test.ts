@@ -145,6 +145,24 @@ describe('HTTP API', () => {
       expect(Array.isArray(error.details)).toBe(true)
     })
 
+    test('a misspelled field is named, with the field it most likely means', async () => {
+      const res = await post({ kind: 'noop', priorty: 5, requirements: { memroyMb: 64 } })
+      expect(res.statusCode).toBe(400)
+      const { details } = res.json().error as { details: string[] }
+      expect(details).toContain('unknown field `priorty` (did you mean `priority`?)')
+      expect(details).toContain('unknown field `memroyMb` in requirements (did you mean `memoryMb`?)')
+      expect(details.join(' ')).not.toMatch(/schema is false/)
+      const labels = await app.inject({ method: 'PUT', url: '/v1/node/labels', headers: auth, payload: { lables: ['x'], labels: [] } })
+      expect(labels.statusCode).toBe(400)
+      expect(labels.json().error.message).toBe('unknown field `lables` (did you mean `labels`?)')
+    })
+
+    test('a malformed task id in a path says it is not a task id', async () => {
+      const res = await app.inject({ method: 'GET', url: '/v1/tasks/nope123', headers: auth })
+      expect(res.statusCode).toBe(400)
+      expect(res.json().error.message).toBe('not a task id: "nope123"')
+    })
+
     test('invalid JSON -> 400', async () => {
       const res = await app.inject({ method: 'POST', url: '/v1/tasks', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"kind":' })
       expect(res.statusCode).toBe(400)

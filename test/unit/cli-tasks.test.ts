@@ -94,6 +94,16 @@ describe('task views', () => {
     expect(progressKey(view())).not.toBe(progressKey(view({ state: 'running', attempts: [attempt] })))
     expect(progressLine(view({ state: 'running', attempts: [attempt] }), 1500)).toContain('1.5s')
   })
+
+  test('nodes are shown by name where the mesh knows it', () => {
+    const names = new Map([[PEER, 'gpu-box']])
+    const running = view({ state: 'running', attempts: [attempt] })
+    expect(progressLine(running, 1500, names)).toContain('on gpu-box')
+    expect(formatTaskStatus(running, Date.now(), names)).toMatch(/#1 gpu-box open/)
+    expect(formatTaskStatus(running, Date.now(), names)).toMatch(/auctioneer\s+gpu-box/)
+    expect(formatTaskTable([running], Date.now(), names)).toContain('gpu-box')
+    expect(progressLine(running, 1500)).not.toContain('gpu-box') // unknown names: the shortened id
+  })
 })
 
 /** A fake node API: each route's handler is set per test. */

@@ -67,7 +67,15 @@ describe('config errors list every problem at once', () => {
     expect(problems.some(p => p.includes('apiPort'))).toBe(true)
     expect(problems.some(p => p.includes('GRYPHGEN_MDNS'))).toBe(true)
     expect(problems.some(p => p.includes('GRYPHGEN_APIPORT'))).toBe(true)
+    expect(problems.find(p => p.includes('GRYPHGEN_APIPORT'))).toContain('GRYPHGEN_CONFIG') // the known list is whole
     expect(problems.some(p => p.includes('--api-port'))).toBe(true)
+    expect(problems).toContain('gryphgen.json: unknown field `bogus`')
+  })
+
+  test('a misspelled config key names the key it most likely means', () => {
+    const problems = problemsOf(() => resolveConfig({ dataDir: '/d', file: file({ apiPrt: 1, auction: { leaseMS: 1 } }) }))
+    expect(problems).toContain('gryphgen.json: unknown field `apiPrt` (did you mean `apiPort`?)')
+    expect(problems).toContain('gryphgen.json: unknown field `leaseMS` in auction (did you mean `leaseMs`?)')
   })
 
   test.each([

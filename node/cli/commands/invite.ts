@@ -16,7 +16,10 @@ export function orderForInvite (addresses: readonly string[]): string[] {
 export async function inviteCommand (dataDir: string, local: LocalNode): Promise<string> {
   const psk = await readSwarmKey(dataDir)
   if (psk === undefined) throw new DataDirError(`${dataDir} has no swarm.key: run \`gryphgen init\` or \`gryphgen start\` first`)
-  const node = await apiRequest<NodeBodyT>(local, 'GET', '/v1/node')
+  const node = await apiRequest<NodeBodyT>(local, 'GET', '/v1/node').catch((err: Error) => {
+    if (!(err instanceof NodeNotRunningError)) throw err
+    throw new NodeNotRunningError(`invite needs the running node: it reads the addresses the node listens on. Start it (\`gryphgen start --data-dir ${dataDir}\`, or \`npm start\` in a checkout), then run \`gryphgen invite\` again. (${err.message})`, { cause: err })
+  })
   const addrs = orderForInvite(node.addresses)
   if (addrs.length === 0) throw new NodeNotRunningError('the node has no listen addresses to invite others to')
   return encodeInvite({ psk, addrs })

@@ -52,10 +52,14 @@ export function endNote (view: TaskViewT): string | undefined {
   return `task ${view.id} ${error.startsWith(view.state) ? error : `${view.state}${error === '' ? '' : `: ${error}`}`}`
 }
 
-/** The last attempt's node, shortened; '-' before any award. */
-export function latestNode (view: TaskViewT): string {
+/** Node names by peer id, as the mesh advertises them (a node not in it shows its shortened id). */
+export type NodeNames = ReadonlyMap<string, string>
+export const nodeLabel = (peerId: string, names?: NodeNames): string => names?.get(peerId) ?? shortId(peerId)
+
+/** The last attempt's node by name (or shortened id); '-' before any award. */
+export function latestNode (view: TaskViewT, names?: NodeNames): string {
   const last = view.attempts.at(-1)
-  return last === undefined ? '-' : shortId(last.node)
+  return last === undefined ? '-' : nodeLabel(last.node, names)
 }
 
 export function blockedText (view: TaskViewT): string {
@@ -70,8 +74,8 @@ export function blockedText (view: TaskViewT): string {
 /** What changed enough to print a new progress line: state, node, blocked verdict. */
 export const progressKey = (view: TaskViewT): string => `${view.state}/${view.attempts.length}/${view.blocked?.verdict ?? ''}`
 
-export function progressLine (view: TaskViewT, elapsedMs: number): string {
-  const where = view.attempts.length === 0 ? '' : ` on ${latestNode(view)}`
+export function progressLine (view: TaskViewT, elapsedMs: number, names?: NodeNames): string {
+  const where = view.attempts.length === 0 ? '' : ` on ${latestNode(view, names)}`
   const waiting = view.state === 'pending' && view.blocked !== undefined ? ` (${view.blocked.verdict}: ${view.blocked.reasons[0]?.reason ?? 'no node fits'})` : ''
   return `task ${view.id}: ${view.state}${where}${waiting} [${(elapsedMs / 1000).toFixed(1)}s]`
 }
@@ -98,11 +102,11 @@ export function resultSummary (view: TaskViewT): string {
   return parts.join(', ')
 }
 
-function attemptLine (a: TaskViewT['attempts'][number], view: TaskViewT): string {
+function attemptLine (a: TaskViewT['attempts'][number], view: TaskViewT, names?: NodeNames): string {
   const times = [`awarded ${a.awardedAt}`, a.startedAt === undefined ? '' : `started ${a.startedAt}`, a.endedAt === undefined ? '' : `ended ${a.endedAt}`].filter(Boolean).join(', ')
   // An attempt without an outcome is still open, unless the task is over (cancelled) without one.
   const outcome = a.outcome ?? (isOver(view) ? `ended (${view.state})` : 'open')
-  return `#${a.attempt} ${shortId(a.node)} ${outcome}${a.error === undefined ? '' : ` (${a.error})`}: ${times}`
+  return `#${a.attempt} ${nodeLabel(a.node, names)} ${outcome}${a.error === undefined ? '' : ` (${a.error})`}: ${times}`
 }
 
 function requirementsLine (r: Record<string, unknown>): string {
@@ -116,7 +120,7 @@ function requirementsLine (r: Record<string, unknown>): string {
   ].filter(Boolean).join(', ')
 }
 
-export function formatTaskStatus (view: TaskViewT, now = Date.now()): string {
+export function formatTaskStatus (view: TaskViewT, now = Date.now(), names?: NodeNames): string {
   const rows: Array<[string, string]> = [
     ['task', view.id],
     ['kind', view.kind],
@@ -124,9 +128,9 @@ export function formatTaskStatus (view: TaskViewT, now = Date.now()): string {
     ['priority', String(view.priority)],
     ['submitted', `${view.submittedAt} (${ago(view.submittedAt, now)})`],
     ['updated', `${view.updatedAt} (${ago(view.updatedAt, now)})`],
-    ['auctioneer', shortId(view.auctioneer)],
+    ['auctioneer', nodeLabel(view.auctioneer, names)],
     ['requires', requirementsLine(view.requirements)],
-    ['attempts', view.attempts.length === 0 ? '-' : view.attempts.map(a => attemptLine(a, view)).join('\n            ')],
+    ['attempts', view.attempts.length === 0 ? '-' : view.attempts.map(a => attemptLine(a, view, names)).join('\n            ')],
   ]
   if (view.error !== undefined) rows.push(['error', view.error])
   if (view.result !== undefined) rows.push(['result', resultSummary(view)])
@@ -135,10 +139,10 @@ export function formatTaskStatus (view: TaskViewT, now = Date.now()): string {
   return lines.join('\n')
 }
 
-export function formatTaskTable (tasks: readonly TaskViewT[], now = Date.now()): string {
+export function formatTaskTable (tasks: readonly TaskViewT[], now = Date.now(), names?: NodeNames): string {
   if (tasks.length === 0) return 'no tasks'
   return table(
     ['ID', 'KIND', 'STATE', 'PRI', 'NODE', 'AGE'],
-    tasks.map(t => [t.id, t.kind, t.state, String(t.priority), latestNode(t), ago(t.submittedAt, now)]),
+    tasks.map(t => [t.id, t.kind, t.state, String(t.priority), latestNode(t, names), ago(t.submittedAt, now)]),
   )
 }

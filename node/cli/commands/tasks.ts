@@ -10,7 +10,20 @@ import { apiBlob, apiRequest, type LocalNode } from '../client.js'
 import { onInterrupt } from '../interrupt.js'
 import { write, writeError, writeJson } from '../output.js'
 import { followTask, getTask, type TaskLog } from './task-follow.js'
-import { TASK_EXIT, blockedText, endNote, execResult, formatTaskStatus, formatTaskTable, isImpossible, isOver, progressKey, progressLine, taskExitCode } from './task-format.js'
+import { TASK_EXIT, blockedText, endNote, execResult, formatTaskStatus, formatTaskTable, isImpossible, isOver, progressKey, progressLine, taskExitCode, type NodeNames } from './task-format.js'
+
+/** The mesh's node names by peer id (this node and its peers); empty if the node cannot say. */
+async function nodeNames (local: LocalNode): Promise<NodeNames> {
+  try {
+    const [self, { peers }] = await Promise.all([
+      apiRequest<{ peerId: string, name: string }>(local, 'GET', '/v1/node'),
+      apiRequest<{ peers: Array<{ peerId: string, capabilities: { name: string } }> }>(local, 'GET', '/v1/peers'),
+    ])
+    return new Map([[self.peerId, self.name], ...peers.map(p => [p.peerId, p.capabilities.name] as [string, string])])
+  } catch {
+    return new Map()
+  }
+}
 
 export interface WaitOptions { json?: boolean, logs?: boolean }
 
@@ -28,7 +41,7 @@ export async function submitTask (local: LocalNode, body: Record<string, unknown
 export async function showTask (local: LocalNode, id: string, json: boolean): Promise<void> {
   const view = await getTask(local, id)
   if (json) writeJson(view)
-  else write(formatTaskStatus(view))
+  else write(formatTaskStatus(view, Date.now(), await nodeNames(local)))
 }
 
 export async function listTasks (local: LocalNode, query: { state?: string, limit?: number }, json: boolean): Promise<void> {
@@ -37,7 +50,7 @@ export async function listTasks (local: LocalNode, query: { state?: string, limi
   if (query.limit !== undefined) params.set('limit', String(query.limit))
   const { tasks } = await apiRequest<{ tasks: TaskViewT[] }>(local, 'GET', `/v1/tasks${params.size === 0 ? '' : `?${params.toString()}`}`)
   if (json) writeJson({ tasks })
-  else write(formatTaskTable(tasks))
+  else write(formatTaskTable(tasks, Date.now(), await nodeNames(local)))
 }
 
 export async function cancelTask (local: LocalNode, id: string, json: boolean): Promise<void> {
@@ -61,7 +74,7 @@ export async function taskLogs (local: LocalNode, id: string, follow: boolean): 
 
 export async function waitForTask (local: LocalNode, id: string, options: WaitOptions): Promise<number> {
   const interrupt = onInterrupt()
-  const progress = progressReporter(options.logs === true || (options.json === true && process.stderr.isTTY !== true))
+  const progress = progressReporter(options.logs === true || (options.json === true && process.stderr.isTTY !== true), await nodeNames(local))
   const onLog = options.logs === true ? (log: TaskLog) => { progress.clear(); writeError(`[${log.stream}] ${log.line}`) } : undefined
   try {
     const view = await followTask(local, id, { signal: interrupt.signal, onState: progress.update, onLog })
@@ -109,7 +122,7 @@ async function printOutput (local: LocalNode, view: TaskViewT, signal: AbortSign
 interface Progress { update: (view: TaskViewT) => void, clear: () => void, stop: () => void }
 
 /** On a terminal: one status line, redrawn each second. Otherwise a line per change (none when quiet). `stop` is final. */
-function progressReporter (quiet: boolean): Progress {
+function progressReporter (quiet: boolean, names: NodeNames): Progress {
   const started = Date.now()
   const tty = process.stderr.isTTY === true && !quiet
   let last: TaskViewT | undefined
@@ -120,7 +133,7 @@ function progressReporter (quiet: boolean): Progress {
     if (last === undefined) return
     const columns = process.stderr.columns ?? 0
     const width = (columns > 20 ? columns : 80) - 1
-    process.stderr.write(`\r\x1b[2K${progressLine(last, Date.now() - started).slice(0, width)}`)
+    process.stderr.write(`\r\x1b[2K${progressLine(last, Date.now() - started, names).slice(0, width)}`)
     drawn = true
   }
   const timer = tty ? setInterval(draw, 1000) : undefined
@@ -135,7 +148,7 @@ function progressReporter (quiet: boolean): Progress {
       if (tty) { draw(); return }
       if (quiet || progressKey(view) === key) return
       key = progressKey(view)
-      writeError(progressLine(view, Date.now() - started))
+      writeError(progressLine(view, Date.now() - started, names))
     },
     clear,
     stop: () => { stopped = true; clearInterval(timer); clear() },
