@@ -20,7 +20,7 @@ import { once } from 'node:events'
 import { mkdir, stat } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { homedir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { getLlama, LlamaChat } from 'node-llama-cpp'
 import si from 'systeminformation'
@@ -40,7 +40,7 @@ const fmt = (n: number | undefined, d = 1): string => n === undefined || !Number
 const rate = (stamps: number[]): number => stamps.length < 2 ? NaN : (stamps.length - 1) / ((stamps[stamps.length - 1] - stamps[0]) / 1000)
 
 async function modelFile (): Promise<string> {
-  if (values.model !== undefined) return values.model
+  if (values.model !== undefined) return resolve(process.env.INIT_CWD ?? process.cwd(), values.model)
   const dir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'gryphgen', 'models')
   const path = join(dir, 'test-1b-q4_0-seed1.gguf')
   if (await stat(path).then(() => true, () => false)) return path

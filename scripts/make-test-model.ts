@@ -50,13 +50,17 @@ if (values.out === undefined || !/^\d+$/.test(values.seed)) {
 const controller = new AbortController()
 process.once('SIGINT', () => controller.abort())
 const started = performance.now()
-const answerDir = values['answer-files']
+// Relative paths are the caller's: `npm run` starts scripts in the repository root and says
+// in INIT_CWD where the user ran it.
+const callerDir = process.env.INIT_CWD ?? process.cwd()
+const outPath = resolve(callerDir, values.out)
+const answerDir = values['answer-files'] === undefined ? undefined : resolve(callerDir, values['answer-files'])
 if (answerDir !== undefined) {
   try {
     const names = (await readdir(answerDir, { withFileTypes: true })).filter(e => e.isFile()).map(e => e.name).sort()
     if (names.length === 0) { console.error(`make-test-model: no files in ${answerDir}`); process.exit(2) }
     const files = Object.fromEntries(await Promise.all(names.map(async n => [n, await readFile(join(answerDir, n), 'utf8')] as const)))
-    const info = await writeScriptedModel({ path: resolve(values.out), pieces: filesAnswerPieces(files), signal: controller.signal })
+    const info = await writeScriptedModel({ path: outPath, pieces: filesAnswerPieces(files), signal: controller.signal })
     console.log(`${info.path}: scripted model, ${(info.bytes / 1e3).toFixed(0)} KB; it answers every prompt with ${names.join(', ')}`)
     process.exit(0)
   } catch (err) {
@@ -67,7 +71,7 @@ if (answerDir !== undefined) {
 }
 try {
   const info = await writeTestModel({
-    path: resolve(values.out),
+    path: outPath,
     shape: values.shape as TestModelShapeName,
     seed: Number(values.seed),
     quant: values.quant as TestModelQuant,

@@ -3,8 +3,11 @@
  * terminal, a supervisor or `kill PID` sends) stops the node and its workers; nothing is left
  * running and the data dir is left clean. A launcher killed outright takes the node with it.
  */
-import { access } from 'node:fs/promises'
+import { access, mkdir, stat, writeFile } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, test } from 'vitest'
 import { PATIENCE_MS, removeTempDirs, tempDir, waitFor } from '../helpers/nodes.js'
 import { killAll, pidsMentioning, spawnNpmStart, waitReady } from '../helpers/processes.js'
@@ -41,4 +44,13 @@ describe('npm start', () => {
     await waitFor(async () => (await pidsMentioning(dir)).length === 0, PATIENCE_MS, 500)
     expect(await pidsMentioning(dir)).toEqual([])
   })
+})
+
+test('npm run scripts take relative paths from where the user ran them', async () => {
+  const caller = await tempDir('gryphgen-npm-caller-')
+  await mkdir(join(caller, 'answer'))
+  await writeFile(join(caller, 'answer', 'main.py'), 'print(1)\n')
+  const repo = fileURLToPath(new URL('../..', import.meta.url))
+  await promisify(execFile)('npm', ['run', '--silent', '--prefix', repo, 'make-test-model', '--', '--out', 'scripted.gguf', '--answer-files', 'answer'], { cwd: caller, timeout: 2 * PATIENCE_MS })
+  expect((await stat(join(caller, 'scripted.gguf'))).size).toBeGreaterThan(0)
 })

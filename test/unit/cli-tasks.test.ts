@@ -95,6 +95,18 @@ describe('task views', () => {
     expect(progressLine(view({ state: 'running', attempts: [attempt] }), 1500)).toContain('1.5s')
   })
 
+  test('a build shows its checkpoints and reserves nothing itself', () => {
+    const build = view({ kind: 'build', requirements: { cpus: 0, memoryMb: 0, gpu: null }, checkpoints: [
+      { step: 1, attempt: 1, node: PEER, at: '2026-01-01T00:00:01.000Z', basedOn: null, files: { 'main.py': { digest: 'a'.repeat(64), size: 10 } }, summary: { tests: { passed: 2, failed: 1, errored: 0 }, decision: { action: 'repair', reason: '1 test failed' } } },
+      { step: 2, attempt: 1, node: PEER, at: '2026-01-01T00:00:02.000Z', basedOn: 1, files: {}, summary: { tests: null } },
+    ] })
+    const status = formatTaskStatus(build, Date.now(), new Map([[PEER, 'box']]))
+    expect(status).toContain('step 1 on box: tests 2 passed, 1 failed, 1 file; repair: 1 test failed')
+    expect(status).toContain('step 2 on box (from step 1): no test report, 0 files')
+    expect(status).toContain('nothing itself')
+    expect(status).not.toContain('0 cpu')
+  })
+
   test('nodes are shown by name where the mesh knows it', () => {
     const names = new Map([[PEER, 'gpu-box']])
     const running = view({ state: 'running', attempts: [attempt] })

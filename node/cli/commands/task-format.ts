@@ -109,7 +109,18 @@ function attemptLine (a: TaskViewT['attempts'][number], view: TaskViewT, names?:
   return `#${a.attempt} ${nodeLabel(a.node, names)} ${outcome}${a.error === undefined ? '' : ` (${a.error})`}: ${times}`
 }
 
+/** One line per checkpoint: step, node, tests, files, and the decision taken on it (a build's). */
+function checkpointLine (c: NonNullable<TaskViewT['checkpoints']>[number], names?: NodeNames): string {
+  const s = c.summary as { tests?: { passed: number, failed: number, errored: number } | null, decision?: { action: string, reason: string } }
+  const tests = s.tests == null ? 'no test report' : `tests ${s.tests.passed} passed, ${s.tests.failed} failed${s.tests.errored > 0 ? `, ${s.tests.errored} errored` : ''}`
+  const files = Object.keys(c.files).length
+  const decision = s.decision === undefined ? '' : `; ${s.decision.action}: ${s.decision.reason}`
+  return `step ${c.step} on ${nodeLabel(c.node, names)}${c.basedOn === null ? '' : ` (from step ${c.basedOn})`}: ${tests}, ${files} file${files === 1 ? '' : 's'}${decision}`
+}
+
 function requirementsLine (r: Record<string, unknown>): string {
+  // A task that only orchestrates others (a build) reserves nothing itself.
+  if (Number(r.cpus ?? 0) === 0 && Number(r.memoryMb ?? 0) === 0 && r.gpu == null && r.model === undefined) return 'nothing itself (its steps are tasks of their own)'
   const gpu = r.gpu as { count: number, minVramMb: number } | null | undefined
   return [
     `${String(r.cpus ?? 0)} cpu`, `${String(r.memoryMb ?? 0)} MB memory`,
@@ -132,6 +143,7 @@ export function formatTaskStatus (view: TaskViewT, now = Date.now(), names?: Nod
     ['requires', requirementsLine(view.requirements)],
     ['attempts', view.attempts.length === 0 ? '-' : view.attempts.map(a => attemptLine(a, view, names)).join('\n            ')],
   ]
+  if (view.checkpoints !== undefined && view.checkpoints.length > 0) rows.push(['checkpoints', view.checkpoints.map(c => checkpointLine(c, names)).join('\n            ')])
   if (view.error !== undefined) rows.push(['error', view.error])
   if (view.result !== undefined) rows.push(['result', resultSummary(view)])
   const lines = rows.map(([k, v]) => `${k.padEnd(10)}  ${v}`)
