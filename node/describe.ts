@@ -21,7 +21,7 @@ export interface NodeParts {
   mesh: Pick<Mesh, 'getConnections'>
   capabilities: Pick<CapabilitySource, 'current'>
   adverts: Pick<AdvertService, 'stats'>
-  bootstrap: Pick<BootstrapKeeper, 'lastOutcome'> | undefined
+  bootstrap: Pick<BootstrapKeeper, 'lastOutcome' | 'addresses'> | undefined
   workers: Pick<WorkerPool, 'stats'>
   tasks: Pick<TaskService, 'auctioneer' | 'runner' | 'leases'>
 }
@@ -40,6 +40,7 @@ export async function describeNode (p: NodeParts): Promise<NodeBodyT> {
     capabilities: await p.capabilities.current(),
     adverts: { ...p.adverts.stats },
     bootstrap: [...(p.bootstrap?.lastOutcome.values() ?? [])],
+    bootstrapAddresses: [...(p.bootstrap?.addresses ?? [])],
     mdns: p.mdns,
     workers: p.workers.stats(),
     tasks: {

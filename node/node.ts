@@ -209,7 +209,7 @@ export class GryphgenNode implements ApiNode {
     await life.add('tasks', this.#tasks, async t => { await t.start() })
     this.#bootstrap = await life.add('bootstrap', new BootstrapKeeper(mesh, componentLogger(this.#log, 'bootstrap'), { addresses: bootstrap }), b => { b.start() })
 
-    const app = buildApp({ node: this, token, logger: componentLogger(this.#log, 'api') })
+    const app = buildApp({ node: this, token, logger: componentLogger(this.#log, 'api'), limits: config.apiLimits })
     // The API closes first on stop, and api-port goes with it.
     life.defer('api', async () => { await app.close(); await removeApiPort(config.dataDir) })
     try {

@@ -21,6 +21,7 @@ import type { TaskOps } from './to-end.js'
 import { InvalidTaskError } from './errors.js'
 import { normalizeRequirements, type PlacementTraits } from './view.js'
 import { offloadOutputs, type BlobSink } from './outputs.js'
+import { reserveForLimits } from './reservation.js'
 
 /** What model kinds need of the node: its models' files, the worker settings, and the worker's state after a run. */
 export interface ModelAccess {
@@ -206,7 +207,9 @@ export function parseSubmission (body: unknown, registry: KindRegistry): Submiss
     throw new InvalidTaskError(`invalid ${kind.name} task: ${problems.join('; ')}`, { details: problems })
   }
   const { kind: _k, priority, requirements, limits, durability, ...fields } = body as Record<string, unknown> & { priority?: number, requirements?: Requirements, limits?: Limits, durability?: Durability }
-  const spec: TaskSpec = { ...fields, requirements: normalizeRequirements(requirements ?? {}, kind.defaults), limits: limits ?? {} }
+  const normalized = normalizeRequirements(requirements ?? {}, kind.defaults)
+  // A sandboxed run's limits never exceed what placement reserves (reservation.ts).
+  const spec: TaskSpec = { ...fields, ...(kind.needsSandbox ? reserveForLimits(requirements, normalized, limits ?? {}) : { requirements: normalized, limits: limits ?? {} }) }
   kind.check?.(spec)
   return { kind: kind.name, priority: priority ?? 5, durability: durability ?? 'local', spec: kind.prepare?.(spec) ?? spec }
 }

@@ -10,6 +10,7 @@ import { installErrorHandling } from './errors.js'
 import { taskRoutes, type ApiTasks } from './tasks.js'
 import { openAiRoutes, type ApiModels } from './openai.js'
 import { corpusRoutes, type ApiCorpora } from './corpora.js'
+import { DEFAULT_API_LIMITS, installBodyGuards, type ApiLimits } from './guards.js'
 import { HealthBody, HistoryBody, LabelsRequest, LedgerStatusBody, NodeBody, PeersBody, TaskIdParams, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './schemas.js'
 
 /** The narrow view of the node that the API needs. */
@@ -30,6 +31,8 @@ export interface AppInit {
   token: string
   logger: Logger
   bodyLimit?: number
+  /** Body-read timeout, upload cap and queue (config `apiLimits`). */
+  limits?: Partial<ApiLimits>
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
@@ -42,6 +45,8 @@ export function buildApp (init: AppInit): FastifyInstance {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
   })
   installErrorHandling(app)
+  const limits = { ...DEFAULT_API_LIMITS, ...init.limits }
+  installBodyGuards(app, limits)
   const expected = digest(`Bearer ${init.token}`)
 
   app.addHook('onRequest', async (request, reply) => {
@@ -76,7 +81,7 @@ export function buildApp (init: AppInit): FastifyInstance {
 
   taskRoutes(app, init.node.tasks)
   openAiRoutes(app, init.node.tasks, init.node)
-  corpusRoutes(app, init.node.corpora)
+  corpusRoutes(app, init.node.corpora, limits)
 
   return app
 }

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
+import { heavyRequestGate, type ApiLimits } from './guards.js'
 import type { AddResult, CorpusSummary, QueryResult } from '../../pipeline/corpus/index.js'
 
 /** The narrow view of the node's CorpusStore that the API needs. */
@@ -41,10 +42,13 @@ const DocumentsRequest = Type.Object({
 }, { additionalProperties: false })
 const AddBody = Type.Object({ chunks: Type.Integer(), sources: Type.Integer() })
 
-/** Documents requests may be larger than the API's 1 MiB default (the CLI sends up to 8 MiB of text). */
-export const DOCUMENTS_BODY_LIMIT = 16 * 1024 * 1024
-
-export function corpusRoutes (app: FastifyInstance, corpora: ApiCorpora): void {
+/**
+ * Documents requests may be larger than the API's 1 MiB default (the CLI sends up to 8 MiB of
+ * text): up to `apiLimits.documentsBodyMb` (413 above). They are heavy: a bounded queue admits
+ * them (503 when full) before their bodies are read.
+ */
+export function corpusRoutes (app: FastifyInstance, corpora: ApiCorpora, limits: Pick<ApiLimits, 'documentsBodyMb' | 'heavyConcurrency' | 'heavyQueue'>): void {
+  const heavy = heavyRequestGate(limits)
   app.post('/v1/retrieve', { schema: { body: RetrieveRequest, response: { 200: RetrieveBody } } }, async (request) => {
     const body = request.body as Type.Static<typeof RetrieveRequest>
     const results = await corpora.query(body.corpus, body.query, { k: body.k, signal: AbortSignal.timeout(30_000) })
@@ -53,7 +57,7 @@ export function corpusRoutes (app: FastifyInstance, corpora: ApiCorpora): void {
 
   app.get('/v1/corpora', { schema: { response: { 200: CorporaBody } } }, async () => ({ corpora: corpora.list() }))
 
-  app.post('/v1/corpora/:name/documents', { bodyLimit: DOCUMENTS_BODY_LIMIT, schema: { params: NameParams, body: DocumentsRequest, response: { 200: AddBody } } }, async (request) => {
+  app.post('/v1/corpora/:name/documents', { bodyLimit: limits.documentsBodyMb * 1024 * 1024, onRequest: heavy, schema: { params: NameParams, body: DocumentsRequest, response: { 200: AddBody } } }, async (request) => {
     const { name } = request.params as { name: string }
     const { documents } = request.body as Type.Static<typeof DocumentsRequest>
     return corpora.add(name, documents, { signal: AbortSignal.timeout(300_000) })

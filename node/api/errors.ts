@@ -39,6 +39,8 @@ const STATUS_BY_NAME: Record<string, number> = {
   InvalidEmbeddingError: 502,
   EmbeddingFailedError: 502,
   InvalidVectorsError: 502,
+  BodyTimeoutError: 408,
+  ServerBusyError: 503,
 }
 
 const TYPE_BY_STATUS: Record<number, string> = { 400: 'invalid_request_error', 401: 'authentication_error', 404: 'not_found_error', 409: 'conflict_error', 413: 'invalid_request_error', 415: 'invalid_request_error' }

@@ -16,6 +16,8 @@ export const NodeBody = Type.Object({
   capabilities: CapabilitiesSchema,
   adverts: Type.Object({ published: Type.Integer(), accepted: Type.Integer(), rejected: Type.Integer(), stale: Type.Integer() }),
   bootstrap: Type.Array(Type.Object({ address: Type.String(), ok: Type.Boolean(), error: Type.Optional(Type.String()), at: Type.Integer() })),
+  /** Every bootstrap address the node keeps dialing (flags, config, invite, remembered peers); absent from older nodes. */
+  bootstrapAddresses: Type.Optional(Type.Array(Type.String())),
   mdns: Type.Boolean(),
   workers: WorkerPoolStatsSchema,
   tasks: Type.Object({

@@ -62,6 +62,7 @@ export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
 
   app.get('/v1/tasks/:id/events', { schema: { params: TaskIdParams } }, async (request, reply) => {
     const { id } = request.params as { id: string }
+    if (request.method === 'HEAD') { await tasks.get(id); return headOnly(reply) } // 404 for an unknown task, as GET
     // Subscribe before reading the task, so no change between the two is lost.
     const early: TaskEvent[] = []
     let forward: ((event: TaskEvent) => void) | undefined
@@ -78,6 +79,7 @@ export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
   })
 
   app.get('/v1/events', { schema: { querystring: EventsQuery } }, async (request, reply) => {
+    if (request.method === 'HEAD') return headOnly(reply)
     const wanted = (request.query as { states?: string }).states?.split(',')
     let forward: ((event: TaskEvent) => void) | undefined
     const off = tasks.subscribe('*', event => {
@@ -94,6 +96,13 @@ export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
   })
 }
 
+const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
+
+/** HEAD on an event stream (fastify routes HEAD to the GET handler): the stream's headers, no body, at once. */
+function headOnly (reply: FastifyReply): FastifyReply {
+  return reply.code(200).headers(SSE_HEADERS).send()
+}
+
 /**
  * Server-Sent Events: `state`, `log`, `progress`, and `end` once the task is over. `off`
  * unsubscribes (undefined: too many subscribers). Returns the function that writes an event.
@@ -101,7 +110,7 @@ export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
 function stream (reply: FastifyReply, id: string, first: TaskViewT | undefined, off: (() => void) | undefined, open: Set<() => void>): (event: TaskEvent) => void {
   reply.hijack()
   const res = reply.raw
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })
+  res.writeHead(200, { ...SSE_HEADERS, connection: 'keep-alive' })
   // Headers go out now, not with the first event (a quiet stream would look stalled).
   res.write(': connected\n\n')
   let ended = false

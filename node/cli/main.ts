@@ -30,6 +30,16 @@ export async function main (argv: string[]): Promise<number> {
   }
 }
 
+/** Resolves once everything written to `stream` so far has been handed to the OS (a pipe's writes are asynchronous). */
+async function drained (stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.destroyed || !stream.writable) return
+  await new Promise<void>(resolve => { stream.write('', () => { resolve() }) })
+}
+
 const code = await main(process.argv)
 // A failed command exits at once: a half-started node may still hold timers or sockets.
-if (code !== 0) process.exit(code)
+// Only after stdout and stderr drained: process.exit drops what a pipe has not taken yet.
+if (code !== 0) {
+  await Promise.all([drained(process.stdout), drained(process.stderr)])
+  process.exit(code)
+}

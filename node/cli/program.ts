@@ -102,9 +102,10 @@ export function buildProgram (): Command {
     .description('explain why peers may not be seen, and what to do')
     .addOption(dataDirOption())
     .addOption(configOption())
+    .option('--bootstrap <multiaddr>', 'also probe this bootstrap address (repeatable; the running node\'s own list is always probed)', collect)
     .option('--json', 'print JSON')
-    .action(async (opts: Common) => {
-      const config = await loadConfig({ flags: { dataDir: opts.dataDir }, configPath: opts.config })
+    .action(async (opts: Common & { bootstrap?: string[] }) => {
+      const config = await loadConfig({ flags: { dataDir: opts.dataDir, ...(opts.bootstrap === undefined ? {} : { bootstrap: opts.bootstrap }) }, configPath: opts.config })
       const findings = diagnose(await gatherFacts(config.dataDir, config.bootstrap, config.apiHost))
       if (opts.json === true) writeJson({ findings })
       else write(findings.map(f => `[${f.severity.toUpperCase().padEnd(4)}] ${f.check}: ${f.message}${f.advice === undefined ? '' : `\n       -> ${f.advice}`}`).join('\n'))

@@ -152,6 +152,7 @@ export function resolveConfig (sources: ConfigSources): Readonly<Config> {
     advert: { ...defaults.advert, ...file.advert },
     auction: { ...defaults.auction, ...file.auction },
     models: { ...defaults.models, ...file.models },
+    apiLimits: { ...defaults.apiLimits, ...file.apiLimits },
     workers: { ...defaults.workers, ...file.workers },
     resources: { ...defaults.resources, ...file.resources },
   }

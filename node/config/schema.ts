@@ -49,6 +49,18 @@ export const ModelsSchema = Type.Object({
   embeddingModel: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
 }, { additionalProperties: false })
 
+/** Limits on HTTP API requests (node/api/guards.ts). */
+export const ApiLimitsSchema = Type.Object({
+  /** A request body must arrive whole within this (408 otherwise). */
+  bodyReadTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
+  /** Body cap of `POST /v1/corpora/:name/documents` (413 above it). */
+  documentsBodyMb: Type.Integer({ minimum: 1, maximum: 1024 }),
+  /** Heavy requests (corpus uploads) handled at once. */
+  heavyConcurrency: Type.Integer({ minimum: 1, maximum: 64 }),
+  /** Heavy requests that may wait for a turn (503 beyond). */
+  heavyQueue: Type.Integer({ minimum: 0, maximum: 1024 }),
+}, { additionalProperties: false })
+
 export const ConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1 }),
   name: Type.String({ minLength: 1, maxLength: 64 }),
@@ -72,6 +84,7 @@ export const ConfigSchema = Type.Object({
   }, { additionalProperties: false }),
   auction: AuctionSchema,
   models: ModelsSchema,
+  apiLimits: ApiLimitsSchema,
   advert: Type.Object({
     /** Shortest mean interval between two adverts of this node. */
     baseIntervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
@@ -86,5 +99,5 @@ export type { Gpu } from '../../protocols/index.js'
 export type ModelsConfig = Type.Static<typeof ModelsSchema>
 
 /** The part of the config a file may set: everything, each key optional. */
-export const ConfigFileSchema = Type.Partial(Type.Object({ ...ConfigSchema.properties, auction: Type.Partial(AuctionSchema, { additionalProperties: false }), models: Type.Partial(ModelsSchema, { additionalProperties: false }) }), { additionalProperties: false })
+export const ConfigFileSchema = Type.Partial(Type.Object({ ...ConfigSchema.properties, auction: Type.Partial(AuctionSchema, { additionalProperties: false }), models: Type.Partial(ModelsSchema, { additionalProperties: false }), apiLimits: Type.Partial(ApiLimitsSchema, { additionalProperties: false }) }), { additionalProperties: false })
 export type ConfigFile = Type.Static<typeof ConfigFileSchema>

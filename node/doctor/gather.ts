@@ -1,4 +1,4 @@
-/** The I/O side of `gryphgen doctor`: read the data dir, ask the node, probe bootstrap TCP ports. */
+/** The I/O side of `gryphgen doctor`: read the data dir, ask the node, probe bootstrap TCP ports (doctor's own list and the running node's). */
 import { connect } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { getNetConfig } from '@libp2p/utils'
@@ -37,7 +37,6 @@ export async function gatherFacts (dataDir: string, bootstrap: readonly string[]
     try { privateKeyFromProtobuf(identity) } catch { fileErrors.push(`${dataPath(dataDir, 'identity')} is corrupt`) }
   }
   const invited = await readBootstrapFile(dataDir).catch((err: Error) => { fileErrors.push(err.message); return [] })
-  const targets = [...new Set([...bootstrap, ...invited])]
   const facts: DoctorFacts = { dataDir, fileErrors, hasSwarmKey, bootstrapReachability: [], now: Date.now() }
   try {
     const local = await findLocalNode(dataDir, apiHost)
@@ -46,6 +45,8 @@ export async function gatherFacts (dataDir: string, bootstrap: readonly string[]
   } catch (err) {
     facts.notRunning = (err as Error).message
   }
+  // What the running node actually dials (its --bootstrap flags, config, invite, remembered peers) with doctor's own.
+  const targets = [...new Set([...bootstrap, ...invited, ...facts.node?.bootstrapAddresses ?? []])]
   facts.bootstrapReachability = await Promise.all(targets.map(async address => ({ address, ...await tcpReachable(address, 2000, signal) })))
   return facts
 }

@@ -31,6 +31,8 @@ export class BootstrapKeeper {
   readonly #init: Required<Omit<BootstrapInit, 'addresses'>>
   readonly #abort = new AbortController()
   readonly lastOutcome = new Map<string, DialOutcome>()
+  /** Every address it was given (GET /v1/node shows them; `gryphgen doctor` probes them). */
+  readonly addresses: readonly string[]
   #timer: NodeJS.Timeout | undefined
   #delay: number
   #warnedAt = -Infinity
@@ -40,6 +42,7 @@ export class BootstrapKeeper {
     this.#log = logger
     this.#init = { dialTimeoutMs: 5000, minRetryMs: 250, maxRetryMs: 30_000, connectedCheckMs: 30_000, ...init }
     this.#delay = this.#init.minRetryMs
+    this.addresses = [...init.addresses]
     const self = mesh.peerId.toString()
     this.#targets = init.addresses.map(text => {
       const addr = multiaddr(text)

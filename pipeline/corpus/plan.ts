@@ -2,11 +2,13 @@
  * What adding documents to a corpus writes, as one batch: the new chunks (numbered on from
  * `nextChunk`), their vectors, every affected term's postings rewritten without the replaced
  * chunks and with the new ones, the source records and the corpus meta. A source given again
- * replaces all its chunks; a source given with no chunks is removed. Pure.
+ * replaces all its chunks; a source given with no chunks is removed. Pure; `pause` lets a
+ * large plan yield to the event loop between chunks and terms (pause.ts).
  */
 import type { Chunk } from './chunk.js'
 import { encodePostings } from './bm25.js'
 import { encodeVector } from './fuse.js'
+import { NEVER_PAUSE, type Pause } from './pause.js'
 import type { BatchOp, CorpusKeys, CorpusMeta, ChunkRecord, SourceRecord } from './layout.js'
 
 /** A chunk ready to index: its term frequencies, length in tokens and, in hybrid corpora, unit vector. */
@@ -48,7 +50,7 @@ export function affectedTerms (sources: ReadonlyMap<string, SourceChange>): Set<
   return terms
 }
 
-export function planAdd (input: AddPlanInput): AddPlan {
+export async function planAdd (input: AddPlanInput, pause: Pause = NEVER_PAUSE): Promise<AddPlan> {
   const { keys, meta } = input
   const ops: BatchOp[] = []
   const removed = new Set<number>()
@@ -74,6 +76,7 @@ export function planAdd (input: AddPlanInput): AddPlan {
     const record: SourceRecord = { chunks: [], terms: [], length: 0 }
     const terms = new Set<string>()
     for (const chunk of fresh) {
+      await pause()
       const n = next++
       const { terms: frequencies, length, vector, ...plain } = chunk
       ops.push({ type: 'put', key: keys.chunk(n), value: JSON.stringify({ ...plain, length } satisfies ChunkRecord) })
@@ -100,6 +103,7 @@ export function planAdd (input: AddPlanInput): AddPlan {
   }
   const postings = new Map<string, Uint32Array>()
   for (const term of affectedTerms(input.sources)) {
+    await pause()
     const merged = mergePostings(input.postings.get(term), removed, appended.get(term))
     postings.set(term, merged)
     ops.push(merged.length === 0 ? { type: 'del', key: keys.term(term) } : { type: 'put', key: keys.term(term), value: encodePostings(merged) })

@@ -23,9 +23,16 @@ import { rankChunks } from './rank.js'
 import { assertCorpusName, corpusKeys, emptyMeta, END, nameOfKey, numberOfKey, ROOT, type ChunkRecord, type CorpusMeta, type SourceRecord } from './layout.js'
 import { affectedTerms, planAdd, type IndexedChunk, type SourceChange } from './plan.js'
 import { CorpusReader, type ReaderLimits } from './reader.js'
+import { pauseEvery, type Pause } from './pause.js'
 import { queryTerms, termFrequencies } from './tokenize.js'
 
-export interface CorpusStoreInit { logger?: Logger, cache?: ReaderLimits, signal?: AbortSignal }
+export interface CorpusStoreInit {
+  logger?: Logger
+  cache?: ReaderLimits
+  signal?: AbortSignal
+  /** Indexing yields to the event loop after this much work (default 10 ms; Infinity: never, the old behaviour). */
+  yieldEveryMs?: number
+}
 export interface AddOptions {
   signal?: AbortSignal
   embed?: EmbedFunction
@@ -54,6 +61,8 @@ const DEFAULT_K = 8
 const FUSION_DEPTH = 50
 /** addDir adds in batches of about this much text, so memory stays bounded. */
 const ADD_DIR_BATCH_CHARS = 8 * 1024 * 1024
+/** Indexing yields to the event loop after this much work, so a large add never stalls the node. */
+const DEFAULT_SLICE_MS = 10
 
 const summaryOf = (name: string, m: CorpusMeta): CorpusSummary =>
   ({ name, chunks: m.chunks, sources: m.sources, dims: m.dims, embedModel: m.embedModel ?? null, updatedAt: m.updatedAt })
@@ -64,11 +73,13 @@ export class CorpusStore {
   readonly #reader: CorpusReader
   readonly #catalog = new Map<string, CorpusMeta>()
   readonly #locks = new Map<string, Promise<unknown>>()
+  readonly #sliceMs: number
 
   private constructor (db: ClassicLevel<string, string>, init: CorpusStoreInit) {
     this.#db = db
     this.#log = init.logger ?? silentLogger()
     this.#reader = new CorpusReader(db, init.cache)
+    this.#sliceMs = init.yieldEveryMs ?? DEFAULT_SLICE_MS
   }
 
   /** Opens the corpora in `db` (an open database): reads each corpus's meta, nothing more. */
@@ -99,8 +110,13 @@ export class CorpusStore {
     const bad = documents.flatMap((d, i) => typeof d?.path !== 'string' || d.path === '' || typeof d.text !== 'string' ? [`documents[${i}]: needs a path and a text`] : [])
     if (bad.length > 0) throw new CorpusOptionsError(bad[0], { details: bad })
     const byPath = new Map(documents.map(d => [d.path, d.text]))
-    const chunked = [...byPath].map(([path, text]) => chunkDocument(path, text, options.limits ?? DEFAULT_CHUNK_LIMITS))
-    const indexed = await this.#indexChunks(chunked.flat(), name, options)
+    const pause = pauseEvery(this.#sliceMs)
+    const chunked: Chunk[] = []
+    for (const [path, text] of byPath) {
+      await pause()
+      chunked.push(...chunkDocument(path, text, options.limits ?? DEFAULT_CHUNK_LIMITS))
+    }
+    const indexed = await this.#indexChunks(chunked, name, options, pause)
     const sources = new Map<string, IndexedChunk[]>([...byPath.keys()].map(path => [path, []]))
     for (const chunk of indexed) sources.get(chunk.source)?.push(chunk)
     return this.#write(name, sources, { replace: false, signal: options.signal, embedModel: options.embed === undefined ? undefined : options.embedModel })
@@ -197,7 +213,9 @@ export class CorpusStore {
     assertCorpusName(name)
     const blob = decodeCorpusBlob(bytes)
     const sources = new Map<string, IndexedChunk[]>()
+    const pause = pauseEvery(this.#sliceMs)
     for (const { vector, ...chunk } of blob.chunks) {
+      await pause()
       let list = sources.get(chunk.source)
       if (list === undefined) sources.set(chunk.source, list = [])
       list.push({ ...chunk, ...termFrequencies(chunk.text), ...(vector === undefined ? {} : { vector: decodeVector(vector) }) })
@@ -212,11 +230,16 @@ export class CorpusStore {
   }
 
   /** Term frequencies and, with `embed`, unit vectors of chunks. */
-  async #indexChunks (chunks: Chunk[], name: string, options: AddOptions): Promise<IndexedChunk[]> {
+  async #indexChunks (chunks: Chunk[], name: string, options: AddOptions, pause: Pause): Promise<IndexedChunk[]> {
     const vectors = options.embed === undefined
       ? undefined
       : await embedTexts(options.embed, chunks.map(c => c.text), { signal: options.signal, dims: this.#catalog.get(name)?.dims })
-    return chunks.map((chunk, i) => ({ ...chunk, ...termFrequencies(chunk.text), ...(vectors === undefined ? {} : { vector: vectors[i] }) }))
+    const indexed: IndexedChunk[] = []
+    for (const [i, chunk] of chunks.entries()) {
+      await pause()
+      indexed.push({ ...chunk, ...termFrequencies(chunk.text), ...(vectors === undefined ? {} : { vector: vectors[i] }) })
+    }
+    return indexed
   }
 
   /** One batch: the sources' new chunks (replacing their old ones), or with `replace` the whole corpus. */
@@ -242,10 +265,18 @@ export class CorpusStore {
       const terms = [...affectedTerms(sources)]
       const existing = options.replace ? [] : await this.#reader.postings(name, terms, options.signal)
       const postings = new Map(existing.map((list, i) => [terms[i], list]))
-      const plan = planAdd({ keys, meta: dims !== undefined && model !== undefined ? { ...meta, embedModel: model } : meta, sources, postings, now })
+      const pause = pauseEvery(this.#sliceMs)
+      const plan = await planAdd({ keys, meta: dims !== undefined && model !== undefined ? { ...meta, embedModel: model } : meta, sources, postings, now }, pause)
       const clear = options.replace ? (await this.#db.keys(keys.all).all()).map(key => ({ type: 'del' as const, key })) : []
       checkAborted(options.signal, 'adding to the corpus')
-      await this.#db.batch([...clear, ...plan.ops], { sync: true })
+      // A chained batch: still one atomic write, but its ops are handed over in slices.
+      const batch = this.#db.batch()
+      for (const op of [...clear, ...plan.ops]) {
+        await pause()
+        if (op.type === 'put') batch.put(op.key, op.value)
+        else batch.del(op.key)
+      }
+      await batch.write({ sync: true })
       this.#catalog.set(name, plan.meta)
       this.#reader.written(name, { postings: plan.postings, removedChunks: plan.removedChunks, all: options.replace })
       this.#log.debug({ corpus: name, chunks: plan.added, sources: plan.sources, ops: plan.ops.length, ms: Math.round(performance.now() - started) }, 'corpus written')
