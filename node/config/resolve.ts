@@ -171,6 +171,7 @@ export function resolveConfig (sources: ConfigSources): Readonly<Config> {
     models: { ...defaults.models, ...file.models },
     workers: { ...defaults.workers, ...file.workers },
     resources: { ...defaults.resources, ...file.resources },
+    metrics: { ...defaults.metrics, ...file.metrics },
   }
   if (!checkConfig.Check(merged)) {
     problems.push(...explain(checkConfig.Errors(merged)))
