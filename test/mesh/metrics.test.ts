@@ -74,29 +74,32 @@ describe('GET /metrics on a real mesh', () => {
 
   test('counters move when real tasks run', async () => {
     const before = await Promise.all([a, b].map(metricsText))
-    const exec = (command: string[]): Record<string, unknown> => ({ kind: 'exec', command, requirements: { cpus: 1, memoryMb: 64 } })
+    const exec = (command: string[], extra = {}): Record<string, unknown> => ({ kind: 'exec', command, requirements: { cpus: 1, memoryMb: 64 }, ...extra })
     const ids = [
       (await a.tasks.submit(exec(['true']), {})).id,
       (await a.tasks.submit(exec(['true']), {})).id,
       (await a.tasks.submit(exec(['sh', '-c', 'exit 3']), {})).id,
+      // Hits its wall-clock limit however busy the machine: it would sleep far longer.
+      (await a.tasks.submit(exec(['sleep', '600'], { limits: { timeoutMs: 1500 } }), {})).id,
     ]
     await waitFor(async () => (await Promise.all(ids.map(async id => a.tasks.get(id)))).every(t => ['succeeded', 'failed'].includes(t.state)))
     const states = await Promise.all(ids.map(async id => (await a.tasks.get(id)).state))
-    expect(states).toEqual(['succeeded', 'succeeded', 'failed'])
+    expect(states).toEqual(['succeeded', 'succeeded', 'failed', 'failed'])
     // The ledger events that drive the task counters may land a moment after the state is read.
-    await waitFor(async () => sample(await metricsText(a), 'gryphgen_tasks_ended_total', { kind: 'exec', state: 'failed' }) >= 1 + sample(before[0], 'gryphgen_tasks_ended_total', { kind: 'exec', state: 'failed' }))
+    await waitFor(async () => sample(await metricsText(a), 'gryphgen_tasks_ended_total', { kind: 'exec', state: 'failed' }) >= 2 + sample(before[0], 'gryphgen_tasks_ended_total', { kind: 'exec', state: 'failed' }))
     const after = await Promise.all([a, b].map(metricsText))
     const moved = (name: string, labels: Record<string, string> = {}, texts = [0, 1]): number =>
       total(texts.map(i => after[i]), name, labels) - total(texts.map(i => before[i]), name, labels)
-    expect(moved('gryphgen_tasks_submitted_total', { kind: 'exec' }, [0])).toBe(3)
+    expect(moved('gryphgen_tasks_submitted_total', { kind: 'exec' }, [0])).toBe(4)
     expect(moved('gryphgen_tasks_ended_total', { kind: 'exec', state: 'succeeded' }, [0])).toBe(2)
-    expect(moved('gryphgen_tasks_ended_total', { kind: 'exec', state: 'failed' }, [0])).toBe(1)
-    expect(moved('gryphgen_auction_duration_seconds_count', {}, [0])).toBe(3)
-    expect(moved('gryphgen_bids_received_total', {}, [0])).toBeGreaterThanOrEqual(3)
+    expect(moved('gryphgen_tasks_ended_total', { kind: 'exec', state: 'failed' }, [0])).toBe(2)
+    expect(moved('gryphgen_auction_duration_seconds_count', {}, [0])).toBe(4)
+    expect(moved('gryphgen_bids_received_total', {}, [0])).toBeGreaterThanOrEqual(4)
     expect(moved('gryphgen_bids_sent_total')).toBeGreaterThanOrEqual(1)
     // The runs happened on whichever node won each auction: the mesh's sum counts them.
     expect(moved('gryphgen_sandbox_runs_total', { outcome: 'succeeded', limit: 'none' })).toBe(2)
     expect(moved('gryphgen_sandbox_runs_total', { outcome: 'nonzero_exit', limit: 'none' })).toBe(1)
+    expect(moved('gryphgen_sandbox_runs_total', { outcome: 'timed_out', limit: 'wall' })).toBe(1)
     expect(moved('gryphgen_ledger_entries', {}, [0])).toBeGreaterThan(0)
     expect(moved('gryphgen_http_requests_total', { method: 'GET', route: '/metrics', status: '200' }, [0])).toBeGreaterThanOrEqual(1)
     for (const text of after) {
