@@ -152,7 +152,7 @@ export class GryphgenNode implements ApiNode {
     // Stopped after the task service (which aborts its runs first), then drained: up to 10 s.
     life.defer('workers', async () => { await pool.stop({ deadlineMs: 10_000 }) })
     const [mesh, capabilities, invited, remembered] = await Promise.all([
-      createMesh({ privateKey: identity.key, swarmKey: swarm.key, listen: config.listen, mdns: config.mdns, metrics: metrics.libp2pMetrics() }),
+      createMesh({ privateKey: identity.key, swarmKey: swarm.key, listen: config.listen, mdns: config.mdns, metrics: await metrics.libp2pMetrics() }),
       CapabilitySource.create({ dataDir: config.dataDir, name: config.name, version: VERSION, labels: this.#labels, resources: config.resources }),
       readBootstrapFile(config.dataDir),
       this.#peerBook.recent({ signal }),

@@ -6,7 +6,7 @@
  * Nothing is exported until scraped; the ledger listeners are removed on stop.
  */
 import { collectDefaultMetrics, Registry } from 'prom-client'
-import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import type { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { WorkerPool } from '../../workers/index.js'
 import { httpMetrics, type HttpObservation } from './http.js'
 import { instrumentSandboxRuns } from './sandbox-runs.js'
@@ -45,9 +45,12 @@ export class NodeMetrics {
    * libp2p's metrics service for this registry, when asked for. @libp2p/prometheus-metrics keeps
    * its metric objects in a map global to the process: with several nodes in one process each new
    * node takes the map over, so it is right only with one node per process (the CLI's case).
+   * Loaded only when asked for.
    */
-  libp2pMetrics (): ReturnType<typeof prometheusMetrics> | undefined {
-    return this.#init.libp2p ? prometheusMetrics({ registry: this.registry, collectDefaultMetrics: false }) : undefined
+  async libp2pMetrics (): Promise<ReturnType<typeof prometheusMetrics> | undefined> {
+    if (!this.#init.libp2p) return undefined
+    const { prometheusMetrics } = await import('@libp2p/prometheus-metrics')
+    return prometheusMetrics({ registry: this.registry, collectDefaultMetrics: false })
   }
 
   /** The pool as the task service should see it: sandbox runs counted. */
