@@ -35,5 +35,9 @@ VOLUME ["/data"]
 # 7410: peers (libp2p TCP); 7411: HTTP API
 EXPOSE 7410 7411
 USER node
+# Healthy once GET /v1/ready answers 200 (mesh, ledger, worker pool and sandbox probe up). The
+# slim image has no curl: node's own fetch, at the port the node wrote to <data-dir>/api-port.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "const d=process.env.GRYPHGEN_DATA_DIR||'/data';let p=process.env.GRYPHGEN_API_PORT||'7411';try{p=require('fs').readFileSync(d+'/api-port','utf8').trim()}catch{}fetch('http://127.0.0.1:'+p+'/v1/ready',{signal:AbortSignal.timeout(8000)}).then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "-s", "--", "node", "--max-semi-space-size=4", "bin/gryphgen.js"]
 CMD ["start"]

@@ -27,7 +27,8 @@ import { requireModel } from './api/openai-convert.js'
 import { CorpusStore } from '../pipeline/corpus/index.js'
 import { NodeCorpora } from './corpora.js'
 import { describeNode, openDb, peerViews } from './describe.js'
-import { buildApp, type ApiCorpora, type ApiNode, type ApiTasks, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './api/index.js'
+import { NodeMetrics, metricsSources, readiness } from './monitoring/index.js'
+import { buildApp, type ApiCorpora, type ApiNode, type ApiTasks, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT, type ReadyT } from './api/index.js'
 
 export interface NodeInit {
   config: Readonly<Config>
@@ -134,6 +135,7 @@ export class GryphgenNode implements ApiNode {
     this.#corpora = corpora
     signal?.throwIfAborted()
 
+    const metrics = new NodeMetrics(config.metrics)
     const { workers } = config
     this.#workers = createWorkerPool({
       dataDir: config.dataDir,
@@ -150,7 +152,7 @@ export class GryphgenNode implements ApiNode {
     // Stopped after the task service (which aborts its runs first), then drained: up to 10 s.
     life.defer('workers', async () => { await pool.stop({ deadlineMs: 10_000 }) })
     const [mesh, capabilities, invited, remembered] = await Promise.all([
-      createMesh({ privateKey: identity.key, swarmKey: swarm.key, listen: config.listen, mdns: config.mdns }),
+      createMesh({ privateKey: identity.key, swarmKey: swarm.key, listen: config.listen, mdns: config.mdns, metrics: await metrics.libp2pMetrics() }),
       CapabilitySource.create({ dataDir: config.dataDir, name: config.name, version: VERSION, labels: this.#labels, resources: config.resources }),
       readBootstrapFile(config.dataDir),
       this.#peerBook.recent({ signal }),
@@ -198,7 +200,7 @@ export class GryphgenNode implements ApiNode {
     const blobs = await life.add('blobs', createBlobService({ mesh, store: blobStore, logger: componentLogger(this.#log, 'blobs') }), async b => { await b.start() })
     this.#blobs = blobs
     this.#tasks = new TaskService({
-      mesh, ledger, workers: pool, adverts: this.#adverts, capabilities, blobs: () => blobs, models, kinds: kindRegistry(), logger: componentLogger(this.#log, 'tasks'),
+      mesh, ledger, workers: metrics.instrumentPool(pool), adverts: this.#adverts, capabilities, blobs: () => blobs, models, kinds: kindRegistry(), logger: componentLogger(this.#log, 'tasks'),
       admission: { requireModel: name => { requireModel(name, this.meshModels()) }, shareCorpus: async (name, options) => corpora.share(name, options) },
       retrieve: async ({ name, ref }, query, { k, signal }) => {
         const results = ref === undefined ? await corpora.query(name, query, { k, signal }) : await corpora.retrieve(ref, query, { k, signal })
@@ -209,7 +211,9 @@ export class GryphgenNode implements ApiNode {
     await life.add('tasks', this.#tasks, async t => { await t.start() })
     this.#bootstrap = await life.add('bootstrap', new BootstrapKeeper(mesh, componentLogger(this.#log, 'bootstrap'), { addresses: bootstrap }), b => { b.start() })
 
-    const app = buildApp({ node: this, token, logger: componentLogger(this.#log, 'api'), limits: config.apiLimits })
+    metrics.watch(metricsSources({ peerId: this.peerId, dbDir: dataPath(config.dataDir, 'db'), ledger, sync: () => this.#ledgerSync, tasks: () => this.#tasks, workers: () => this.#workers, adverts: () => this.#adverts, mesh: () => this.#mesh, models: () => this.#models }))
+    life.defer('metrics', () => { metrics.stop() })
+    const app = buildApp({ node: this, token, logger: componentLogger(this.#log, 'api'), metrics, readiness: () => this.readiness(), corsOrigins: config.api.cors.origins, limits: config.apiLimits })
     // The API closes first on stop, and api-port goes with it.
     life.defer('api', async () => { await app.close(); await removeApiPort(config.dataDir) })
     try {
@@ -232,6 +236,11 @@ export class GryphgenNode implements ApiNode {
 
   /** What the sandbox probe found (undefined until it has run). */
   get sandbox (): SandboxProbe | undefined { return this.#sandbox }
+
+  /** Whether the node can take work (GET /v1/ready), with what it still waits for. */
+  readiness (): ReadyT {
+    return readiness({ meshStarted: this.#mesh?.status === 'started', ledgerOpen: this.#ledger !== undefined, workers: this.#workers?.stats().state, sandbox: this.#sandbox })
+  }
 
   async stop (): Promise<void> {
     this.#abort.abort()

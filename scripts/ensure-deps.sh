@@ -21,6 +21,8 @@ if [ "${1:-}" = "--system" ]; then
   command -v tini >/dev/null 2>&1 || missing+=(tini)
   # The sandbox runs Debian's own python3 (not a pyenv one on PATH): check that one.
   /usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
+  # promtool (Debian's prometheus package): the metrics tests check /metrics with it.
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "gryphgen: installing ${missing[*]} (apt-get)..." >&2

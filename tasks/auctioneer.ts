@@ -51,7 +51,7 @@ const MAX_BACKOFF_MS = 8000
 export interface AuctioneerInit { bidders: number, bidTimeoutMs: number, leaseMs: number, maxAttempts: number }
 
 export class Auctioneer {
-  readonly stats = { auctions: 0, awards: 0, declines: 0, expired: 0, noBids: 0 }
+  readonly stats = { auctions: 0, awards: 0, declines: 0, expired: 0, noBids: 0, bids: 0 }
   readonly #c: AuctioneerComponents
   readonly #init: AuctioneerInit
   readonly #mine = new Map<string, TaskState>()
@@ -207,6 +207,7 @@ export class Auctioneer {
     const askedAt = performance.now()
     const summary = bidSummary(state, this.#c.kind(state.kind)) // once per auction, for every bidder
     const bids = await collectBids(asked.map(n => n.id), this.#c.peerId, async node => this.#askBid(summary, node))
+    this.stats.bids += bids.length
     // Concurrent auctions: a bid does not know of awards to its node made after it was asked,
     // nor of those still in flight to it; price them in.
     const priced = bids.map(b => {

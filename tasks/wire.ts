@@ -25,7 +25,7 @@ type Lp = ReturnType<typeof lpStream>
 interface Session { stream: Stream, lp: Lp, pending: Map<number, { resolve: (b: Uint8Array) => void, reject: (e: Error) => void }>, nextId: number }
 
 export class AuctionWire {
-  readonly stats = { served: 0, malformed: 0, sessions: 0 }
+  readonly stats = { served: 0, malformed: 0, sessions: 0, bidRequests: 0 }
   readonly #c: AuctionWireComponents
   readonly #abort = new AbortController()
   readonly #timeoutMs: number
@@ -71,6 +71,7 @@ export class AuctionWire {
         return
       }
       this.stats.served++
+      if (message.t === 'bid?') this.stats.bidRequests++
       await handler(message, from, send, signal)
       await stream.close({ signal })
     } catch (err) {
@@ -101,6 +102,7 @@ export class AuctionWire {
           continue
         }
         this.stats.served++
+        if (message.t === 'bid?') this.stats.bidRequests++
         let answered = false
         void handler(message, from, async r => { if (!answered) { answered = true; reply(id, r) } }, signal)
           .catch((err: Error) => { if (!answered) reply(id, { t: 'error', message: err.message.slice(0, 2048) }) })

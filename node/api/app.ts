@@ -1,16 +1,21 @@
 /**
  * The node's HTTP API, built without a socket (`buildApp`) so tests can `inject()`.
  * Strict validation: no type coercion, unknown properties rejected, 1 MiB body limit.
- * Every route but /v1/health needs `Authorization: Bearer <token>`.
+ * Every route but the public ones (/v1/health, /v1/ready, the OpenAPI document and /docs; /metrics
+ * when `metrics.public`) needs `Authorization: Bearer <token>`. The routes are registered in a
+ * plugin after @fastify/swagger so that the OpenAPI document sees every one of them.
  */
 import { timingSafeEqual, createHash } from 'node:crypto'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify'
 import { type Logger, NotFoundError } from '../../base/index.js'
 import { installErrorHandling } from './errors.js'
 import { taskRoutes, type ApiTasks } from './tasks.js'
 import { openAiRoutes, type ApiModels } from './openai.js'
 import { corpusRoutes, type ApiCorpora } from './corpora.js'
 import { DEFAULT_API_LIMITS, installBodyGuards, type ApiLimits } from './guards.js'
+import { installMonitoring, monitoringRoutes, publicRequests, type MonitoringInit } from './monitoring.js'
+import { installOpenApi } from './openapi.js'
 import { HealthBody, HistoryBody, LabelsRequest, LedgerStatusBody, NodeBody, PeersBody, TaskIdParams, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './schemas.js'
 
 /** The narrow view of the node that the API needs. */
@@ -26,13 +31,15 @@ export interface ApiNode extends ApiModels {
   readonly corpora: ApiCorpora
 }
 
-export interface AppInit {
+export interface AppInit extends MonitoringInit {
   node: ApiNode
   token: string
   logger: Logger
   bodyLimit?: number
   /** Body-read timeout, upload cap and queue (config `apiLimits`). */
   limits?: Partial<ApiLimits>
+  /** Called for every route as it is registered (tests list them). */
+  onRoute?: (route: RouteOptions) => void
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
@@ -47,16 +54,26 @@ export function buildApp (init: AppInit): FastifyInstance {
   installErrorHandling(app)
   const limits = { ...DEFAULT_API_LIMITS, ...init.limits }
   installBodyGuards(app, limits)
+  if (init.onRoute !== undefined) app.addHook('onRoute', init.onRoute)
   const expected = digest(`Bearer ${init.token}`)
+  const open = publicRequests(init)
+  installOpenApi(app, { version: init.node.version, isPublic: open.isPublicPath })
+  installMonitoring(app, init)
 
+  // A plugin (registered after CORS): a 401 then carries the CORS headers, and a preflight is
+  // answered by CORS before it gets here. Not indented: the hook reads as before.
+  void app.register(fp(async app => {
   app.addHook('onRequest', async (request, reply) => {
-    if (request.url === '/v1/health' || request.url.startsWith('/v1/health?')) return
+    if (open.isPublic(request)) return
     const given = request.headers.authorization
     if (given === undefined || !timingSafeEqual(digest(given), expected)) {
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: { name: 'UnauthorizedError', message: 'missing or wrong bearer token (see <data-dir>/api-token)', type: 'authentication_error' } })
     }
   })
+  }))
 
+  // Not indented either: the routes read as before.
+  void app.register(async app => {
   app.get('/v1/health', { schema: { response: { 200: HealthBody } } }, async () => ({ ok: true, peerId: init.node.peerId, version: init.node.version }))
 
   app.get('/v1/node', { schema: { response: { 200: NodeBody } } }, async () => init.node.describe())
@@ -82,6 +99,8 @@ export function buildApp (init: AppInit): FastifyInstance {
   taskRoutes(app, init.node.tasks)
   openAiRoutes(app, init.node.tasks, init.node)
   corpusRoutes(app, init.node.corpora, limits)
+  monitoringRoutes(app, init)
+  })
 
   return app
 }

@@ -64,3 +64,23 @@ export const TaskIdParams = Type.Object({ id: TaskIdSchema }, { additionalProper
 
 export type LedgerStatusT = Type.Static<typeof LedgerStatusBody>
 export type HistoryT = Type.Static<typeof HistoryBody>
+
+/** Every error answer: `{ error: { name, message, type } }` (+ `code`, `param` for OpenAI clients, `details` listing problems). */
+export const ApiErrorBody = Type.Object({
+  error: Type.Object({
+    name: Type.String({ description: 'stable error name, e.g. ValidationError, UnauthorizedError, NotFoundError' }),
+    message: Type.String(),
+    type: Type.String({ description: 'the error class in OpenAI\'s words (invalid_request_error, authentication_error, ...)' }),
+    code: Type.Optional(Type.String()),
+    param: Type.Optional(Type.String()),
+    details: Type.Optional(Type.Array(Type.String())),
+  }),
+}, { description: 'an error' })
+
+export const ReadyCheck = Type.Object({
+  name: Type.Union([Type.Literal('mesh'), Type.Literal('ledger'), Type.Literal('workers'), Type.Literal('sandbox')]),
+  ok: Type.Boolean(),
+  reason: Type.Optional(Type.String({ description: 'why it is not ready, or what it found' })),
+})
+export const ReadyBody = Type.Object({ ready: Type.Boolean(), checks: Type.Array(ReadyCheck) }, { description: '200 when ready, 503 with the reasons otherwise' })
+export type ReadyT = Type.Static<typeof ReadyBody>

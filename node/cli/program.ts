@@ -150,6 +150,19 @@ export function buildProgram (): Command {
       process.exitCode = await sandboxRunCommand(command, opts)
     })
 
+  program.command('top')
+    .description('a live view of the mesh: nodes, load, queued and running tasks (q or Ctrl-C to quit)')
+    .addOption(dataDirOption())
+    .addOption(configOption())
+    .option('--interval <seconds>', 'seconds between refreshes (default 2)')
+    .option('--once', 'print one screen and exit (also when stdout is not a terminal)')
+    .option('--json', 'print one snapshot as JSON and exit')
+    .action(async (opts: Common & { interval?: string, once?: boolean }) => {
+      const { local } = await localNode(opts)
+      const { topCommand } = await import('./commands/top.js')
+      await topCommand(local, opts)
+    })
+
   addTaskCommands(program)
   addModelCommands(program)
   addCorpusCommands(program)

@@ -26,6 +26,8 @@ export function defaultConfig (): Config {
     advert: { baseIntervalMs: 5000, maxReceiveRate: 20 },
     models: { threads: 'auto', memoryBudgetMb: 'auto', sequences: 4, contextSize: 4096, gpuLayers: 'auto' },
     apiLimits: { bodyReadTimeoutMs: 10_000, documentsBodyMb: 16, heavyConcurrency: 1, heavyQueue: 8 },
+    metrics: { public: false, libp2p: false },
+    api: { cors: { origins: [] } },
     auction: { bidders: 3, bidTimeoutMs: 500, leaseMs: 5000, heartbeatMs: 1000, maxAttempts: 3, agingMs: 60_000 },
   }
 }

@@ -155,6 +155,7 @@ export function resolveConfig (sources: ConfigSources): Readonly<Config> {
     apiLimits: { ...defaults.apiLimits, ...file.apiLimits },
     workers: { ...defaults.workers, ...file.workers },
     resources: { ...defaults.resources, ...file.resources },
+    metrics: { ...defaults.metrics, ...file.metrics },
   }
   if (!checkConfig.Check(merged)) {
     problems.push(...explainSchemaErrors(checkConfig.Errors(merged), ConfigSchema, '(top level)'))

@@ -61,6 +61,21 @@ export const ApiLimitsSchema = Type.Object({
   heavyQueue: Type.Integer({ minimum: 0, maximum: 1024 }),
 }, { additionalProperties: false })
 
+/** Monitoring (README "Monitoring"): who may scrape GET /metrics, and whether libp2p's own metrics are in it. */
+export const MetricsSchema = Type.Object({
+  /** Serve /metrics without the bearer token (for a Prometheus that cannot send one). */
+  public: Type.Boolean(),
+  /** Add libp2p's metrics (@libp2p/prometheus-metrics): right only with one node per process. */
+  libp2p: Type.Boolean(),
+}, { additionalProperties: false })
+
+/** Browser origins allowed to call the API (CORS); none: CORS is off. */
+export const ApiSchema = Type.Object({
+  cors: Type.Object({
+    origins: Type.Array(Type.String({ pattern: '^https?://[^/?#\\s]+$', maxLength: 255 }), { maxItems: 64, uniqueItems: true }),
+  }, { additionalProperties: false }),
+}, { additionalProperties: false })
+
 export const ConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1 }),
   name: Type.String({ minLength: 1, maxLength: 64 }),
@@ -91,6 +106,8 @@ export const ConfigSchema = Type.Object({
     /** Ceiling on adverts per second that any node receives, whatever the mesh size. */
     maxReceiveRate: Type.Number({ minimum: 0.1, maximum: 1000 }),
   }, { additionalProperties: false }),
+  metrics: MetricsSchema,
+  api: ApiSchema,
 }, { additionalProperties: false })
 
 export type Config = Type.Static<typeof ConfigSchema>
@@ -99,5 +116,5 @@ export type { Gpu } from '../../protocols/index.js'
 export type ModelsConfig = Type.Static<typeof ModelsSchema>
 
 /** The part of the config a file may set: everything, each key optional. */
-export const ConfigFileSchema = Type.Partial(Type.Object({ ...ConfigSchema.properties, auction: Type.Partial(AuctionSchema, { additionalProperties: false }), models: Type.Partial(ModelsSchema, { additionalProperties: false }), apiLimits: Type.Partial(ApiLimitsSchema, { additionalProperties: false }) }), { additionalProperties: false })
+export const ConfigFileSchema = Type.Partial(Type.Object({ ...ConfigSchema.properties, auction: Type.Partial(AuctionSchema, { additionalProperties: false }), models: Type.Partial(ModelsSchema, { additionalProperties: false }), apiLimits: Type.Partial(ApiLimitsSchema, { additionalProperties: false }), metrics: Type.Partial(MetricsSchema, { additionalProperties: false }) }), { additionalProperties: false })
 export type ConfigFile = Type.Static<typeof ConfigFileSchema>

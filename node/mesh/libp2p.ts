@@ -12,7 +12,7 @@ import { ping } from '@libp2p/ping'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { kadDHT, removePublicAddressesMapper, type KadDHT } from '@libp2p/kad-dht'
 import { preSharedKey } from '@libp2p/pnet'
-import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
+import type { ComponentLogger, Metrics, PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import { AddressInUseError } from '../../base/index.js'
 import { swarmKeyBytes, type SwarmKeyHex } from '../datadir/swarm-key.js'
 import { ADVERT_TOPIC, LEDGER_TOPIC, LEASE_TOPIC } from '../../protocols/index.js'
@@ -24,6 +24,8 @@ export interface MeshInit {
   swarmKey: SwarmKeyHex
   listen: readonly string[]
   mdns: boolean
+  /** libp2p's metrics service (node/monitoring), when wanted. */
+  metrics?: (components: { logger: ComponentLogger }) => Metrics
 }
 
 // eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- libp2p needs an index signature
@@ -71,6 +73,7 @@ export async function createMesh (init: MeshInit): Promise<Mesh> {
   const node = await createLibp2p({
     privateKey: init.privateKey,
     start: false,
+    ...(init.metrics === undefined ? {} : { metrics: init.metrics }),
     addresses: { listen: [...init.listen] },
     transports: [tcp()],
     connectionProtector: preSharedKey({ psk: swarmKeyBytes(init.swarmKey) }),
