@@ -27,7 +27,8 @@ import { requireModel } from './api/openai-convert.js'
 import { CorpusStore } from '../pipeline/corpus/index.js'
 import { NodeCorpora } from './corpora.js'
 import { describeNode, openDb, peerViews } from './describe.js'
-import { buildApp, type ApiCorpora, type ApiNode, type ApiTasks, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './api/index.js'
+import { StatsHistory } from './stats/index.js'
+import { buildApp, type StatsHistoryT, type ApiCorpora, type ApiNode, type ApiTasks, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './api/index.js'
 
 export interface NodeInit {
   config: Readonly<Config>
@@ -52,6 +53,7 @@ export class GryphgenNode implements ApiNode {
   #blobs: BlobService | undefined
   #models: ModelCatalog | undefined
   #corpora: NodeCorpora | undefined
+  #stats: StatsHistory | undefined
   #abort = new AbortController()
   readonly #life: Lifecycle
   #apiPort = 0
@@ -209,6 +211,11 @@ export class GryphgenNode implements ApiNode {
     await life.add('tasks', this.#tasks, async t => { await t.start() })
     this.#bootstrap = await life.add('bootstrap', new BootstrapKeeper(mesh, componentLogger(this.#log, 'bootstrap'), { addresses: bootstrap }), b => { b.start() })
 
+    this.#stats = await life.add('stats', new StatsHistory({
+      nodes: async () => [{ peerId: this.peerId, name: config.name, cpuPercent: (await capabilities.current()).load.cpuPercent }, ...this.peers().map(p => ({ peerId: p.peerId, name: p.capabilities.name, cpuPercent: p.capabilities.load.cpuPercent }))],
+      tasksIn: async (state, limit) => (await ledger.tasksByState(state, limit)).map(t => ({ node: t.attempts.at(-1)?.node })),
+      onStateChange: listener => this.taskService.events.subscribe('*', e => { if (e.type === 'state') listener(e.task.state) }),
+    }, componentLogger(this.#log, 'stats')), s => { s.start() })
     const app = buildApp({ node: this, token, logger: componentLogger(this.#log, 'api') })
     // The API closes first on stop, and api-port goes with it.
     life.defer('api', async () => { await app.close(); await removeApiPort(config.dataDir) })
@@ -275,6 +282,8 @@ export class GryphgenNode implements ApiNode {
     const history = await this.ledger.history(id)
     return history === undefined ? undefined : { entries: history.map(({ id: entryId, entry }) => ({ id: entryId, ...entry })) }
   }
+
+  statsHistory (): StatsHistoryT { return this.#required(this.#stats, 'stats').view() }
 
   async setLabels (labels: string[], options: { signal?: AbortSignal } = {}): Promise<void> {
     options.signal?.throwIfAborted()

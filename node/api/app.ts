@@ -1,7 +1,7 @@
 /**
  * The node's HTTP API, built without a socket (`buildApp`) so tests can `inject()`.
  * Strict validation: no type coercion, unknown properties rejected, 1 MiB body limit.
- * Every route but /v1/health needs `Authorization: Bearer <token>`.
+ * Every route but /v1/health and the dashboard's static files needs `Authorization: Bearer <token>`.
  */
 import { timingSafeEqual, createHash } from 'node:crypto'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
@@ -10,10 +10,12 @@ import { installErrorHandling } from './errors.js'
 import { taskRoutes, type ApiTasks } from './tasks.js'
 import { openAiRoutes, type ApiModels } from './openai.js'
 import { corpusRoutes, type ApiCorpora } from './corpora.js'
+import { dashboardRoutes, isPublicRoute } from './dashboard.js'
+import { statsRoutes, type ApiStats } from './stats.js'
 import { HealthBody, HistoryBody, LabelsRequest, LedgerStatusBody, NodeBody, PeersBody, TaskIdParams, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './schemas.js'
 
 /** The narrow view of the node that the API needs. */
-export interface ApiNode extends ApiModels {
+export interface ApiNode extends ApiModels, ApiStats {
   readonly peerId: string
   readonly version: string
   describe: () => Promise<NodeBodyT>
@@ -30,6 +32,8 @@ export interface AppInit {
   token: string
   logger: Logger
   bodyLimit?: number
+  /** The built dashboard (default: the package's dashboard/build/). */
+  dashboardDir?: string
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
@@ -45,7 +49,7 @@ export function buildApp (init: AppInit): FastifyInstance {
   const expected = digest(`Bearer ${init.token}`)
 
   app.addHook('onRequest', async (request, reply) => {
-    if (request.url === '/v1/health' || request.url.startsWith('/v1/health?')) return
+    if (request.url === '/v1/health' || request.url.startsWith('/v1/health?') || isPublicRoute(request)) return
     const given = request.headers.authorization
     if (given === undefined || !timingSafeEqual(digest(given), expected)) {
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: { name: 'UnauthorizedError', message: 'missing or wrong bearer token (see <data-dir>/api-token)', type: 'authentication_error' } })
@@ -77,6 +81,8 @@ export function buildApp (init: AppInit): FastifyInstance {
   taskRoutes(app, init.node.tasks)
   openAiRoutes(app, init.node.tasks, init.node)
   corpusRoutes(app, init.node.corpora)
+  statsRoutes(app, init.node)
+  dashboardRoutes(app, init.dashboardDir)
 
   return app
 }

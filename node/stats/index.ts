@@ -1,0 +1,2 @@
+export { StatsHistory, type StatsHistoryInit, type StatsSample, type StatsSource, type NodeSample } from './history.js'
+export { Ring } from './ring.js'
