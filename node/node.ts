@@ -27,7 +27,7 @@ import { requireModel } from './api/openai-convert.js'
 import { CorpusStore } from '../pipeline/corpus/index.js'
 import { NodeCorpora } from './corpora.js'
 import { describeNode, openDb, peerViews } from './describe.js'
-import { StatsHistory } from './stats/index.js'
+import { StatsHistory, syncLag, type PeerLag } from './stats/index.js'
 import { buildApp, type StatsHistoryT, type ApiCorpora, type ApiNode, type ApiTasks, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './api/index.js'
 
 export interface NodeInit {
@@ -284,6 +284,7 @@ export class GryphgenNode implements ApiNode {
   }
 
   statsHistory (): StatsHistoryT { return this.#required(this.#stats, 'stats').view() }
+  ledgerPeers (): { peers: PeerLag[] } { return { peers: syncLag(this.ledger.versionVector(), this.ledgerSync.peerVectors()) } }
 
   async setLabels (labels: string[], options: { signal?: AbortSignal } = {}): Promise<void> {
     options.signal?.throwIfAborted()

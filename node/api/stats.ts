@@ -1,4 +1,7 @@
-/** GET /v1/stats/history: the node's in-memory load history for the dashboard's charts (node/stats). */
+/**
+ * GET /v1/stats/history: the node's in-memory load history for the dashboard's charts
+ * (node/stats); GET /v1/ledger/peers: each peer's sync lag as of its last sync from this node.
+ */
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 
@@ -18,10 +21,21 @@ export const StatsHistoryBody = Type.Object({
 })
 export type StatsHistoryT = Type.Static<typeof StatsHistoryBody>
 
+export const LedgerPeersBody = Type.Object({
+  peers: Type.Array(Type.Object({
+    peerId: Type.String(),
+    behind: Type.Integer({ description: "entries of this node's ledger the peer lacked when it last synced from this node" }),
+    syncedAt: Type.Integer({ description: 'ms since the epoch' }),
+  })),
+})
+export type LedgerPeersT = Type.Static<typeof LedgerPeersBody>
+
 export interface ApiStats {
   statsHistory: () => StatsHistoryT
+  ledgerPeers: () => LedgerPeersT
 }
 
 export function statsRoutes (app: FastifyInstance, stats: ApiStats): void {
   app.get('/v1/stats/history', { schema: { response: { 200: StatsHistoryBody } } }, async () => stats.statsHistory())
+  app.get('/v1/ledger/peers', { schema: { response: { 200: LedgerPeersBody } } }, async () => stats.ledgerPeers())
 }

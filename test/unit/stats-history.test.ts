@@ -1,6 +1,6 @@
 /** The stats history's ring and sampling (node/stats), with a scripted source. */
 import { describe, expect, test } from 'vitest'
-import { Ring, StatsHistory, type StatsSource } from '../../node/stats/index.js'
+import { Ring, StatsHistory, syncLag, type StatsSource } from '../../node/stats/index.js'
 import { silentLogger } from '../../base/index.js'
 
 describe('Ring', () => {
@@ -69,5 +69,12 @@ describe('StatsHistory', () => {
     await history.sample()
     expect(history.samples()).toEqual(before)
     expect(history.view().intervalMs).toBe(1000)
+  })
+})
+
+describe('syncLag', () => {
+  test('entries a peer lacked, summed over authors; a peer ahead on an author is not negative', () => {
+    const peers = new Map<string, { vv: Record<string, number>, at: number }>([['p1', { vv: { a: 3, b: 9 }, at: 5 }], ['p2', { vv: {}, at: 6 }]])
+    expect(syncLag({ a: 5, b: 7, c: 1 }, peers)).toEqual([{ peerId: 'p1', behind: 3, syncedAt: 5 }, { peerId: 'p2', behind: 13, syncedAt: 6 }])
   })
 })
