@@ -213,8 +213,7 @@ export class GryphgenNode implements ApiNode {
 
     this.#stats = await life.add('stats', new StatsHistory({
       nodes: async () => [{ peerId: this.peerId, name: config.name, cpuPercent: (await capabilities.current()).load.cpuPercent }, ...this.peers().map(p => ({ peerId: p.peerId, name: p.capabilities.name, cpuPercent: p.capabilities.load.cpuPercent }))],
-      tasksIn: async (state, limit) => (await ledger.tasksByState(state, limit)).map(t => ({ node: t.attempts.at(-1)?.node })),
-      onStateChange: listener => this.taskService.events.subscribe('*', e => { if (e.type === 'state') listener(e.task.state) }),
+      tasksIn: async (state, limit) => (await ledger.tasksByState(state, limit)).map(t => ({ node: t.attempts.at(-1)?.node })), onStateChange: listener => this.taskService.events.subscribe('*', e => { if (e.type === 'state') listener(e.task.state) }),
     }, componentLogger(this.#log, 'stats')), s => { s.start() })
     const app = buildApp({ node: this, token, logger: componentLogger(this.#log, 'api') })
     // The API closes first on stop, and api-port goes with it.

@@ -15,12 +15,14 @@ fi
 
 if [ "${1:-}" = "--system" ]; then
   # bubblewrap: the sandbox; tini: runs as pid 1 inside each sandbox (reaps its zombies);
-  # python3-pytest: sandboxed test runs of generated Python code.
+  # python3-pytest: sandboxed test runs of generated Python code; chromium: the dashboard's
+  # browser tests (driven by playwright-core, which downloads no browser of its own).
   missing=()
   command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
   command -v tini >/dev/null 2>&1 || missing+=(tini)
   # The sandbox runs Debian's own python3 (not a pyenv one on PATH): check that one.
   /usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "gryphgen: installing ${missing[*]} (apt-get)..." >&2

@@ -203,9 +203,10 @@ export class TaskService {
     const off = this.events.subscribe(id, listener)
     if (off === undefined) return undefined
     for (const event of this.events.recent(id)) listener(event)
+    // Hold first: `update` follows only tasks somebody holds (a task already running elsewhere).
+    const unfollow = this.#follower.hold(id)
     const state = this.#active.get(id)
     if (state !== undefined) this.#follower.update(state)
-    const unfollow = this.#follower.hold(id)
     return () => { off(); unfollow() }
   }
 
