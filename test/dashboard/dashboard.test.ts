@@ -107,6 +107,16 @@ describe('the dashboard in a browser', () => {
     await shoot(page, '3-task')
   })
 
+  test('a task no node can run shows why, in words, on the Tasks page', async () => {
+    await open('#/tasks')
+    const { body: { id } } = await call<{ id: string }>('POST', '/v1/tasks', { kind: 'exec', command: ['true'], requirements: { cpus: 1, memoryMb: 900_000_000 } })
+    const row = page.locator(`tr[data-task="${id}"]`)
+    await expect.poll(async () => row.getByTestId('blocked').textContent().catch(() => ''), { timeout: 60_000 }).toMatch(/memory/)
+    expect(await row.getByTestId('task-state').textContent()).toBe('pending')
+    await shoot(page, '2b-tasks-blocked')
+    await call('DELETE', `/v1/tasks/${id}`)
+  })
+
   test('a running task streams its output live to its page, and is cancelled from there', async () => {
     const { body: { id } } = await call<{ id: string }>('POST', '/v1/tasks', exec('for i in $(seq 1 120); do echo tick-$i; sleep 1; done'))
     await waitFor(async () => (await call<TaskViewT>('GET', `/v1/tasks/${id}`)).body.state === 'running', 60_000, 200)
