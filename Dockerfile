@@ -11,7 +11,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 # bubblewrap: the sandbox; tini: PID 1 that reaps the sandbox's zombies;
@@ -22,6 +22,8 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The dashboard served at GET / (built by `npm run build`).
+COPY --from=build /app/dashboard/build ./dashboard/build
 COPY package.json ./
 COPY bin ./bin
 # The sandbox's seccomp filters and synthetic /etc files (found from dist/ in ../../sandbox).

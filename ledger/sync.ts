@@ -37,6 +37,8 @@ export interface LedgerSyncInit {
   announceDelayMs?: number
 }
 
+const PEER_VECTORS = 256
+
 export class LedgerSync {
   readonly stats = { syncs: 0, syncFailures: 0, entriesPulled: 0, entriesServed: 0, gossipRejected: 0 }
   readonly #c: LedgerSyncComponents
@@ -46,6 +48,8 @@ export class LedgerSync {
   readonly #abort = new AbortController()
   #timer: NodeJS.Timeout | undefined
   #outbox: Entry[] = []
+  /** The version vector each peer last asked to sync with (what it had then), at most PEER_VECTORS peers. */
+  readonly #peerVectors = new Map<string, { vv: Record<string, number>, at: number }>()
   #flushing: NodeJS.Timeout | undefined
 
   constructor (components: LedgerSyncComponents, init: LedgerSyncInit = {}) {
@@ -154,11 +158,21 @@ export class LedgerSync {
     }
   }
 
+  /** What each peer had when it last synced from this node (its sync lag: this node's heads minus these). */
+  peerVectors (): ReadonlyMap<string, { vv: Readonly<Record<string, number>>, at: number }> { return this.#peerVectors }
+
+  #rememberVector (peer: string, vv: Record<string, number>): void {
+    this.#peerVectors.delete(peer)
+    this.#peerVectors.set(peer, { vv, at: Date.now() })
+    if (this.#peerVectors.size > PEER_VECTORS) this.#peerVectors.delete(this.#peerVectors.keys().next().value as string)
+  }
+
   async #serve (stream: Stream, connection: Connection): Promise<void> {
     const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#init.syncTimeoutMs)])
     try {
       const lp = lpStream(stream, { maxDataLength: 4 * 1024 * 1024 })
       const { vv } = decodeSyncRequest((await lp.read({ signal })).subarray())
+      this.#rememberVector(connection.remotePeer.toString(), vv)
       const heads = this.#c.ledger.versionVector()
       let unacked = 0
       const send = async (author: string, batch: string[]): Promise<void> => {

@@ -28,7 +28,8 @@ import { CorpusStore } from '../pipeline/corpus/index.js'
 import { NodeCorpora } from './corpora.js'
 import { describeNode, openDb, peerViews } from './describe.js'
 import { NodeMetrics, metricsSources, readiness } from './monitoring/index.js'
-import { buildApp, type ApiCorpora, type ApiNode, type ApiTasks, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT, type ReadyT } from './api/index.js'
+import { StatsHistory, syncLag, type PeerLag } from './stats/index.js'
+import { buildApp, type StatsHistoryT, type ApiCorpora, type ApiNode, type ApiTasks, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT, type ReadyT } from './api/index.js'
 
 export interface NodeInit {
   config: Readonly<Config>
@@ -53,6 +54,7 @@ export class GryphgenNode implements ApiNode {
   #blobs: BlobService | undefined
   #models: ModelCatalog | undefined
   #corpora: NodeCorpora | undefined
+  #stats: StatsHistory | undefined
   #abort = new AbortController()
   readonly #life: Lifecycle
   #apiPort = 0
@@ -213,6 +215,10 @@ export class GryphgenNode implements ApiNode {
 
     metrics.watch(metricsSources({ peerId: this.peerId, dbDir: dataPath(config.dataDir, 'db'), ledger, sync: () => this.#ledgerSync, tasks: () => this.#tasks, workers: () => this.#workers, adverts: () => this.#adverts, mesh: () => this.#mesh, models: () => this.#models }))
     life.defer('metrics', () => { metrics.stop() })
+    this.#stats = await life.add('stats', new StatsHistory({
+      nodes: async () => [{ peerId: this.peerId, name: config.name, cpuPercent: (await capabilities.current()).load.cpuPercent }, ...this.peers().map(p => ({ peerId: p.peerId, name: p.capabilities.name, cpuPercent: p.capabilities.load.cpuPercent }))],
+      tasksIn: async (state, limit) => (await ledger.tasksByState(state, limit)).map(t => ({ node: t.attempts.at(-1)?.node })), onStateChange: listener => this.taskService.events.subscribe('*', e => { if (e.type === 'state') listener(e.task.state) }),
+    }, componentLogger(this.#log, 'stats')), s => { s.start() })
     const app = buildApp({ node: this, token, logger: componentLogger(this.#log, 'api'), metrics, readiness: () => this.readiness(), corsOrigins: config.api.cors.origins, limits: config.apiLimits })
     // The API closes first on stop, and api-port goes with it.
     life.defer('api', async () => { await app.close(); await removeApiPort(config.dataDir) })
@@ -284,6 +290,9 @@ export class GryphgenNode implements ApiNode {
     const history = await this.ledger.history(id)
     return history === undefined ? undefined : { entries: history.map(({ id: entryId, entry }) => ({ id: entryId, ...entry })) }
   }
+
+  statsHistory (): StatsHistoryT { return this.#required(this.#stats, 'stats').view() }
+  ledgerPeers (): { peers: PeerLag[] } { return { peers: syncLag(this.ledger.versionVector(), this.ledgerSync.peerVectors()) } }
 
   async setLabels (labels: string[], options: { signal?: AbortSignal } = {}): Promise<void> {
     options.signal?.throwIfAborted()

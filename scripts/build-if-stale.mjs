@@ -5,19 +5,23 @@
 // tsconfigs and package.json itself. The stamp is written only after a build that succeeded.
 import { spawnSync } from 'node:child_process'
 import { readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, utimesSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const stamp = join(root, 'dist', '.build-stamp')
 const NOT_SOURCES = new Set(['bin', 'scripts', 'dist', 'node_modules'])
+/** Build outputs inside a source folder. */
+const OUTPUTS = new Set([join(root, 'dashboard', 'build')])
 
 function newest (path, depth = 0) {
   let st
+  if (OUTPUTS.has(path)) return 0
   try { st = statSync(path) } catch { return 0 }
   if (!st.isDirectory()) return st.mtimeMs
   if (depth > 12) return st.mtimeMs
-  let latest = st.mtimeMs // a deleted file changes its folder's mtime
+  // A deleted file changes its folder's mtime (not counted where a build output is rewritten).
+  let latest = [...OUTPUTS].some(o => dirname(o) === path) ? 0 : st.mtimeMs
   for (const entry of readdirSync(path)) {
     if (entry === 'node_modules' || entry.startsWith('.')) continue
     latest = Math.max(latest, newest(join(path, entry), depth + 1))

@@ -15,7 +15,8 @@ fi
 
 if [ "${1:-}" = "--system" ]; then
   # bubblewrap: the sandbox; tini: runs as pid 1 inside each sandbox (reaps its zombies);
-  # python3-pytest: sandboxed test runs of generated Python code.
+  # python3-pytest: sandboxed test runs of generated Python code; chromium: the dashboard's
+  # browser tests (driven by playwright-core, which downloads no browser of its own).
   missing=()
   command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
   command -v tini >/dev/null 2>&1 || missing+=(tini)
@@ -23,6 +24,7 @@ if [ "${1:-}" = "--system" ]; then
   /usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
   # promtool (Debian's prometheus package): the metrics tests check /metrics with it.
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "gryphgen: installing ${missing[*]} (apt-get)..." >&2

@@ -1,4 +1,8 @@
-/** Build dist/ before the tests when a source changed: the process tests run `bin/gryphgen.js`, as users do. */
+/**
+ * Build before the tests when a source changed (`npm run build`: dist/ and the dashboard's
+ * dashboard/build/): the process tests run `bin/gryphgen.js`, as users do, and the browser
+ * tests load the dashboard the nodes serve.
+ */
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 

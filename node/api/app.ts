@@ -1,9 +1,10 @@
 /**
  * The node's HTTP API, built without a socket (`buildApp`) so tests can `inject()`.
  * Strict validation: no type coercion, unknown properties rejected, 1 MiB body limit.
- * Every route but the public ones (/v1/health, /v1/ready, the OpenAPI document and /docs; /metrics
- * when `metrics.public`) needs `Authorization: Bearer <token>`. The routes are registered in a
- * plugin after @fastify/swagger so that the OpenAPI document sees every one of them.
+ * Every route but the public ones (/v1/health, /v1/ready, the OpenAPI document and /docs, the
+ * dashboard's static files; /metrics when `metrics.public`) needs `Authorization: Bearer <token>`.
+ * The routes are registered in a plugin after @fastify/swagger so that the OpenAPI document
+ * sees every one of them.
  */
 import { timingSafeEqual, createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
@@ -16,10 +17,12 @@ import { corpusRoutes, type ApiCorpora } from './corpora.js'
 import { DEFAULT_API_LIMITS, installBodyGuards, type ApiLimits } from './guards.js'
 import { installMonitoring, monitoringRoutes, publicRequests, type MonitoringInit } from './monitoring.js'
 import { installOpenApi } from './openapi.js'
+import { dashboardRoutes, isPublicRoute } from './dashboard.js'
+import { statsRoutes, type ApiStats } from './stats.js'
 import { HealthBody, HistoryBody, LabelsRequest, LedgerStatusBody, NodeBody, PeersBody, TaskIdParams, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './schemas.js'
 
 /** The narrow view of the node that the API needs. */
-export interface ApiNode extends ApiModels {
+export interface ApiNode extends ApiModels, ApiStats {
   readonly peerId: string
   readonly version: string
   describe: () => Promise<NodeBodyT>
@@ -40,6 +43,8 @@ export interface AppInit extends MonitoringInit {
   limits?: Partial<ApiLimits>
   /** Called for every route as it is registered (tests list them). */
   onRoute?: (route: RouteOptions) => void
+  /** The built dashboard (default: the package's dashboard/build/). */
+  dashboardDir?: string
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
@@ -64,7 +69,7 @@ export function buildApp (init: AppInit): FastifyInstance {
   // answered by CORS before it gets here. Not indented: the hook reads as before.
   void app.register(fp(async app => {
   app.addHook('onRequest', async (request, reply) => {
-    if (open.isPublic(request)) return
+    if (open.isPublic(request) || isPublicRoute(request)) return
     const given = request.headers.authorization
     if (given === undefined || !timingSafeEqual(digest(given), expected)) {
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: { name: 'UnauthorizedError', message: 'missing or wrong bearer token (see <data-dir>/api-token)', type: 'authentication_error' } })
@@ -100,6 +105,8 @@ export function buildApp (init: AppInit): FastifyInstance {
   openAiRoutes(app, init.node.tasks, init.node)
   corpusRoutes(app, init.node.corpora, limits)
   monitoringRoutes(app, init)
+  statsRoutes(app, init.node)
+  dashboardRoutes(app, init.dashboardDir)
   })
 
   return app

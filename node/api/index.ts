@@ -3,3 +3,4 @@ export type { NodeBodyT, PeerViewT, LedgerStatusT, HistoryT, ReadyT } from './sc
 export type { ApiTasks } from './tasks.js'
 export type { ApiCorpora } from './corpora.js'
 export type { ApiMetrics } from './monitoring.js'
+export type { StatsHistoryT } from './stats.js'

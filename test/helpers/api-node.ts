@@ -18,6 +18,8 @@ export function emptyApiNode (): ApiNode {
     setLabels: async () => {},
     ledgerStatus: () => ({ entries: 0, indexed: 0, versionVector: {} }),
     taskHistory: async () => undefined,
+    statsHistory: () => ({ intervalMs: 15_000, samples: [] }),
+    ledgerPeers: () => ({ peers: [] }),
     tasks: {
       submit: async () => missing('task service'),
       get: async id => missing(`task ${id}`),

@@ -11,6 +11,8 @@ export interface Violation { rule: string, from: string, to?: string, detail?: s
 /** Parts (top-level folders, or a sub-part named by path) and the parts each may import. */
 export const LAYERS: Record<string, readonly string[]> = {
   base: [],
+  /** The browser app (its own tsconfig, bundled by scripts/build-dashboard.ts): talks to the node over HTTP only. */
+  dashboard: [],
   protocols: ['base'],
   scheduler: ['base', 'protocols'],
   sandbox: ['base', 'protocols'],

@@ -20,6 +20,8 @@ const node: ApiNode = {
   setLabels: async (next) => { labels = next },
   ledgerStatus: () => ({ entries: 3, indexed: 3, versionVector: { 'peer-1': 3 } }),
   taskHistory: async (id) => id === 'task-0001' ? { entries: [] } : undefined,
+  statsHistory: () => ({ intervalMs: 15_000, samples: [] }),
+  ledgerPeers: () => ({ peers: [] }),
   // Submissions go through the real kind registry (pure); the rest is not exercised here.
   tasks: {
     submit: async (body) => { parseSubmission(body, kindRegistry()); return { id: 'task-0001', state: 'pending' } },
