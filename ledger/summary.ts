@@ -20,12 +20,11 @@ import { canonicalJson, isTerminal, SUMMARY_VERSION, type Bodies, type Entry, ty
 import { InvalidMessageError } from '../base/index.js'
 import { verifySignature } from './crypto.js'
 import { canonicalOrder, foldTask, type TaskState } from './fold.js'
-import type { Stored } from './store.js'
 
 export type Summary = TaskSummary<TaskState>
 
 /** The summary of a terminal task's entries (and of its earlier summary); undefined if not terminal. */
-export function summarize (entries: readonly Stored[], before?: Summary): Summary | undefined {
+export function summarize (entries: ReadonlyArray<{ id: string, entry: Entry }>, before?: Summary): Summary | undefined {
   const folded = foldTask(entries, before?.state)
   if (folded === undefined || !isTerminal(folded.state)) return undefined
   const { compacted: _compacted, ...state } = folded
