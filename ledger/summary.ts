@@ -98,3 +98,11 @@ export function verifySummary (summary: TaskSummary): Summary {
   for (const entry of summary.proof) if ((summary.upTo[entry.author] ?? 0) < entry.seq) fail('a proof entry lies above what the summary covers')
   return summary as unknown as Summary
 }
+
+/** The blobs a task's state refers to (result digests, checkpoint files): for blob GC, which may drop those only compacted tasks name. */
+export function blobRefsOf (state: TaskState): string[] {
+  const refs = new Set<string>()
+  for (const a of state.attempts) if (a.resultDigest !== undefined) refs.add(a.resultDigest)
+  for (const c of state.checkpoints ?? []) for (const f of Object.values(c.files)) refs.add(f.digest)
+  return [...refs]
+}

@@ -10,6 +10,7 @@ import type { FastifyError, FastifyInstance } from 'fastify'
 const STATUS_BY_NAME: Record<string, number> = {
   ValidationError: 400,
   InvalidMessageError: 400,
+  UsageError: 400,
   ConfigError: 400,
   UnauthorizedError: 401,
   NotFoundError: 404,

@@ -171,6 +171,7 @@ export function resolveConfig (sources: ConfigSources): Readonly<Config> {
     models: { ...defaults.models, ...file.models },
     workers: { ...defaults.workers, ...file.workers },
     resources: { ...defaults.resources, ...file.resources },
+    ledger: { retention: { ...defaults.ledger.retention, ...file.ledger?.retention } },
   }
   if (!checkConfig.Check(merged)) {
     problems.push(...explain(checkConfig.Errors(merged)))

@@ -49,6 +49,14 @@ export const ModelsSchema = Type.Object({
   embeddingModel: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
 }, { additionalProperties: false })
 
+/** Ledger retention (docs/ARCHITECTURE.md, Task ledger: retention and compaction). */
+export const RetentionSchema = Type.Object({
+  /** Tasks that ended longer ago than this are compacted to summaries (0: never; default 7 days). */
+  afterMs: Type.Integer({ minimum: 0, maximum: 10 * 365 * 86_400_000 }),
+  /** How often compaction runs (default 1 hour). */
+  everyMs: Type.Integer({ minimum: 1000, maximum: 7 * 86_400_000 }),
+}, { additionalProperties: false })
+
 export const ConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1 }),
   name: Type.String({ minLength: 1, maxLength: 64 }),
@@ -78,6 +86,7 @@ export const ConfigSchema = Type.Object({
     /** Ceiling on adverts per second that any node receives, whatever the mesh size. */
     maxReceiveRate: Type.Number({ minimum: 0.1, maximum: 1000 }),
   }, { additionalProperties: false }),
+  ledger: Type.Object({ retention: RetentionSchema }, { additionalProperties: false }),
 }, { additionalProperties: false })
 
 export type Config = Type.Static<typeof ConfigSchema>
@@ -86,5 +95,5 @@ export type { Gpu } from '../../protocols/index.js'
 export type ModelsConfig = Type.Static<typeof ModelsSchema>
 
 /** The part of the config a file may set: everything, each key optional. */
-export const ConfigFileSchema = Type.Partial(Type.Object({ ...ConfigSchema.properties, auction: Type.Partial(AuctionSchema, { additionalProperties: false }), models: Type.Partial(ModelsSchema, { additionalProperties: false }) }), { additionalProperties: false })
+export const ConfigFileSchema = Type.Partial(Type.Object({ ...ConfigSchema.properties, auction: Type.Partial(AuctionSchema, { additionalProperties: false }), models: Type.Partial(ModelsSchema, { additionalProperties: false }), ledger: Type.Object({ retention: Type.Optional(Type.Partial(RetentionSchema, { additionalProperties: false })) }, { additionalProperties: false }) }), { additionalProperties: false })
 export type ConfigFile = Type.Static<typeof ConfigFileSchema>

@@ -19,7 +19,9 @@ const node: ApiNode = {
   meshModels: () => [],
   setLabels: async (next) => { labels = next },
   ledgerStatus: () => ({ entries: 3, indexed: 3, versionVector: { 'peer-1': 3 } }),
+  ledgerRetention: async () => ({ compactedTasks: 2, nextCompactionAt: null }),
   taskHistory: async (id) => id === 'task-0001' ? { entries: [] } : undefined,
+  compactLedger: async ({ olderThanMs }) => ({ tasks: olderThanMs ?? 7, entries: 0, horizon: new Date(0).toISOString() }),
   // Submissions go through the real kind registry (pure); the rest is not exercised here.
   tasks: {
     submit: async (body) => { parseSubmission(body, kindRegistry()); return { id: 'task-0001', state: 'pending' } },
@@ -89,7 +91,12 @@ describe('HTTP API', () => {
   })
 
   test('ledger status and task history', async () => {
-    expect((await app.inject({ method: 'GET', url: '/v1/ledger/status', headers: auth })).json()).toEqual({ entries: 3, indexed: 3, versionVector: { 'peer-1': 3 } })
+    expect((await app.inject({ method: 'GET', url: '/v1/ledger/status', headers: auth })).json()).toEqual({ entries: 3, indexed: 3, versionVector: { 'peer-1': 3 }, compactedTasks: 2, nextCompactionAt: null })
+    expect((await app.inject({ method: 'POST', url: '/v1/ledger/compact', headers: auth, payload: { olderThanMs: 5 } })).json()).toMatchObject({ tasks: 5 })
+    expect((await app.inject({ method: 'POST', url: '/v1/ledger/compact', headers: auth, payload: {} })).json()).toMatchObject({ tasks: 7 })
+    const negative = await app.inject({ method: 'POST', url: '/v1/ledger/compact', headers: auth, payload: { olderThanMs: -1 } })
+    expect(negative.statusCode).toBe(400)
+    expect(negative.json().error.name).toBeTypeOf('string')
     expect((await app.inject({ method: 'GET', url: '/v1/tasks/task-0001/history', headers: auth })).json()).toEqual({ entries: [] })
     const missing = await app.inject({ method: 'GET', url: '/v1/tasks/task-9999/history', headers: auth })
     expect(missing.statusCode).toBe(404)
