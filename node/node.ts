@@ -81,6 +81,7 @@ export class GryphgenNode implements ApiNode {
       submit: async (body, options) => service.submit(body, { ...options, admit: true }),
       get: async id => service.get(id),
       list: async options => service.list(options),
+      listPage: async options => service.listPage(options),
       cancel: async id => service.cancel(id),
       submitWatched: async (body, listener, options) => service.submit(body, { ...options, listener }),
       subscribe: (id, listener, states) => id === '*' ? service.events.subscribe('*', listener, states) : service.subscribe(id, listener),

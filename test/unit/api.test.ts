@@ -27,6 +27,7 @@ const node: ApiNode = {
     submit: async (body) => { parseSubmission(body, kindRegistry()); return { id: 'task-0001', state: 'pending' } },
     get: async (id) => { throw new NotFoundError(`no task ${id}`) },
     list: async () => [],
+    listPage: async ({ cursor }) => cursor === undefined ? { tasks: [], nextCursor: 'next-page' } : { tasks: [] },
     cancel: async (id) => { throw new NotFoundError(`no task ${id}`) },
     submitWatched: async () => { throw new Error('not exercised here') },
     subscribe: () => undefined,
