@@ -15,7 +15,7 @@ import { validateSummary, type Entry } from '../protocols/index.js'
 import { compactionOps, compactionTotals, type CompactionResult, type CompactionTotals } from './compact.js'
 import { checkpointOps, summaryOps, verifyCheckpoint } from './snapshot.js'
 import { verifySummary, type Summary } from './summary.js'
-import type { BatchOp, Head, LedgerStore, Stored } from './store.js'
+import { P, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
 import type { WriteQueue } from './write-queue.js'
 
 export interface RetentionComponents {
@@ -84,7 +84,11 @@ export class LedgerRetention {
   async receiveSummaries (values: readonly unknown[]): Promise<number> {
     const summaries = values.map(v => verifySummary(validateSummary(v)))
     return this.#c.queue.run(false, async () => {
-      const { ops, applied } = await summaryOps(this.#c.store, summaries)
+      const { ops, applied, added } = await summaryOps(this.#c.store, summaries)
+      if (added > 0) {
+        const totals = await compactionTotals(this.#c.store)
+        ops.push({ type: 'put', key: P.compaction, value: JSON.stringify({ ...totals, tasks: totals.tasks + added } satisfies CompactionTotals) })
+      }
       return { ops, value: applied }
     })
   }

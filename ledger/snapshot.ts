@@ -18,10 +18,12 @@ import { hlcKey } from './hlc.js'
 import { P, logValue, seqKey, type BatchOp, type Head, type LedgerStore, type Stored, type TaskRecord } from './store.js'
 import type { Summary } from './summary.js'
 
-export async function summaryOps (store: LedgerStore, summaries: readonly Summary[]): Promise<{ ops: BatchOp[], applied: number }> {
+/** Ops that apply verified summaries; `added`: tasks that had no summary before (for the totals). */
+export async function summaryOps (store: LedgerStore, summaries: readonly Summary[]): Promise<{ ops: BatchOp[], applied: number, added: number }> {
   const ops: BatchOp[] = []
   const raw = await store.db.getMany(summaries.map(s => P.task + s.task))
   let applied = 0
+  let added = 0
   summaries.forEach((summary, i) => {
     const before = raw[i] === undefined ? undefined : JSON.parse(raw[i] as string) as TaskRecord
     if (before?.summary !== undefined && summaryId(before.summary) === summaryId(summary)) return
@@ -34,8 +36,9 @@ export async function summaryOps (store: LedgerStore, summaries: readonly Summar
     const submitted = summary.proof.find(e => e.type === 'submitted')
     if (before?.state == null && submitted !== undefined) ops.push({ type: 'put', key: `${P.recent}${hlcKey(submitted.hlc)}!${summary.task}`, value: '' })
     applied++
+    if (before?.summary === undefined) added++
   })
-  return { ops, applied }
+  return { ops, applied, added }
 }
 
 /** Verify a checkpoint entry from a peer; throws InvalidMessageError. */

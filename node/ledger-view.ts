@@ -17,15 +17,11 @@ export async function retentionStatus (ledger: TaskLedger, schedule: CompactionS
     const [first] = await store.range(author, floor + 1, head, 1)
     if (first !== undefined && (oldest === null || first.entry.hlc.wall < Date.parse(oldest.at))) oldest = { author, seq: first.entry.seq, at: new Date(first.entry.hlc.wall).toISOString() }
   }
-  const [totals, bytesOnDisk, summaries] = await Promise.all([
-    retention.totals(),
-    store.db.approximateSize('L:', 'L:\uffff'),
-    store.db.keys({ gt: 'L:summary:', lt: 'L:summary:\uffff' }).all().then(keys => keys.length),
-  ])
+  const [totals, bytesOnDisk] = await Promise.all([retention.totals(), store.db.approximateSize('L:', 'L:\uffff')])
   return {
     liveEntries: ledger.entryCount() - compactedEntries,
     compactedEntries,
-    compactedTasks: summaries,
+    compactedTasks: totals.tasks,
     bytesOnDisk,
     oldestLiveEntry: oldest,
     lastCompactionAt: iso(totals.at),
