@@ -68,6 +68,8 @@ export interface TaskState {
   /** Recorded steps of a long task, in step order (see `checkpoint`). */
   checkpoints?: Checkpoint[]
   feedback?: Feedback[]
+  /** Set by the ledger (not the fold) on tasks whose entries a compaction replaced by a summary. */
+  compacted?: true
 }
 
 export type Checkpoint = Omit<Bodies['checkpoint'], never> & { node: string, at: number }
@@ -78,11 +80,14 @@ export function canonicalOrder (a: Entry, b: Entry): number {
 }
 
 
-/** Fold entries (ids alongside) of one task into its state. */
-export function foldTask (entries: ReadonlyArray<{ id: string, entry: Entry }>): TaskState | undefined {
+/**
+ * Fold entries (ids alongside) of one task into its state. `base`: the state a compaction
+ * summary froze (its entries are gone); the entries that came after it are folded on top.
+ */
+export function foldTask (entries: ReadonlyArray<{ id: string, entry: Entry }>, base?: TaskState): TaskState | undefined {
   const sorted = [...entries].sort((a, b) => canonicalOrder(a.entry, b.entry))
-  let task: TaskState | undefined
-  const auctioneers = new Set<string>()
+  let task: TaskState | undefined = base === undefined ? undefined : structuredClone(base)
+  const auctioneers = new Set<string>(base === undefined ? [] : [base.auctioneer])
   const pre: typeof sorted = []
   for (const item of sorted) {
     const { entry, id } = item

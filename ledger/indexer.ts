@@ -40,6 +40,13 @@ export class TaskIndexer {
     this.#uncommitted.clear()
   }
 
+  get marks (): ReadonlyMap<string, number> { return this.#marks }
+
+  /** A snapshot moved `author`'s chain to `seq` (its entries up to there came as summaries). */
+  jump (author: string, seq: number): void {
+    this.#marks.set(author, Math.max(this.#marks.get(author) ?? 0, seq))
+  }
+
   /** Entries indexed so far. */
   count (): number {
     let n = 0

@@ -29,6 +29,7 @@ import { LedgerStore, type BatchOp, type Head, type Stored } from './store.js'
 import { canonicalOrder, type TaskState } from './fold.js'
 import { WriteQueue } from './write-queue.js'
 import { TaskIndexer } from './indexer.js'
+import { LedgerRetention } from './retention.js'
 
 export type ReceiveOutcome = 'applied' | 'duplicate' | 'held' | 'rejected' | 'equivocation'
 
@@ -50,7 +51,6 @@ export interface LedgerEvents {
   gap: [author: string, from: string | undefined]
 }
 
-
 export class TaskLedger {
   readonly store: LedgerStore
   readonly clock: HybridClock
@@ -59,6 +59,7 @@ export class TaskLedger {
   readonly #c: LedgerComponents
   readonly #queue: WriteQueue
   readonly #indexer: TaskIndexer
+  readonly retention: LedgerRetention // compaction and snapshot join
   #heads = new Map<string, Head>()
   /** Entries that arrived ahead of their predecessors, until the chain reaches them. */
   readonly #held = new HeldEntries()
@@ -79,17 +80,23 @@ export class TaskLedger {
     }, err => { components.logger.error({ err: (err as Error).message }, 'a ledger listener failed') })
     this.#indexer = new TaskIndexer(this.store, this.#queue, () => this.#heads, components.logger)
     this.#indexer.onStates = states => { this.events.emit('states', states) }
+    this.retention = new LedgerRetention({
+      store: this.store, queue: this.#queue, heads: () => this.#heads, marks: () => this.#indexer.marks, logger: components.logger, now: components.now ?? Date.now,
+      jumped: (author, head) => { this.#heads.set(author, head); this.#indexer.jump(author, head.seq) },
+    })
   }
 
   async open (): Promise<void> {
     this.#heads = await this.store.loadHeads()
-    await this.#indexer.load()
+    await Promise.all([this.#indexer.load(), this.retention.load()])
     this.#indexer.schedule()
     for (const e of await this.store.evidence()) this.#equivocators.add(e.author)
     const own = this.#heads.get(this.#c.peerId)
     if (own !== undefined) {
+      // The head entry itself, or the checkpoint that stands for it after a compaction.
       const [last] = await this.store.range(this.#c.peerId, own.seq, own.seq, 1)
-      if (last !== undefined) this.clock.observe(last.entry.hlc)
+      const hlc = last?.entry.hlc ?? this.retention.checkpoints.get(this.#c.peerId)?.entry.hlc
+      if (hlc !== undefined) this.clock.observe(hlc)
     }
   }
 
@@ -207,10 +214,13 @@ export class TaskLedger {
         const headSeq = head?.seq ?? 0
         // Entries at or below the head: replays, or equivocation if they differ. The run is
         // hash-linked, so if its last overlapping entry is ours, all before it are too.
+        // Compacted ones (at or below the checkpoint) are replays: nothing is left to compare.
         let start = 0
+        const floor = this.retention.floor(author)
         while (start < run.length && run[start].seq <= headSeq) start++
-        if (start > 0 && await this.store.idAt(author, run[start - 1].seq) !== ids[start - 1]) {
+        if (start > 0 && run[start - 1].seq > floor && await this.store.idAt(author, run[start - 1].seq) !== ids[start - 1]) {
           for (let i = 0; i < start; i++) {
+            if (run[i].seq <= floor) continue
             const ours = await this.store.idAt(author, run[i].seq)
             if (ours !== ids[i]) return this.#equivocation(run[i], ids[i], ours)
           }
@@ -262,8 +272,11 @@ export class TaskLedger {
     return this.store.byId(id)
   }
 
+  /** The task's folded state; `compacted: true` once a compaction replaced its entries by a summary. */
   async task (id: string): Promise<TaskState | undefined> {
-    return (await this.store.task(id))?.state ?? undefined
+    const record = await this.store.task(id)
+    if (record?.state == null) return undefined
+    return record.summary === undefined ? record.state : { ...record.state, compacted: true }
   }
 
   /** The task's verified entries in causal (canonical HLC) order. */
@@ -281,7 +294,6 @@ export class TaskLedger {
   }
 
   async #states (ids: string[]): Promise<TaskState[]> {
-    const states = await Promise.all(ids.map(async id => this.task(id)))
-    return states.filter((s): s is TaskState => s !== undefined)
+    return (await Promise.all(ids.map(async id => this.task(id)))).filter((s): s is TaskState => s !== undefined)
   }
 }

@@ -9,19 +9,25 @@
  *   L:state:<state>!<task>           -> ''                   query by state
  *   L:recent:<hlc>!<task>            -> ''                   query most recent (by submission)
  *   L:evidence:<author>!<seq:12>!<id> -> entry JSON          equivocation evidence, kept
+ *   L:summary:<task>                 -> summary JSON          a compacted task (canonical bytes, served as is)
+ *   L:ckpt:<author>                  -> "<id> <entry JSON>"  the author's entry at its checkpoint (entries at or below it are compacted)
+ *   L:compaction                     -> { at, horizon, tasks, entries }  totals of the compactions so far
+ * A compacted task's L:task record keeps its summary, its state, and only the entries that
+ * came after the summary.
  */
 import type { ClassicLevel } from 'classic-level'
 import type { Entry } from '../protocols/index.js'
 import { foldTask, canonicalOrder, type TaskState } from './fold.js'
 import { hlcKey } from './hlc.js'
+import type { Summary } from './summary.js'
 
 export interface Head { seq: number, id: string }
 export interface Stored { id: string, entry: Entry }
-interface TaskRecord { entries: Stored[], state: TaskState | null }
+export interface TaskRecord { entries: Stored[], state: TaskState | null, summary?: Summary }
 export type BatchOp = { type: 'put', key: string, value: string } | { type: 'del', key: string }
 
-const P = { log: 'L:log:', head: 'L:head:', indexed: 'L:indexed:', id: 'L:id:', task: 'L:task:', state: 'L:state:', recent: 'L:recent:', evidence: 'L:evidence:' } as const
-const END = '\uffff'
+export const P = { log: 'L:log:', head: 'L:head:', indexed: 'L:indexed:', id: 'L:id:', task: 'L:task:', state: 'L:state:', recent: 'L:recent:', evidence: 'L:evidence:', summary: 'L:summary:', ckpt: 'L:ckpt:', compaction: 'L:compaction' } as const
+export const END = '\uffff'
 export const seqKey = (author: string, seq: number): string => `${author}!${String(seq).padStart(12, '0')}`
 
 /** A stored log value: "<id> <entry JSON>"; the JSON part is sent to peers unparsed. */
@@ -70,6 +76,18 @@ export class LedgerStore {
 
   async range (author: string, fromSeq: number, toSeq: number, limit: number): Promise<Stored[]> {
     return (await this.rangeRaw(author, fromSeq, toSeq, limit)).map(parseLogValue)
+  }
+
+  async loadCheckpoints (): Promise<Map<string, Stored>> {
+    const checkpoints = new Map<string, Stored>()
+    for await (const [key, value] of this.db.iterator({ gt: P.ckpt, lt: P.ckpt + END })) checkpoints.set(key.slice(P.ckpt.length), parseLogValue(value))
+    return checkpoints
+  }
+
+  /** Stored summaries (canonical JSON, unparsed) of tasks after `afterTask`, in task id order. */
+  async summariesRaw (afterTask: string, limit: number): Promise<Array<[task: string, json: string]>> {
+    const rows = await this.db.iterator({ gt: P.summary + afterTask, lt: P.summary + END, limit }).all()
+    return rows.map(([key, value]) => [key.slice(P.summary.length), value])
   }
 
   async task (id: string): Promise<TaskRecord | undefined> {
@@ -135,11 +153,13 @@ export class LedgerStore {
       const raw = stored.get(taskId)
       const before = this.#pendingTasks.get(taskId) ?? (raw === undefined ? undefined : JSON.parse(raw) as TaskRecord)
       const known = new Set(before?.entries.map(e => e.id))
-      const added = (byTask.get(taskId) ?? []).filter(e => !known.has(e.id))
+      const summary = before?.summary
+      // Entries a summary already covers were folded into it (a node that took a snapshot and held some of them).
+      const added = (byTask.get(taskId) ?? []).filter(e => !known.has(e.id) && e.entry.seq > (summary?.upTo[e.entry.author] ?? 0))
       const entries = [...before?.entries ?? [], ...added].sort((a, b) => canonicalOrder(a.entry, b.entry))
-      const state = foldTask(entries) ?? null
-      this.#pendingTasks.set(taskId, { entries, state })
-      ops.push({ type: 'put', key: P.task + taskId, value: JSON.stringify({ entries, state } satisfies TaskRecord) })
+      const state = foldTask(entries, summary?.state) ?? null
+      this.#pendingTasks.set(taskId, { entries, state, summary })
+      ops.push({ type: 'put', key: P.task + taskId, value: JSON.stringify({ entries, state, summary } satisfies TaskRecord) })
       if (before?.state != null && before.state.state !== state?.state) ops.push({ type: 'del', key: `${P.state}${before.state.state}!${taskId}` })
       if (state === null) continue
       if (before?.state?.state !== state.state) ops.push({ type: 'put', key: `${P.state}${state.state}!${taskId}`, value: '' })

@@ -10,6 +10,11 @@
  *   client verifies and applies each batch (one signature per batch: the chain vouches for
  *   the rest) before reading the next, so memory stays bounded and a slow client throttles
  *   the server through the stream's flow control. Never one round trip per entry.
+ * - Snapshot join: a client whose version vector is below one of the server's checkpoints
+ *   (it joined after a compaction, or was away longer than the retention window) cannot get
+ *   the compacted entries; the server first sends every summary it holds, then its
+ *   checkpoints, then the live entries above them. The client verifies each summary and
+ *   checkpoint (ledger/retention.ts) and aborts the pull on a forged one.
  * - Anti-entropy: a sync on every identified connection (join, partition heal) and every
  *   few seconds with one random connected peer.
  */
@@ -17,7 +22,7 @@ import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
-import { ANNOUNCE_MAX_BYTES, ANNOUNCE_MAX_ENTRIES, LEDGER_SYNC_PROTOCOL, LEDGER_TOPIC, decodeAnnouncement, encodeAnnouncement, type Entry, ACK, SYNC_WINDOW, decodeAck, decodeSyncMessage, decodeSyncRequest, encodeSyncBatchRaw, encodeSyncMessage } from '../protocols/index.js'
+import { ANNOUNCE_MAX_BYTES, ANNOUNCE_MAX_ENTRIES, LEDGER_SYNC_PROTOCOL, LEDGER_TOPIC, decodeAnnouncement, encodeAnnouncement, type Entry, ACK, SYNC_WINDOW, decodeAck, decodeSyncMessage, decodeSyncRequest, encodeSyncBatchRaw, encodeSyncMessage, encodeSyncSummariesRaw } from '../protocols/index.js'
 import type { Logger } from '../base/index.js'
 import type { TaskLedger } from './ledger.js'
 import type { Stored } from './store.js'
@@ -138,10 +143,13 @@ export class LedgerSync {
       for (;;) {
         const message = decodeSyncMessage((await lp.read({ signal: abort })).subarray())
         if ('done' in message) break
-        const entries = message.entries
-        const outcomes = await this.#c.ledger.receive(entries, peer)
-        if (outcomes.includes('rejected')) throw new Error(`peer ${peer} sent entries that fail verification`)
-        applied += entries.length
+        if ('summaries' in message) await this.#c.ledger.retention.receiveSummaries(message.summaries)
+        else if ('checkpoints' in message) await this.#c.ledger.retention.receiveCheckpoints(message.checkpoints)
+        else {
+          const outcomes = await this.#c.ledger.receive(message.entries, peer)
+          if (outcomes.includes('rejected')) throw new Error(`peer ${peer} sent entries that fail verification`)
+          applied += message.entries.length
+        }
         await lp.write(ACK, { signal: abort })
       }
       this.stats.syncs++
@@ -175,13 +183,16 @@ export class LedgerSync {
       this.#rememberVector(connection.remotePeer.toString(), vv)
       const heads = this.#c.ledger.versionVector()
       let unacked = 0
-      const send = async (author: string, batch: string[]): Promise<void> => {
+      const write = async (bytes: Uint8Array): Promise<void> => {
         if (unacked >= SYNC_WINDOW) { decodeAck((await lp.read({ signal })).subarray()); unacked-- }
-        await lp.write(encodeSyncBatchRaw(author, batch), { signal })
+        await lp.write(bytes, { signal })
         unacked++
       }
+      const send = async (author: string, batch: string[]): Promise<void> => write(encodeSyncBatchRaw(author, batch))
+      const { retention } = this.#c.ledger
+      if ([...retention.checkpoints].some(([author, c]) => (vv[author] ?? 0) < c.entry.seq)) await this.#serveSnapshot(write)
       for (const [author, head] of Object.entries(heads)) {
-        let next = (vv[author] ?? 0) + 1
+        let next = Math.max(vv[author] ?? 0, retention.floor(author)) + 1
         while (next <= head) {
           const raw = await this.#c.ledger.store.rangeRaw(author, next, head, this.#init.batchEntries)
           if (raw.length === 0) break
@@ -209,6 +220,27 @@ export class LedgerSync {
       this.#c.logger.debug({ peer: connection.remotePeer.toString(), err: (err as Error).message }, 'ledger sync serve failed')
       stream.abort(err as Error)
     }
+  }
+
+  /** Every summary (in byte-bounded batches, as stored), then every checkpoint entry. */
+  async #serveSnapshot (write: (bytes: Uint8Array) => Promise<void>): Promise<void> {
+    const { store, retention } = this.#c.ledger
+    let after = ''
+    for (;;) {
+      const rows = await store.summariesRaw(after, this.#init.batchEntries)
+      if (rows.length === 0) break
+      let batch: string[] = []
+      let bytes = 0
+      for (const [, json] of rows) {
+        if (batch.length > 0 && bytes + json.length > this.#init.batchBytes) { await write(encodeSyncSummariesRaw(batch)); batch = []; bytes = 0 }
+        batch.push(json)
+        bytes += json.length
+      }
+      await write(encodeSyncSummariesRaw(batch))
+      after = rows[rows.length - 1][0]
+    }
+    const checkpoints = [...retention.checkpoints.values()].map(c => c.entry)
+    for (let i = 0; i < checkpoints.length; i += 1000) await write(encodeSyncMessage({ checkpoints: checkpoints.slice(i, i + 1000) }))
   }
 
   async #validate (from: PeerId, msg: Message): Promise<TopicValidatorResult> {

@@ -16,7 +16,8 @@ import { BootstrapKeeper } from './mesh/bootstrap.js'
 import { CapabilitySource } from './capabilities/source.js'
 import { AdvertService } from './capabilities/advert-service.js'
 import { PeerBook } from './peer-book.js'
-import { TaskLedger, LedgerSync } from '../ledger/index.js'
+import { TaskLedger, LedgerSync, CompactionSchedule } from '../ledger/index.js'
+import { compactNow, retentionStatus, taskHistory } from './ledger-view.js'
 import { probeSandbox, type SandboxProbe } from '../sandbox/index.js'
 import { createWorkerPool, type WorkerPool } from '../workers/index.js'
 import { TaskService } from '../tasks/index.js'
@@ -29,7 +30,7 @@ import { NodeCorpora } from './corpora.js'
 import { describeNode, openDb, peerViews } from './describe.js'
 import { NodeMetrics, metricsSources, readiness } from './monitoring/index.js'
 import { StatsHistory, syncLag, type PeerLag } from './stats/index.js'
-import { buildApp, type StatsHistoryT, type ApiCorpora, type ApiNode, type ApiTasks, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT, type ReadyT } from './api/index.js'
+import { buildApp, type StatsHistoryT, type ApiCorpora, type ApiNode, type ApiTasks, type CompactBodyT, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT, type ReadyT } from './api/index.js'
 
 export interface NodeInit {
   config: Readonly<Config>
@@ -48,6 +49,7 @@ export class GryphgenNode implements ApiNode {
   #peerBook: PeerBook | undefined
   #ledger: TaskLedger | undefined
   #ledgerSync: LedgerSync | undefined
+  #compaction: CompactionSchedule | undefined
   #sandbox: SandboxProbe | undefined
   #workers: WorkerPool | undefined
   #tasks: TaskService | undefined
@@ -82,6 +84,7 @@ export class GryphgenNode implements ApiNode {
       submit: async (body, options) => service.submit(body, { ...options, admit: true }),
       get: async id => service.get(id),
       list: async options => service.list(options),
+      listPage: async options => service.listPage(options),
       cancel: async id => service.cancel(id),
       submitWatched: async (body, listener, options) => service.submit(body, { ...options, listener }),
       subscribe: (id, listener, states) => id === '*' ? service.events.subscribe('*', listener, states) : service.subscribe(id, listener),
@@ -179,6 +182,7 @@ export class GryphgenNode implements ApiNode {
     await startMesh(mesh, config.listen)
     signal?.throwIfAborted()
     this.#ledgerSync = await life.add('ledger:sync', new LedgerSync({ mesh, ledger, logger: componentLogger(this.#log, 'ledger:sync') }), async s => { await s.start() })
+    this.#compaction = await life.add('ledger:compaction', new CompactionSchedule({ retention: ledger.retention, logger: componentLogger(this.#log, 'ledger:compaction') }, config.ledger.retention), s => { s.start() })
 
     this.#adverts = new AdvertService({
       pubsub: mesh.services.pubsub,
@@ -258,6 +262,7 @@ export class GryphgenNode implements ApiNode {
     this.#bootstrap = undefined
     this.#adverts = undefined
     this.#ledgerSync = undefined
+    this.#compaction = undefined
     this.#blobs = undefined
     this.#ledger = undefined
     this.#corpora = undefined
@@ -286,9 +291,10 @@ export class GryphgenNode implements ApiNode {
     return { entries: this.ledger.entryCount(), indexed: this.ledger.indexedCount(), versionVector: this.ledger.versionVector() }
   }
 
-  async taskHistory (id: string): Promise<HistoryT | undefined> {
-    const history = await this.ledger.history(id)
-    return history === undefined ? undefined : { entries: history.map(({ id: entryId, entry }) => ({ id: entryId, ...entry })) }
+  async ledgerRetention (): Promise<Partial<LedgerStatusT>> { return retentionStatus(this.ledger, this.#compaction) }
+  async taskHistory (id: string): Promise<HistoryT | undefined> { return taskHistory(this.ledger, id) }
+  async compactLedger (options: { olderThanMs?: number, signal?: AbortSignal }): Promise<CompactBodyT> {
+    return compactNow(this.#required(this.#compaction, 'ledger compaction'), options)
   }
 
   statsHistory (): StatsHistoryT { return this.#required(this.#stats, 'stats').view() }

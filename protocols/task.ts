@@ -103,6 +103,8 @@ export const TaskViewSchema = Type.Object({
     at: Iso,
     reasons: Type.Array(Type.Object({ check: Type.String(), fit: Type.String(), reason: Type.String(), nodes: Type.Integer() })),
   })),
+  /** Its entries were compacted: this view is the summary's folded state (see `/v1/tasks/:id/history`). */
+  compacted: Type.Optional(Type.Literal(true)),
 })
 
 export type TaskViewT = Type.Static<typeof TaskViewSchema>

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Capabilities, Bodies, EntryType, TaskViewT, SubmitReplyT } from '../protocols/index.js'
-import { isTerminal, type TaskLedger, type TaskState } from '../ledger/index.js'
+import { isTerminal, taskPage, type TaskLedger, type TaskState } from '../ledger/index.js'
 import { createRunEstimates } from '../scheduler/index.js'
 import type { WorkerPool } from '../workers/index.js'
 import { NotFoundError, type Logger } from '../base/index.js'
@@ -181,6 +181,12 @@ export class TaskService {
     const limit = options.limit ?? 100
     const states = options.state === undefined ? await this.#c.ledger.recentTasks(limit) : await this.#c.ledger.tasksByState(options.state, limit)
     return states.map(toTaskView)
+  }
+
+  /** One page of the list; `cursor` (from the page before) continues it. Compacted tasks are listed like live ones. */
+  async listPage (options: { state?: TaskState['state'], limit: number, cursor?: string }): Promise<{ tasks: TaskViewT[], nextCursor?: string }> {
+    const page = await taskPage(this.#c.ledger, options)
+    return page.cursor === undefined ? { tasks: page.states.map(toTaskView) } : { tasks: page.states.map(toTaskView), nextCursor: page.cursor }
   }
 
   async cancel (id: string, reason = 'cancelled by user'): Promise<TaskViewT> {

@@ -80,6 +80,7 @@ export function toTaskView (state: TaskState): TaskViewT {
     ...(state.blocked === undefined ? {} : { blocked: { ...state.blocked, at: iso(state.blocked.at) } }),
     ...(state.checkpoints === undefined ? {} : { checkpoints: state.checkpoints.map(({ inline: _inline, ...c }) => ({ ...c, at: iso(c.at) })) }),
     ...(state.feedback === undefined ? {} : { feedback: state.feedback.map(f => ({ ...f, at: iso(f.at) })) }),
+    ...(state.compacted === true ? { compacted: true as const } : {}),
   }
 }
 

@@ -9,7 +9,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify'
-import { type Logger, NotFoundError } from '../../base/index.js'
+import type { Logger } from '../../base/index.js'
 import { installErrorHandling } from './errors.js'
 import { taskRoutes, type ApiTasks } from './tasks.js'
 import { openAiRoutes, type ApiModels } from './openai.js'
@@ -19,17 +19,16 @@ import { installMonitoring, monitoringRoutes, publicRequests, type MonitoringIni
 import { installOpenApi } from './openapi.js'
 import { dashboardRoutes, isPublicRoute } from './dashboard.js'
 import { statsRoutes, type ApiStats } from './stats.js'
-import { HealthBody, HistoryBody, LabelsRequest, LedgerStatusBody, NodeBody, PeersBody, TaskIdParams, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './schemas.js'
+import { ledgerRoutes, type ApiLedger } from './ledger.js'
+import { HealthBody, LabelsRequest, NodeBody, PeersBody, type NodeBodyT, type PeerViewT } from './schemas.js'
 
 /** The narrow view of the node that the API needs. */
-export interface ApiNode extends ApiModels, ApiStats {
+export interface ApiNode extends ApiModels, ApiStats, ApiLedger {
   readonly peerId: string
   readonly version: string
   describe: () => Promise<NodeBodyT>
   peers: () => PeerViewT[]
   setLabels: (labels: string[], options: { signal?: AbortSignal }) => Promise<void>
-  ledgerStatus: () => LedgerStatusT
-  taskHistory: (id: string) => Promise<HistoryT | undefined>
   readonly tasks: ApiTasks
   readonly corpora: ApiCorpora
 }
@@ -92,15 +91,7 @@ export function buildApp (init: AppInit): FastifyInstance {
     return init.node.describe()
   })
 
-  app.get('/v1/ledger/status', { schema: { response: { 200: LedgerStatusBody } } }, async () => init.node.ledgerStatus())
-
-  app.get('/v1/tasks/:id/history', { schema: { params: TaskIdParams, response: { 200: HistoryBody } } }, async (request) => {
-    const { id } = request.params as { id: string }
-    const history = await init.node.taskHistory(id)
-    if (history === undefined) throw new NotFoundError(`no task ${id} in the ledger`)
-    return history
-  })
-
+  ledgerRoutes(app, init.node)
   taskRoutes(app, init.node.tasks)
   openAiRoutes(app, init.node.tasks, init.node)
   corpusRoutes(app, init.node.corpora, limits)

@@ -11,6 +11,7 @@ import { explainSchemaErrors, type SchemaErrorLike } from '../../protocols/index
 const STATUS_BY_NAME: Record<string, number> = {
   ValidationError: 400,
   InvalidMessageError: 400,
+  UsageError: 400,
   ConfigError: 400,
   UnauthorizedError: 401,
   NotFoundError: 404,

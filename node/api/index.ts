@@ -1,5 +1,5 @@
 export { buildApp, type ApiNode, type AppInit } from './app.js'
-export type { NodeBodyT, PeerViewT, LedgerStatusT, HistoryT, ReadyT } from './schemas.js'
+export type { NodeBodyT, PeerViewT, LedgerStatusT, HistoryT, ReadyT, CompactBodyT } from './schemas.js'
 export type { ApiTasks } from './tasks.js'
 export type { ApiCorpora } from './corpora.js'
 export type { ApiMetrics } from './monitoring.js'

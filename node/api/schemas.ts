@@ -50,13 +50,39 @@ export const LedgerStatusBody = Type.Object({
   /** Entries already folded into task states (behind `entries` only while indexing catches up). */
   indexed: Type.Integer(),
   versionVector: Type.Record(Type.String(), Type.Integer()),
+  /** Entries still in the log (above each author's checkpoint). */
+  liveEntries: Type.Optional(Type.Integer()),
+  /** Entries replaced by summaries and checkpoints (on this node or before it joined). */
+  compactedEntries: Type.Optional(Type.Integer()),
+  /** Tasks this node compacted to summaries, or received as summaries. */
+  compactedTasks: Type.Optional(Type.Integer()),
+  /** The ledger's share of the node's LevelDB on disk (approximate). */
+  bytesOnDisk: Type.Optional(Type.Integer()),
+  oldestLiveEntry: Type.Optional(Type.Union([Type.Object({ author: Type.String(), seq: Type.Integer(), at: Type.String() }), Type.Null()])),
+  lastCompactionAt: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  /** Null when compaction is off (`ledger.retention.afterMs` 0). */
+  nextCompactionAt: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  retention: Type.Optional(Type.Object({ afterMs: Type.Integer(), everyMs: Type.Integer() })),
+})
+
+/** `POST /v1/ledger/compact`: compact now the tasks that ended more than `olderThanMs` ago (default: `ledger.retention.afterMs`). */
+export const CompactRequest = Type.Object({ olderThanMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 * 365 * 86_400_000 })) }, { additionalProperties: false })
+export const CompactBody = Type.Object({ tasks: Type.Integer(), entries: Type.Integer(), horizon: Type.String() })
+
+const EntryBody = Type.Object({
+  id: Type.String(), v: Type.Integer(), author: Type.String(), seq: Type.Integer(), prev: Type.Union([Type.String(), Type.Null()]),
+  hlc: Type.Object({ wall: Type.Integer(), logical: Type.Integer() }), type: Type.String(), task: Type.String(),
+  body: Type.Record(Type.String(), Type.Unknown()), sig: Type.String(),
 })
 
 export const HistoryBody = Type.Object({
-  entries: Type.Array(Type.Object({
-    id: Type.String(), v: Type.Integer(), author: Type.String(), seq: Type.Integer(), prev: Type.Union([Type.String(), Type.Null()]),
-    hlc: Type.Object({ wall: Type.Integer(), logical: Type.Integer() }), type: Type.String(), task: Type.String(),
-    body: Type.Record(Type.String(), Type.Unknown()), sig: Type.String(),
+  /** The task's entries in the log: after a compaction, only those that came after its summary. */
+  entries: Type.Array(EntryBody),
+  /** The task's entries were compacted: `summary` replaces them (folded state, deciding entries, covered seqs). */
+  compacted: Type.Optional(Type.Boolean()),
+  summary: Type.Optional(Type.Object({
+    v: Type.Integer(), task: Type.String(), state: Type.Record(Type.String(), Type.Unknown()),
+    proof: Type.Array(Type.Record(Type.String(), Type.Unknown())), upTo: Type.Record(Type.String(), Type.Integer()),
   })),
 })
 
@@ -84,3 +110,4 @@ export const ReadyCheck = Type.Object({
 })
 export const ReadyBody = Type.Object({ ready: Type.Boolean(), checks: Type.Array(ReadyCheck) }, { description: '200 when ready, 503 with the reasons otherwise' })
 export type ReadyT = Type.Static<typeof ReadyBody>
+export type CompactBodyT = Type.Static<typeof CompactBody>

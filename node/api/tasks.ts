@@ -14,6 +14,8 @@ export interface ApiTasks {
   submitWatched: (body: unknown, listener: (event: TaskEvent) => void, options: { signal?: AbortSignal }) => Promise<SubmitReplyT & { off?: () => void }>
   get: (id: string) => Promise<TaskViewT>
   list: (options: { state?: TaskViewT['state'], limit?: number }) => Promise<TaskViewT[]>
+  /** A page of the list and the cursor of the next one (none: this was the last). */
+  listPage: (options: { state?: TaskViewT['state'], limit: number, cursor?: string }) => Promise<{ tasks: TaskViewT[], nextCursor?: string }>
   cancel: (id: string) => Promise<TaskViewT>
   /** Undefined when too many subscribers already. */
   subscribe: (id: string | '*', listener: (event: TaskEvent) => void, states?: readonly string[]) => (() => void) | undefined
@@ -26,6 +28,8 @@ const FeedbackBody = Type.Object({ verdict: Type.Enum(['accept', 'reject']), not
 const ListQuery = Type.Object({
   state: Type.Optional(Type.Enum(TASK_STATES)),
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+  /** `nextCursor` of the page before: the list goes on from there (compacted and live tasks alike). */
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$' })),
 }, { additionalProperties: false })
 /** `states=succeeded,failed`: only changes into these states. */
 const EventsQuery = Type.Object({ states: Type.Optional(Type.String({ pattern: '^(pending|awarded|running|succeeded|failed|cancelled)(,(pending|awarded|running|succeeded|failed|cancelled))*$' })) }, { additionalProperties: false })
@@ -42,10 +46,10 @@ export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
     return reply.code(202).send(await tasks.submit(request.body, {}))
   })
 
-  app.get('/v1/tasks', { schema: { querystring: ListQuery, response: { 200: Type.Object({ tasks: Type.Array(TaskViewSchema) }) } } }, async (request) => {
-    const q = request.query as { state?: TaskViewT['state'], limit?: string }
+  app.get('/v1/tasks', { schema: { querystring: ListQuery, response: { 200: Type.Object({ tasks: Type.Array(TaskViewSchema), nextCursor: Type.Optional(Type.String()) }) } } }, async (request) => {
+    const q = request.query as { state?: TaskViewT['state'], limit?: string, cursor?: string }
     const limit = Math.min(1000, Math.max(1, Number(q.limit ?? 100)))
-    return { tasks: await tasks.list({ state: q.state, limit }) }
+    return tasks.listPage({ state: q.state, limit, cursor: q.cursor })
   })
 
   app.get('/v1/tasks/:id', { schema: { params: TaskIdParams, response: { 200: TaskViewSchema } } }, async (request) => {

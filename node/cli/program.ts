@@ -9,6 +9,7 @@ import { collect, commandAfterDashes, configOption, dataDirOption, localNode, ty
 import { addTaskCommands } from './program-tasks.js'
 import { addModelCommands } from './program-models.js'
 import { addCorpusCommands } from './program-corpus.js'
+import { addLedgerCommands } from './program-ledger.js'
 import { initCommand } from './commands/init.js'
 import { inviteCommand } from './commands/invite.js'
 import { formatNode, formatPeers } from './commands/read.js'
@@ -165,6 +166,7 @@ export function buildProgram (): Command {
 
   addTaskCommands(program)
   addModelCommands(program)
+  addLedgerCommands(program)
   addCorpusCommands(program)
   return program
 }

@@ -156,6 +156,7 @@ export function resolveConfig (sources: ConfigSources): Readonly<Config> {
     workers: { ...defaults.workers, ...file.workers },
     resources: { ...defaults.resources, ...file.resources },
     metrics: { ...defaults.metrics, ...file.metrics },
+    ledger: { retention: { ...defaults.ledger.retention, ...file.ledger?.retention } },
   }
   if (!checkConfig.Check(merged)) {
     problems.push(...explainSchemaErrors(checkConfig.Errors(merged), ConfigSchema, '(top level)'))

@@ -76,6 +76,14 @@ export const ApiSchema = Type.Object({
   }, { additionalProperties: false }),
 }, { additionalProperties: false })
 
+/** Ledger retention (docs/ARCHITECTURE.md, Task ledger: retention and compaction). */
+export const RetentionSchema = Type.Object({
+  /** Tasks that ended longer ago than this are compacted to summaries (0: never; default 7 days). */
+  afterMs: Type.Integer({ minimum: 0, maximum: 10 * 365 * 86_400_000 }),
+  /** How often compaction runs (default 1 hour). */
+  everyMs: Type.Integer({ minimum: 1000, maximum: 7 * 86_400_000 }),
+}, { additionalProperties: false })
+
 export const ConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1 }),
   name: Type.String({ minLength: 1, maxLength: 64 }),
@@ -108,6 +116,7 @@ export const ConfigSchema = Type.Object({
   }, { additionalProperties: false }),
   metrics: MetricsSchema,
   api: ApiSchema,
+  ledger: Type.Object({ retention: RetentionSchema }, { additionalProperties: false }),
 }, { additionalProperties: false })
 
 export type Config = Type.Static<typeof ConfigSchema>
@@ -116,5 +125,5 @@ export type { Gpu } from '../../protocols/index.js'
 export type ModelsConfig = Type.Static<typeof ModelsSchema>
 
 /** The part of the config a file may set: everything, each key optional. */
-export const ConfigFileSchema = Type.Partial(Type.Object({ ...ConfigSchema.properties, auction: Type.Partial(AuctionSchema, { additionalProperties: false }), models: Type.Partial(ModelsSchema, { additionalProperties: false }), apiLimits: Type.Partial(ApiLimitsSchema, { additionalProperties: false }), metrics: Type.Partial(MetricsSchema, { additionalProperties: false }) }), { additionalProperties: false })
+export const ConfigFileSchema = Type.Partial(Type.Object({ ...ConfigSchema.properties, auction: Type.Partial(AuctionSchema, { additionalProperties: false }), models: Type.Partial(ModelsSchema, { additionalProperties: false }), apiLimits: Type.Partial(ApiLimitsSchema, { additionalProperties: false }), metrics: Type.Partial(MetricsSchema, { additionalProperties: false }), ledger: Type.Object({ retention: Type.Optional(Type.Partial(RetentionSchema, { additionalProperties: false })) }, { additionalProperties: false }) }), { additionalProperties: false })
 export type ConfigFile = Type.Static<typeof ConfigFileSchema>

@@ -20,10 +20,13 @@ export function emptyApiNode (): ApiNode {
     taskHistory: async () => undefined,
     statsHistory: () => ({ intervalMs: 15_000, samples: [] }),
     ledgerPeers: () => ({ peers: [] }),
+    compactLedger: async () => missing('ledger compaction'),
+    ledgerRetention: async () => ({}),
     tasks: {
       submit: async () => missing('task service'),
       get: async id => missing(`task ${id}`),
       list: async () => [],
+      listPage: async () => ({ tasks: [] }),
       cancel: async id => missing(`task ${id}`),
       submitWatched: async () => missing('task service'),
       subscribe: () => undefined,

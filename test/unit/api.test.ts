@@ -19,14 +19,17 @@ const node: ApiNode = {
   meshModels: () => [],
   setLabels: async (next) => { labels = next },
   ledgerStatus: () => ({ entries: 3, indexed: 3, versionVector: { 'peer-1': 3 } }),
+  ledgerRetention: async () => ({ compactedTasks: 2, nextCompactionAt: null }),
   taskHistory: async (id) => id === 'task-0001' ? { entries: [] } : undefined,
   statsHistory: () => ({ intervalMs: 15_000, samples: [] }),
   ledgerPeers: () => ({ peers: [] }),
+  compactLedger: async ({ olderThanMs }) => ({ tasks: olderThanMs ?? 7, entries: 0, horizon: new Date(0).toISOString() }),
   // Submissions go through the real kind registry (pure); the rest is not exercised here.
   tasks: {
     submit: async (body) => { parseSubmission(body, kindRegistry()); return { id: 'task-0001', state: 'pending' } },
     get: async (id) => { throw new NotFoundError(`no task ${id}`) },
     list: async () => [],
+    listPage: async ({ cursor }) => cursor === undefined ? { tasks: [], nextCursor: 'next-page' } : { tasks: [] },
     cancel: async (id) => { throw new NotFoundError(`no task ${id}`) },
     submitWatched: async () => { throw new Error('not exercised here') },
     subscribe: () => undefined,
@@ -91,7 +94,12 @@ describe('HTTP API', () => {
   })
 
   test('ledger status and task history', async () => {
-    expect((await app.inject({ method: 'GET', url: '/v1/ledger/status', headers: auth })).json()).toEqual({ entries: 3, indexed: 3, versionVector: { 'peer-1': 3 } })
+    expect((await app.inject({ method: 'GET', url: '/v1/ledger/status', headers: auth })).json()).toEqual({ entries: 3, indexed: 3, versionVector: { 'peer-1': 3 }, compactedTasks: 2, nextCompactionAt: null })
+    expect((await app.inject({ method: 'POST', url: '/v1/ledger/compact', headers: auth, payload: { olderThanMs: 5 } })).json()).toMatchObject({ tasks: 5 })
+    expect((await app.inject({ method: 'POST', url: '/v1/ledger/compact', headers: auth, payload: {} })).json()).toMatchObject({ tasks: 7 })
+    const negative = await app.inject({ method: 'POST', url: '/v1/ledger/compact', headers: auth, payload: { olderThanMs: -1 } })
+    expect(negative.statusCode).toBe(400)
+    expect(negative.json().error.name).toBeTypeOf('string')
     expect((await app.inject({ method: 'GET', url: '/v1/tasks/task-0001/history', headers: auth })).json()).toEqual({ entries: [] })
     const missing = await app.inject({ method: 'GET', url: '/v1/tasks/task-9999/history', headers: auth })
     expect(missing.statusCode).toBe(404)

@@ -146,6 +146,7 @@ export function formatTaskStatus (view: TaskViewT, now = Date.now(), names?: Nod
   if (view.checkpoints !== undefined && view.checkpoints.length > 0) rows.push(['checkpoints', view.checkpoints.map(c => checkpointLine(c, names)).join('\n            ')])
   if (view.error !== undefined) rows.push(['error', view.error])
   if (view.result !== undefined) rows.push(['result', resultSummary(view)])
+  if (view.compacted === true) rows.push(['history', 'compacted: a signed summary replaced its entries (`/v1/tasks/:id/history`)'])
   const lines = rows.map(([k, v]) => `${k.padEnd(10)}  ${v}`)
   if (view.blocked !== undefined && !isOver(view)) lines.push('', blockedText(view))
   return lines.join('\n')

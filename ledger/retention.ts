@@ -1,0 +1,121 @@
+/**
+ * LedgerRetention: compaction of old terminal tasks (compact.ts) and snapshot join
+ * (snapshot.ts) for one TaskLedger, through its write queue, so they are ordered with every
+ * other change to the ledger and each is one atomic batch.
+ *
+ * Guarantees: a compaction never removes an entry that is not indexed, nor one of a task
+ * that is not terminal, nor one at or after the horizon; chain heads and equivocation
+ * evidence are never removed; each author's checkpoint entry is kept (signed by its author,
+ * so entries after it still verify). Summaries and checkpoints from peers are verified
+ * before anything is written; a forged one rejects the whole snapshot.
+ */
+import { EventEmitter } from 'node:events'
+import type { Logger } from '../base/index.js'
+import { validateSummary, type Entry } from '../protocols/index.js'
+import { compactionOps, compactionTotals, type CompactionResult, type CompactionTotals } from './compact.js'
+import { checkpointOps, summaryOps, verifyCheckpoint } from './snapshot.js'
+import { verifySummary, type Summary } from './summary.js'
+import { P, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
+import type { WriteQueue } from './write-queue.js'
+
+export interface RetentionComponents {
+  store: LedgerStore
+  queue: WriteQueue
+  heads: () => ReadonlyMap<string, Head>
+  /** How far the task index has read each author's log. */
+  marks: () => ReadonlyMap<string, number>
+  /** A checkpoint from a peer moved an author's head (and index mark) to `head`. */
+  jumped: (author: string, head: Head) => void
+  logger: Logger
+  now: () => number
+}
+
+export interface RetentionEvents {
+  /** A compaction replaced these tasks' entries by summaries (blob GC: their results are referenced only by summaries now). */
+  compacted: [tasks: readonly Summary[]]
+}
+
+export class LedgerRetention {
+  readonly events = new EventEmitter<RetentionEvents>()
+  readonly #c: RetentionComponents
+  #checkpoints = new Map<string, Stored>()
+
+  constructor (components: RetentionComponents) {
+    this.#c = components
+  }
+
+  async load (): Promise<void> {
+    this.#checkpoints = await this.#c.store.loadCheckpoints()
+  }
+
+  /** Each author's checkpoint entry: its chain at or below it is compacted. */
+  get checkpoints (): ReadonlyMap<string, Stored> { return this.#checkpoints }
+
+  /** Highest compacted seq of `author` (0: none). */
+  floor (author: string): number {
+    return this.#checkpoints.get(author)?.entry.seq ?? 0
+  }
+
+  async totals (): Promise<CompactionTotals> {
+    return compactionTotals(this.#c.store)
+  }
+
+  /** Compact every terminal task with no entry at or after `horizon` (ms since the epoch), as far as the chains allow. */
+  async compact (horizon: number, options: { signal?: AbortSignal } = {}): Promise<CompactionResult> {
+    options.signal?.throwIfAborted()
+    const compacted: Summary[] = []
+    return this.#c.queue.runInBackground(async () => {
+      options.signal?.throwIfAborted()
+      const { ops, result, summaries } = await compactionOps({ store: this.#c.store, heads: this.#c.heads(), marks: this.#c.marks(), checkpoints: this.#checkpoints, horizon, now: this.#c.now() })
+      compacted.push(...summaries)
+      return {
+        ops,
+        value: result,
+        after: () => {
+          for (const [author, stored] of result.checkpoints) this.#checkpoints.set(author, stored)
+          if (result.entries > 0) this.#c.logger.info({ tasks: compacted.length, entries: result.entries }, 'ledger compacted')
+          if (compacted.length > 0) this.events.emit('compacted', compacted)
+        },
+      }
+    })
+  }
+
+  /** Verify and apply summaries from a peer (values as received); throws InvalidMessageError on a forged one, writing none. */
+  async receiveSummaries (values: readonly unknown[]): Promise<number> {
+    const summaries = values.map(v => verifySummary(validateSummary(v)))
+    return this.#c.queue.run(false, async () => {
+      const { ops, applied, added } = await summaryOps(this.#c.store, summaries)
+      if (added > 0) {
+        const totals = await compactionTotals(this.#c.store)
+        ops.push({ type: 'put', key: P.compaction, value: JSON.stringify({ ...totals, tasks: totals.tasks + added } satisfies CompactionTotals) })
+      }
+      return { ops, value: applied }
+    })
+  }
+
+  /** Verify and apply checkpoint entries from a peer; throws InvalidMessageError on a forged one, writing none. */
+  async receiveCheckpoints (entries: readonly Entry[]): Promise<number> {
+    const checkpoints = entries.map(verifyCheckpoint)
+    return this.#c.queue.run(false, async () => {
+      const ops: BatchOp[] = []
+      const moved: Stored[] = []
+      for (const checkpoint of checkpoints) {
+        const author = checkpoint.entry.author
+        const more = await checkpointOps(this.#c.store, checkpoint, this.#c.heads().get(author), this.floor(author))
+        if (more === undefined) continue
+        ops.push(...more)
+        moved.push(checkpoint)
+      }
+      return {
+        ops,
+        value: moved.length,
+        after: () => {
+          for (const c of moved) {
+            this.#checkpoints.set(c.entry.author, c)
+            this.#c.jumped(c.entry.author, { seq: c.entry.seq, id: c.id })
+          }
+        },
+      }
+    })
+  }
+}

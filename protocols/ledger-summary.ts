@@ -1,0 +1,58 @@
+/**
+ * Compaction summaries: what replaces the entries of a task that a compaction removed.
+ *
+ * `{ v, task, state, proof, upTo }`: `state` is the task's folded state (as `ledger/fold.ts`
+ * derives it), `proof` the task's original signed entries that decided it (its `submitted`,
+ * and the `awarded` + `finished` of the deciding attempt, or the `cancelled` / `abandoned`
+ * entry), `upTo` the highest seq of each author among the entries it replaces (entries above
+ * them still count on top of the summary). A summary is derived from the entries alone, so
+ * every node that compacts the same entries writes the same bytes (canonical JSON); it is
+ * trusted by checking the proof's signatures and that the state agrees with them. Pure.
+ */
+import { createHash } from 'node:crypto'
+import Type from 'typebox'
+import { Compile } from 'typebox/compile'
+import { InvalidMessageError } from '../base/index.js'
+import { canonicalJson, TaskIdSchema, validateEntry, type Entry } from './ledger.js'
+
+export const SUMMARY_VERSION = 1 as const
+/** A summary larger than this (encoded) is rejected. */
+export const SUMMARY_MAX_BYTES = 1024 * 1024
+
+const SummarySchema = Type.Object({
+  v: Type.Literal(SUMMARY_VERSION),
+  task: TaskIdSchema,
+  state: Type.Record(Type.String(), Type.Unknown()),
+  proof: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 8 }),
+  upTo: Type.Record(Type.String({ minLength: 16, maxLength: 128 }), Type.Integer({ minimum: 1 })),
+}, { additionalProperties: false })
+const checkSummary = Compile(SummarySchema)
+
+export interface TaskSummary<State = Record<string, unknown>> {
+  v: typeof SUMMARY_VERSION
+  task: string
+  state: State
+  proof: Entry[]
+  upTo: Record<string, number>
+}
+
+/** Canonical bytes of a summary: identical on every node that derived it from the same entries. */
+export function encodeSummary (summary: TaskSummary<unknown>): string {
+  return canonicalJson(summary)
+}
+
+export function summaryId (summary: TaskSummary<unknown>): string {
+  return createHash('sha256').update(encodeSummary(summary)).digest('hex')
+}
+
+/** Shape check (no signatures, no consistency: see ledger/summary.ts verifySummary). */
+export function validateSummary (value: unknown): TaskSummary {
+  if (!checkSummary.Check(value)) {
+    const first = checkSummary.Errors(value)[0]
+    throw new InvalidMessageError(`summary fails schema at ${first?.instancePath ?? ''}: ${first?.message ?? 'invalid'}`)
+  }
+  const proof = value.proof.map(validateEntry)
+  if (proof.some(e => e.task !== value.task)) throw new InvalidMessageError('a summary proves another task')
+  if (Object.keys(value.upTo).length > 64) throw new InvalidMessageError('a summary names too many authors')
+  return { ...value, proof }
+}

@@ -1,0 +1,149 @@
+import { afterEach, describe, expect, test } from 'vitest'
+import type { Entry } from '../../protocols/index.js'
+import { P, END } from '../../ledger/store.js'
+import { openLedger, closeLedger, closeAllLedgers, type TestLedger } from '../helpers/ledgers.js'
+import { removeTempDirs } from '../helpers/nodes.js'
+
+afterEach(async () => {
+  await closeAllLedgers()
+  await removeTempDirs()
+})
+
+const FUTURE = () => Date.now() + 60_000
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `task-${String(i).padStart(4, '0')}`)
+
+/** Every entry a ledger still holds in its log. */
+async function logged (t: TestLedger): Promise<Entry[]> {
+  const out: Entry[] = []
+  for (const [author, seq] of Object.entries(t.ledger.versionVector())) out.push(...(await t.ledger.store.range(author, 1, seq, 1_000_000)).map(s => s.entry))
+  return out
+}
+const summaries = async (t: TestLedger) => t.db.iterator({ gt: P.summary, lt: P.summary + END }).all()
+const states = async (t: TestLedger, tasks: string[]) => Promise.all(tasks.map(async id => t.ledger.task(id)))
+const withoutFlag = <T extends { compacted?: true } | undefined>(s: T) => { if (s === undefined) return s; const { compacted: _c, ...rest } = s; return rest }
+
+/**
+ * A (auctioneer) submits and awards 6 tasks to B; B runs them; the first 4 finish (one fails),
+ * the last 2 stay running. Both ledgers hold every entry.
+ */
+async function twoReplicas (): Promise<{ a: TestLedger, b: TestLedger, tasks: string[] }> {
+  const [a, b] = await Promise.all([openLedger(), openLedger()])
+  const tasks = ids(6)
+  for (const task of tasks) {
+    await a.ledger.append('submitted', task, { kind: 'noop', priority: 5, spec: { task } })
+    await a.ledger.append('awarded', task, { attempt: 1, node: b.peerId, leaseMs: 5000 })
+  }
+  expect(await b.ledger.receive(await logged(a))).toEqual(['applied'])
+  for (const [i, task] of tasks.entries()) {
+    await b.ledger.append('started', task, { attempt: 1 })
+    if (i < 4) await b.ledger.append('finished', task, { attempt: 1, outcome: i === 2 ? 'failed' : 'succeeded', resultDigest: 'ab'.repeat(32), result: { i } })
+  }
+  expect(await a.ledger.receive((await logged(b)).filter(e => e.author === b.peerId))).toEqual(['applied'])
+  await Promise.all([a.ledger.whenIndexed(), b.ledger.whenIndexed()])
+  return { a, b, tasks }
+}
+
+describe('ledger compaction', () => {
+  test('two replicas compact independently and agree byte for byte; live tasks keep their entries; states are unchanged', async () => {
+    const { a, b, tasks } = await twoReplicas()
+    const before = await states(a, tasks)
+    const [ra, rb] = await Promise.all([a.ledger.retention.compact(FUTURE()), b.ledger.retention.compact(FUTURE())])
+    // A's chain: the awards of tasks 4 and 5 (running) stop its cut at task 3; B's: its start of task 4.
+    expect(ra.tasks).toBe(4)
+    expect(rb.tasks).toBe(4)
+    expect(await summaries(a)).toEqual(await summaries(b))
+    expect((await summaries(a)).map(([k]) => k.slice(P.summary.length))).toEqual(tasks.slice(0, 4))
+    expect(Object.fromEntries([...a.ledger.retention.checkpoints].map(([k, v]) => [k, v.entry.seq]))).toEqual({ [a.peerId]: 8, [b.peerId]: 8 })
+    expect(Object.fromEntries([...b.ledger.retention.checkpoints].map(([k, v]) => [k, v.id]))).toEqual(Object.fromEntries([...a.ledger.retention.checkpoints].map(([k, v]) => [k, v.id])))
+    expect((await logged(a)).map(e => e.task).sort()).toEqual(['task-0004', 'task-0004', 'task-0005', 'task-0005', 'task-0004', 'task-0005'].sort())
+    const after = await states(a, tasks)
+    expect(after.map(withoutFlag)).toEqual(before)
+    expect(after.map(s => s?.compacted === true)).toEqual([true, true, true, true, false, false])
+    expect(await states(b, tasks)).toEqual(after)
+    expect((await a.ledger.history('task-0001'))).toEqual([])
+    expect((await a.ledger.tasksByState('succeeded')).map(s => s.id).sort()).toEqual(['task-0000', 'task-0001', 'task-0003'])
+    expect(await a.ledger.retention.totals()).toMatchObject({ tasks: 4, entries: 16 })
+    // A second run finds nothing new.
+    expect(await a.ledger.retention.compact(FUTURE())).toMatchObject({ tasks: 0, entries: 0 })
+  })
+
+  test('nothing at or after the horizon is compacted; 0 tasks when the horizon is in the past', async () => {
+    const { a } = await twoReplicas()
+    expect(await a.ledger.retention.compact(0)).toMatchObject({ tasks: 0, entries: 0 })
+    expect((await summaries(a)).length).toBe(0)
+  })
+
+  test('entries after a checkpoint still verify and apply, across a restart; replays of compacted entries are duplicates', async () => {
+    const { a, b, tasks } = await twoReplicas()
+    const old = await logged(a)
+    const compactedEntries = (await a.ledger.store.range(a.peerId, 1, 8, 100)).map(s => s.entry)
+    expect(compactedEntries.length).toBe(8)
+    await Promise.all([a.ledger.retention.compact(FUTURE()), b.ledger.retention.compact(FUTURE())])
+    await closeLedger(a)
+    const again = await openLedger({ path: a.path, key: a.key })
+    expect(again.ledger.retention.checkpoints.get(a.peerId)?.entry.seq).toBe(8)
+    const next = await again.ledger.append('cancelled', 'task-0004', { reason: 'after compaction' })
+    expect(next.entry.seq).toBe(13)
+    expect(await b.ledger.receive([next.entry])).toEqual(['applied'])
+    await b.ledger.whenIndexed()
+    expect((await b.ledger.task('task-0004'))?.state).toBe('cancelled')
+    expect(await b.ledger.receive(compactedEntries)).toEqual(['duplicate'])
+    expect(await b.ledger.receive(old.filter(e => e.author === a.peerId))).toEqual(['duplicate'])
+    expect(b.ledger.equivocators).toEqual([])
+    expect((await again.ledger.task(tasks[0]))?.compacted).toBe(true)
+  })
+
+  test('a late entry for a compacted task folds on top of its summary, and the next compaction covers it', async () => {
+    const { a, b } = await twoReplicas()
+    await Promise.all([a.ledger.retention.compact(FUTURE()), b.ledger.retention.compact(FUTURE())])
+    const late = await b.ledger.append('feedback', 'task-0001', { verdict: 'accept', note: 'good' })
+    expect(await a.ledger.receive([late.entry])).toEqual(['applied'])
+    await a.ledger.whenIndexed()
+    const state = await a.ledger.task('task-0001')
+    expect(state).toMatchObject({ state: 'succeeded', compacted: true, feedback: [{ verdict: 'accept', note: 'good' }] })
+    expect((await a.ledger.history('task-0001'))?.map(s => s.entry.type)).toEqual(['feedback'])
+    // B's chain is blocked by its own start of task-0004 (running): the feedback stays a live entry.
+    await Promise.all([a.ledger.retention.compact(FUTURE()), b.ledger.retention.compact(FUTURE())])
+    expect(await a.ledger.task('task-0001')).toEqual(state)
+    expect(await summaries(a)).toEqual(await summaries(b))
+  })
+})
+
+describe('snapshot join', () => {
+  test('a new node takes the summaries, checkpoints and live tail and derives the same states', async () => {
+    const { a, b, tasks } = await twoReplicas()
+    await a.ledger.retention.compact(FUTURE())
+    const c = await openLedger()
+    const sent = (await summaries(a)).map(([, v]) => JSON.parse(v) as unknown)
+    expect(await c.ledger.retention.receiveSummaries(sent)).toBe(4)
+    expect(await c.ledger.retention.receiveCheckpoints([...a.ledger.retention.checkpoints.values()].map(s => s.entry))).toBe(2)
+    expect(await c.ledger.receive(await logged(a))).toEqual(['applied', 'applied'])
+    await c.ledger.whenIndexed()
+    expect(await states(c, tasks)).toEqual(await states(a, tasks))
+    expect(c.ledger.versionVector()).toEqual(a.ledger.versionVector())
+    expect(await summaries(c)).toEqual(await summaries(a))
+    // Later entries chain on: B finishes a running task, C applies it.
+    const done = await b.ledger.append('finished', 'task-0005', { attempt: 1, outcome: 'succeeded' })
+    expect(await c.ledger.receive([done.entry])).toEqual(['applied'])
+    await c.ledger.whenIndexed()
+    expect((await c.ledger.task('task-0005'))?.state).toBe('succeeded')
+    // Applying the same snapshot again changes nothing.
+    expect(await c.ledger.retention.receiveSummaries(sent)).toBe(0)
+    expect(await c.ledger.retention.receiveCheckpoints([...a.ledger.retention.checkpoints.values()].map(s => s.entry))).toBe(0)
+  })
+
+  test('a forged summary or checkpoint is rejected and nothing of it is written', async () => {
+    const { a } = await twoReplicas()
+    await a.ledger.retention.compact(FUTURE())
+    const c = await openLedger()
+    const sent = (await summaries(a)).map(([, v]) => JSON.parse(v) as any)
+    sent[1].state.attempts[0].result = { i: 42 }
+    await expect(c.ledger.retention.receiveSummaries(sent)).rejects.toMatchObject({ name: 'InvalidMessageError' })
+    expect((await summaries(c)).length).toBe(0)
+    expect(await c.ledger.task('task-0000')).toBeUndefined()
+    const checkpoint = structuredClone([...a.ledger.retention.checkpoints.values()][0].entry)
+    checkpoint.seq += 1000
+    await expect(c.ledger.retention.receiveCheckpoints([checkpoint])).rejects.toMatchObject({ name: 'InvalidMessageError' })
+    expect(c.ledger.versionVector()).toEqual({})
+  })
+})
