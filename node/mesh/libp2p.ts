@@ -1,7 +1,8 @@
 /**
  * The libp2p stack of a node: TCP, pnet (mandatory), noise, yamux, identify, ping, gossipsub
  * (small-mesh parameters, StrictSign, advert topic scoring), kad-dht in LAN mode under our
- * own protocol prefix, optional mDNS. Nothing here dials: see bootstrap.ts.
+ * own protocol prefix, optional mDNS. Connection limits and handshake deadlines for a private
+ * mesh (known peers' IPs bypass them): see admission.ts. Nothing here dials: see bootstrap.ts.
  */
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
@@ -16,6 +17,7 @@ import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import { AddressInUseError } from '../../base/index.js'
 import { swarmKeyBytes, type SwarmKeyHex } from '../datadir/swarm-key.js'
 import { ADVERT_TOPIC, LEDGER_TOPIC, LEASE_TOPIC } from '../../protocols/index.js'
+import { allowList, connectionLimits, MAX_PENDING_PER_IP, pendingPerIpGater, PNET_HANDSHAKE_MS, withHandshakeDeadline } from './admission.js'
 
 export const DHT_PROTOCOL = '/gryphgen/kad/1.0.0'
 
@@ -24,6 +26,8 @@ export interface MeshInit {
   swarmKey: SwarmKeyHex
   listen: readonly string[]
   mdns: boolean
+  /** Known mesh peers' addresses (bootstrap, peer book): their IPs bypass the inbound limits. */
+  known?: readonly string[]
 }
 
 // eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- libp2p needs an index signature
@@ -73,7 +77,9 @@ export async function createMesh (init: MeshInit): Promise<Mesh> {
     start: false,
     addresses: { listen: [...init.listen] },
     transports: [tcp()],
-    connectionProtector: preSharedKey({ psk: swarmKeyBytes(init.swarmKey) }),
+    connectionProtector: withHandshakeDeadline(preSharedKey({ psk: swarmKeyBytes(init.swarmKey) }), PNET_HANDSHAKE_MS),
+    connectionManager: connectionLimits(allowList(init.known ?? [])),
+    connectionGater: pendingPerIpGater({ maxPerIp: MAX_PENDING_PER_IP, allowed: init.known ?? [] }),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
