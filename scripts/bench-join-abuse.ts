@@ -50,7 +50,10 @@ async function join (target: GryphgenNode, swarmKey: string, name: string): Prom
   startupMs.push(started - begun)
   try {
     while (!(knows(target, joiner) && knows(joiner, target))) {
-      if (performance.now() - started > TIMEOUT_MS) return Infinity
+      if (performance.now() - started > TIMEOUT_MS) {
+        process.stdout.write(`${name} did not join within ${TIMEOUT_MS} ms; its bootstrap dials: ${JSON.stringify((await joiner.describe()).bootstrap)}; its connections: ${joiner.mesh.getConnections().length}\n`)
+        return Infinity
+      }
       await new Promise(resolve => setTimeout(resolve, 10))
     }
     return performance.now() - started

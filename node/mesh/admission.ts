@@ -3,8 +3,8 @@
  * swarm key. libp2p's defaults suit an open network: 10 connections may sit in the upgrade at
  * once for 10 s each, so a dozen idle sockets kept open keep every new peer out. A private
  * mesh does better:
- * - the pnet nonce exchange (the first thing on a connection) must finish within
- *   PNET_HANDSHAKE_MS, the whole upgrade within INBOUND_UPGRADE_MS (libp2p passes the upgrade's
+ * - the pnet nonce exchange (the first thing on a connection) of an inbound connection must
+ *   finish within PNET_HANDSHAKE_MS, the whole upgrade within INBOUND_UPGRADE_MS (libp2p passes the upgrade's
  *   signal to the protector, which then ignores its own `timeout`: the deadline is added here);
  * - at most MAX_PENDING_PER_IP connections per remote IP wait in the upgrade (a gater), and one
  *   IP may open INBOUND_PER_IP_PER_SECOND per second (libp2p's `inboundConnectionThreshold`), so
@@ -78,12 +78,17 @@ export function pendingPerIpGater (init: { maxPerIp: number, allowed: readonly s
   }
 }
 
-/** `inner` with a deadline of `timeoutMs` on the handshake, whatever signal the upgrader passes. */
+/**
+ * `inner` with a deadline of `timeoutMs` on the handshake of inbound connections, whatever
+ * signal the upgrader passes. Outbound ones keep the dial's own timeout (a busy peer we dial
+ * is given the time the dial allows).
+ */
 export function withHandshakeDeadline (inner: () => ConnectionProtector, timeoutMs: number): () => ConnectionProtector {
   return () => {
     const protector = inner()
     return {
       async protect (connection: MessageStream, options: AbortOptions = {}): Promise<MessageStream> {
+        if (connection.direction !== 'inbound') return await protector.protect(connection, options)
         const deadline = AbortSignal.timeout(timeoutMs)
         const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline])
         return await protector.protect(connection, { ...options, signal })
