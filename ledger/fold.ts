@@ -16,13 +16,14 @@
  *     is recorded (the finish stays on its attempt as `late`) but does not change the state.
  *     A cancel closes the open attempt, if any, as `cancelled`; a `finished(cancelled)` from
  *     that attempt's node then records what the run printed (once) and changes nothing else.
- *  6. `retried(n)` (lease expired, node lost) closes attempt n as `lost` and puts the task
+ *  6. `retried(n)` (lease expired, node lost, or attempt n's node giving it back after a
+ *     retryable fault such as a lost worker) closes attempt n as `lost` and puts the task
  *     back to pending. A result that node sends later (its lease had expired) is recorded on
  *     attempt n as `late`; a late success still completes a task that no other attempt has
  *     finished, and a later success of another attempt is then recorded, not applied: there
  *     is exactly one success per task.
  *  7. A task with no `submitted` entry (yet) has no state.
- *  8. `retried`, `blocked` and `abandoned` count only from an auctioneer of record: the
+ *  8. `retried` (but for attempt n's own node, rule 6), `blocked` and `abandoned` count only from an auctioneer of record: the
  *     author of `submitted` or of an `adopted` (a node that took the auction over when the
  *     auctioneer was gone). `auctioneer` is the latest of them. `blocked` records why no node
  *     can run the task (cleared by the next award); `abandoned` fails a task with no open
@@ -170,7 +171,9 @@ function apply (task: TaskState, entry: Entry, auctioneers: Set<string>): boolea
     case 'retried': {
       const body = entry.body as Bodies['retried']
       const attempt = task.attempts[body.attempt - 1]
-      if (!auctioneers.has(entry.author) || attempt === undefined || attempt.outcome !== undefined || isTerminal(task.state)) return false
+      // From an auctioneer of record (lease expired, award declined) or from the attempt's own
+      // node giving it back (a retryable fault: its worker was lost).
+      if (attempt === undefined || !(auctioneers.has(entry.author) || entry.author === attempt.node) || attempt.outcome !== undefined || isTerminal(task.state)) return false
       attempt.outcome = 'lost'
       attempt.endedAt = at
       attempt.error = body.reason

@@ -156,12 +156,14 @@ export class GryphgenNode implements ApiNode {
     poolStarted.catch(() => {}) // awaited below; a failure must not go unhandled meanwhile
     // Stopped after the task service (which aborts its runs first), then drained: up to 10 s.
     life.defer('workers', async () => { await pool.stop({ deadlineMs: 10_000 }) })
-    const [mesh, capabilities, invited, remembered] = await Promise.all([
-      createMesh({ privateKey: identity.key, swarmKey: swarm.key, listen: config.listen, mdns: config.mdns, metrics: await metrics.libp2pMetrics() }),
+    const [capabilities, invited, remembered] = await Promise.all([
       CapabilitySource.create({ dataDir: config.dataDir, name: config.name, version: VERSION, labels: this.#labels, resources: config.resources }),
       readBootstrapFile(config.dataDir),
       this.#peerBook.recent({ signal }),
     ])
+    const bootstrap = [...new Set([...config.bootstrap, ...invited, ...remembered])]
+    // Known peers (bootstrap, peer book) get past the inbound limits that keep abusers out.
+    const mesh = await createMesh({ privateKey: identity.key, swarmKey: swarm.key, listen: config.listen, mdns: config.mdns, known: bootstrap, metrics: await metrics.libp2pMetrics() })
     this.#mesh = mesh
     life.defer('mesh', async () => { await mesh.stop() })
     this.#capabilities = capabilities
@@ -200,7 +202,6 @@ export class GryphgenNode implements ApiNode {
     }, (err: Error) => { this.#log.warn({ err: err.message }, 'sandbox probe failed; advertising none') })
     this.#adverts.events.on('peer-seen', (id, addrs) => { void this.#peerBook?.remember(id, addrs, Date.now()).catch(() => {}) })
     await life.add('adverts', this.#adverts, a => { a.start() })
-    const bootstrap = [...new Set([...config.bootstrap, ...invited, ...remembered])]
     const blobStore = await BlobStore.open({ dataDir: config.dataDir })
     life.defer('blob store', async () => { await blobStore.close() })
     const blobs = await life.add('blobs', createBlobService({ mesh, store: blobStore, logger: componentLogger(this.#log, 'blobs') }), async b => { await b.start() })

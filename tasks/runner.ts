@@ -5,6 +5,8 @@
  * - Accepts awards into its own queue, ordered by priority with aging (`compareQueued`), and
  *   feeds the worker pool only as slots free, so the pool never queues behind our back.
  * - Runs each task: `started` (durable) -> the kind's executor -> `finished` (durable).
+ * - A run that fails with a retryable error (worker lost, pool stopping) gives its attempt back
+ *   with `retried`: the task is auctioned again; only the task's own failures end it `failed`.
  * - A task cancelled, or whose attempt was given up (lease expired), is dropped from the
  *   queue or aborted (its sandbox is killed). A cancelled run records what it printed
  *   (`finished` with outcome `cancelled`, which changes no state); nothing else is written.
@@ -220,8 +222,17 @@ export class TaskRunner {
       await Promise.all([started, finished])
     } catch (err) {
       if (h.abort.signal.aborted || this.#stopping) { await started.catch(() => {}); await this.#recordCancelled(h); return }
+      const error = `${(err as Error).name}: ${(err as Error).message}`.slice(0, 2048)
+      if (isRetryable(err)) {
+        // The infrastructure failed (a worker lost, the pool stopping), not the task: give the
+        // attempt back (`retried`, attempt lost) and its auctioneer auctions it again, elsewhere
+        // if another node fits, until `maxAttempts`.
+        this.#c.logger.warn({ task: id, attempt: h.attempt, err: error }, 'task run lost to a retryable fault: attempt given back')
+        await this.#c.append('retried', id, { attempt: h.attempt, reason: error }).catch(() => {})
+        return
+      }
       this.#c.logger.warn({ task: id, err: (err as Error).message }, 'task run failed')
-      await this.#c.append('finished', id, { attempt: h.attempt, outcome: 'failed', error: `${(err as Error).name}: ${(err as Error).message}`.slice(0, 2048) }).catch(() => {})
+      await this.#c.append('finished', id, { attempt: h.attempt, outcome: 'failed', error }).catch(() => {})
     } finally {
       this.#running.delete(id)
       this.#pump()
@@ -242,6 +253,11 @@ export class TaskRunner {
     this.#queue.length = 0
     for (const h of this.#running.values()) h.abort?.abort()
   }
+}
+
+/** An error that says the same task may run again (worker pool errors declare `retryable`): not the task's own failure. */
+export function isRetryable (err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === true
 }
 
 /** A task as an auctioneer asked for a bid on it, for this node's own checks; `kind` from this node's registry. */

@@ -1,7 +1,8 @@
 /**
  * The libp2p stack of a node: TCP, pnet (mandatory), noise, yamux, identify, ping, gossipsub
  * (small-mesh parameters, StrictSign, advert topic scoring), kad-dht in LAN mode under our
- * own protocol prefix, optional mDNS. Nothing here dials: see bootstrap.ts.
+ * own protocol prefix, optional mDNS. Connection limits and handshake deadlines for a private
+ * mesh (known peers' IPs bypass them): see admission.ts. Nothing here dials: see bootstrap.ts.
  */
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
@@ -16,6 +17,7 @@ import type { ComponentLogger, Metrics, PeerDiscovery, PrivateKey } from '@libp2
 import { AddressInUseError } from '../../base/index.js'
 import { swarmKeyBytes, type SwarmKeyHex } from '../datadir/swarm-key.js'
 import { ADVERT_TOPIC, LEDGER_TOPIC, LEASE_TOPIC } from '../../protocols/index.js'
+import { allowList, connectionLimits, MAX_PENDING_PER_IP, pendingPerIpGater, PNET_HANDSHAKE_MS, withHandshakeDeadline } from './admission.js'
 
 export const DHT_PROTOCOL = '/gryphgen/kad/1.0.0'
 
@@ -26,6 +28,8 @@ export interface MeshInit {
   mdns: boolean
   /** libp2p's metrics service (node/monitoring), when wanted. */
   metrics?: (components: { logger: ComponentLogger }) => Metrics
+  /** Known mesh peers' addresses (bootstrap, peer book): their IPs bypass the inbound limits. */
+  known?: readonly string[]
 }
 
 // eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- libp2p needs an index signature
@@ -76,7 +80,9 @@ export async function createMesh (init: MeshInit): Promise<Mesh> {
     ...(init.metrics === undefined ? {} : { metrics: init.metrics }),
     addresses: { listen: [...init.listen] },
     transports: [tcp()],
-    connectionProtector: preSharedKey({ psk: swarmKeyBytes(init.swarmKey) }),
+    connectionProtector: withHandshakeDeadline(preSharedKey({ psk: swarmKeyBytes(init.swarmKey) }), PNET_HANDSHAKE_MS),
+    connectionManager: connectionLimits(allowList(init.known ?? [])),
+    connectionGater: pendingPerIpGater({ maxPerIp: MAX_PENDING_PER_IP, allowed: init.known ?? [] }),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,

@@ -119,6 +119,17 @@ describe('task fold', () => {
     expect(adopted?.state).toBe('awarded')
   })
 
+  test("an attempt's own node may give it back (retryable fault); nobody else but an auctioneer may", () => {
+    const base = [submitted(), award(2, 1, W1), start(3, 1, W1)]
+    const given = foldTask([...base, e(W1, 4, 'retried', { attempt: 1, reason: 'WorkerLostError: worker lost' })])
+    expect(given?.state).toBe('pending')
+    expect(given?.attempts).toMatchObject([{ attempt: 1, node: W1, outcome: 'lost', error: 'WorkerLostError: worker lost' }])
+    // Attempt 2 belongs to W2: W1 cannot give it back.
+    const other = foldTask([...base, retry(4, 1, W1), award(5, 2, W2), retry(6, 2, W1)])
+    expect(other?.state).toBe('awarded')
+    expect(other?.conflicts).toHaveLength(1)
+  })
+
   test('blocked is reported while pending and cleared by the next award; abandoned fails a task', () => {
     const blocked = e(A, 2, 'blocked', { verdict: 'impossible', nodes: 3, reasons: [{ check: 'memory', fit: 'never', reason: 'needs 1 TB', nodes: 3 }] })
     expect(foldTask([submitted(), blocked])?.blocked?.verdict).toBe('impossible')
