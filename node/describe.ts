@@ -6,7 +6,8 @@ import { ClassicLevel } from 'classic-level'
 import { DataDirError } from '../base/index.js'
 import type { TaskService } from '../tasks/index.js'
 import type { WorkerPool } from '../workers/index.js'
-import type { NodeBodyT, PeerViewT } from './api/index.js'
+import type { ApiTasks, NodeBodyT, PeerViewT } from './api/index.js'
+import type { BlobService } from '../blobs/index.js'
 import type { AdvertService } from './capabilities/advert-service.js'
 import type { CapabilitySource } from './capabilities/source.js'
 import type { BootstrapKeeper } from './mesh/bootstrap.js'
@@ -75,4 +76,19 @@ export async function openDb (path: string): Promise<ClassicLevel<string, string
     throw new DataDirError(`cannot open LevelDB at ${path}: ${(err as Error).message}`, { cause: err })
   }
   return db
+}
+
+/** The task service as the API sees it: user submissions are admitted (model and corpus checks). */
+export function apiTasks (service: TaskService, blobs: () => Pick<BlobService, 'get'>): ApiTasks {
+  return {
+    submit: async (body, options) => service.submit(body, { ...options, admit: true }),
+    get: async id => service.get(id),
+    list: async options => service.list(options),
+    listPage: async options => service.listPage(options),
+    cancel: async id => service.cancel(id),
+    submitWatched: async (body, listener, options) => service.submit(body, { ...options, listener }),
+    subscribe: (id, listener, states) => id === '*' ? service.events.subscribe('*', listener, states) : service.subscribe(id, listener),
+    getBlob: async (digest, options) => blobs().get(digest, options),
+    feedback: async (id, body) => service.feedback(id, body),
+  }
 }

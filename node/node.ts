@@ -27,10 +27,10 @@ import { ModelCatalog, hostSettings, meshModels, type MeshModel } from './models
 import { requireModel } from './api/openai-convert.js'
 import { CorpusStore } from '../pipeline/corpus/index.js'
 import { NodeCorpora } from './corpora.js'
-import { describeNode, openDb, peerViews } from './describe.js'
+import { apiTasks, describeNode, openDb, peerViews } from './describe.js'
 import { NodeMetrics, metricsSources, readiness } from './monitoring/index.js'
 import { StatsHistory, syncLag, type PeerLag } from './stats/index.js'
-import { buildApp, type StatsHistoryT, type ApiCorpora, type ApiNode, type ApiTasks, type CompactBodyT, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT, type ReadyT } from './api/index.js'
+import { buildApp, listenApi, type StatsHistoryT, type ApiCorpora, type ApiNode, type ApiTasks, type CompactBodyT, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT, type ReadyT } from './api/index.js'
 
 export interface NodeInit {
   config: Readonly<Config>
@@ -78,20 +78,7 @@ export class GryphgenNode implements ApiNode {
   get workers (): WorkerPool { return this.#required(this.#workers, 'workers') }
   get taskService (): TaskService { return this.#required(this.#tasks, 'tasks') }
   get models (): ModelCatalog { return this.#required(this.#models, 'models') }
-  get tasks (): ApiTasks {
-    const service = this.taskService
-    return {
-      submit: async (body, options) => service.submit(body, { ...options, admit: true }),
-      get: async id => service.get(id),
-      list: async options => service.list(options),
-      listPage: async options => service.listPage(options),
-      cancel: async id => service.cancel(id),
-      submitWatched: async (body, listener, options) => service.submit(body, { ...options, listener }),
-      subscribe: (id, listener, states) => id === '*' ? service.events.subscribe('*', listener, states) : service.subscribe(id, listener),
-      getBlob: async (digest, options) => this.#required(this.#blobs, 'blobs').get(digest, options),
-      feedback: async (id, body) => service.feedback(id, body),
-    }
-  }
+  get tasks (): ApiTasks { return apiTasks(this.taskService, () => this.#required(this.#blobs, 'blobs')) }
   get corpora (): ApiCorpora { return this.#required(this.#corpora, 'corpora') }
   get apiPort (): number { return this.#apiPort }
   get apiUrl (): string {
@@ -227,16 +214,7 @@ export class GryphgenNode implements ApiNode {
     const app = buildApp({ node: this, token, logger: componentLogger(this.#log, 'api'), metrics, readiness: () => this.readiness(), corsOrigins: config.api.cors.origins, limits: config.apiLimits })
     // The API closes first on stop, and api-port goes with it.
     life.defer('api', async () => { await app.close(); await removeApiPort(config.dataDir) })
-    try {
-      await app.listen({ host: config.apiHost, port: config.apiPort })
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        throw new AddressInUseError(`API port ${config.apiHost}:${config.apiPort} is already in use (another gryphgen node? use --api-port)`, { cause: err })
-      }
-      throw err
-    }
-    const address = app.server.address()
-    this.#apiPort = typeof address === 'object' && address !== null ? address.port : config.apiPort
+    this.#apiPort = await listenApi(app, config.apiHost, config.apiPort)
     await writeApiPort(config.dataDir, this.#apiPort)
     await poolStarted
     this.#log.info({
