@@ -272,6 +272,13 @@ export class TaskLedger {
     return record?.entries.sort((a, b) => canonicalOrder(a.entry, b.entry))
   }
 
+  /** Every task the ledger holds (folded state and entries), one at a time: for scans such as blob GC's. */
+  async * allTasks (options: { signal?: AbortSignal } = {}): AsyncGenerator<{ state: TaskState, entries: Stored[] }> {
+    for await (const record of this.store.taskRecords(options.signal)) {
+      if (record.state !== null) yield { state: record.state, entries: record.entries }
+    }
+  }
+
   async tasksByState (state: TaskState['state'], limit = 100): Promise<TaskState[]> {
     return this.#states(await this.store.tasksByState(state, limit))
   }

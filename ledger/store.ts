@@ -17,7 +17,7 @@ import { hlcKey } from './hlc.js'
 
 export interface Head { seq: number, id: string }
 export interface Stored { id: string, entry: Entry }
-interface TaskRecord { entries: Stored[], state: TaskState | null }
+export interface TaskRecord { entries: Stored[], state: TaskState | null }
 export type BatchOp = { type: 'put', key: string, value: string } | { type: 'del', key: string }
 
 const P = { log: 'L:log:', head: 'L:head:', indexed: 'L:indexed:', id: 'L:id:', task: 'L:task:', state: 'L:state:', recent: 'L:recent:', evidence: 'L:evidence:' } as const
@@ -75,6 +75,19 @@ export class LedgerStore {
   async task (id: string): Promise<TaskRecord | undefined> {
     const value = await this.db.get(P.task + id)
     return value === undefined ? undefined : JSON.parse(value) as TaskRecord
+  }
+
+  /** Every indexed task's record, in task id order, read in batches (a snapshot of the database). */
+  async * taskRecords (signal?: AbortSignal): AsyncGenerator<TaskRecord> {
+    const iterator = this.db.iterator({ gt: P.task, lt: P.task + END })
+    try {
+      for (let batch = await iterator.nextv(256); batch.length > 0; batch = await iterator.nextv(256)) {
+        signal?.throwIfAborted()
+        for (const [, value] of batch) yield JSON.parse(value) as TaskRecord
+      }
+    } finally {
+      await iterator.close()
+    }
   }
 
   async tasksByState (state: string, limit: number): Promise<string[]> {

@@ -27,6 +27,8 @@ import { requireModel } from './api/openai-convert.js'
 import { CorpusStore } from '../pipeline/corpus/index.js'
 import { NodeCorpora } from './corpora.js'
 import { describeNode, openDb, peerViews } from './describe.js'
+import { BlobKeeping } from './blob-keeping.js'
+import { ledgerBlobReferences } from './blob-references.js'
 import { buildApp, type ApiCorpora, type ApiNode, type ApiTasks, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './api/index.js'
 
 export interface NodeInit {
@@ -50,6 +52,7 @@ export class GryphgenNode implements ApiNode {
   #workers: WorkerPool | undefined
   #tasks: TaskService | undefined
   #blobs: BlobService | undefined
+  #blobKeeping: BlobKeeping | undefined
   #models: ModelCatalog | undefined
   #corpora: NodeCorpora | undefined
   #abort = new AbortController()
@@ -86,6 +89,7 @@ export class GryphgenNode implements ApiNode {
       feedback: async (id, body) => service.feedback(id, body),
     }
   }
+  get blobs (): BlobKeeping { return this.#required(this.#blobKeeping, 'blobs') }
   get corpora (): ApiCorpora { return this.#required(this.#corpora, 'corpora') }
   get apiPort (): number { return this.#apiPort }
   get apiUrl (): string {
@@ -197,6 +201,8 @@ export class GryphgenNode implements ApiNode {
     life.defer('blob store', async () => { await blobStore.close() })
     const blobs = await life.add('blobs', createBlobService({ mesh, store: blobStore, logger: componentLogger(this.#log, 'blobs') }), async b => { await b.start() })
     this.#blobs = blobs
+    const keeping = await BlobKeeping.open({ db, store: blobStore, service: blobs, references: ledgerBlobReferences(ledger), logger: componentLogger(this.#log, 'blobs:gc') }, config.blobs, { signal })
+    this.#blobKeeping = await life.add('blobs:gc', keeping, k => { k.start() })
     this.#tasks = new TaskService({
       mesh, ledger, workers: pool, adverts: this.#adverts, capabilities, blobs: () => blobs, models, kinds: kindRegistry(), logger: componentLogger(this.#log, 'tasks'),
       admission: { requireModel: name => { requireModel(name, this.meshModels()) }, shareCorpus: async (name, options) => corpora.share(name, options) },
@@ -244,6 +250,7 @@ export class GryphgenNode implements ApiNode {
     this.#adverts = undefined
     this.#ledgerSync = undefined
     this.#blobs = undefined
+    this.#blobKeeping = undefined
     this.#ledger = undefined
     this.#corpora = undefined
     this.#mesh = undefined

@@ -10,6 +10,7 @@ import { installErrorHandling } from './errors.js'
 import { taskRoutes, type ApiTasks } from './tasks.js'
 import { openAiRoutes, type ApiModels } from './openai.js'
 import { corpusRoutes, type ApiCorpora } from './corpora.js'
+import { blobRoutes, type ApiBlobs } from './blobs.js'
 import { HealthBody, HistoryBody, LabelsRequest, LedgerStatusBody, NodeBody, PeersBody, TaskIdParams, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT } from './schemas.js'
 
 /** The narrow view of the node that the API needs. */
@@ -23,6 +24,7 @@ export interface ApiNode extends ApiModels {
   taskHistory: (id: string) => Promise<HistoryT | undefined>
   readonly tasks: ApiTasks
   readonly corpora: ApiCorpora
+  readonly blobs: ApiBlobs
 }
 
 export interface AppInit {
@@ -77,6 +79,7 @@ export function buildApp (init: AppInit): FastifyInstance {
   taskRoutes(app, init.node.tasks)
   openAiRoutes(app, init.node.tasks, init.node)
   corpusRoutes(app, init.node.corpora)
+  blobRoutes(app, init.node.blobs)
 
   return app
 }

@@ -25,6 +25,7 @@ export function defaultConfig (): Config {
     workers: {},
     advert: { baseIntervalMs: 5000, maxReceiveRate: 20 },
     models: { threads: 'auto', memoryBudgetMb: 'auto', sequences: 4, contextSize: 4096, gpuLayers: 'auto' },
+    blobs: { maxMb: 10_240, keepUnreferencedMs: 7 * 86_400_000, gcIntervalMs: 600_000 },
     auction: { bidders: 3, bidTimeoutMs: 500, leaseMs: 5000, heartbeatMs: 1000, maxAttempts: 3, agingMs: 60_000 },
   }
 }

@@ -169,6 +169,7 @@ export function resolveConfig (sources: ConfigSources): Readonly<Config> {
     advert: { ...defaults.advert, ...file.advert },
     auction: { ...defaults.auction, ...file.auction },
     models: { ...defaults.models, ...file.models },
+    blobs: { ...defaults.blobs, ...file.blobs },
     workers: { ...defaults.workers, ...file.workers },
     resources: { ...defaults.resources, ...file.resources },
   }

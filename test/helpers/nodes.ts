@@ -20,6 +20,8 @@ export interface TestNodeInit {
   modelWorkers?: number
   models?: Record<string, unknown>
   auction?: Record<string, number>
+  /** `blobs.*` config (maxMb, keepUnreferencedMs, gcIntervalMs). */
+  blobs?: Record<string, number>
 }
 
 const tempDirs: string[] = []
@@ -61,6 +63,7 @@ export async function startTestNode (init: TestNodeInit): Promise<GryphgenNode> 
         // Short leases so node-loss tests finish quickly; bids may take seconds on a busy machine
         // (an auction ends as soon as every asked node has answered).
         auction: { leaseMs: 2000, heartbeatMs: 300, bidTimeoutMs: 5000, ...init.auction },
+        ...(init.blobs === undefined ? {} : { blobs: init.blobs }),
       }),
     },
   })
