@@ -63,7 +63,7 @@ function lastHalfSlope (points: Array<{ at: number, value: number }>): string {
 
 const mesh = new LocalMesh()
 const stop = async (): Promise<void> => { await mesh.stop() }
-process.once('SIGINT', () => { void stop().then(() => process.exit(130)) })
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { void stop().then(() => process.exit(130)) })
 try {
   const nodes = await mesh.start(Array.from({ length: NODES }, (_, i) => ({ name: `soak-${i}`, config: { workers: { exec: { size: 1 } }, blobs: { gcIntervalMs: 60_000 } } })))
   console.log(`soak: ${NODES} nodes, ${RATE} tasks/s (noop and exec alternating) for ${MINUTES} min, figures every ${EVERY_MS / 1000} s`)
