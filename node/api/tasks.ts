@@ -35,12 +35,15 @@ const EventsQuery = Type.Object({ states: Type.Optional(Type.String({ pattern: '
 const DigestParams = Type.Object({ digest: Type.String({ pattern: DIGEST_PATTERN.source }) }, { additionalProperties: false })
 const KEEPALIVE_MS = 15_000
 /**
- * Bytes an event stream may have waiting in the node for a client that does not read (after
- * the kernel's socket buffer is full): beyond it the client is dropped (its stream ends; it
- * may reconnect with Last-Event-ID). Bounds the memory of slow readers to this times
- * the subscriber limit (1024).
+ * A client that does not read is dropped (its stream ends; it may reconnect with
+ * Last-Event-ID): when more than MAX_SSE_BUFFERED_BYTES wait in the node for it (after the
+ * kernel's socket buffer is full) and it takes none of them for SLOW_READER_MS, or at once
+ * when MAX_SSE_QUEUED_BYTES wait (a burst, such as a backlog replayed, passes below that).
+ * Frames are shared between streams, so what waits costs references more than copies.
  */
 export const MAX_SSE_BUFFERED_BYTES = 64 * 1024
+export const MAX_SSE_QUEUED_BYTES = 8 * 1024 * 1024
+const SLOW_READER_MS = 10_000
 
 type Listener = (event: TaskEvent, eventId?: string) => void
 
@@ -135,8 +138,8 @@ export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
 /**
  * Server-Sent Events: `state`, `log`, `progress`, and `end` once the task is over, each with
  * its `id` (the initial state has none: it is the current state, not an event). `off`
- * unsubscribes (undefined: too many subscribers). A client that lets more than
- * MAX_SSE_BUFFERED_BYTES wait is dropped. Returns the function that writes an event.
+ * unsubscribes (undefined: too many subscribers). A client that does not read is dropped
+ * (see MAX_SSE_BUFFERED_BYTES). Returns the function that writes an event.
  */
 function stream (reply: FastifyReply, id: string, first: TaskViewT | undefined, off: (() => void) | undefined, open: Set<() => void>): Listener {
   reply.hijack()
@@ -145,11 +148,20 @@ function stream (reply: FastifyReply, id: string, first: TaskViewT | undefined, 
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })
   // Headers go out now, not with the first event (a quiet stream would look stalled).
   res.write(': connected\n\n')
+  let slow: NodeJS.Timeout | undefined
+  const drop = (): void => {
+    reply.log.debug({ stream: id, buffered: res.writableLength }, 'event stream dropped: the client does not read')
+    end()
+    res.destroy()
+  }
   const send = (frame: Buffer | string): void => {
     if (ended) return
+    if (res.writableLength > MAX_SSE_QUEUED_BYTES) { drop(); return }
     res.write(frame)
-    // A client that does not read: end it now rather than hold what it would not take.
-    if (res.writableLength > MAX_SSE_BUFFERED_BYTES) { reply.log.debug({ stream: id, buffered: res.writableLength }, 'event stream dropped: the client does not read'); end(); res.destroy() }
+    if (res.writableLength > MAX_SSE_BUFFERED_BYTES && slow === undefined) {
+      slow = setTimeout(drop, SLOW_READER_MS)
+      res.once('drain', () => { clearTimeout(slow); slow = undefined })
+    }
   }
   const keepalive = setInterval(() => { send(': keepalive\n\n') }, KEEPALIVE_MS)
   const end = (): void => {
@@ -157,6 +169,7 @@ function stream (reply: FastifyReply, id: string, first: TaskViewT | undefined, 
     ended = true
     open.delete(end)
     clearInterval(keepalive)
+    clearTimeout(slow)
     off?.()
     if (!res.writableEnded) res.end()
   }
