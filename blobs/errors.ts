@@ -31,3 +31,6 @@ export class BlobNotFoundError extends GryphgenError {}
 export class BlobPeerError extends GryphgenError {
   get reason (): string { return (this.details as { reason?: string } | undefined)?.reason ?? 'unknown' }
 }
+
+/** Pinning one more blob would exceed the number of pins a node keeps; `details` has `{ max }`. */
+export class TooManyPinsError extends GryphgenError {}

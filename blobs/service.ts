@@ -59,6 +59,8 @@ export interface BlobService {
   stop: () => Promise<void>
   put: (bytes: Uint8Array, options?: { signal?: AbortSignal }) => Promise<BlobRef>
   get: (digest: string, options?: BlobGetOptions) => Promise<Uint8Array>
+  /** Whether the blob is stored here (garbage collection may have removed it since it was put). */
+  has: (digest: string, options?: { signal?: AbortSignal }) => Promise<boolean>
 }
 
 export function createBlobService (components: BlobServiceComponents, init: BlobServiceInit = {}): BlobService {
@@ -111,6 +113,10 @@ class DefaultBlobService implements BlobService {
     const ref = await this.#c.store.put(bytes, { signal: this.#signal(options.signal) })
     this.#provideInBackground(ref.digest)
     return ref
+  }
+
+  async has (digest: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    return this.#c.store.has(digest, options)
   }
 
   async get (digest: string, options: BlobGetOptions = {}): Promise<Uint8Array> {

@@ -7,8 +7,10 @@
  * - Verified: `get` hashes what it read; a file that no longer matches its digest is removed
  *   and reported as BlobCorruptError, never returned. `has`/`size` only look at the file.
  * - Bounded: blobs over `maxBytes` (default 64 MiB) are refused, and never read into memory.
+ * - Aged: a blob's file time is when it was last put (a repeated put refreshes it), which is
+ *   what garbage collection (gc.ts) calls its age. `remove` deletes one blob, durably.
  */
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { BlobRef } from '../protocols/index.js'
@@ -26,9 +28,17 @@ export interface BlobStoreInit {
 
 export interface BlobOptions { signal?: AbortSignal }
 
+/** One stored blob as listed: its size and when it was last put (ms since the epoch). */
+export interface StoredBlob { digest: string, size: number, storedAt: number }
+
+const BLOB_FILE = /^[0-9a-f]{64}$/
+const TMP_FILE = /^\.[0-9a-f]{64}\.[0-9a-f]{8}\.tmp$/
+
 export class BlobStore {
   readonly root: string
   readonly maxBytes: number
+  /** Told the size of every blob written (not of a repeated put): the collector counts with it. */
+  onStored: ((size: number) => void) | undefined
   #closed = false
 
   private constructor (root: string, maxBytes: number) {
@@ -59,7 +69,11 @@ export class BlobStore {
     checkAborted(options.signal, 'blob put')
     const ref = { digest: sha256Hex(bytes), size: bytes.byteLength }
     const path = this.path(ref.digest)
-    if (await this.size(ref.digest) === ref.size) return ref
+    if (await this.size(ref.digest) === ref.size) {
+      const now = new Date()
+      await utimes(path, now, now).catch(() => {})
+      return ref
+    }
     const dir = join(this.root, ref.digest.slice(0, 2))
     const tmp = join(dir, `.${ref.digest}.${randomBytes(4).toString('hex')}.tmp`)
     try {
@@ -75,6 +89,7 @@ export class BlobStore {
       checkAborted(options.signal, 'blob put')
       await rename(tmp, path)
       await syncDir(dir)
+      this.onStored?.(ref.size)
       return ref
     } catch (err) {
       await unlink(tmp).catch(() => {})
@@ -120,6 +135,41 @@ export class BlobStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw storeError(`cannot stat blob ${digest}`, err)
     }
+  }
+
+  /**
+   * Every stored blob (file metadata only, contents not read), in no particular order.
+   * Leftover `.tmp` files of a crashed put older than `staleTmpMs` are removed on the way.
+   */
+  async * list (options: BlobOptions & { staleTmpMs?: number } = {}): AsyncGenerator<StoredBlob> {
+    this.#checkOpen()
+    const staleBefore = Date.now() - (options.staleTmpMs ?? 3_600_000)
+    for (const prefix of await readdir(this.root).catch(err => { throw storeError(`cannot list ${this.root}`, err) })) {
+      if (!/^[0-9a-f]{2}$/.test(prefix)) continue
+      const dir = join(this.root, prefix)
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        checkAborted(options.signal, 'blob list')
+        const file = join(dir, name)
+        const info = await stat(file).catch(() => undefined)
+        if (info === undefined || !info.isFile()) continue
+        if (BLOB_FILE.test(name) && name.startsWith(prefix)) yield { digest: name, size: info.size, storedAt: info.mtimeMs }
+        else if (TMP_FILE.test(name) && info.mtimeMs < staleBefore) await unlink(file).catch(() => {})
+      }
+    }
+  }
+
+  /** Deletes the blob (durably: the directory is fsynced); false when it was not stored. */
+  async remove (digest: string): Promise<boolean> {
+    this.#checkOpen()
+    const path = this.path(digest)
+    try {
+      await unlink(path)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false
+      throw storeError(`cannot remove blob ${digest}`, err)
+    }
+    await syncDir(join(this.root, digest.slice(0, 2))).catch(() => {})
+    return true
   }
 
   #checkOpen (): void {

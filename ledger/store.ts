@@ -95,6 +95,19 @@ export class LedgerStore {
     return value === undefined ? undefined : JSON.parse(value) as TaskRecord
   }
 
+  /** Every indexed task's record, in task id order, read in batches (a snapshot of the database). */
+  async * taskRecords (signal?: AbortSignal): AsyncGenerator<TaskRecord> {
+    const iterator = this.db.iterator({ gt: P.task, lt: P.task + END })
+    try {
+      for (let batch = await iterator.nextv(256); batch.length > 0; batch = await iterator.nextv(256)) {
+        signal?.throwIfAborted()
+        for (const [, value] of batch) yield JSON.parse(value) as TaskRecord
+      }
+    } finally {
+      await iterator.close()
+    }
+  }
+
   async tasksByState (state: string, limit: number): Promise<string[]> {
     const prefix = `${P.state}${state}!`
     return (await this.db.keys({ gt: prefix, lt: prefix + END, limit }).all()).map(k => k.slice(prefix.length))

@@ -18,6 +18,7 @@ import type { AddResult, CorpusStore, CorpusSummary, EmbedFunction, QueryResult 
 export interface CorporaBlobs {
   put: (bytes: Uint8Array, options: { signal?: AbortSignal }) => Promise<{ digest: string, size: number }>
   get: (digest: string, options: { signal?: AbortSignal, hints?: readonly string[] }) => Promise<Uint8Array>
+  has: (digest: string, options: { signal?: AbortSignal }) => Promise<boolean>
 }
 
 export interface NodeCorporaInit {
@@ -75,7 +76,8 @@ export class NodeCorpora implements ApiCorpora {
   async share (name: string, options: { signal?: AbortSignal } = {}): Promise<CorpusRef> {
     const { updatedAt } = this.#c.store.get(name)
     const known = this.#shared.get(name)
-    if (known?.updatedAt === updatedAt) return known.ref
+    // Unchanged and still stored (blob garbage collection may have removed it): the same ref.
+    if (known?.updatedAt === updatedAt && await this.#c.blobs().has(known.ref.digest, options)) return known.ref
     const bytes = await this.#c.store.export(name, options)
     const { digest, size } = await this.#c.blobs().put(bytes, options)
     const ref = { name, digest, size, from: this.#c.peerId() }

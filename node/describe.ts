@@ -87,7 +87,7 @@ export function apiTasks (service: TaskService, blobs: () => Pick<BlobService, '
     listPage: async options => service.listPage(options),
     cancel: async id => service.cancel(id),
     submitWatched: async (body, listener, options) => service.submit(body, { ...options, listener }),
-    subscribe: (id, listener, states) => id === '*' ? service.events.subscribe('*', listener, states) : service.subscribe(id, listener),
+    subscribe: (id, listener, states, lastEventId) => id === '*' ? service.subscribeAll(listener, states, lastEventId) : service.subscribe(id, listener, lastEventId),
     getBlob: async (digest, options) => blobs().get(digest, options),
     feedback: async (id, body) => service.feedback(id, body),
   }

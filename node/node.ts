@@ -28,6 +28,8 @@ import { requireModel } from './api/openai-convert.js'
 import { CorpusStore } from '../pipeline/corpus/index.js'
 import { NodeCorpora } from './corpora.js'
 import { apiTasks, describeNode, openDb, peerViews } from './describe.js'
+import { BlobKeeping } from './blob-keeping.js'
+import { ledgerBlobReferences } from './blob-references.js'
 import { NodeMetrics, metricsSources, readiness } from './monitoring/index.js'
 import { StatsHistory, syncLag, type PeerLag } from './stats/index.js'
 import { buildApp, listenApi, type StatsHistoryT, type ApiCorpora, type ApiNode, type ApiTasks, type CompactBodyT, type HistoryT, type LedgerStatusT, type NodeBodyT, type PeerViewT, type ReadyT } from './api/index.js'
@@ -54,6 +56,7 @@ export class GryphgenNode implements ApiNode {
   #workers: WorkerPool | undefined
   #tasks: TaskService | undefined
   #blobs: BlobService | undefined
+  #blobKeeping: BlobKeeping | undefined
   #models: ModelCatalog | undefined
   #corpora: NodeCorpora | undefined
   #stats: StatsHistory | undefined
@@ -79,6 +82,7 @@ export class GryphgenNode implements ApiNode {
   get taskService (): TaskService { return this.#required(this.#tasks, 'tasks') }
   get models (): ModelCatalog { return this.#required(this.#models, 'models') }
   get tasks (): ApiTasks { return apiTasks(this.taskService, () => this.#required(this.#blobs, 'blobs')) }
+  get blobs (): BlobKeeping { return this.#required(this.#blobKeeping, 'blobs') }
   get corpora (): ApiCorpora { return this.#required(this.#corpora, 'corpora') }
   get apiPort (): number { return this.#apiPort }
   get apiUrl (): string {
@@ -193,6 +197,8 @@ export class GryphgenNode implements ApiNode {
     life.defer('blob store', async () => { await blobStore.close() })
     const blobs = await life.add('blobs', createBlobService({ mesh, store: blobStore, logger: componentLogger(this.#log, 'blobs') }), async b => { await b.start() })
     this.#blobs = blobs
+    const keeping = await BlobKeeping.open({ db, store: blobStore, service: blobs, references: ledgerBlobReferences(ledger), logger: componentLogger(this.#log, 'blobs:gc') }, config.blobs, { signal })
+    this.#blobKeeping = await life.add('blobs:gc', keeping, k => { k.start() })
     this.#tasks = new TaskService({
       mesh, ledger, workers: metrics.instrumentPool(pool), adverts: this.#adverts, capabilities, blobs: () => blobs, models, kinds: kindRegistry(), logger: componentLogger(this.#log, 'tasks'),
       admission: { requireModel: name => { requireModel(name, this.meshModels()) }, shareCorpus: async (name, options) => corpora.share(name, options) },
@@ -243,6 +249,7 @@ export class GryphgenNode implements ApiNode {
     this.#ledgerSync = undefined
     this.#compaction = undefined
     this.#blobs = undefined
+    this.#blobKeeping = undefined
     this.#ledger = undefined
     this.#corpora = undefined
     this.#mesh = undefined
@@ -262,13 +269,8 @@ export class GryphgenNode implements ApiNode {
     return meshModels(this.peerId, this.models.capabilities(), this.adverts.livePeers().map(p => ({ peerId: p.advert.peerId, models: p.advert.capabilities.models })))
   }
 
-  peers (): PeerViewT[] {
-    return peerViews(this.adverts, this.mesh)
-  }
-
-  ledgerStatus (): LedgerStatusT {
-    return { entries: this.ledger.entryCount(), indexed: this.ledger.indexedCount(), versionVector: this.ledger.versionVector() }
-  }
+  peers (): PeerViewT[] { return peerViews(this.adverts, this.mesh) }
+  ledgerStatus (): LedgerStatusT { return { entries: this.ledger.entryCount(), indexed: this.ledger.indexedCount(), versionVector: this.ledger.versionVector() } }
 
   async ledgerRetention (): Promise<Partial<LedgerStatusT>> { return retentionStatus(this.ledger, this.#compaction) }
   async taskHistory (id: string): Promise<HistoryT | undefined> { return taskHistory(this.ledger, id) }

@@ -19,13 +19,20 @@
  * The state is plain data, rebuilt by folding finished ledger entries through `observeRun`
  * (which updates the given state in place and returns it: 100k observations must not copy a
  * map each). No I/O.
+ *
+ * Bounded: each map holds at most `maxEntries` means (default MAX_ESTIMATES); a new key beyond
+ * that evicts the least recently observed one (exec programs are names users choose, so their
+ * number is not bounded otherwise). An evicted mean falls back to the class mean or the prior.
  */
 
 export interface Mean { mean: number, count: number }
 
+export const MAX_ESTIMATES = 10_000
+
 export interface RunEstimates {
   alpha: number
   nodeTrust: number
+  maxEntries: number
   /** Reference ms per kind before any history; `default` for kinds not listed. */
   priors: Readonly<Record<string, number>>
   classes: Map<string, Mean>
@@ -34,10 +41,11 @@ export interface RunEstimates {
 
 export const DEFAULT_PRIORS: Readonly<Record<string, number>> = { noop: 1, exec: 5_000, default: 30_000 }
 
-export function createRunEstimates (options: { alpha?: number, nodeTrust?: number, priors?: Record<string, number> } = {}): RunEstimates {
+export function createRunEstimates (options: { alpha?: number, nodeTrust?: number, priors?: Record<string, number>, maxEntries?: number } = {}): RunEstimates {
   return {
     alpha: options.alpha ?? 0.2,
     nodeTrust: options.nodeTrust ?? 3,
+    maxEntries: options.maxEntries ?? MAX_ESTIMATES,
     priors: { ...DEFAULT_PRIORS, ...options.priors },
     classes: new Map(),
     nodes: new Map(),
@@ -51,7 +59,14 @@ const nodeKey = (kind: string, model: string | undefined, node: string): string 
 
 function ewma (state: RunEstimates, map: Map<string, Mean>, key: string, value: number): void {
   const m = map.get(key)
-  if (m === undefined) { map.set(key, { mean: value, count: 1 }); return }
+  if (m === undefined) {
+    // Map order is the recency order: the first key is the least recently observed.
+    if (map.size >= state.maxEntries) map.delete(map.keys().next().value as string)
+    map.set(key, { mean: value, count: 1 })
+    return
+  }
+  map.delete(key)
+  map.set(key, m)
   m.count++
   const w = Math.max(state.alpha, 1 / m.count)
   m.mean += w * (value - m.mean)

@@ -204,17 +204,27 @@ export class TaskService {
     return this.get(id)
   }
 
-  /** Subscribe to a task's events; logs of a run on another node are followed from it. */
-  subscribe (id: string, listener: Parameters<TaskEvents['subscribe']>[1]): (() => void) | undefined {
+  /**
+   * Subscribe to a task's events, first replayed its recent ones (those after `lastEventId`,
+   * when given); logs of a run on another node are followed from it.
+   */
+  subscribe (id: string, listener: Parameters<TaskEvents['subscribe']>[1], lastEventId?: string): (() => void) | undefined {
     const off = this.events.subscribe(id, listener)
     if (off === undefined) return undefined
-    for (const event of this.events.recent(id)) listener(event)
+    this.events.replay(id, listener, { lastEventId })
     // Hold first: update() follows only tasks somebody holds (a task already running elsewhere
     // sees no further state change until it ends, so this is the moment to start following).
     const unfollow = this.#follower.hold(id)
     const state = this.#active.get(id)
     if (state !== undefined) this.#follower.update(state)
     return () => { off(); unfollow() }
+  }
+
+  /** Subscribe to the state changes of all tasks (into `states`), first replayed those after `lastEventId` still held. */
+  subscribeAll (listener: Parameters<TaskEvents['subscribe']>[1], states?: readonly string[], lastEventId?: string): (() => void) | undefined {
+    const off = this.events.subscribe('*', listener, states)
+    if (off !== undefined) this.events.replay('*', listener, { lastEventId, states })
+    return off
   }
 
   #onState (s: TaskState): void {

@@ -5,7 +5,8 @@
  * replies, e.g. `follow`) opens a stream of its own (AUCTION_PROTOCOL). The handler learns
  * the sender from the connection (authenticated by noise), never from the message. Every
  * request has a deadline; a broken session fails its pending requests and is re-opened by
- * the next one.
+ * the next one. Bounded: at most `maxSessions` (default 256) sessions are open; a new one
+ * beyond closes the least recently used (its pending requests fail; the next request re-opens).
  */
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -22,7 +23,7 @@ export type WireHandler = (message: AuctionMessage, from: string, send: (reply: 
 export interface AuctionWireComponents { mesh: Pick<TasksMesh, 'handle' | 'unhandle' | 'dialProtocol'>, logger: Logger }
 
 type Lp = ReturnType<typeof lpStream>
-interface Session { stream: Stream, lp: Lp, pending: Map<number, { resolve: (b: Uint8Array) => void, reject: (e: Error) => void }>, nextId: number }
+interface Session { stream: Stream, lp: Lp, pending: Map<number, { resolve: (b: Uint8Array) => void, reject: (e: Error) => void }>, nextId: number, entry?: Promise<Session> }
 
 export class AuctionWire {
   readonly stats = { served: 0, malformed: 0, sessions: 0, bidRequests: 0 }
@@ -30,11 +31,16 @@ export class AuctionWire {
   readonly #abort = new AbortController()
   readonly #timeoutMs: number
   readonly #sessions = new Map<string, Promise<Session>>()
+  readonly #maxSessions: number
 
-  constructor (components: AuctionWireComponents, init: { timeoutMs?: number } = {}) {
+  constructor (components: AuctionWireComponents, init: { timeoutMs?: number, maxSessions?: number } = {}) {
     this.#c = components
     this.#timeoutMs = init.timeoutMs ?? 10_000
+    this.#maxSessions = init.maxSessions ?? 256
   }
+
+  /** Sessions open (or opening) now. */
+  get sessionCount (): number { return this.#sessions.size }
 
   async start (handler: WireHandler): Promise<void> {
     await this.#c.mesh.handle(AUCTION_PROTOCOL, async (stream: Stream, connection: Connection) => this.#serveOnce(stream, connection, handler), { maxInboundStreams: 64 })
@@ -133,8 +139,19 @@ export class AuctionWire {
 
   async #session (peer: string, signal: AbortSignal): Promise<Session> {
     let session = this.#sessions.get(peer)
-    if (session === undefined) {
-      session = this.#open(peer, signal)
+    if (session !== undefined) {
+      // Map order is the recency order: the first session is the least recently used.
+      this.#sessions.delete(peer)
+      this.#sessions.set(peer, session)
+    } else {
+      if (this.#sessions.size >= this.#maxSessions) {
+        const [oldest, closing] = this.#sessions.entries().next().value as [string, Promise<Session>]
+        this.#sessions.delete(oldest)
+        void closing.then(s => { s.stream.abort(new Error('closed: too many auction sessions')) }, () => {})
+      }
+      const opening = this.#open(peer, signal)
+      session = opening
+      void opening.then(s => { s.entry = opening }, () => {})
       this.#sessions.set(peer, session)
       session.catch(() => { this.#sessions.delete(peer) })
     }
@@ -155,7 +172,8 @@ export class AuctionWire {
         const error = err instanceof Error ? err : new Error(String(err))
         for (const p of session.pending.values()) p.reject(error)
         session.pending.clear()
-        if (this.#sessions.get(peer) !== undefined) this.#sessions.delete(peer)
+        // Only this session's entry: an evicted session must not remove its successor.
+        if (session.entry !== undefined && this.#sessions.get(peer) === session.entry) this.#sessions.delete(peer)
         stream.abort(error)
       }
     })()

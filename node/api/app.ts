@@ -20,6 +20,7 @@ import { installOpenApi } from './openapi.js'
 import { dashboardRoutes, isPublicRoute } from './dashboard.js'
 import { statsRoutes, type ApiStats } from './stats.js'
 import { ledgerRoutes, type ApiLedger } from './ledger.js'
+import { blobRoutes, type ApiBlobs } from './blobs.js'
 import { HealthBody, LabelsRequest, NodeBody, PeersBody, type NodeBodyT, type PeerViewT } from './schemas.js'
 
 /** The narrow view of the node that the API needs. */
@@ -31,6 +32,7 @@ export interface ApiNode extends ApiModels, ApiStats, ApiLedger {
   setLabels: (labels: string[], options: { signal?: AbortSignal }) => Promise<void>
   readonly tasks: ApiTasks
   readonly corpora: ApiCorpora
+  readonly blobs: ApiBlobs
 }
 
 export interface AppInit extends MonitoringInit {
@@ -95,6 +97,7 @@ export function buildApp (init: AppInit): FastifyInstance {
   taskRoutes(app, init.node.tasks)
   openAiRoutes(app, init.node.tasks, init.node)
   corpusRoutes(app, init.node.corpora, limits)
+  blobRoutes(app, init.node.blobs)
   monitoringRoutes(app, init)
   statsRoutes(app, init.node)
   dashboardRoutes(app, init.dashboardDir)

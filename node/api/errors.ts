@@ -19,6 +19,7 @@ const STATUS_BY_NAME: Record<string, number> = {
   InvalidDigestError: 400,
   BlobNotFoundError: 404,
   BlobTooLargeError: 413,
+  TooManyPinsError: 409,
   TaskConflictError: 409,
   ReplicationError: 503,
   TasksStoppedError: 503,

@@ -17,8 +17,11 @@ export interface ApiTasks {
   /** A page of the list and the cursor of the next one (none: this was the last). */
   listPage: (options: { state?: TaskViewT['state'], limit: number, cursor?: string }) => Promise<{ tasks: TaskViewT[], nextCursor?: string }>
   cancel: (id: string) => Promise<TaskViewT>
-  /** Undefined when too many subscribers already. */
-  subscribe: (id: string | '*', listener: (event: TaskEvent) => void, states?: readonly string[]) => (() => void) | undefined
+  /**
+   * Undefined when too many subscribers already. The listener gets each event's id (the SSE
+   * `id`); with `lastEventId`, the held events after it are replayed first.
+   */
+  subscribe: (id: string | '*', listener: (event: TaskEvent, eventId?: string) => void, states?: readonly string[], lastEventId?: string) => (() => void) | undefined
   getBlob: (digest: string, options: { signal?: AbortSignal }) => Promise<Uint8Array>
   feedback: (id: string, body: { verdict: 'accept' | 'reject', note?: string }) => Promise<TaskViewT>
 }
@@ -35,6 +38,41 @@ const ListQuery = Type.Object({
 const EventsQuery = Type.Object({ states: Type.Optional(Type.String({ pattern: '^(pending|awarded|running|succeeded|failed|cancelled)(,(pending|awarded|running|succeeded|failed|cancelled))*$' })) }, { additionalProperties: false })
 const DigestParams = Type.Object({ digest: Type.String({ pattern: DIGEST_PATTERN.source }) }, { additionalProperties: false })
 const KEEPALIVE_MS = 15_000
+/**
+ * A client that does not read is dropped (its stream ends; it may reconnect with
+ * Last-Event-ID): when more than MAX_SSE_BUFFERED_BYTES wait in the node for it (after the
+ * kernel's socket buffer is full) and it takes none of them for SLOW_READER_MS, or at once
+ * when MAX_SSE_QUEUED_BYTES wait (a burst, such as a backlog replayed, passes below that).
+ * Frames are shared between streams, so what waits costs references more than copies.
+ */
+export const MAX_SSE_BUFFERED_BYTES = 64 * 1024
+export const MAX_SSE_QUEUED_BYTES = 8 * 1024 * 1024
+const SLOW_READER_MS = 10_000
+
+type Listener = (event: TaskEvent, eventId?: string) => void
+
+/**
+ * An event as one SSE frame, made once however many streams send it: the same bytes go to
+ * every subscriber (and, where a slow one buffers them, are held once, not once per stream).
+ */
+const frames = new WeakMap<TaskEvent, Buffer>()
+function frameOf (event: TaskEvent, eventId: string | undefined): Buffer {
+  let frame = eventId === undefined ? undefined : frames.get(event)
+  if (frame === undefined) {
+    const { type, ...data } = event
+    frame = sseFrame(type, JSON.stringify(type === 'state' ? event.task : data), eventId)
+    if (eventId !== undefined) frames.set(event, frame)
+  }
+  return frame
+}
+
+const sseFrame = (name: string, json: string, eventId?: string): Buffer => Buffer.from(`${eventId === undefined ? '' : `id: ${eventId}\n`}event: ${name}\ndata: ${json}\n\n`)
+
+/** The client's Last-Event-ID header (when sane: an id is short). */
+function lastEventId (headers: Record<string, string | string[] | undefined>): string | undefined {
+  const value = headers['last-event-id']
+  return typeof value === 'string' && value.length <= 64 ? value : undefined
+}
 
 export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
   // Event streams never end by themselves ('*') or only with their task: closing the API
@@ -68,9 +106,9 @@ export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
     const { id } = request.params as { id: string }
     if (request.method === 'HEAD') { await tasks.get(id); return headOnly(reply) } // 404 for an unknown task, as GET
     // Subscribe before reading the task, so no change between the two is lost.
-    const early: TaskEvent[] = []
-    let forward: ((event: TaskEvent) => void) | undefined
-    const off = tasks.subscribe(id, event => { if (forward === undefined) early.push(event); else forward(event) })
+    const early: Array<[TaskEvent, string | undefined]> = []
+    let forward: Listener | undefined
+    const off = tasks.subscribe(id, (event, eventId) => { if (forward === undefined) early.push([event, eventId]); else forward(event, eventId) }, undefined, lastEventId(request.headers))
     let first: TaskViewT
     try {
       first = await tasks.get(id) // 404 before the stream starts
@@ -79,17 +117,20 @@ export function taskRoutes (app: FastifyInstance, tasks: ApiTasks): void {
       throw err
     }
     forward = stream(reply, id, first, off, open)
-    for (const event of early) forward(event)
+    for (const [event, eventId] of early) forward(event, eventId)
   })
 
   app.get('/v1/events', { schema: { querystring: EventsQuery } }, async (request, reply) => {
     if (request.method === 'HEAD') return headOnly(reply)
     const wanted = (request.query as { states?: string }).states?.split(',')
-    let forward: ((event: TaskEvent) => void) | undefined
-    const off = tasks.subscribe('*', event => {
-      if (event.type === 'state' && (wanted === undefined || wanted.includes(event.task.state))) forward?.(event)
-    }, wanted)
+    const early: Array<[TaskEvent, string | undefined]> = []
+    let forward: Listener | undefined
+    const off = tasks.subscribe('*', (event, eventId) => {
+      if (event.type !== 'state' || (wanted !== undefined && !wanted.includes(event.task.state))) return
+      if (forward === undefined) early.push([event, eventId]); else forward(event, eventId)
+    }, wanted, lastEventId(request.headers))
     forward = stream(reply, '*', undefined, off, open)
+    for (const [event, eventId] of early) forward(event, eventId)
   })
 
   app.get('/v1/blobs/:digest', { schema: { params: DigestParams } }, async (request, reply) => {
@@ -108,38 +149,50 @@ function headOnly (reply: FastifyReply): FastifyReply {
 }
 
 /**
- * Server-Sent Events: `state`, `log`, `progress`, and `end` once the task is over. `off`
- * unsubscribes (undefined: too many subscribers). Returns the function that writes an event.
+ * Server-Sent Events: `state`, `log`, `progress`, and `end` once the task is over, each with
+ * its `id` (the initial state has none: it is the current state, not an event). `off`
+ * unsubscribes (undefined: too many subscribers). A client that does not read is dropped
+ * (see MAX_SSE_BUFFERED_BYTES). Returns the function that writes an event.
  */
-function stream (reply: FastifyReply, id: string, first: TaskViewT | undefined, off: (() => void) | undefined, open: Set<() => void>): (event: TaskEvent) => void {
+function stream (reply: FastifyReply, id: string, first: TaskViewT | undefined, off: (() => void) | undefined, open: Set<() => void>): Listener {
   reply.hijack()
   const res = reply.raw
+  let ended = false
   res.writeHead(200, { ...SSE_HEADERS, connection: 'keep-alive' })
   // Headers go out now, not with the first event (a quiet stream would look stalled).
   res.write(': connected\n\n')
-  let ended = false
-  const write = (name: string, data: unknown): void => { if (!ended) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`) }
-  const keepalive = setInterval(() => { res.write(': keepalive\n\n') }, KEEPALIVE_MS)
+  let slow: NodeJS.Timeout | undefined
+  const drop = (): void => {
+    reply.log.debug({ stream: id, buffered: res.writableLength }, 'event stream dropped: the client does not read')
+    end()
+    res.destroy()
+  }
+  const send = (frame: Buffer | string): void => {
+    if (ended) return
+    if (res.writableLength > MAX_SSE_QUEUED_BYTES) { drop(); return }
+    res.write(frame)
+    if (res.writableLength > MAX_SSE_BUFFERED_BYTES && slow === undefined) {
+      slow = setTimeout(drop, SLOW_READER_MS)
+      res.once('drain', () => { clearTimeout(slow); slow = undefined })
+    }
+  }
+  const keepalive = setInterval(() => { send(': keepalive\n\n') }, KEEPALIVE_MS)
   const end = (): void => {
     if (ended) return
     ended = true
     open.delete(end)
     clearInterval(keepalive)
+    clearTimeout(slow)
     off?.()
     if (!res.writableEnded) res.end()
   }
   open.add(end)
   res.on('close', end)
-  const forward = (event: TaskEvent): void => {
-    if (event.type === 'state') {
-      write('state', event.task)
-      if (id !== '*' && isTerminal(event.task.state)) { write('end', { state: event.task.state }); end() }
-      return
-    }
-    const { type, ...data } = event
-    write(type, data)
+  const forward = (event: TaskEvent, eventId?: string): void => {
+    send(frameOf(event, eventId))
+    if (event.type === 'state' && id !== '*' && isTerminal(event.task.state)) { send(sseFrame('end', JSON.stringify({ state: event.task.state }))); end() }
   }
-  if (off === undefined) { write('error', { name: 'TooManySubscribersError', message: 'too many event subscribers; try again later' }); end(); return forward }
+  if (off === undefined) { send(sseFrame('error', JSON.stringify({ name: 'TooManySubscribersError', message: 'too many event subscribers; try again later' }))); end(); return forward }
   if (first !== undefined) forward({ type: 'state', task: first })
   return forward
 }

@@ -175,6 +175,7 @@ export class AdvertService {
     if (advert.peerId === this.#c.peerId) return TopicValidatorResult.Ignore
     const result = this.peers.upsert(advert, this.#now())
     if (result === 'stale') { this.stats.stale++; return TopicValidatorResult.Ignore }
+    if (result === 'full') { this.stats.rejected++; this.#c.logger.debug({ peer: advert.peerId }, 'peer table full: advert of a new peer ignored'); return TopicValidatorResult.Ignore }
     this.stats.accepted++
     this.events.emit('peer-seen', advert.peerId, advert.addresses)
     if (result === 'new') this.#c.logger.info({ peer: advert.peerId, name: advert.capabilities.name }, 'peer joined')

@@ -1,6 +1,9 @@
 /**
  * Peers known from their adverts, with expiry. A peer is live until 3 of its promised
  * intervals pass without a newer advert. Pure: the caller passes the clock.
+ * Bounded: at most `maxPeers` (default MAX_PEERS); when full, expired peers are swept and a
+ * new peer beyond that is refused ('full'; known peers still update), so a flood of adverts
+ * from made-up identities cannot grow the table.
  */
 import type { Advert } from '../../protocols/index.js'
 import { EXPIRY_INTERVALS } from './interval.js'
@@ -14,15 +17,23 @@ export interface PeerEntry {
   clockSkewMs: number
 }
 
-export type UpsertResult = 'new' | 'updated' | 'stale'
+export type UpsertResult = 'new' | 'updated' | 'stale' | 'full'
+
+export const MAX_PEERS = 10_000
 
 export class PeerTable {
   readonly #peers = new Map<string, PeerEntry>()
+  readonly #maxPeers: number
+
+  constructor (maxPeers = MAX_PEERS) {
+    this.#maxPeers = maxPeers
+  }
 
   /** Record an advert; a replay (seq not above the known one) is 'stale' and changes nothing. */
   upsert (advert: Advert, now: number): UpsertResult {
     const known = this.#peers.get(advert.peerId)
     if (known !== undefined && advert.seq <= known.advert.seq) return 'stale'
+    if (known === undefined && this.#peers.size >= this.#maxPeers && (this.sweep(now), this.#peers.size >= this.#maxPeers)) return 'full'
     this.#peers.set(advert.peerId, {
       advert,
       lastSeen: now,

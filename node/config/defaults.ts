@@ -29,6 +29,7 @@ export function defaultConfig (): Config {
     metrics: { public: false, libp2p: false },
     api: { cors: { origins: [] } },
     ledger: { retention: { afterMs: 7 * 86_400_000, everyMs: 3_600_000 } },
+    blobs: { maxMb: 10_240, keepUnreferencedMs: 7 * 86_400_000, gcIntervalMs: 600_000 },
     auction: { bidders: 3, bidTimeoutMs: 500, leaseMs: 5000, heartbeatMs: 1000, maxAttempts: 3, agingMs: 60_000 },
   }
 }

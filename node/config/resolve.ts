@@ -153,6 +153,7 @@ export function resolveConfig (sources: ConfigSources): Readonly<Config> {
     auction: { ...defaults.auction, ...file.auction },
     models: { ...defaults.models, ...file.models },
     apiLimits: { ...defaults.apiLimits, ...file.apiLimits },
+    blobs: { ...defaults.blobs, ...file.blobs },
     workers: { ...defaults.workers, ...file.workers },
     resources: { ...defaults.resources, ...file.resources },
     metrics: { ...defaults.metrics, ...file.metrics },

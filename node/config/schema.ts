@@ -84,6 +84,16 @@ export const RetentionSchema = Type.Object({
   everyMs: Type.Integer({ minimum: 1000, maximum: 7 * 86_400_000 }),
 }, { additionalProperties: false })
 
+/** The blob store's bounds (docs/ARCHITECTURE.md, "Blob garbage collection"). */
+export const BlobsSchema = Type.Object({
+  /** Size cap of the blob store in MiB: above it, blobs neither pinned nor in use are removed, oldest first. */
+  maxMb: Type.Integer({ minimum: 1, maximum: 1_073_741_824 }),
+  /** A blob that no task in the ledger references is removed once stored this long (0: never). */
+  keepUnreferencedMs: Type.Integer({ minimum: 0, maximum: 3_153_600_000_000 }),
+  /** How often garbage collection runs (also soon after a put takes the store over its cap). */
+  gcIntervalMs: Type.Integer({ minimum: 1000, maximum: 86_400_000 }),
+}, { additionalProperties: false })
+
 export const ConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1 }),
   name: Type.String({ minLength: 1, maxLength: 64 }),
@@ -108,6 +118,7 @@ export const ConfigSchema = Type.Object({
   auction: AuctionSchema,
   models: ModelsSchema,
   apiLimits: ApiLimitsSchema,
+  blobs: BlobsSchema,
   advert: Type.Object({
     /** Shortest mean interval between two adverts of this node. */
     baseIntervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
@@ -123,7 +134,8 @@ export type Config = Type.Static<typeof ConfigSchema>
 export type DeclaredResources = Type.Static<typeof DeclaredResourcesSchema>
 export type { Gpu } from '../../protocols/index.js'
 export type ModelsConfig = Type.Static<typeof ModelsSchema>
+export type BlobsConfig = Type.Static<typeof BlobsSchema>
 
 /** The part of the config a file may set: everything, each key optional. */
-export const ConfigFileSchema = Type.Partial(Type.Object({ ...ConfigSchema.properties, auction: Type.Partial(AuctionSchema, { additionalProperties: false }), models: Type.Partial(ModelsSchema, { additionalProperties: false }), apiLimits: Type.Partial(ApiLimitsSchema, { additionalProperties: false }), metrics: Type.Partial(MetricsSchema, { additionalProperties: false }), ledger: Type.Object({ retention: Type.Optional(Type.Partial(RetentionSchema, { additionalProperties: false })) }, { additionalProperties: false }) }), { additionalProperties: false })
+export const ConfigFileSchema = Type.Partial(Type.Object({ ...ConfigSchema.properties, auction: Type.Partial(AuctionSchema, { additionalProperties: false }), models: Type.Partial(ModelsSchema, { additionalProperties: false }), apiLimits: Type.Partial(ApiLimitsSchema, { additionalProperties: false }), blobs: Type.Partial(BlobsSchema, { additionalProperties: false }), metrics: Type.Partial(MetricsSchema, { additionalProperties: false }), ledger: Type.Object({ retention: Type.Optional(Type.Partial(RetentionSchema, { additionalProperties: false })) }, { additionalProperties: false }) }), { additionalProperties: false })
 export type ConfigFile = Type.Static<typeof ConfigFileSchema>

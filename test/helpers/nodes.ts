@@ -22,6 +22,8 @@ export interface TestNodeInit {
   auction?: Record<string, number>
   /** The config's `metrics` (e.g. `{ libp2p: true }`). */
   metrics?: Record<string, unknown>
+  /** `blobs.*` config (maxMb, keepUnreferencedMs, gcIntervalMs). */
+  blobs?: Record<string, number>
 }
 
 const tempDirs: string[] = []
@@ -64,6 +66,7 @@ export async function startTestNode (init: TestNodeInit): Promise<GryphgenNode> 
         // (an auction ends as soon as every asked node has answered).
         auction: { leaseMs: 2000, heartbeatMs: 300, bidTimeoutMs: 5000, ...init.auction },
         ...(init.metrics === undefined ? {} : { metrics: init.metrics }),
+        ...(init.blobs === undefined ? {} : { blobs: init.blobs }),
       }),
     },
   })

@@ -89,6 +89,18 @@ describe('peer table', () => {
     expect(table.sweep(20_000)).toEqual([])
   })
 
+  test('bounded: a full table refuses new peers (known ones still update) until expired ones are swept', () => {
+    const table = new PeerTable(3)
+    for (const [i, intervalMs] of [[1, 1000], [2, 60_000], [3, 60_000]]) expect(table.upsert(advert({ peerId: `peer-${i}`, intervalMs }), 0)).toBe('new')
+    expect(table.upsert(advert({ peerId: 'peer-4' }), 1000)).toBe('full')
+    expect(table.size).toBe(3)
+    expect(table.upsert(advert({ peerId: 'peer-2', seq: 99 }), 1000)).toBe('updated')
+    // peer-1 promised adverts every second: 3 intervals later it is gone, and there is room.
+    expect(table.upsert(advert({ peerId: 'peer-4' }), EXPIRY_INTERVALS * 1000)).toBe('new')
+    expect(table.get('peer-1')).toBeUndefined()
+    expect(table.size).toBe(3)
+  })
+
   test('clock skew is estimated from sentAt', () => {
     const table = new PeerTable()
     table.upsert(advert({ sentAt: 100_000 }), 40_000)

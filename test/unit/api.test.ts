@@ -37,6 +37,12 @@ const node: ApiNode = {
     feedback: async (id) => { throw new NotFoundError(`no task ${id}`) },
   },
   corpora: { list: () => [], add: async () => ({ chunks: 0, sources: 0 }), query: async () => [], remove: async () => {} },
+  blobs: {
+    pin: async (digest) => { throw new NotFoundError(`no blob ${digest}`) },
+    unpin: async (digest) => ({ digest, pinned: false }),
+    status: () => ({ storedBytes: 0, storedBlobs: 0, maxBytes: 1, pinned: 0, overCap: false, gc: { runs: 0, removed: 0, removedBytes: 0, lastRunAt: null } }),
+    collect: async () => ({ removed: 0, removedBytes: 0, storedBytes: 0, overCap: false }),
+  },
 }
 const app = buildApp({ node, token: TOKEN, logger: silentLogger() })
 const auth = { authorization: `Bearer ${TOKEN}` }
@@ -115,6 +121,17 @@ describe('HTTP API', () => {
     const unknown = await post({ verdict: 'reject', note: 'wrong' })
     expect(unknown.statusCode).toBe(404)
     expect(unknown.json().error.name).toBe('NotFoundError')
+  })
+
+  test('blob pins: a digest that is not 64 lowercase hex is a 400 ValidationError; unpin answers the state', async () => {
+    for (const method of ['POST', 'DELETE'] as const) {
+      const res = await app.inject({ method, url: '/v1/blobs/ABC/pin', headers: auth })
+      expect(res.statusCode).toBe(400)
+      expect(res.json().error.name).toBe('ValidationError')
+    }
+    const digest = 'a'.repeat(64)
+    expect((await app.inject({ method: 'POST', url: `/v1/blobs/${digest}/pin`, headers: auth })).json().error.name).toBe('NotFoundError')
+    expect((await app.inject({ method: 'DELETE', url: `/v1/blobs/${digest}/pin`, headers: auth })).json()).toEqual({ digest, pinned: false })
   })
 
   test('a 500 hides internals', async () => {
