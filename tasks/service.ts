@@ -2,7 +2,8 @@
  * TaskService: the node's tasks. Submissions are acknowledged once durable in the ledger
  * (and, with `durability: 'replicated'`, fsynced by one more node); this node is then their
  * auctioneer (auctioneer.ts). It bids on and runs awarded tasks (runner.ts), renews leases
- * by gossip (leases.ts), takes over the auctions of a dead auctioneer (takeover.ts), learns
+ * by gossip (leases.ts), takes over the auctions of a dead auctioneer (takeover.ts; only once
+ * synced with the mesh, as it resumes the tasks it found at start: sync-gate.ts), learns
  * run times from finished tasks (learning.ts), and feeds task events to subscribers (SSE).
  * This module wires those parts and answers submit, read, cancel and feedback; the mesh as
  * the auction sees it is candidates.ts's. Every state comes from the ledger fold.

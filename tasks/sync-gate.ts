@@ -5,8 +5,8 @@
  * - `resume` (auction the tasks found at start, judge their leases): once the node is
  *   connected, has completed a ledger sync with a peer, and has indexed what that sync
  *   brought; or, when it never gets a connection, after `aloneMs` (a node alone must still
- *   finish its own tasks; nobody can have adopted what nobody else holds... unless it is
- *   cut off, where fencing in the fold keeps one award per attempt).
+ *   finish its own tasks; if it is merely cut off and another node adopted them, the epochs
+ *   in the fold still keep one award per attempt).
  * - `takeOver` (adopt other auctioneers' tasks): only while connected, and a full lease after
  *   it became ready, so that live auctioneers have been heard (lease gossip) before any is
  *   judged dead. Never while alone.
