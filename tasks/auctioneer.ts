@@ -33,7 +33,7 @@ export interface AuctioneerComponents {
   peerId: string
   wire: Pick<AuctionWire, 'request'>
   runner: Pick<TaskRunner, 'bid' | 'accept' | 'holds' | 'view'>
-  leases: Pick<LeaseBoard, 'renewed'>
+  leases: Pick<LeaseBoard, 'renewed' | 'heldBy'>
   append: <T extends EntryType>(type: T, task: string, body: Bodies[T]) => Promise<unknown>
   /** The task's state now, and its entries (what an award carries). */
   task: (id: string) => Promise<TaskState | undefined>
@@ -147,7 +147,6 @@ export class Auctioneer {
 
   /** Held back until `resume()`: found in the ledger at start, not submitted since. */
   #held (id: string): boolean { return !this.#resumed && !this.#fresh.has(id) }
-
   /** Capabilities in the mesh changed: every waiting task gets its next auction at once. */
   retryBlocked (): void { this.#backoff.clear() }
 
@@ -195,7 +194,6 @@ export class Auctioneer {
         .finally(() => { this.#running.delete(state.id); this.#leaseStart.delete(key); this.kick(state.id) })
     }
   }
-
   stop (): void { this.#stopped = true }
   /** Runs one auction; true when the task needs no further auction now (placed, gone, given up). */
   async #auction (id: string): Promise<boolean> {
@@ -247,6 +245,8 @@ export class Auctioneer {
       state = this.#mine.get(id)
       if (state === undefined || state.state !== 'pending' || state.attempts.length >= this.#init.maxAttempts) return drop()
       const attempt = state.attempts.length + 1
+      // A live node holds this attempt already: an award (of a dead auctioneer) not here yet. Wait for it.
+      if (this.#c.leases.heldBy(id, attempt) !== undefined) { drop(); return false }
       let answer: string | undefined
       let sent = false
       try {
