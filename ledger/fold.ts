@@ -5,10 +5,10 @@
  *
  * Rules (conflicts included):
  *  1. The first `submitted` defines the task; later ones are conflicts, ignored.
- *  2. `awarded(n, node)` counts only from the task's auctioneer (the author of `submitted`,
- *     or a node that took the task over by writing `retried`), only for the next attempt
- *     number, and only while the task is not terminal; a second award of the same attempt
- *     is a conflict, ignored.
+ *  2. `awarded(n, node, epoch)` counts only from the task's current auctioneer at the task's
+ *     current epoch (the fencing token, see rule 9), only for the next attempt number, only
+ *     while no attempt is open and the task is not terminal; a second award of the same
+ *     attempt is a conflict, ignored.
  *  3. `started(n)` and `finished(n)` count only from attempt n's node.
  *  4. Two `finished` for one attempt: the first in canonical order wins; the other is a
  *     conflict, recorded and ignored.
@@ -23,11 +23,18 @@
  *     finished, and a later success of another attempt is then recorded, not applied: there
  *     is exactly one success per task.
  *  7. A task with no `submitted` entry (yet) has no state.
- *  8. `retried` (but for attempt n's own node, rule 6), `blocked` and `abandoned` count only from an auctioneer of record: the
- *     author of `submitted` or of an `adopted` (a node that took the auction over when the
- *     auctioneer was gone). `auctioneer` is the latest of them. `blocked` records why no node
- *     can run the task (cleared by the next award); `abandoned` fails a task with no open
- *     attempt (attempts exhausted). `cancelled` counts from any member of the mesh.
+ *  8. `retried` (but for attempt n's own node, rule 6), `blocked` and `abandoned` count only
+ *     from the current auctioneer: the author of `submitted` (epoch 1) or of the `adopted`
+ *     that opened the current epoch.
+ *     `blocked` records why no node can run the task (cleared by the next award); `abandoned`
+ *     fails a task with no open attempt (attempts exhausted). `cancelled` counts from any
+ *     member of the mesh.
+ *  9. Fencing (issue 15): `adopted(epoch)` counts only with epoch = the task's epoch + 1 and
+ *     while the task is not terminal; its author becomes the auctioneer and every earlier
+ *     auctioneer is fenced off (its later awards, retries and blocks are conflicts). Two
+ *     nodes adopting at once both write the same epoch: the first in canonical order wins.
+ *     An open attempt survives an adoption (its lease is judged by the new auctioneer).
+ *     `awardStatus` tells a runner whether its award is still the one the fold keeps.
  */
 import { isTerminal, type Bodies, type Entry, type TaskStateName } from '../protocols/index.js'
 import { compareHlc } from './hlc.js'
@@ -37,6 +44,8 @@ export type AttemptOutcome = 'succeeded' | 'failed' | 'lost' | 'cancelled' | 'la
 export interface Attempt {
   attempt: number
   node: string
+  /** The auctioneer's epoch the award was made at (the fencing token). */
+  epoch: number
   awardedAt: number
   leaseMs: number
   startedAt?: number
@@ -53,6 +62,8 @@ export interface TaskState {
   priority: number
   spec: Record<string, unknown>
   auctioneer: string
+  /** The fencing epoch: 1 from `submitted`, raised by 1 by each counted `adopted`. */
+  epoch: number
   state: TaskStateName
   submittedAt: number
   updatedAt: number
@@ -88,7 +99,6 @@ export function canonicalOrder (a: Entry, b: Entry): number {
 export function foldTask (entries: ReadonlyArray<{ id: string, entry: Entry }>, base?: TaskState): TaskState | undefined {
   const sorted = [...entries].sort((a, b) => canonicalOrder(a.entry, b.entry))
   let task: TaskState | undefined = base === undefined ? undefined : structuredClone(base)
-  const auctioneers = new Set<string>(base === undefined ? [] : [base.auctioneer])
   const pre: typeof sorted = []
   for (const item of sorted) {
     const { entry, id } = item
@@ -96,32 +106,34 @@ export function foldTask (entries: ReadonlyArray<{ id: string, entry: Entry }>, 
       if (entry.type !== 'submitted') { pre.push(item); continue }
       const body = entry.body as Bodies['submitted']
       task = {
-        id: entry.task, kind: body.kind, priority: body.priority, spec: body.spec, auctioneer: entry.author,
+        id: entry.task, kind: body.kind, priority: body.priority, spec: body.spec, auctioneer: entry.author, epoch: 1,
         state: 'pending', submittedAt: entry.hlc.wall, updatedAt: entry.hlc.wall, attempts: [], conflicts: [],
       }
-      auctioneers.add(entry.author)
       continue
     }
-    if (!apply(task, entry, auctioneers)) task.conflicts.push(id)
+    if (!apply(task, entry)) task.conflicts.push(id)
     else task.updatedAt = Math.max(task.updatedAt, entry.hlc.wall)
   }
   // Entries that sort before `submitted` (skewed clocks) still count, after it.
   if (task !== undefined) {
-    for (const { entry, id } of pre) if (!apply(task, entry, auctioneers)) task.conflicts.push(id)
+    for (const { entry, id } of pre) if (!apply(task, entry)) task.conflicts.push(id)
   }
   return task
 }
 
-function apply (task: TaskState, entry: Entry, auctioneers: Set<string>): boolean {
+function apply (task: TaskState, entry: Entry): boolean {
   const at = entry.hlc.wall
+  const byAuctioneer = entry.author === task.auctioneer
   switch (entry.type) {
     case 'submitted':
       return false
     case 'awarded': {
       const body = entry.body as Bodies['awarded']
-      if (!auctioneers.has(entry.author) || isTerminal(task.state) || body.attempt !== task.attempts.length + 1) return false
+      // Entries stored before epochs existed have none: they were all made at epoch 1.
+      const epoch = (body.epoch as number | undefined) ?? 1
+      if (!byAuctioneer || epoch !== task.epoch || isTerminal(task.state) || body.attempt !== task.attempts.length + 1) return false
       if (task.attempts.some(a => a.outcome === undefined)) return false // the current attempt is still open
-      task.attempts.push({ attempt: body.attempt, node: body.node, awardedAt: at, leaseMs: body.leaseMs })
+      task.attempts.push({ attempt: body.attempt, node: body.node, epoch, awardedAt: at, leaseMs: body.leaseMs })
       task.state = 'awarded'
       task.blocked = undefined
       return true
@@ -171,9 +183,9 @@ function apply (task: TaskState, entry: Entry, auctioneers: Set<string>): boolea
     case 'retried': {
       const body = entry.body as Bodies['retried']
       const attempt = task.attempts[body.attempt - 1]
-      // From an auctioneer of record (lease expired, award declined) or from the attempt's own
+      // From the current auctioneer (lease expired, award declined) or from the attempt's own
       // node giving it back (a retryable fault: its worker was lost).
-      if (attempt === undefined || !(auctioneers.has(entry.author) || entry.author === attempt.node) || attempt.outcome !== undefined || isTerminal(task.state)) return false
+      if (attempt === undefined || !(byAuctioneer || entry.author === attempt.node) || attempt.outcome !== undefined || isTerminal(task.state)) return false
       attempt.outcome = 'lost'
       attempt.endedAt = at
       attempt.error = body.reason
@@ -181,18 +193,19 @@ function apply (task: TaskState, entry: Entry, auctioneers: Set<string>): boolea
       return true
     }
     case 'adopted': {
-      if (isTerminal(task.state)) return false
-      auctioneers.add(entry.author)
+      const body = entry.body as Bodies['adopted']
+      if (isTerminal(task.state) || body.epoch !== task.epoch + 1) return false
+      task.epoch = body.epoch
       task.auctioneer = entry.author
       return true
     }
     case 'blocked': {
-      if (!auctioneers.has(entry.author) || task.state !== 'pending') return false
+      if (!byAuctioneer || task.state !== 'pending') return false
       task.blocked = { ...(entry.body as Bodies['blocked']), at }
       return true
     }
     case 'abandoned': {
-      if (!auctioneers.has(entry.author) || isTerminal(task.state) || task.attempts.some(a => a.outcome === undefined)) return false
+      if (!byAuctioneer || isTerminal(task.state) || task.attempts.some(a => a.outcome === undefined)) return false
       task.state = 'failed'
       task.abandonedReason = (entry.body as Bodies['abandoned']).reason
       return true
@@ -220,3 +233,20 @@ function attemptOf (task: TaskState, entry: Entry): Attempt | undefined {
 }
 
 const isCurrent = (task: TaskState, attempt: Attempt): boolean => task.attempts[task.attempts.length - 1] === attempt
+
+/**
+ * Whether `node` may (still) run `attempt` of a task, by this state (a fold of the entries a
+ * node holds): `current` (the fold keeps this award, open), `unknown` (the state does not know
+ * the attempt yet: entries still on their way), `superseded` (attempt n went to another node,
+ * was closed, or a later attempt exists), `terminal` (the task is over). Only `current`, or
+ * `unknown` where the award itself was verified a moment ago, lets a run start.
+ */
+export type AwardStatus = 'current' | 'unknown' | 'superseded' | 'terminal'
+
+export function awardStatus (state: TaskState | undefined, attempt: number, node: string): AwardStatus {
+  if (state === undefined) return 'unknown'
+  if (isTerminal(state.state)) return 'terminal'
+  const a = state.attempts[attempt - 1]
+  if (a === undefined) return 'unknown'
+  return a.node === node && a.outcome === undefined && state.attempts.length === attempt ? 'current' : 'superseded'
+}

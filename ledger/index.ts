@@ -1,7 +1,7 @@
 export { TaskLedger, type LedgerComponents, type LedgerEvents, type ReceiveOutcome } from './ledger.js'
 export { consecutiveRuns } from './held.js'
 export { isTerminal, type TaskStateName } from '../protocols/index.js'
-export { foldTask, canonicalOrder, type TaskState, type Attempt, type AttemptOutcome, type Checkpoint, type Feedback } from './fold.js'
+export { foldTask, canonicalOrder, awardStatus, type AwardStatus, type TaskState, type Attempt, type AttemptOutcome, type Checkpoint, type Feedback } from './fold.js'
 export { HybridClock, compareHlc, hlcKey } from './hlc.js'
 export { createEntrySigner, verifySignature, verifyRun, idOf } from './crypto.js'
 export type { Stored, Head } from './store.js'

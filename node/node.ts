@@ -201,6 +201,7 @@ export class GryphgenNode implements ApiNode {
     this.#blobKeeping = await life.add('blobs:gc', keeping, k => { k.start() })
     this.#tasks = new TaskService({
       mesh, ledger, workers: metrics.instrumentPool(pool), adverts: this.#adverts, capabilities, blobs: () => blobs, models, kinds: kindRegistry(), logger: componentLogger(this.#log, 'tasks'),
+      synced: () => (this.#ledgerSync?.stats.syncs ?? 0) > 0,
       admission: { requireModel: name => { requireModel(name, this.meshModels()) }, shareCorpus: async (name, options) => corpora.share(name, options) },
       retrieve: async ({ name, ref }, query, { k, signal }) => {
         const results = ref === undefined ? await corpora.query(name, query, { k, signal }) : await corpora.retrieve(ref, query, { k, signal })

@@ -26,6 +26,11 @@ const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$' })
 export const TaskIdSchema = Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })
 const Attempt = Type.Integer({ minimum: 1, maximum: 1000 })
 const Reason = Type.String({ maxLength: 2048 })
+/**
+ * Fencing epochs (issue 15): `awarded` and `adopted` entries written before epochs existed
+ * lack the field and fail these schemas (InvalidMessageError: rejected, never applied).
+ */
+const Epoch = Type.Integer({ minimum: 1, maximum: 1_000_000 })
 
 export const BodySchemas = {
   submitted: Type.Object({
@@ -34,7 +39,11 @@ export const BodySchemas = {
     /** The task as submitted: kind-specific fields, requirements and limits (validated by its kind). */
     spec: Type.Record(Type.String(), Type.Unknown()),
   }, { additionalProperties: false }),
-  awarded: Type.Object({ attempt: Attempt, node: PeerIdText, leaseMs: Type.Integer({ minimum: 100, maximum: 86_400_000 }) }, { additionalProperties: false }),
+  /**
+   * `epoch`: the fencing token, the auctioneer's epoch (1 for the submitter, raised by each
+   * `adopted`). The fold counts an award only at the task's current epoch, from its auctioneer.
+   */
+  awarded: Type.Object({ attempt: Attempt, node: PeerIdText, leaseMs: Type.Integer({ minimum: 100, maximum: 86_400_000 }), epoch: Epoch }, { additionalProperties: false }),
   started: Type.Object({ attempt: Attempt }, { additionalProperties: false }),
   finished: Type.Object({
     attempt: Attempt,
@@ -46,8 +55,8 @@ export const BodySchemas = {
   }, { additionalProperties: false }),
   cancelled: Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false }),
   retried: Type.Object({ attempt: Attempt, reason: Reason }, { additionalProperties: false }),
-  /** A node takes over the auction of a task whose auctioneer is gone. */
-  adopted: Type.Object({ reason: Reason }, { additionalProperties: false }),
+  /** A node takes over the auction of a task whose auctioneer is gone; `epoch` = the task's epoch + 1. */
+  adopted: Type.Object({ reason: Reason, epoch: Type.Integer({ minimum: 2, maximum: 1_000_000 }) }, { additionalProperties: false }),
   /** No node can run the task now (`wait`) or ever (`impossible`); grouped reasons. */
   blocked: Type.Object({
     verdict: Type.Union([Type.Literal('wait'), Type.Literal('impossible')]),

@@ -14,6 +14,10 @@
  * Leases: an open attempt lives while its holder renews its lease by gossip (leases.ts)
  * within `leaseMs` of the award or the last renewal. Expired -> `retried` (attempt lost) and
  * a new auction. After `maxAttempts` attempts the task is `abandoned` (failed).
+ *
+ * Restart: the tasks found in the ledger at start wait for `resume()` (the node has synced,
+ * or is alone): another node may have adopted them meanwhile, and an auction from the stale
+ * view would award an attempt twice. Tasks submitted since the start are not held back.
  */
 import type { TaskState } from '../ledger/index.js'
 import { expectAuctionMessage, type Bodies, type Entry, type EntryType, type TaskSummaryT } from '../protocols/index.js'
@@ -29,7 +33,7 @@ export interface AuctioneerComponents {
   peerId: string
   wire: Pick<AuctionWire, 'request'>
   runner: Pick<TaskRunner, 'bid' | 'accept' | 'holds' | 'view'>
-  leases: Pick<LeaseBoard, 'renewed'>
+  leases: Pick<LeaseBoard, 'renewed' | 'heldBy'>
   append: <T extends EntryType>(type: T, task: string, body: Bodies[T]) => Promise<unknown>
   /** The task's state now, and its entries (what an award carries). */
   task: (id: string) => Promise<TaskState | undefined>
@@ -42,12 +46,10 @@ export interface AuctioneerComponents {
   logger: Logger
 }
 
-/** How long after the first bid the others may still come in. */
 /** Auctions in flight at once; more pending tasks wait their turn. */
 const MAX_AUCTIONS = 64
 /** Longest wait before a task no node could take is auctioned again (capability changes cut it short). */
 const MAX_BACKOFF_MS = 8000
-
 export interface AuctioneerInit { bidders: number, bidTimeoutMs: number, leaseMs: number, maxAttempts: number }
 
 export class Auctioneer {
@@ -67,6 +69,8 @@ export class Auctioneer {
   readonly #leaseStart = new Map<string, number>()
   /** Awards made per node, recent or still in flight: what a bid may not know of yet. */
   readonly #awards = new RecentAwards()
+  readonly #fresh = new Set<string>() // submitted since this node started: auctioned even before resume()
+  #resumed = false
   #stopped = false
 
   constructor (components: AuctioneerComponents, init: AuctioneerInit) {
@@ -104,6 +108,7 @@ export class Auctioneer {
     const over = state.state === 'succeeded' || state.state === 'failed' || state.state === 'cancelled'
     if (over || state.auctioneer !== this.#c.peerId || this.#c.kind(state.kind) === undefined) {
       this.#mine.delete(state.id)
+      this.#fresh.delete(state.id)
       return
     }
     this.#mine.set(state.id, state)
@@ -115,6 +120,7 @@ export class Auctioneer {
    * auction is dropped and nothing is awarded).
    */
   submitted (state: TaskState, durable: Promise<unknown>): void {
+    this.#fresh.add(state.id)
     this.#durable.set(state.id, durable)
     durable.then(() => { this.#durable.delete(state.id) }, () => {
       this.#durable.delete(state.id)
@@ -132,6 +138,15 @@ export class Auctioneer {
     this.#pump()
   }
 
+  /** The node has synced with the mesh: the tasks it found at start may be auctioned (and their leases judged). */
+  resume (): void {
+    if (this.#resumed) return
+    this.#resumed = true
+    for (const s of this.#mine.values()) if (s.state === 'pending') this.kick(s.id)
+  }
+
+  /** Held back until `resume()`: found in the ledger at start, not submitted since. */
+  #held (id: string): boolean { return !this.#resumed && !this.#fresh.has(id) }
   /** Capabilities in the mesh changed: every waiting task gets its next auction at once. */
   retryBlocked (): void { this.#backoff.clear() }
 
@@ -158,6 +173,7 @@ export class Auctioneer {
   /** Every heartbeat: expire lapsed leases, re-auction pending tasks. */
   tick (now = Date.now()): void {
     for (const state of this.#mine.values()) {
+      if (this.#held(state.id)) continue
       if (state.state === 'pending') {
         if (!this.#running.has(state.id) && !this.#waiting.has(state.id) && (this.#backoff.get(state.id)?.next ?? 0) <= now) this.kick(state.id)
         continue
@@ -178,13 +194,11 @@ export class Auctioneer {
         .finally(() => { this.#running.delete(state.id); this.#leaseStart.delete(key); this.kick(state.id) })
     }
   }
-
   stop (): void { this.#stopped = true }
-
   /** Runs one auction; true when the task needs no further auction now (placed, gone, given up). */
   async #auction (id: string): Promise<boolean> {
     let state = this.#mine.get(id)
-    if (state === undefined || state.state !== 'pending') return true
+    if (state === undefined || state.state !== 'pending' || this.#held(id)) return true
     if (state.attempts.length >= this.#init.maxAttempts) {
       await this.#c.append('abandoned', id, { reason: `gave up after ${state.attempts.length} attempts: ${state.attempts.map(a => `${a.node.slice(-8)} ${a.error ?? a.outcome ?? ''}`).join('; ')}`.slice(0, 2048) })
       return true
@@ -232,10 +246,13 @@ export class Auctioneer {
       state = this.#mine.get(id)
       if (state === undefined || state.state !== 'pending' || state.attempts.length >= this.#init.maxAttempts) return drop()
       const attempt = state.attempts.length + 1
+      // A live node holds this attempt already: an award (of a dead auctioneer) not here yet. Wait for it.
+      if (this.#c.leases.heldBy(id, attempt) !== undefined) { drop(); return false }
       let answer: string | undefined
       let sent = false
       try {
-        const awarded = this.#c.append('awarded', id, { attempt, node: bid.nodeId, leaseMs: this.#init.leaseMs })
+        // The fencing token: the fold drops an award made at an epoch an adoption has raised.
+        const awarded = this.#c.append('awarded', id, { attempt, node: bid.nodeId, leaseMs: this.#init.leaseMs, epoch: state.epoch })
         if (bid.nodeId === this.#c.peerId) {
           // To itself: the runner's entries queue behind the award in this node's own log, so
           // it may start at once (one group commit for award, start and a quick finish).

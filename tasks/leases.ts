@@ -75,6 +75,12 @@ export class LeaseBoard {
     return r !== undefined && r.node === node ? r.at : undefined
   }
 
+  /** The node that renewed a lease on (task, attempt) within a lease, if any (an award this node's ledger may not hold yet). */
+  heldBy (task: string, attempt: number): string | undefined {
+    const r = this.#renewed.get(`${task}/${attempt}`)
+    return r !== undefined && this.#now() - r.at <= this.#leaseMs ? r.node : undefined
+  }
+
   #validate (_from: PeerId, msg: Message): TopicValidatorResult {
     let lease: LeaseMessage
     try {

@@ -7,11 +7,14 @@
  * - Runs each task: `started` (durable) -> the kind's executor -> `finished` (durable).
  * - A run that fails with a retryable error (worker lost, pool stopping) gives its attempt back
  *   with `retried`: the task is auctioned again; only the task's own failures end it `failed`.
+ *   Just before `started`, the award is checked against this node's ledger (fencing,
+ *   `awardStatus`): a task already over, or an attempt closed or given to another node, is
+ *   dropped unstarted. An award the ledger does not know yet (verified on receipt) runs.
  * - A task cancelled, or whose attempt was given up (lease expired), is dropped from the
  *   queue or aborted (its sandbox is killed). A cancelled run records what it printed
  *   (`finished` with outcome `cancelled`, which changes no state); nothing else is written.
  */
-import type { TaskState } from '../ledger/index.js'
+import { awardStatus, type TaskState } from '../ledger/index.js'
 import type { Bodies, EntryType, TaskEvent, LeaseMessage, TaskSummaryT } from '../protocols/index.js'
 import { checkNode, compareQueued, emptyLoad, estimateRunMs, estimateTaskRunMs, predictCompletion, MAX_PRIORITY, type NodeView, type RunEstimates, type PlacementTask } from '../scheduler/index.js'
 import type { WorkerPool } from '../workers/index.js'
@@ -192,6 +195,7 @@ export class TaskRunner {
     const tail = h.tail = new OutputTail()
     this.#running.set(id, h)
     const kind = this.#c.kinds.get(h.task.kind)
+    if (!await this.#stillCurrent(h)) { this.#running.delete(id); this.#pump(); return }
     // Not awaited before the run: `started` and, for quick kinds, `finished` share a group
     // commit. Inline kinds (noop) have no running phase: `finished` alone records them.
     const started = kind?.workerKind === null ? Promise.resolve(undefined) : this.#c.append('started', id, { attempt: h.attempt })
@@ -245,6 +249,14 @@ export class TaskRunner {
     await this.#c.append('finished', h.task.id, { attempt: h.attempt, outcome: 'cancelled', result: h.tail.result() }).catch((err: Error) => {
       this.#c.logger.warn({ task: h.task.id, err: err.message }, 'could not record the output of a cancelled run')
     })
+  }
+
+  /** Whether `h`'s award is still the open attempt by this node's ledger (see the header). */
+  async #stillCurrent (h: Held): Promise<boolean> {
+    const status = awardStatus(await this.#c.taskState(h.task.id).catch(() => undefined), h.attempt, this.#c.peerId)
+    if (status !== 'terminal' && status !== 'superseded' && !h.abort?.signal.aborted) return true
+    this.#c.logger.warn({ task: h.task.id, attempt: h.attempt, status }, 'award no longer current: not starting it')
+    return false
   }
 
   /** Stop taking awards; abort queued and running work (their leases lapse; others re-run them). */

@@ -2,14 +2,16 @@
  * What this node answers on the auction protocol:
  * - `bid?`: the runner's bid or the reason it cannot run the task.
  * - `award`: the carried entries are verified (signatures, chains) and stored; the task's
- *   fold from them must name the sender as the auctioneer of record and this node as the
- *   attempt's holder, the attempt must be the open one; then the runner accepts or declines.
+ *   fold from them and from what this node's own ledger holds of the task (fencing: a later
+ *   adoption, a finish the sender has not seen) must name the sender as the auctioneer of
+ *   record and keep this award as the open attempt (`awardStatus`); then the runner accepts
+ *   or declines.
  * - `replicate`: entries applied and fsynced before `stored`.
  * - `follow`: this node's log and progress events of a task it runs, until the task ends (of a
  *   task that ended here moments ago: the events kept of it).
  * Anything else gets `error`. Nothing a peer sends is trusted before it is verified.
  */
-import { consecutiveRuns, foldTask, idOf, isTerminal, verifyRun, type TaskLedger } from '../ledger/index.js'
+import { awardStatus, consecutiveRuns, foldTask, idOf, isTerminal, verifyRun, type TaskLedger } from '../ledger/index.js'
 import type { Entry, TaskEvent, AuctionMessage, AuctionMessageOf } from '../protocols/index.js'
 import type { Logger } from '../base/index.js'
 import type { TaskEvents } from './events.js'
@@ -17,7 +19,7 @@ import type { TaskRunner } from './runner.js'
 import type { WireHandler } from './wire.js'
 
 export interface ServeComponents {
-  ledger: Pick<TaskLedger, 'receive' | 'clock' | 'task'>
+  ledger: Pick<TaskLedger, 'receive' | 'clock' | 'task' | 'history'>
   runner: Pick<TaskRunner, 'bid' | 'accept' | 'holds'>
   events: TaskEvents
   peerId: string
@@ -66,13 +68,15 @@ async function takeAward (c: ServeComponents, message: AuctionMessageOf<'award'>
   void c.ledger.receive(message.entries, from).catch(() => {})
   // Entries this node writes next must sort after the award (HLC).
   for (const e of message.entries) c.ledger.clock.observe(e.hlc)
-  const state = foldTask(message.entries.map(entry => ({ id: ids.get(entry) ?? idOf(entry), entry })))
+  // The carried entries with what this node already holds of the task: the sender's view may
+  // lack an adoption that fenced it off, or the end of the task.
+  const known = new Map(((await c.ledger.history(message.task).catch(() => undefined)) ?? []).map(s => [s.id, s.entry]))
+  for (const entry of message.entries) known.set(ids.get(entry) ?? idOf(entry), entry)
+  const state = foldTask([...known].map(([id, entry]) => ({ id, entry })))
   if (state === undefined) return decline('award carries no submitted entry')
-  if (state.auctioneer !== from) return decline(`sender is not the task's auctioneer of record (${state.auctioneer})`)
-  const attempt = state.attempts[message.attempt - 1]
-  if (attempt === undefined || attempt.node !== c.peerId || attempt.outcome !== undefined || state.attempts.length !== message.attempt || isTerminal(state.state)) {
-    return decline(`attempt ${message.attempt} is not an open award to this node`)
-  }
+  if (state.auctioneer !== from) return decline(`sender is not the task's auctioneer of record (${state.auctioneer}, epoch ${state.epoch})`)
+  const status = awardStatus(state, message.attempt, c.peerId)
+  if (status !== 'current') return decline(status === 'terminal' ? `task is already ${state.state}` : `attempt ${message.attempt} is not an open award to this node (${status})`)
   const r = c.runner.accept(state, message.attempt)
   return r.ok ? { t: 'accepted', task: message.task } : decline(r.reason)
 }

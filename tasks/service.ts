@@ -2,7 +2,8 @@
  * TaskService: the node's tasks. Submissions are acknowledged once durable in the ledger
  * (and, with `durability: 'replicated'`, fsynced by one more node); this node is then their
  * auctioneer (auctioneer.ts). It bids on and runs awarded tasks (runner.ts), renews leases
- * by gossip (leases.ts), takes over the auctions of a dead auctioneer (takeover.ts), learns
+ * by gossip (leases.ts), takes over the auctions of a dead auctioneer (takeover.ts; only once
+ * synced with the mesh, as it resumes the tasks it found at start: sync-gate.ts), learns
  * run times from finished tasks (learning.ts), and feeds task events to subscribers (SSE).
  * This module wires those parts and answers submit, read, cancel and feedback; the mesh as
  * the auction sees it is candidates.ts's. Every state comes from the ledger fold.
@@ -30,6 +31,7 @@ import { RemoteFollower } from './follow.js'
 import { Candidates } from './candidates.js'
 import { learnFromTask } from './learning.js'
 import { Takeover } from './takeover.js'
+import { SyncGate } from './sync-gate.js'
 
 export interface TaskServiceComponents {
   mesh: TasksMesh
@@ -46,6 +48,8 @@ export interface TaskServiceComponents {
   kinds: KindRegistry
   /** For kinds that admit users' submissions (models, corpora); absent: nothing is admitted. */
   admission?: Omit<AdmissionContext, 'signal'>
+  /** Whether a ledger sync with a peer has completed since the start (sync-gate.ts); absent: never. */
+  synced?: () => boolean
 }
 
 
@@ -66,7 +70,7 @@ export class TaskService {
   readonly #takeover: Takeover
   #timer: NodeJS.Timeout | undefined
   #shape = ''
-  #startedAt = 0
+  #gate = new SyncGate({ startedAt: 0, leaseMs: 0, aloneMs: 0 })
   #stopped = false
 
   constructor (components: TaskServiceComponents, init: AuctionConfig) {
@@ -102,7 +106,8 @@ export class TaskService {
     }, this.#init)
     this.#takeover = new Takeover({
       peerId: this.#peerId, candidates: this.#candidates, knows: kind => this.#kinds.has(kind), logger,
-      adopt: async (task, reason) => components.ledger.append('adopted', task, { reason }),
+      state: async task => components.ledger.task(task),
+      adopt: async (task, epoch, reason) => components.ledger.append('adopted', task, { reason, epoch }),
     })
     this.#follower = new RemoteFollower({ wire: this.wire, events: this.events, peerId: this.#peerId, logger })
   }
@@ -110,7 +115,8 @@ export class TaskService {
   readonly #onStates = (states: readonly TaskState[]): void => { for (const s of states) this.#onState(s) }
 
   async start (): Promise<void> {
-    this.#startedAt = Date.now()
+    // Alone (never connected) for two leases: the node resumes its own tasks without a sync.
+    this.#gate = new SyncGate({ startedAt: Date.now(), leaseMs: this.#init.leaseMs, aloneMs: 2 * this.#init.leaseMs })
     await this.#candidates.refreshSelf()
     this.#c.ledger.events.on('states', this.#onStates)
     for (const state of ['pending', 'awarded', 'running'] as const) {
@@ -165,7 +171,7 @@ export class TaskService {
     // The auction starts while the entry is written (bids overlap the fsync); it awards only
     // once the entry is durable. Its state is what the fold will give, until the fold's arrives.
     const now = Date.now()
-    this.auctioneer.submitted({ id, kind: sub.kind, priority: sub.priority, spec: sub.spec, auctioneer: this.#peerId, state: 'pending', submittedAt: now, updatedAt: now, attempts: [], conflicts: [] }, appended)
+    this.auctioneer.submitted({ id, kind: sub.kind, priority: sub.priority, spec: sub.spec, auctioneer: this.#peerId, epoch: 1, state: 'pending', submittedAt: now, updatedAt: now, attempts: [], conflicts: [] }, appended)
     const stored = await appended
     if (sub.durability === 'replicated') await replicate(this.wire, this.#c.mesh, [stored.entry], options.signal)
     return { id, state: 'pending' }
@@ -247,8 +253,10 @@ export class TaskService {
     const now = Date.now()
     const shape = this.#candidates.shape()
     if (shape !== this.#shape) { this.#shape = shape; this.auctioneer.retryBlocked() }
+    const { ledger } = this.#c
+    const gate = this.#gate.observe(now, { connected: this.#candidates.connected().size > 0, synced: this.#c.synced?.() ?? false, entries: ledger.entryCount(), indexed: ledger.indexedCount() })
+    if (gate.resume) this.auctioneer.resume()
     this.auctioneer.tick(now)
-    if (now - this.#startedAt < this.#init.leaseMs) return // hear from peers before judging them dead
-    this.#takeover.check(this.#active.values(), now)
+    if (gate.takeOver) this.#takeover.check(this.#active.values(), now)
   }
 }

@@ -1,10 +1,14 @@
 /**
  * Taking over a dead auctioneer's tasks. A task whose auctioneer is neither connected nor heard
  * from within a lease is adopted by exactly one live node: the rendezvous owner of the task id
- * among the live nodes (the dead one left out), which writes `adopted`. Nothing is judged dead
- * during the first lease after this node starts: it has not heard from its peers yet.
+ * among the live nodes (the dead one left out), which writes `adopted` with the task's epoch
+ * raised by one (the fencing token: the fold then drops any award the old auctioneer makes).
+ * The service calls `check` only once this node is connected and has synced its ledger with a
+ * peer, a lease after that (sync-gate.ts): a node that just restarted knows neither who is
+ * alive nor which tasks already ended. Before writing, the task is read again from the ledger:
+ * a task that ended or moved to another auctioneer meanwhile is left alone.
  */
-import type { TaskState } from '../ledger/index.js'
+import { isTerminal, type TaskState } from '../ledger/index.js'
 import { rendezvousOwner } from '../scheduler/index.js'
 import type { Logger } from '../base/index.js'
 import type { Candidates } from './candidates.js'
@@ -13,7 +17,9 @@ export interface TakeoverComponents {
   peerId: string
   candidates: Pick<Candidates, 'alive' | 'connected' | 'liveNodes'>
   knows: (kind: string) => boolean
-  adopt: (task: string, reason: string) => Promise<unknown>
+  /** The task's state in this node's ledger now. */
+  state: (task: string) => Promise<TaskState | undefined>
+  adopt: (task: string, epoch: number, reason: string) => Promise<unknown>
   logger: Logger
 }
 
@@ -37,8 +43,17 @@ export class Takeover {
       live ??= this.#c.candidates.liveNodes(now, connected)
       if (rendezvousOwner(s.id, live.filter(id => id !== s.auctioneer)) !== this.#c.peerId) continue
       this.#adopting.add(s.id)
-      this.#c.logger.warn({ task: s.id, auctioneer: s.auctioneer }, 'auctioneer gone: taking the task over')
-      void this.#c.adopt(s.id, `auctioneer ${s.auctioneer} gone`).catch(() => { this.#adopting.delete(s.id) })
+      void this.#adopt(s).catch(() => { this.#adopting.delete(s.id) })
     }
+  }
+
+  async #adopt (seen: TaskState): Promise<void> {
+    const s = await this.#c.state(seen.id)
+    if (s === undefined || isTerminal(s.state) || s.auctioneer !== seen.auctioneer || s.epoch !== seen.epoch) {
+      this.#adopting.delete(seen.id)
+      return
+    }
+    this.#c.logger.warn({ task: s.id, auctioneer: s.auctioneer, epoch: s.epoch + 1 }, 'auctioneer gone: taking the task over')
+    await this.#c.adopt(s.id, s.epoch + 1, `auctioneer ${s.auctioneer} gone`)
   }
 }

@@ -82,10 +82,10 @@ describe('blob GC over a real store, pins in LevelDB and references from a real 
     await pins.pin(pinned)
     await ledger.append('submitted', 'task-open-0001', { kind: 'exec', priority: 0, spec: { inputs: { data: { digest: forOpenTask, size: 100 } } } })
     await ledger.append('submitted', 'task-done-0001', { kind: 'noop', priority: 0, spec: {} })
-    await ledger.append('awarded', 'task-done-0001', { attempt: 1, node: peerId, leaseMs: 1000 })
+    await ledger.append('awarded', 'task-done-0001', { attempt: 1, node: peerId, leaseMs: 1000, epoch: 1 })
     await ledger.append('finished', 'task-done-0001', { attempt: 1, outcome: 'succeeded', resultDigest: forFinishedTask })
     await ledger.append('submitted', 'task-build-0001', { kind: 'build', priority: 0, spec: {} })
-    await ledger.append('awarded', 'task-build-0001', { attempt: 1, node: peerId, leaseMs: 1000 })
+    await ledger.append('awarded', 'task-build-0001', { attempt: 1, node: peerId, leaseMs: 1000, epoch: 1 })
     await ledger.append('finished', 'task-build-0001', { attempt: 1, outcome: 'succeeded', result: { files: { 'main.py': { digest: buildFile, size: 100 } } } })
     await ledger.whenIndexed()
 

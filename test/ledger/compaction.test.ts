@@ -24,7 +24,7 @@ describe('compaction plan', () => {
 async function finishedTask (a: Author, w: Author, task: string, wall = 1000) {
   return [
     a.append('submitted', task, { kind: 'noop', priority: 5, spec: { n: 1 } }, wall),
-    a.append('awarded', task, { attempt: 1, node: w.peerId, leaseMs: 1000 }, wall + 1),
+    a.append('awarded', task, { attempt: 1, node: w.peerId, leaseMs: 1000, epoch: 1 }, wall + 1),
     w.append('started', task, { attempt: 1 }, wall + 2),
     w.append('finished', task, { attempt: 1, outcome: 'succeeded', resultDigest: 'ab'.repeat(32), result: { text: 'hello' } }, wall + 3),
   ]

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { foldTask } from '../../ledger/index.js'
+import { awardStatus, foldTask } from '../../ledger/index.js'
 import type { Entry, EntryType, Bodies } from '../../protocols/ledger.js'
 
 // Pure fold tests: entries need no valid signatures here (verification is elsewhere).
@@ -12,7 +12,8 @@ function e<T extends EntryType> (author: string, wall: number, type: T, body: Bo
   return { id: `id${n}`, entry: { v: 1, author, seq: n, prev: null, hlc: { wall, logical: 0 }, type, task: 'task-0001', body: body as Record<string, unknown>, sig: '' } }
 }
 const submitted = (wall = 1) => e(A, wall, 'submitted', { kind: 'noop', priority: 5, spec: {} })
-const award = (wall: number, attempt: number, node: string, author = A) => e(author, wall, 'awarded', { attempt, node, leaseMs: 1000 })
+const award = (wall: number, attempt: number, node: string, author = A, epoch = 1) => e(author, wall, 'awarded', { attempt, node, leaseMs: 1000, epoch })
+const adopt = (wall: number, author: string, epoch: number) => e(author, wall, 'adopted', { reason: 'auctioneer gone', epoch })
 const start = (wall: number, attempt: number, node: string) => e(node, wall, 'started', { attempt })
 const finish = (wall: number, attempt: number, node: string, outcome: 'succeeded' | 'failed' = 'succeeded') => e(node, wall, 'finished', { attempt, outcome })
 const cancel = (wall: number, author = A) => e(author, wall, 'cancelled', { reason: 'user' })
@@ -113,7 +114,7 @@ describe('task fold', () => {
     expect(rogue?.state).toBe('awarded')
     expect(rogue?.conflicts).toHaveLength(2)
     // After adopting, W2 may.
-    const adopted = foldTask([...base, e(W2, 3, 'adopted', { reason: 'auctioneer gone' }), retry(4, 1, W2), award(5, 2, W1, W2)])
+    const adopted = foldTask([...base, adopt(3, W2, 2), retry(4, 1, W2), award(5, 2, W1, W2, 2)])
     expect(adopted?.auctioneer).toBe(W2)
     expect(adopted?.attempts.map(a => a.outcome)).toEqual(['lost', undefined])
     expect(adopted?.state).toBe('awarded')
@@ -156,5 +157,81 @@ describe('task fold', () => {
     expect(resumed?.conflicts).toHaveLength(1)
     const fb = foldTask([...base, e(W2, 9, 'feedback', { verdict: 'reject', note: 'wrong API' })])
     expect(fb?.feedback).toMatchObject([{ verdict: 'reject', note: 'wrong API', node: W2 }])
+  })
+})
+
+describe('fencing: epochs decide which award is current (issue 15)', () => {
+  const W3 = '12D3KooWWorker3333333333333333333333333333333333333'
+
+  test('a dead auctioneer\'s award and its adopter\'s award of the same attempt: exactly one counts, in every arrival order', () => {
+    // A awarded attempt 2 to W1 and died before anyone saw it; W2 adopted (epoch 2) and awarded attempt 2 to W3.
+    const base = [submitted(), award(2, 1, W1), retry(3, 1)]
+    for (const [aWall, adoptWall] of [[4, 5], [6, 5]]) {
+      const fromA = award(aWall, 2, W1)
+      const entries = [...base, fromA, adopt(adoptWall, W2, 2), award(7, 2, W3, W2, 2)]
+      for (const order of [entries, [...entries].reverse()]) {
+        const s = foldTask(order)
+        expect(s?.attempts).toHaveLength(2)
+        expect(s?.epoch).toBe(2)
+        expect(s?.auctioneer).toBe(W2)
+        const winner = s?.attempts[1].node
+        const loser = winner === W1 ? W3 : W1
+        expect(awardStatus(s, 2, winner ?? '')).toBe('current')
+        expect(awardStatus(s, 2, loser)).toBe('superseded')
+      }
+      // Before the adoption (A's award sorts first) A's award holds; after it, the adopter's.
+      expect(foldTask(entries)?.attempts[1].node).toBe(aWall < adoptWall ? W1 : W3)
+    }
+  })
+
+  test('an adoption fences the old auctioneer off: its later awards, retries and blocks are conflicts', () => {
+    const s = foldTask([submitted(), adopt(2, W2, 2), award(3, 1, W1), award(4, 1, W1, A, 2), retry(5, 1)])
+    expect(s?.state).toBe('pending')
+    expect(s?.attempts).toEqual([])
+    expect(s?.conflicts).toHaveLength(3)
+    const t = foldTask([submitted(), award(2, 1, W1), adopt(3, W2, 2), retry(4, 1), e(A, 5, 'abandoned', { reason: 'x' })])
+    expect(t?.state).toBe('awarded') // the open attempt survives the adoption; A can no longer close it
+    expect(t?.attempts[0]).toMatchObject({ node: W1, epoch: 1 })
+    expect(t?.attempts[0].outcome).toBeUndefined()
+  })
+
+  test('an award must carry the current epoch, even from the current auctioneer', () => {
+    expect(foldTask([submitted(), award(2, 1, W1, A, 2)])?.attempts).toEqual([])
+    expect(foldTask([submitted(), adopt(2, W2, 2), award(3, 1, W1, W2, 1)])?.attempts).toEqual([])
+    expect(foldTask([submitted(), adopt(2, W2, 2), award(3, 1, W1, W2, 2)])?.attempts).toMatchObject([{ node: W1, epoch: 2 }])
+  })
+
+  test('two nodes adopting at once: the first in canonical order wins; the second cannot award', () => {
+    const s = foldTask([submitted(), adopt(2, W2, 2), adopt(3, W3, 2), award(4, 1, W1, W3, 2), award(5, 1, W1, W2, 2)])
+    expect(s?.auctioneer).toBe(W2)
+    expect(s?.attempts).toHaveLength(1)
+    expect(s?.conflicts).toHaveLength(2)
+    // An adoption must raise the epoch by exactly one.
+    expect(foldTask([submitted(), adopt(2, W2, 3)])?.auctioneer).toBe(A)
+    expect(foldTask([submitted(), adopt(2, W2, 2), adopt(3, W3, 3)])).toMatchObject({ auctioneer: W3, epoch: 3 })
+  })
+
+  test('a terminal task is never adopted, awarded again, or current for any runner', () => {
+    const done = [submitted(), award(2, 1, W1), start(3, 1, W1), finish(4, 1, W1)]
+    const s = foldTask([...done, adopt(5, W2, 2), award(6, 2, W3, W2, 2), award(7, 2, W3)])
+    expect(s).toMatchObject({ state: 'succeeded', auctioneer: A, epoch: 1 })
+    expect(s?.attempts).toHaveLength(1)
+    expect(awardStatus(s, 2, W3)).toBe('terminal')
+    expect(awardStatus(s, 1, W1)).toBe('terminal')
+  })
+
+  test('awardStatus: unknown while the award is on its way, superseded once closed or replaced', () => {
+    expect(awardStatus(undefined, 1, W1)).toBe('unknown')
+    expect(awardStatus(foldTask([submitted()]), 1, W1)).toBe('unknown')
+    expect(awardStatus(foldTask([submitted(), award(2, 1, W1)]), 1, W1)).toBe('current')
+    expect(awardStatus(foldTask([submitted(), award(2, 1, W1), start(3, 1, W1)]), 1, W1)).toBe('current')
+    expect(awardStatus(foldTask([submitted(), award(2, 1, W1), retry(3, 1)]), 1, W1)).toBe('superseded')
+    expect(awardStatus(foldTask([submitted(), award(2, 1, W1), retry(3, 1), award(4, 2, W2)]), 1, W1)).toBe('superseded')
+    expect(awardStatus(foldTask([submitted(), award(2, 1, W1)]), 1, W2)).toBe('superseded')
+  })
+
+  test('an award stored before epochs existed counts as epoch 1', () => {
+    const legacy = e(A, 2, 'awarded', { attempt: 1, node: W1, leaseMs: 1000 } as unknown as Bodies['awarded'])
+    expect(foldTask([submitted(), legacy])?.attempts).toMatchObject([{ node: W1, epoch: 1 }])
   })
 })

@@ -20,7 +20,7 @@ describe('task ledger', () => {
   test('appends are acknowledged, indexed and folded', async () => {
     const a = await openLedger()
     await a.ledger.append('submitted', 'task-0001', { kind: 'noop', priority: 5, spec: { n: 1 } })
-    await a.ledger.append('awarded', 'task-0001', { attempt: 1, node: a.peerId, leaseMs: 1000 })
+    await a.ledger.append('awarded', 'task-0001', { attempt: 1, node: a.peerId, leaseMs: 1000, epoch: 1 })
     await a.ledger.append('submitted', 'task-0002', { kind: 'noop', priority: 1, spec: {} })
     expect(a.ledger.versionVector()).toEqual({ [a.peerId]: 3 })
     expect((await a.ledger.task('task-0001'))?.state).toBe('awarded')
@@ -59,7 +59,7 @@ describe('task ledger', () => {
             const task = `task-000${op.task}`
             const node = nodes[op.node].peerId
             if (op.type === 'submitted') await at.append('submitted', task, { kind: 'noop', priority: op.task, spec: {} })
-            else if (op.type === 'awarded') await at.append('awarded', task, { attempt: op.attempt, node, leaseMs: 1000 })
+            else if (op.type === 'awarded') await at.append('awarded', task, { attempt: op.attempt, node, leaseMs: 1000, epoch: 1 })
             else if (op.type === 'started') await at.append('started', task, { attempt: op.attempt })
             else if (op.type === 'finished') await at.append('finished', task, { attempt: op.attempt, outcome: op.ok ? 'succeeded' : 'failed' })
             else if (op.type === 'cancelled') await at.append('cancelled', task, {})

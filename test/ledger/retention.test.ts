@@ -31,7 +31,7 @@ async function twoReplicas (): Promise<{ a: TestLedger, b: TestLedger, tasks: st
   const tasks = ids(6)
   for (const task of tasks) {
     await a.ledger.append('submitted', task, { kind: 'noop', priority: 5, spec: { task } })
-    await a.ledger.append('awarded', task, { attempt: 1, node: b.peerId, leaseMs: 5000 })
+    await a.ledger.append('awarded', task, { attempt: 1, node: b.peerId, leaseMs: 5000, epoch: 1 })
   }
   expect(await b.ledger.receive(await logged(a))).toEqual(['applied'])
   for (const [i, task] of tasks.entries()) {

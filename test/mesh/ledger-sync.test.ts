@@ -23,7 +23,7 @@ describe('ledger replication on loopback', () => {
     const c = await node({ swarmKey: psk, bootstrap: b.addresses() })
     await waitFor(() => a.peers().length === 2 && c.peers().length === 2)
     await submit(c, 'task-gossip1')
-    await c.ledger.append('awarded', 'task-gossip1', { attempt: 1, node: a.peerId, leaseMs: 5000 })
+    await c.ledger.append('awarded', 'task-gossip1', { attempt: 1, node: a.peerId, leaseMs: 5000, epoch: 1 })
     await waitFor(async () => (await a.ledger.task('task-gossip1'))?.state === 'awarded' && (await b.ledger.task('task-gossip1'))?.state === 'awarded', 5000)
     const history = await a.taskHistory('task-gossip1')
     expect(history?.entries.map(e => e.type)).toEqual(['submitted', 'awarded'])

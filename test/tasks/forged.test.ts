@@ -59,7 +59,7 @@ describe('forged auction messages', () => {
     expect(await ask(b, { t: 'award', task: id, attempt: 1, entries })).toMatchObject({ t: 'declined', reason: expect.stringMatching(/auctioneer of record/) })
     // The attacker signs its own award: valid signature, wrong author.
     const sign = createEntrySigner(attackerKey)
-    const forged = sign({ v: 1, author: attacker.peerId.toString(), seq: 1, prev: null, hlc: { wall: Date.now(), logical: 0 }, type: 'awarded', task: id, body: { attempt: 1, node: b.peerId, leaseMs: 5000 } }).entry
+    const forged = sign({ v: 1, author: attacker.peerId.toString(), seq: 1, prev: null, hlc: { wall: Date.now(), logical: 0 }, type: 'awarded', task: id, body: { attempt: 1, node: b.peerId, leaseMs: 5000, epoch: 1 } }).entry
     const reply = await ask(b, { t: 'award', task: id, attempt: 1, entries: [...entries, forged] })
     expect(reply).toMatchObject({ t: 'declined', reason: expect.stringMatching(/auctioneer of record/) })
     expect(b.taskService.runner.holds(id)).toBe(false)
