@@ -6,8 +6,8 @@
  * attempt of the task (unless no other node fits). No node fits now -> a `blocked` entry
  * with grouped reasons (written when the verdict changes) and the task stays pending; it is
  * auctioned again with backoff (0.5 s doubling to 8 s, reset when the mesh's capabilities
- * change), never dropped. At most MAX_AUCTIONS run at once; the rest wait their turn. Otherwise the best k
- * by predicted cost are asked for bids (deadline `bidTimeoutMs`); bids are ranked; the best
+ * change), never dropped. At most MAX_AUCTIONS run at once; the rest wait their turn. Otherwise
+ * the best k by predicted cost are asked for bids (`bidTimeoutMs`); bids are ranked; the best
  * bidder gets an `awarded` entry (durable) and then the award message carrying the task's
  * signed entries. It accepts, or declines (`retried`, next best bidder).
  *
@@ -280,11 +280,9 @@ export class Auctioneer {
   }
 
   async #askBid (summary: TaskSummaryT, node: string): Promise<Bid | undefined> {
-    if (node === this.#c.peerId) {
-      const bid = this.#c.runner.bid(summary)
-      return 'reason' in bid ? undefined : { taskId: summary.id, nodeId: node, ...bid }
-    }
-    return await requestBid(this.#c.wire, node, summary, { timeoutMs: this.#init.bidTimeoutMs, logger: this.#c.logger })
+    if (node !== this.#c.peerId) return await requestBid(this.#c.wire, node, summary, { timeoutMs: this.#init.bidTimeoutMs, logger: this.#c.logger })
+    const bid = this.#c.runner.bid(summary)
+    return 'reason' in bid ? undefined : { taskId: summary.id, nodeId: node, ...bid }
   }
 
   /** Send the award to a peer; undefined when accepted, else the reason it was not. */
