@@ -67,40 +67,35 @@ export function buildApp (init: AppInit): FastifyInstance {
   installMonitoring(app, init)
 
   // A plugin (registered after CORS): a 401 then carries the CORS headers, and a preflight is
-  // answered by CORS before it gets here. Not indented: the hook reads as before.
+  // answered by CORS before it gets here.
   void app.register(fp(async app => {
-  app.addHook('onRequest', async (request, reply) => {
-    if (open.isPublic(request) || isPublicRoute(request)) return
-    const given = request.headers.authorization
-    if (given === undefined || !timingSafeEqual(digest(given), expected)) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: { name: 'UnauthorizedError', message: 'missing or wrong bearer token (see <data-dir>/api-token)', type: 'authentication_error' } })
-    }
-  })
+    app.addHook('onRequest', async (request, reply) => {
+      if (open.isPublic(request) || isPublicRoute(request)) return
+      const given = request.headers.authorization
+      if (given === undefined || !timingSafeEqual(digest(given), expected)) {
+        return reply.code(401).header('www-authenticate', 'Bearer').send({ error: { name: 'UnauthorizedError', message: 'missing or wrong bearer token (see <data-dir>/api-token)', type: 'authentication_error' } })
+      }
+    })
   }))
 
-  // Not indented either: the routes read as before.
+  // The routes, in a plugin registered after @fastify/swagger (so the document sees them all).
   void app.register(async app => {
-  app.get('/v1/health', { schema: { response: { 200: HealthBody } } }, async () => ({ ok: true, peerId: init.node.peerId, version: init.node.version }))
-
-  app.get('/v1/node', { schema: { response: { 200: NodeBody } } }, async () => init.node.describe())
-
-  app.get('/v1/peers', { schema: { response: { 200: PeersBody } } }, async () => ({ peers: init.node.peers() }))
-
-  app.put('/v1/node/labels', { schema: { body: LabelsRequest, response: { 200: NodeBody } } }, async (request) => {
-    const body = request.body as { labels: string[] }
-    const signal = AbortSignal.timeout(10_000)
-    await init.node.setLabels(body.labels, { signal })
-    return init.node.describe()
-  })
-
-  ledgerRoutes(app, init.node)
-  taskRoutes(app, init.node.tasks)
-  openAiRoutes(app, init.node.tasks, init.node)
-  corpusRoutes(app, init.node.corpora, limits)
-  blobRoutes(app, init.node.blobs)
-  monitoringRoutes(app, init)
-  statsRoutes(app, init.node)
-  dashboardRoutes(app, init.dashboardDir)
+    app.get('/v1/health', { schema: { response: { 200: HealthBody } } }, async () => ({ ok: true, peerId: init.node.peerId, version: init.node.version }))
+    app.get('/v1/node', { schema: { response: { 200: NodeBody } } }, async () => init.node.describe())
+    app.get('/v1/peers', { schema: { response: { 200: PeersBody } } }, async () => ({ peers: init.node.peers() }))
+    app.put('/v1/node/labels', { schema: { body: LabelsRequest, response: { 200: NodeBody } } }, async (request) => {
+      const body = request.body as { labels: string[] }
+      await init.node.setLabels(body.labels, { signal: AbortSignal.timeout(10_000) })
+      return init.node.describe()
+    })
+    ledgerRoutes(app, init.node)
+    taskRoutes(app, init.node.tasks)
+    openAiRoutes(app, init.node.tasks, init.node)
+    corpusRoutes(app, init.node.corpora, limits)
+    blobRoutes(app, init.node.blobs)
+    monitoringRoutes(app, init)
+    statsRoutes(app, init.node)
+    dashboardRoutes(app, init.dashboardDir)
   })
 
   return app
