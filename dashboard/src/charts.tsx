@@ -18,6 +18,8 @@ function Chart ({ title, times, series, testid }: { title: string, times: number
       height: 220,
       series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 2 }))],
       axes: [{}, { size: 50 }],
+      // Always the last hour up to the newest sample (one sample alone would be padded to years).
+      scales: { x: { time: true, range: (_u, _min, max) => [max - 3600, max] } },
     }, [times, ...series.map(s => s.values)], box.current)
     return () => { plot.destroy() }
   }, [title, times, series])
