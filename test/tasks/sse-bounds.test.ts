@@ -68,11 +68,12 @@ describe('event streams with bounded memory', () => {
   test('a client that does not read is dropped: its subscription goes and it sees the stream end', async () => {
     const { node, token, taskId } = await setUp()
     const events = node.taskService.events
+    const own = events.subscribers // the node's own listeners (its stats history)
     const socket = silentClient(node, token, `/v1/tasks/${taskId}/events`)
-    await waitFor(() => events.subscribers === 1)
+    await waitFor(() => events.subscribers === own + 1)
     // 160 lines of 60 KB (~10 MB): far more than the kernel buffers of one loopback socket.
     await pump(node, 160, i => logLine(taskId, `${i} ${'x'.repeat(60_000)}`))
-    await waitFor(() => events.subscribers === 0)
+    await waitFor(() => events.subscribers === own)
     // Read now: what had reached the socket comes, then the end.
     const ended = new Promise<void>(resolve => { socket.on('end', resolve); socket.on('close', () => resolve()) })
     socket.resume()
@@ -88,6 +89,7 @@ describe('event streams with bounded memory', () => {
     const { node, token, taskId } = await setUp()
     const headers = { authorization: `Bearer ${token}` }
     const events = node.taskService.events
+    const own = events.subscribers // the node's own listeners (its stats history)
     const first = await fetch(`${node.apiUrl}/v1/tasks/${taskId}/events`, { headers })
     const firstPart = readSse(first, 4) // the current state, then 3 lines
     await waitFor(() => events.watched(taskId))
@@ -105,10 +107,10 @@ describe('event streams with bounded memory', () => {
     const view = await node.tasks.get(taskId)
     const all = await fetch(`${node.apiUrl}/v1/events`, { headers })
     const allPart = readSse(all, 1)
-    await waitFor(() => events.subscribers === 1)
+    await waitFor(() => events.subscribers === own + 1)
     await pump(node, 1, () => ({ type: 'state', task: { ...view, priority: 1 } }))
     const [seenState] = await allPart
-    await waitFor(() => events.subscribers === 0)
+    await waitFor(() => events.subscribers === own)
     await pump(node, 2, i => ({ type: 'state', task: { ...view, priority: 2 + i } }))
     const allAgain = await fetch(`${node.apiUrl}/v1/events`, { headers: { ...headers, 'last-event-id': seenState.id! } })
     expect((await readSse(allAgain, 2)).map(e => JSON.parse(e.data).priority)).toEqual([2, 3])
@@ -118,16 +120,17 @@ describe('event streams with bounded memory', () => {
     const { node, token, taskId } = await setUp()
     const events = node.taskService.events
     const view = await node.tasks.get(taskId)
+    const own = events.subscribers // the node's own listeners (its stats history)
     const sockets = Array.from({ length: 500 }, () => silentClient(node, token, '/v1/events'))
     try {
-      await waitFor(() => events.subscribers === 500)
+      await waitFor(() => events.subscribers === own + 500)
       const rssBefore = process.memoryUsage().rss
       // 1200 state changes of ~256 KB each (~300 MB): the first ~16 fill each client's kernel
       // buffers (~4 MB a socket); a node that kept the rest for clients that do not read would
       // hold all of it (an event's bytes are shared by the streams that send it).
       const padding = 'p'.repeat(256 * 1024)
       await pump(node, 1200, i => ({ type: 'state', task: { ...view, priority: i % 10, spec: { padding: `${i}${padding}` } } }))
-      await waitFor(() => events.subscribers === 0)
+      await waitFor(() => events.subscribers === own)
       const grewMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20
       // Bounded: 64 KiB waits per client at most (500 x 64 KiB = 32 MiB), plus the '*' resume backlog (16 MiB).
       expect(grewMb).toBeLessThan(200)
