@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { execFileSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { newSwarmKeyHex, nodeTracker, waitFor } from '../helpers/nodes.js'
+import { newSwarmKeyHex, nodeTracker, PATIENCE_MS, waitFor } from '../helpers/nodes.js'
 import type { GryphgenNode } from '../../node/node.js'
 import type { TaskViewT } from '../../protocols/task.js'
 
@@ -28,9 +28,12 @@ beforeAll(async () => {
   ])
   ;[gpu, ci] = rest
   all = [a, ...rest]
-  // Every node knows every other, with the sandbox probed (exec needs it).
-  await waitFor(() => all.every(n => n.peers().length === 4 && n.peers().every(p => p.capabilities.sandbox?.available === true)), 30_000)
-})
+  // Every node knows every other, with the sandbox probed (exec needs it). Five nodes in one
+  // process beside another test file on a busy machine can take over a minute to get there.
+  await waitFor(() => all.every(n => n.peers().length === 4 && n.peers().every(p => p.capabilities.sandbox?.available === true)), 2 * PATIENCE_MS).catch((err: Error) => {
+    throw new Error(`${err.message}; peers seen: ${all.map(n => `${n.config.name}=${n.peers().length} (sandboxed ${n.peers().filter(p => p.capabilities.sandbox?.available === true).length}, connections ${n.mesh.getConnections().length})`).join(', ')}`)
+  })
+}, 4 * PATIENCE_MS)
 afterAll(async () => { clearInterval(watchdog); await nodes.stopAll() })
 
 // Diagnostics for a rare stall seen twice (every ledger write of a node pending; see the
