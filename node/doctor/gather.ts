@@ -8,6 +8,9 @@ import type { NodeBodyT, PeerViewT } from '../api/index.js'
 import { apiRequest, findLocalNode } from '../cli/client.js'
 import type { DoctorFacts } from './diagnose.js'
 
+/** A TCP probe's wait: generous enough for a busy machine, short enough for a person waiting. */
+const TCP_PROBE_MS = 5000
+
 export async function tcpReachable (address: string, timeoutMs: number, signal?: AbortSignal): Promise<{ tcpOk: boolean, error?: string }> {
   let host: string
   let port: number
@@ -47,6 +50,6 @@ export async function gatherFacts (dataDir: string, bootstrap: readonly string[]
   }
   // What the running node actually dials (its --bootstrap flags, config, invite, remembered peers) with doctor's own.
   const targets = [...new Set([...bootstrap, ...invited, ...facts.node?.bootstrapAddresses ?? []])]
-  facts.bootstrapReachability = await Promise.all(targets.map(async address => ({ address, ...await tcpReachable(address, 2000, signal) })))
+  facts.bootstrapReachability = await Promise.all(targets.map(async address => ({ address, ...await tcpReachable(address, TCP_PROBE_MS, signal) })))
   return facts
 }
