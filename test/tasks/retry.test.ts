@@ -65,7 +65,8 @@ test("a task's own failure (non-zero exit) ends it failed at once, with no retry
 test('a task whose worker is killed at every attempt fails after maxAttempts, naming the lost workers', async () => {
   const [a] = all
   // A unique argument: no other process on the machine is this one.
-  const { id } = await a.tasks.submit({ kind: 'exec', command: ['sleep', `600.${process.pid}${Date.now() % 1000}`], requirements: { cpus: 1, memoryMb: 64 } }, {})
+  // A wall limit of its own: on a busy machine the kills may come later than the default 30 s.
+  const { id } = await a.tasks.submit({ kind: 'exec', command: ['sleep', `600.${process.pid}${Date.now() % 1000}`], requirements: { cpus: 1, memoryMb: 64 }, limits: { timeoutMs: 600_000 } }, {})
   // Bounded: one kill per attempt, at most maxAttempts (3) of them and a spare.
   for (let kills = 0; kills < 4 && !over(await a.tasks.get(id)); kills++) {
     const attempts = (await a.tasks.get(id)).attempts.length
