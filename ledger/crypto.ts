@@ -16,11 +16,30 @@ const b64url = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base6
 export type EntrySigner = (unsigned: UnsignedEntry) => { id: string, entry: Entry }
 
 export function createEntrySigner (key: PrivateKey): EntrySigner {
-  if (key.type !== 'Ed25519') throw new InvalidMessageError(`ledger keys must be Ed25519, not ${key.type}`)
-  const keyObject = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64url(key.raw.subarray(0, 32)), x: b64url(key.publicKey.raw) }, format: 'jwk' })
+  const keyObject = privateKeyObject(key)
   return unsigned => {
     const bytes = signingBytes(unsigned)
     return { id: sha256(bytes), entry: { ...unsigned, sig: b64url(sign(null, bytes, keyObject)) } }
+  }
+}
+
+/** A signer of arbitrary bytes (snapshot pages) with the node's key: base64url signatures. */
+export function createBytesSigner (key: PrivateKey): (bytes: Uint8Array) => string {
+  const keyObject = privateKeyObject(key)
+  return bytes => b64url(sign(null, bytes, keyObject))
+}
+
+function privateKeyObject (key: PrivateKey): KeyObject {
+  if (key.type !== 'Ed25519') throw new InvalidMessageError(`ledger keys must be Ed25519, not ${key.type}`)
+  return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64url(key.raw.subarray(0, 32)), x: b64url(key.publicKey.raw) }, format: 'jwk' })
+}
+
+/** Whether `sig` (base64url) is `signer`'s signature over `bytes`; false for a signer that is not an Ed25519 peer id. */
+export function verifyBytes (signer: string, bytes: Uint8Array, sig: string): boolean {
+  try {
+    return verify(null, bytes, publicKeyOf(signer), Buffer.from(sig, 'base64url'))
+  } catch {
+    return false
   }
 }
 

@@ -81,7 +81,7 @@ export class TaskLedger {
     this.#indexer = new TaskIndexer(this.store, this.#queue, () => this.#heads, components.logger)
     this.#indexer.onStates = states => { this.events.emit('states', states) }
     this.retention = new LedgerRetention({
-      store: this.store, queue: this.#queue, heads: () => this.#heads, marks: () => this.#indexer.marks, logger: components.logger, now: components.now ?? Date.now,
+      store: this.store, queue: this.#queue, heads: () => this.#heads, marks: () => this.#indexer.marks, logger: components.logger, now: components.now ?? Date.now, privateKey: components.privateKey, peerId: components.peerId,
       jumped: (author, head) => { this.#heads.set(author, head); this.#indexer.jump(author, head.seq) },
     })
   }

@@ -6,15 +6,19 @@
  * Guarantees: a compaction never removes an entry that is not indexed, nor one of a task
  * that is not terminal, nor one at or after the horizon; chain heads and equivocation
  * evidence are never removed; each author's checkpoint entry is kept (signed by its author,
- * so entries after it still verify). Summaries and checkpoints from peers are verified
- * before anything is written; a forged one rejects the whole snapshot.
+ * so entries after it still verify). Pages of summaries from peers are checked (a trusted
+ * signer, its signature over the page) and checkpoints verified before anything of them is
+ * written; a forged one rejects the whole page and aborts the snapshot.
  */
 import { EventEmitter } from 'node:events'
 import type { Logger } from '../base/index.js'
-import { validateSummary, type Entry } from '../protocols/index.js'
+import type { PrivateKey } from '@libp2p/interface'
+import type { Entry, SnapshotPage } from '../protocols/index.js'
 import { compactionOps, compactionTotals, type CompactionResult, type CompactionTotals } from './compact.js'
 import { checkpointOps, summaryOps, verifyCheckpoint } from './snapshot.js'
-import { verifySummary, type Summary } from './summary.js'
+import type { Summary } from './summary.js'
+import { openPage, signPage } from './snapshot-page.js'
+import { createBytesSigner } from './crypto.js'
 import { P, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
 import type { WriteQueue } from './write-queue.js'
 
@@ -28,6 +32,9 @@ export interface RetentionComponents {
   jumped: (author: string, head: Head) => void
   logger: Logger
   now: () => number
+  /** The node's identity: it signs the snapshot pages it serves. */
+  privateKey: PrivateKey
+  peerId: string
 }
 
 export interface RetentionEvents {
@@ -39,9 +46,11 @@ export class LedgerRetention {
   readonly events = new EventEmitter<RetentionEvents>()
   readonly #c: RetentionComponents
   #checkpoints = new Map<string, Stored>()
+  readonly #sign: (bytes: Uint8Array) => string
 
   constructor (components: RetentionComponents) {
     this.#c = components
+    this.#sign = createBytesSigner(components.privateKey)
   }
 
   async load (): Promise<void> {
@@ -80,9 +89,18 @@ export class LedgerRetention {
     })
   }
 
-  /** Verify and apply summaries from a peer (values as received); throws InvalidMessageError on a forged one, writing none. */
-  async receiveSummaries (values: readonly unknown[]): Promise<number> {
-    const summaries = values.map(v => verifySummary(validateSummary(v)))
+  /** A page frame of stored summaries (JSON as stored) signed by this node, for a peer that joins. */
+  signPage (summaries: readonly string[]): Uint8Array {
+    return signPage(this.#sign, this.#c.peerId, summaries)
+  }
+
+  /**
+   * Check and apply a page of summaries from a peer: its signer must be `trusted` (a member)
+   * and its signature must hold; throws InvalidMessageError otherwise, writing none of it.
+   * Resolves with the summaries applied (a summary this node already holds is skipped).
+   */
+  async receivePage (page: SnapshotPage, trusted: (peerId: string) => boolean): Promise<number> {
+    const summaries = openPage(page, trusted)
     return this.#c.queue.run(false, async () => {
       const { ops, applied, added } = await summaryOps(this.#c.store, summaries)
       if (added > 0) {

@@ -1,8 +1,7 @@
 /**
  * Snapshot join: applying what a peer's ledger compacted, for a node that lacks the entries.
- * The peer sends every summary it holds (verified here: signatures of the proof entries and
- * the state's agreement with them, summary.ts), then each author's checkpoint entry (verified
- * by its author's signature). A summary replaces the task's record, keeping the node's own
+ * The peer sends every summary it holds in signed pages (verified before this runs:
+ * snapshot-page.ts), then each author's checkpoint entry (verified by its author's signature). A summary replaces the task's record, keeping the node's own
  * entries of the task that the summary does not cover; a checkpoint above the node's head
  * moves the head there (its id is what the next entry's `prev` must name), deletes the
  * node's entries below it (all of them belong to tasks whose summaries came first) and marks
@@ -10,27 +9,31 @@
  * entries and compacts them itself. Summaries come before checkpoints, so a sync cut between
  * them leaves the head behind and the next sync sends them again (applying one twice is a no-op).
  */
-import { encodeSummary, summaryId, type Entry } from '../protocols/index.js'
+import { encodeSummary, type Entry } from '../protocols/index.js'
 import { InvalidMessageError } from '../base/index.js'
 import { verifySignature, idOf } from './crypto.js'
 import { foldTask } from './fold.js'
 import { hlcKey } from './hlc.js'
 import { P, logValue, seqKey, type BatchOp, type Head, type LedgerStore, type Stored, type TaskRecord } from './store.js'
-import type { Summary } from './summary.js'
+import type { PageSummary } from './snapshot-page.js'
 
-/** Ops that apply verified summaries; `added`: tasks that had no summary before (for the totals). */
-export async function summaryOps (store: LedgerStore, summaries: readonly Summary[]): Promise<{ ops: BatchOp[], applied: number, added: number }> {
+/**
+ * Ops that apply summaries from an opened page (snapshot-page.ts); `added`: tasks that had no
+ * summary before (for the totals). A task this node never saw (the usual case on join) gets
+ * its record as the summary's state, written from the received bytes without a fold.
+ */
+export async function summaryOps (store: LedgerStore, page: readonly PageSummary[]): Promise<{ ops: BatchOp[], applied: number, added: number }> {
   const ops: BatchOp[] = []
-  const raw = await store.db.getMany(summaries.map(s => P.task + s.task))
+  const raw = await store.db.getMany(page.map(s => P.task + s.summary.task))
   let applied = 0
   let added = 0
-  summaries.forEach((summary, i) => {
+  page.forEach(({ json, summary }, i) => {
     const before = raw[i] === undefined ? undefined : JSON.parse(raw[i] as string) as TaskRecord
-    if (before?.summary !== undefined && summaryId(before.summary) === summaryId(summary)) return
+    if (before?.summary !== undefined && encodeSummary(before.summary) === json) return
     const entries = (before?.entries ?? []).filter(e => e.entry.seq > (summary.upTo[e.entry.author] ?? 0))
-    const state = foldTask(entries, summary.state) ?? null
-    ops.push({ type: 'put', key: P.task + summary.task, value: JSON.stringify({ entries, state, summary } satisfies TaskRecord) })
-    ops.push({ type: 'put', key: P.summary + summary.task, value: encodeSummary(summary) })
+    const state = entries.length === 0 ? summary.state : foldTask(entries, summary.state) ?? null
+    const record = entries.length === 0 ? `{"entries":[],"state":${JSON.stringify(state)},"summary":${json}}` : JSON.stringify({ entries, state, summary } satisfies TaskRecord)
+    ops.push({ type: 'put', key: P.task + summary.task, value: record }, { type: 'put', key: P.summary + summary.task, value: json })
     if (before?.state != null && before.state.state !== state?.state) ops.push({ type: 'del', key: `${P.state}${before.state.state}!${summary.task}` })
     if (state !== null && before?.state?.state !== state.state) ops.push({ type: 'put', key: `${P.state}${state.state}!${summary.task}`, value: '' })
     const submitted = summary.proof.find(e => e.type === 'submitted')

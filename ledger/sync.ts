@@ -12,9 +12,10 @@
  *   the server through the stream's flow control. Never one round trip per entry.
  * - Snapshot join: a client whose version vector is below one of the server's checkpoints
  *   (it joined after a compaction, or was away longer than the retention window) cannot get
- *   the compacted entries; the server first sends every summary it holds, then its
- *   checkpoints, then the live entries above them. The client verifies each summary and
- *   checkpoint (ledger/retention.ts) and aborts the pull on a forged one.
+ *   the compacted entries; the server first sends every summary it holds, in pages it signs,
+ *   then its checkpoints, then the live entries above them. The client accepts a page only
+ *   signed by the peer it pulls from, verifies each checkpoint (ledger/snapshot-page.ts,
+ *   retention.ts), and aborts the pull on a forged one.
  * - Anti-entropy: a sync on every identified connection (join, partition heal) and every
  *   few seconds with one random connected peer.
  */
@@ -22,7 +23,7 @@ import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
-import { ANNOUNCE_MAX_BYTES, ANNOUNCE_MAX_ENTRIES, LEDGER_SYNC_PROTOCOL, LEDGER_TOPIC, decodeAnnouncement, encodeAnnouncement, type Entry, ACK, SYNC_WINDOW, decodeAck, decodeSyncMessage, decodeSyncRequest, encodeSyncBatchRaw, encodeSyncMessage, encodeSyncSummariesRaw } from '../protocols/index.js'
+import { ANNOUNCE_MAX_BYTES, ANNOUNCE_MAX_ENTRIES, LEDGER_SYNC_PROTOCOL, LEDGER_TOPIC, decodeAnnouncement, encodeAnnouncement, type Entry, ACK, SYNC_WINDOW, decodeAck, decodeSyncMessage, decodeSyncRequest, encodeSyncBatchRaw, encodeSyncMessage, SNAPSHOT_PAGE_BYTES, SNAPSHOT_PAGE_MAX_ENCODED, SNAPSHOT_PAGE_SUMMARIES } from '../protocols/index.js'
 import type { Logger } from '../base/index.js'
 import type { TaskLedger } from './ledger.js'
 import type { Stored } from './store.js'
@@ -37,7 +38,10 @@ export interface LedgerSyncInit {
   antiEntropyMs?: number
   batchEntries?: number
   batchBytes?: number
+  /** The longest wait for one step of a sync (a dial, one message read or written), default 30 s; a sync as a whole may take longer. */
   syncTimeoutMs?: number
+  /** The longest a whole pull may take (default 10 min): a peer cannot hold this node's one pull slot longer. */
+  pullMaxMs?: number
   /** Local appends are announced this long after the first of them (default 5 ms): one message for many write groups under load, and the fan-out to peers stays off the auction's critical path. */
   announceDelayMs?: number
 }
@@ -59,7 +63,7 @@ export class LedgerSync {
 
   constructor (components: LedgerSyncComponents, init: LedgerSyncInit = {}) {
     this.#c = components
-    this.#init = { antiEntropyMs: 5000, batchEntries: 500, batchBytes: 512 * 1024, syncTimeoutMs: 30_000, announceDelayMs: 5, ...init }
+    this.#init = { antiEntropyMs: 5000, batchEntries: 500, batchBytes: 512 * 1024, syncTimeoutMs: 30_000, pullMaxMs: 600_000, announceDelayMs: 5, ...init }
   }
 
   readonly #onApplied = (entries: readonly Stored[], local: boolean): void => {
@@ -132,29 +136,33 @@ export class LedgerSync {
   }
 
   async #pull (peer: string, signal: AbortSignal | undefined): Promise<number> {
-    const abort = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#init.syncTimeoutMs), ...(signal === undefined ? [] : [signal])])
+    // syncTimeoutMs bounds each step (a dial, a read, a write), not the pull: a large snapshot takes longer than one step.
+    const abort = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#init.pullMaxMs), ...(signal === undefined ? [] : [signal])])
+    const step = (): AbortSignal => AbortSignal.any([abort, AbortSignal.timeout(this.#init.syncTimeoutMs)])
     let applied = 0
-    const stream = await this.#c.mesh.dialProtocol(peerIdFromString(peer), LEDGER_SYNC_PROTOCOL, { signal: abort })
+    const stream = await this.#c.mesh.dialProtocol(peerIdFromString(peer), LEDGER_SYNC_PROTOCOL, { signal: step() })
     // Entries first, task states after: indexing waits while this pull runs.
     const release = this.#c.ledger.deferIndexing()
     try {
-      const lp = lpStream(stream, { maxDataLength: this.#init.batchBytes * 2, maxBufferSize: (SYNC_WINDOW + 2) * this.#init.batchBytes * 2 })
-      await lp.write(new TextEncoder().encode(JSON.stringify({ vv: this.#c.ledger.versionVector() })), { signal: abort })
+      const maxDataLength = Math.max(this.#init.batchBytes * 2, SNAPSHOT_PAGE_MAX_ENCODED)
+      const lp = lpStream(stream, { maxDataLength, maxBufferSize: (SYNC_WINDOW + 2) * maxDataLength })
+      await lp.write(new TextEncoder().encode(JSON.stringify({ vv: this.#c.ledger.versionVector() })), { signal: step() })
       for (;;) {
-        const message = decodeSyncMessage((await lp.read({ signal: abort })).subarray())
+        const message = decodeSyncMessage((await lp.read({ signal: step() })).subarray())
         if ('done' in message) break
-        if ('summaries' in message) await this.#c.ledger.retention.receiveSummaries(message.summaries)
+        // A snapshot page counts only if the peer this node syncs from (a member: the swarm key let it in) signed it.
+        if ('page' in message) await this.#c.ledger.retention.receivePage(message.page, signer => signer === peer)
         else if ('checkpoints' in message) await this.#c.ledger.retention.receiveCheckpoints(message.checkpoints)
         else {
           const outcomes = await this.#c.ledger.receive(message.entries, peer)
           if (outcomes.includes('rejected')) throw new Error(`peer ${peer} sent entries that fail verification`)
           applied += message.entries.length
         }
-        await lp.write(ACK, { signal: abort })
+        await lp.write(ACK, { signal: step() })
       }
       this.stats.syncs++
       this.stats.entriesPulled += applied
-      await stream.close({ signal: abort }).catch(() => {})
+      await stream.close({ signal: step() }).catch(() => {})
       return applied
     } catch (err) {
       this.stats.syncFailures++
@@ -176,16 +184,16 @@ export class LedgerSync {
   }
 
   async #serve (stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#init.syncTimeoutMs)])
+    const step = (): AbortSignal => AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#init.syncTimeoutMs)])
     try {
       const lp = lpStream(stream, { maxDataLength: 4 * 1024 * 1024 })
-      const { vv } = decodeSyncRequest((await lp.read({ signal })).subarray())
+      const { vv } = decodeSyncRequest((await lp.read({ signal: step() })).subarray())
       this.#rememberVector(connection.remotePeer.toString(), vv)
       const heads = this.#c.ledger.versionVector()
       let unacked = 0
       const write = async (bytes: Uint8Array): Promise<void> => {
-        if (unacked >= SYNC_WINDOW) { decodeAck((await lp.read({ signal })).subarray()); unacked-- }
-        await lp.write(bytes, { signal })
+        if (unacked >= SYNC_WINDOW) { decodeAck((await lp.read({ signal: step() })).subarray()); unacked-- }
+        await lp.write(bytes, { signal: step() })
         unacked++
       }
       const send = async (author: string, batch: string[]): Promise<void> => write(encodeSyncBatchRaw(author, batch))
@@ -214,29 +222,31 @@ export class LedgerSync {
           next += raw.length
         }
       }
-      await lp.write(encodeSyncMessage({ done: true }), { signal })
-      await stream.close({ signal })
+      await lp.write(encodeSyncMessage({ done: true }), { signal: step() })
+      await stream.close({ signal: step() })
     } catch (err) {
       this.#c.logger.debug({ peer: connection.remotePeer.toString(), err: (err as Error).message }, 'ledger sync serve failed')
       stream.abort(err as Error)
     }
   }
 
-  /** Every summary (in byte-bounded batches, as stored), then every checkpoint entry. */
+  /** Every summary (as stored, in signed pages of at most SNAPSHOT_PAGE_SUMMARIES / SNAPSHOT_PAGE_BYTES), then every checkpoint entry. */
   async #serveSnapshot (write: (bytes: Uint8Array) => Promise<void>): Promise<void> {
     const { store, retention } = this.#c.ledger
+    const send = async (page: string[]): Promise<void> => write(retention.signPage(page))
     let after = ''
     for (;;) {
-      const rows = await store.summariesRaw(after, this.#init.batchEntries)
+      const rows = await store.summariesRaw(after, SNAPSHOT_PAGE_SUMMARIES)
       if (rows.length === 0) break
-      let batch: string[] = []
+      let page: string[] = []
       let bytes = 0
       for (const [, json] of rows) {
-        if (batch.length > 0 && bytes + json.length > this.#init.batchBytes) { await write(encodeSyncSummariesRaw(batch)); batch = []; bytes = 0 }
-        batch.push(json)
-        bytes += json.length
+        const size = Buffer.byteLength(json)
+        if (page.length > 0 && bytes + size > SNAPSHOT_PAGE_BYTES) { await send(page); page = []; bytes = 0 }
+        page.push(json)
+        bytes += size
       }
-      await write(encodeSyncSummariesRaw(batch))
+      await send(page)
       after = rows[rows.length - 1][0]
     }
     const checkpoints = [...retention.checkpoints.values()].map(c => c.entry)

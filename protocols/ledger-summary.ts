@@ -23,7 +23,7 @@ const SummarySchema = Type.Object({
   v: Type.Literal(SUMMARY_VERSION),
   task: TaskIdSchema,
   state: Type.Record(Type.String(), Type.Unknown()),
-  proof: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 8 }),
+  proof: Type.Array(Type.Object({ type: Type.String({ maxLength: 32 }), task: Type.String({ maxLength: 64 }) }), { minItems: 1, maxItems: 8 }),
   upTo: Type.Record(Type.String({ minLength: 16, maxLength: 128 }), Type.Integer({ minimum: 1 })),
 }, { additionalProperties: false })
 const checkSummary = Compile(SummarySchema)
@@ -45,13 +45,21 @@ export function summaryId (summary: TaskSummary<unknown>): string {
   return createHash('sha256').update(encodeSummary(summary)).digest('hex')
 }
 
-/** Shape check (no signatures, no consistency: see ledger/summary.ts verifySummary). */
-export function validateSummary (value: unknown): TaskSummary {
+/**
+ * Shape check (no signatures, no consistency: see ledger/summary.ts verifySummary).
+ * `proof: 'submitted'` checks only the `submitted` proof entry in full (what a snapshot join
+ * reads of the proof: its time, for the recency index); the rest is carried for an audit,
+ * which checks every entry (`'all'`, the default).
+ */
+export function validateSummary (value: unknown, options: { proof?: 'all' | 'submitted' } = {}): TaskSummary {
   if (!checkSummary.Check(value)) {
     const first = checkSummary.Errors(value)[0]
     throw new InvalidMessageError(`summary fails schema at ${first?.instancePath ?? ''}: ${first?.message ?? 'invalid'}`)
   }
-  const proof = value.proof.map(validateEntry)
+  const proof = options.proof === 'submitted'
+    ? value.proof.map(e => (e as { type?: unknown }).type === 'submitted' ? validateEntry(e) : e as Entry)
+    : value.proof.map(validateEntry)
+  if (!proof.some(e => e.type === 'submitted')) throw new InvalidMessageError('a summary without its submitted entry')
   if (proof.some(e => e.task !== value.task)) throw new InvalidMessageError('a summary proves another task')
   if (Object.keys(value.upTo).length > 64) throw new InvalidMessageError('a summary names too many authors')
   return { ...value, proof }

@@ -1,9 +1,11 @@
 /**
  * Ledger sync protocol messages (LEDGER_SYNC_PROTOCOL, length-prefixed JSON over one stream):
  *   client -> server  { vv: { <author>: <highest contiguous seq> } }
- *   server -> client  { summaries: [Summary...] }      (snapshot join, only when the client's version
+ *   server -> client  {"page":{ signer, sig, sizes }}\n<summaries>
+ *                                                      (snapshot join, only when the client's version
  *                                                       vector is below one of the server's checkpoints:
- *                                                       every summary the server holds, in task order)
+ *                                                       every summary the server holds, in task order, in
+ *                                                       signed pages: protocols/snapshot-page.ts)
  *   server -> client  { checkpoints: [Entry...] }      (then each author's checkpoint entry)
  *   server -> client  { author, entries: [Entry...] }  (repeated; one author's consecutive run)
  *   client -> server  { ack: true }                    (after applying each batch of any kind)
@@ -16,7 +18,7 @@ import { Compile } from 'typebox/compile'
 import { InvalidMessageError } from '../base/index.js'
 import { parseJsonBytes } from './json.js'
 import { validateEntry, type Entry } from './ledger.js'
-import { validateSummary, type TaskSummary } from './ledger-summary.js'
+import { decodeSnapshotPage, isSnapshotPageFrame, type SnapshotPage } from './snapshot-page.js'
 
 const RequestSchema = Type.Object({
   vv: Type.Record(Type.String({ maxLength: 128 }), Type.Integer({ minimum: 0 })),
@@ -26,9 +28,7 @@ const BatchSchema = Type.Object({
   entries: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 1000 }),
 }, { additionalProperties: false })
 const DoneSchema = Type.Object({ done: Type.Literal(true) }, { additionalProperties: false })
-const SummariesSchema = Type.Object({ summaries: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false })
 const CheckpointsSchema = Type.Object({ checkpoints: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false })
-const checkSummaries = Compile(SummariesSchema)
 const checkCheckpoints = Compile(CheckpointsSchema)
 const AckSchema = Type.Object({ ack: Type.Literal(true) }, { additionalProperties: false })
 const checkAck = Compile(AckSchema)
@@ -45,7 +45,7 @@ const checkBatch = Compile(BatchSchema)
 const checkDone = Compile(DoneSchema)
 
 export interface SyncBatch { author: string, entries: Entry[] }
-export type SyncMessage = SyncBatch | { done: true } | { summaries: TaskSummary[] } | { checkpoints: Entry[] }
+export type SyncMessage = SyncBatch | { done: true } | { page: SnapshotPage } | { checkpoints: Entry[] }
 
 const parse = (bytes: Uint8Array): unknown => parseJsonBytes(bytes, 'sync message')
 
@@ -56,9 +56,9 @@ export function decodeSyncRequest (bytes: Uint8Array): { vv: Record<string, numb
 }
 
 export function decodeSyncMessage (bytes: Uint8Array): SyncMessage {
+  if (isSnapshotPageFrame(bytes)) return { page: decodeSnapshotPage(bytes) }
   const value = parse(bytes)
   if (checkDone.Check(value)) return value
-  if (checkSummaries.Check(value)) return { summaries: value.summaries.map(validateSummary) }
   if (checkCheckpoints.Check(value)) return { checkpoints: value.checkpoints.map(validateEntry) }
   if (!checkBatch.Check(value)) throw new InvalidMessageError('malformed sync batch')
   const entries = value.entries.map(validateEntry)
@@ -66,7 +66,7 @@ export function decodeSyncMessage (bytes: Uint8Array): SyncMessage {
   return { author: value.author, entries }
 }
 
-export function encodeSyncMessage (message: SyncMessage): Uint8Array {
+export function encodeSyncMessage (message: Exclude<SyncMessage, { page: SnapshotPage }>): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(message))
 }
 
@@ -75,7 +75,3 @@ export function encodeSyncBatchRaw (author: string, entryJson: readonly string[]
   return Buffer.from(`{"author":${JSON.stringify(author)},"entries":[${entryJson.join(',')}]}`, 'utf8')
 }
 
-/** A snapshot batch from summaries already encoded (canonical JSON, as the store keeps them). */
-export function encodeSyncSummariesRaw (summaryJson: readonly string[]): Uint8Array {
-  return Buffer.from(`{"summaries":[${summaryJson.join(',')}]}`, 'utf8')
-}

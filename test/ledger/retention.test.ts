@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, test } from 'vitest'
 import type { Entry } from '../../protocols/index.js'
 import { P, END } from '../../ledger/store.js'
+import { verifySummary } from '../../ledger/index.js'
+import { decodeSnapshotPage, encodeSnapshotPage } from '../../protocols/index.js'
 import { openLedger, closeLedger, closeAllLedgers, type TestLedger } from '../helpers/ledgers.js'
 import { removeTempDirs } from '../helpers/nodes.js'
 
@@ -110,37 +112,64 @@ describe('ledger compaction', () => {
 })
 
 describe('snapshot join', () => {
+  /** A's stored summaries as a page A signs (what its sync server sends). */
+  const jsonsOf = async (t: TestLedger) => (await summaries(t)).map(([, v]) => v)
+  const pageOf = async (t: TestLedger) => decodeSnapshotPage(t.ledger.retention.signPage(await jsonsOf(t)))
+  const only = (peerId: string) => (signer: string) => signer === peerId
+
   test('a new node takes the summaries, checkpoints and live tail and derives the same states', async () => {
     const { a, b, tasks } = await twoReplicas()
     await a.ledger.retention.compact(FUTURE())
     const c = await openLedger()
-    const sent = (await summaries(a)).map(([, v]) => JSON.parse(v) as unknown)
-    expect(await c.ledger.retention.receiveSummaries(sent)).toBe(4)
+    const page = await pageOf(a)
+    expect(await c.ledger.retention.receivePage(page, only(a.peerId))).toBe(4)
     expect(await c.ledger.retention.receiveCheckpoints([...a.ledger.retention.checkpoints.values()].map(s => s.entry))).toBe(2)
     expect(await c.ledger.receive(await logged(a))).toEqual(['applied', 'applied'])
     await c.ledger.whenIndexed()
     expect(await states(c, tasks)).toEqual(await states(a, tasks))
     expect(c.ledger.versionVector()).toEqual(a.ledger.versionVector())
     expect(await summaries(c)).toEqual(await summaries(a))
+    expect(await c.ledger.retention.totals()).toMatchObject({ tasks: 4 })
+    // The per-summary proofs came along: an audit can still check every one.
+    for (const [, json] of await summaries(c)) expect(() => verifySummary(JSON.parse(json))).not.toThrow()
     // Later entries chain on: B finishes a running task, C applies it.
     const done = await b.ledger.append('finished', 'task-0005', { attempt: 1, outcome: 'succeeded' })
     expect(await c.ledger.receive([done.entry])).toEqual(['applied'])
     await c.ledger.whenIndexed()
     expect((await c.ledger.task('task-0005'))?.state).toBe('succeeded')
     // Applying the same snapshot again changes nothing.
-    expect(await c.ledger.retention.receiveSummaries(sent)).toBe(0)
+    expect(await c.ledger.retention.receivePage(page, only(a.peerId))).toBe(0)
     expect(await c.ledger.retention.receiveCheckpoints([...a.ledger.retention.checkpoints.values()].map(s => s.entry))).toBe(0)
   })
 
-  test('a forged summary or checkpoint is rejected and nothing of it is written', async () => {
+  test('a page is rejected whole, nothing of it written: a summary altered inside it, a forged signature, a non-member signer', async () => {
     const { a } = await twoReplicas()
     await a.ledger.retention.compact(FUTURE())
     const c = await openLedger()
-    const sent = (await summaries(a)).map(([, v]) => JSON.parse(v) as any)
-    sent[1].state.attempts[0].result = { i: 42 }
-    await expect(c.ledger.retention.receiveSummaries(sent)).rejects.toMatchObject({ name: 'InvalidMessageError' })
-    expect((await summaries(c)).length).toBe(0)
-    expect(await c.ledger.task('task-0000')).toBeUndefined()
+    const stranger = await openLedger()
+    const page = await pageOf(a)
+    const jsons = await jsonsOf(a)
+    const nothingWritten = async () => {
+      expect((await summaries(c)).length).toBe(0)
+      expect(await c.ledger.task('task-0000')).toBeUndefined()
+      expect(await c.ledger.retention.totals()).toMatchObject({ tasks: 0 })
+    }
+    // A summary altered after A signed: its result changed (the state still agrees with nothing A vouched for).
+    const changed = jsons.map((json, i) => i === 3 ? json.replaceAll('"result":{"i":3}', '"result":{"i":42}') : json)
+    expect(changed[3]).not.toBe(jsons[3])
+    const altered = decodeSnapshotPage(encodeSnapshotPage(changed, () => page.sig, a.peerId))
+    await expect(c.ledger.retention.receivePage(altered, only(a.peerId))).rejects.toMatchObject({ name: 'InvalidMessageError' })
+    await nothingWritten()
+    // A signature that is not A's over this page: the stranger's, presented as A's.
+    const forged = { ...page, sig: decodeSnapshotPage(stranger.ledger.retention.signPage(jsons)).sig }
+    await expect(c.ledger.retention.receivePage(forged, only(a.peerId))).rejects.toMatchObject({ name: 'InvalidMessageError' })
+    await nothingWritten()
+    // A correctly signed page whose signer is not a member C trusts.
+    const foreign = decodeSnapshotPage(stranger.ledger.retention.signPage(jsons))
+    await expect(c.ledger.retention.receivePage(foreign, only(a.peerId))).rejects.toMatchObject({ name: 'InvalidMessageError' })
+    await nothingWritten()
+    // The untouched page goes in.
+    expect(await c.ledger.retention.receivePage(page, only(a.peerId))).toBe(4)
     const checkpoint = structuredClone([...a.ledger.retention.checkpoints.values()][0].entry)
     checkpoint.seq += 1000
     await expect(c.ledger.retention.receiveCheckpoints([checkpoint])).rejects.toMatchObject({ name: 'InvalidMessageError' })
