@@ -1,100 +1,187 @@
 /**
- * Join benchmark (issue 14): a new ledger made ready by snapshot (every summary, the
- * checkpoints, the live tail) vs by catching up on the full history, both in this run, on
- * real LevelDB, every summary / entry verified, states indexed. `npm run bench:join`
- * (`-- --tasks N --live M`; defaults 5,000 historical tasks, 1,000 live entries: about a
- * minute on a busy 2-core machine). The ledger side of a join only (no sockets:
- * `npm run bench:ledger` measures the wire); the 1,000,000-task figure is extrapolated
- * linearly from the measured N, and says so.
+ * Join benchmark (issue 14). `npm run bench:join` (`-- --tasks N --live M --full-tasks F`;
+ * defaults 100,000 compacted tasks, 10,000 live entries, full history measured at
+ * min(N, 100,000) tasks). Target: N = 1,000,000 compacted + 10k live, joiner ready in <= 10 s.
  *
- * Finding (first runs): a snapshot costs three signature checks per task (its proof) where
- * a full catch-up checks one per 500-entry run, so the ledger side of a snapshot join is not
- * faster than a full catch-up; it moves fewer bytes and stores less. Meeting 10 s for 1M
- * tasks needs a cheaper check of the summary set (e.g. a per-compaction digest of all
- * summaries, signed by the authors whose checkpoints cover them), not built yet.
+ * Snapshot join, measured: node A holds N compacted tasks (4 entries each, all terminal,
+ * by two authors whose chains are cut at checkpoints) and M live entries (its own pending
+ * tasks); node B starts (in this process, real libp2p on 127.0.0.1) with A as bootstrap and
+ * is ready when its version vector equals A's, its task index has caught up, and it holds
+ * the N summaries. Then A's and B's task records and state indexes are compared, all of them.
+ *
+ * Full-history catch-up, the baseline: node C holds the uncompacted entries of the first F of
+ * the same tasks plus M live entries; node D joins it the same way. When F < N its time is
+ * extrapolated linearly to N (labelled so). D's folded states of the F tasks are compared
+ * with B's.
+ *
+ * Fixture (not timed): the history is generated deterministically; for A, each task's summary
+ * is made by the real `summarize` and written through A's own snapshot page path (bulk
+ * LevelDB batches), so no 4M entries are applied one by one; only entries that some node
+ * could check are signed (the `started` entries, in no summary, are not, in A's fixture).
  */
 import '../base/polyfill.js'
 import { join } from 'node:path'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { parseArgs } from 'node:util'
-import { ClassicLevel } from 'classic-level'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { TaskLedger, consecutiveRuns, createEntrySigner, type Stored } from '../ledger/index.js'
-import { LEDGER_VERSION, type Entry, type EntryType } from '../protocols/index.js'
+import { resolveConfig } from '../node/config/index.js'
+import { GryphgenNode } from '../node/node.js'
+import { newSwarmKeyHex, writeSwarmKey } from '../node/datadir/index.js'
 import { silentLogger } from '../base/index.js'
+import { consecutiveRuns, createEntrySigner, summarize, type Stored } from '../ledger/index.js'
+import { canonicalJson, decodeSnapshotPage, encodeSummary, entryId, LEDGER_VERSION, SNAPSHOT_PAGE_SUMMARIES, type Entry, type EntryType, type UnsignedEntry } from '../protocols/index.js'
 
-const { values } = parseArgs({ options: { tasks: { type: 'string', default: '5000' }, live: { type: 'string', default: '1000' } } })
+const { values } = parseArgs({ options: { tasks: { type: 'string', default: '100000' }, live: { type: 'string', default: '10000' }, 'full-tasks': { type: 'string' } } })
 const TASKS = Number(values.tasks)
 const LIVE = Number(values.live)
-const TARGET_TASKS = 1_000_000
+const FULL = Math.min(TASKS, Number(values['full-tasks'] ?? 100_000))
+const READY_TIMEOUT_MS = 30 * 60_000
 const root = await mkdtemp(join(tmpdir(), 'gryphgen-bench-join-'))
-const ledgers: Array<{ ledger: TaskLedger, db: ClassicLevel<string, string> }> = []
+const nodes: GryphgenNode[] = []
+const sleep = async (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+const taskId = (i: number): string => `task-h${String(i).padStart(8, '0')}`
+const log = (line: string): void => { process.stdout.write(line + '\n') }
 
-async function open (name: string): Promise<TaskLedger> {
-  const key = await generateKeyPair('Ed25519')
-  const db = new ClassicLevel<string, string>(join(root, name), { valueEncoding: 'utf8' })
-  await db.open()
-  const ledger = new TaskLedger({ db, privateKey: key, peerId: peerIdFromPrivateKey(key).toString(), logger: silentLogger() })
-  await ledger.open()
-  ledgers.push({ ledger, db })
-  return ledger
+async function startNode (name: string, psk: string, bootstrap: string[] = []): Promise<GryphgenNode> {
+  const dataDir = join(root, name)
+  await mkdir(dataDir, { recursive: true })
+  await writeSwarmKey(dataDir, psk)
+  const config = resolveConfig({ dataDir, file: { path: 'bench', text: JSON.stringify({ listen: ['/ip4/127.0.0.1/tcp/0'], apiPort: 0, mdns: false, bootstrap, logLevel: 'silent', workers: { exec: { size: 0 }, model: { size: 0 } } }) } })
+  const node = new GryphgenNode({ config, logger: silentLogger() })
+  await node.start()
+  nodes.push(node)
+  return node
 }
 
-async function chainOf (): Promise<{ peerId: string, add: (type: EntryType, task: string, body: Record<string, unknown>) => Entry }> {
-  const key = await generateKeyPair('Ed25519')
-  const sign = createEntrySigner(key)
-  const peerId = peerIdFromPrivateKey(key).toString()
-  let head: Stored | undefined
-  let wall = Date.now() - 30 * 86_400_000
-  return { peerId, add: (type, task, body) => { head = sign({ v: LEDGER_VERSION, author: peerId, seq: (head?.entry.seq ?? 0) + 1, prev: head?.id ?? null, hlc: { wall: wall++, logical: 0 }, type, task, body }); return head.entry } }
+/** The two fixture authors: an auctioneer (submits, awards) and a worker (starts, finishes). Same keys, same chains, every call. */
+const keys = await Promise.all([generateKeyPair('Ed25519'), generateKeyPair('Ed25519')])
+const WALL0 = Date.now() - 90 * 86_400_000
+function history (signAll: boolean): { next: (i: number) => Stored[], heads: () => Entry[] } {
+  const authors = keys.map(key => ({ peerId: peerIdFromPrivateKey(key).toString(), sign: createEntrySigner(key), head: undefined as Stored | undefined }))
+  const [auctioneer, worker] = authors
+  let wall = WALL0
+  const add = (a: typeof auctioneer, type: EntryType, task: string, body: Record<string, unknown>, sign: boolean): Stored => {
+    const unsigned: UnsignedEntry = { v: LEDGER_VERSION, author: a.peerId, seq: (a.head?.entry.seq ?? 0) + 1, prev: a.head?.id ?? null, hlc: { wall: wall++, logical: 0 }, type, task, body }
+    a.head = sign ? a.sign(unsigned) : { id: entryId(unsigned), entry: { ...unsigned, sig: 'A'.repeat(86) } }
+    return a.head
+  }
+  return {
+    next: i => {
+      const task = taskId(i)
+      return [
+        add(auctioneer, 'submitted', task, { kind: 'ledger-bench', priority: 5, spec: { i } }, true),
+        add(auctioneer, 'awarded', task, { attempt: 1, node: worker.peerId, leaseMs: 5000, epoch: 1 }, true),
+        add(worker, 'started', task, { attempt: 1 }, signAll),
+        add(worker, 'finished', task, { attempt: 1, outcome: 'succeeded', resultDigest: 'ab'.repeat(32), result: { ok: true, i } }, true),
+      ]
+    },
+    heads: () => authors.map(a => (a.head as Stored).entry),
+  }
 }
 
-async function feed (ledger: TaskLedger, entries: readonly Entry[]): Promise<void> {
-  for (const run of consecutiveRuns(entries)) for (let i = 0; i < run.length; i += 500) await ledger.receive(run.slice(i, i + 500))
-  await ledger.whenIndexed(600_000)
+/** A: N compacted tasks, written as summaries through its own page path, then the checkpoints. */
+async function fillCompacted (node: GryphgenNode): Promise<void> {
+  const gen = history(false)
+  const self = (signer: string): boolean => signer === node.peerId
+  for (let i = 0; i < TASKS;) {
+    const page: string[] = []
+    for (; i < TASKS && page.length < SNAPSHOT_PAGE_SUMMARIES; i++) page.push(encodeSummary(summarize(gen.next(i)) as NonNullable<ReturnType<typeof summarize>>))
+    await node.ledger.retention.receivePage(decodeSnapshotPage(node.ledger.retention.signPage(page)), self)
+  }
+  await node.ledger.retention.receiveCheckpoints(gen.heads())
 }
+
+/** C: the uncompacted history of the first F tasks, applied in runs of 500 as a sync would. */
+async function fillFull (node: GryphgenNode): Promise<void> {
+  const gen = history(true)
+  for (let i = 0; i < FULL; i += 1000) {
+    const entries: Entry[] = []
+    for (let j = i; j < Math.min(FULL, i + 1000); j++) entries.push(...gen.next(j).map(s => s.entry))
+    for (const run of consecutiveRuns(entries)) for (let k = 0; k < run.length; k += 500) await node.ledger.receive(run.slice(k, k + 500))
+  }
+}
+
+/** M live entries: the node's own pending tasks (a kind no node runs), appended 64 at a time. */
+async function appendLive (node: GryphgenNode): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({ length: 64 }, async () => {
+    while (next < LIVE) {
+      const i = next++
+      await node.ledger.append('submitted', `task-l${String(i).padStart(8, '0')}`, { kind: 'ledger-bench', priority: 5, spec: { i } })
+    }
+  }))
+}
+
+/** Start a node that joins `source`; resolves with the ms from its start to ready (same heads, all indexed, `compacted` summaries held). */
+async function joinNode (name: string, psk: string, source: GryphgenNode, compacted: number): Promise<{ node: GryphgenNode, ms: number, startMs: number }> {
+  const want = JSON.stringify(source.ledger.versionVector())
+  const t0 = performance.now()
+  const node = await startNode(name, psk, source.addresses())
+  const startMs = performance.now() - t0
+  const deadline = Date.now() + READY_TIMEOUT_MS
+  for (;;) {
+    if (JSON.stringify(node.ledger.versionVector()) === want && node.ledger.indexedCount() === node.ledger.entryCount() && (await node.ledger.retention.totals()).tasks === compacted) break
+    if (Date.now() > deadline) throw new Error(`${name} not ready after ${READY_TIMEOUT_MS} ms`)
+    await sleep(20)
+  }
+  return { node, ms: performance.now() - t0, startMs }
+}
+
+/** Compare two nodes' values in a key range, all of them; resolves with [compared, differing]. */
+async function compare (a: GryphgenNode, b: GryphgenNode, gt: string, lt: string, pick = (v: string): string => v): Promise<[number, number]> {
+  const [ia, ib] = [a.ledger.store.db.iterator({ gt, lt }), b.ledger.store.db.iterator({ gt, lt })]
+  let compared = 0
+  let differing = 0
+  try {
+    for (;;) {
+      const [ra, rb] = await Promise.all([ia.nextv(2000), ib.nextv(2000)])
+      if (ra.length === 0 && rb.length === 0) break
+      for (let i = 0; i < Math.max(ra.length, rb.length); i++) {
+        compared++
+        if (ra[i]?.[0] !== rb[i]?.[0] || pick(ra[i]?.[1] ?? '') !== pick(rb[i]?.[1] ?? '')) {
+          if (differing++ === 0 && process.env.BENCH_DEBUG !== undefined) log(`first difference: ${ra[i]?.[0]} ${ra[i]?.[1]}\n vs ${rb[i]?.[0]} ${rb[i]?.[1]}`)
+        }
+      }
+    }
+  } finally {
+    await Promise.all([ia.close(), ib.close()])
+  }
+  return [compared, differing]
+}
+
+const stateOf = (record: string): string => canonicalJson((JSON.parse(record) as { state: unknown }).state)
 
 try {
-  // History: each task submitted and awarded by the auctioneer, started and finished by a worker.
-  const [auctioneer, worker] = await Promise.all([chainOf(), chainOf()])
-  const history: Entry[] = []
-  for (let i = 0; i < TASKS; i++) {
-    const task = `task-h${String(i).padStart(8, '0')}`
-    history.push(auctioneer.add('submitted', task, { kind: 'noop', priority: 5, spec: {} }), auctioneer.add('awarded', task, { attempt: 1, node: worker.peerId, leaseMs: 5000 }))
-    history.push(worker.add('started', task, { attempt: 1 }), worker.add('finished', task, { attempt: 1, outcome: 'succeeded', resultDigest: 'ab'.repeat(32), result: { ok: true } }))
-  }
-  const live = Array.from({ length: LIVE }, (_, i) => auctioneer.add('submitted', `task-l${String(i).padStart(8, '0')}`, { kind: 'noop', priority: 5, spec: {} }))
-  const source = await open('source')
-  await feed(source, [...history, ...live])
-  const compacted = await source.retention.compact(Date.now() - 86_400_000)
-  const summaries = (await source.store.summariesRaw('', TASKS + 1)).map(([, json]) => JSON.parse(json) as unknown)
-  const checkpoints = [...source.retention.checkpoints.values()].map(c => c.entry)
-  const tail = live
+  let t = performance.now()
+  const snapshotPsk = newSwarmKeyHex()
+  const a = await startNode('a', snapshotPsk)
+  await fillCompacted(a)
+  await appendLive(a)
+  log(`fixture: node A holds ${TASKS.toLocaleString('en')} compacted tasks + ${LIVE.toLocaleString('en')} live entries (${((performance.now() - t) / 1000).toFixed(1)} s, not timed)`)
+  const snap = await joinNode('b', snapshotPsk, a, TASKS)
+  const tasks = await compare(a, snap.node, 'L:task:', 'L:task;')
+  const states = await compare(a, snap.node, 'L:state:', 'L:state;')
+  log(`snapshot join: ${(snap.ms / 1000).toFixed(2)} s from the joiner's start to ready (node start ${(snap.startMs / 1000).toFixed(2)} s), ${(snap.ms / TASKS * 1000).toFixed(1)} µs per compacted task; target <= 10 s at 1,000,000`)
+  log(`folds identical (joiner vs source): ${tasks[1] === 0 && states[1] === 0 ? 'yes' : 'NO'} (${tasks[0].toLocaleString('en')} task records, ${states[0].toLocaleString('en')} state index keys; ${tasks[1] + states[1]} differ)`)
+  await a.stop()
 
-  let start = performance.now()
-  const joiner = await open('snapshot')
-  for (let i = 0; i < summaries.length; i += 500) await joiner.retention.receiveSummaries(summaries.slice(i, i + 500))
-  await joiner.retention.receiveCheckpoints(checkpoints)
-  await feed(joiner, tail)
-  const snapshotMs = performance.now() - start
-
-  start = performance.now()
-  const full = await open('full')
-  await feed(full, [...history, ...live])
-  const fullMs = performance.now() - start
-
-  const probe = [`task-h${String(TASKS - 1).padStart(8, '0')}`, `task-l${String(LIVE - 1).padStart(8, '0')}`]
-  for (const id of probe) {
-    const [a, b] = await Promise.all([joiner.task(id), full.task(id)])
-    if (a?.state !== b?.state) throw new Error(`states differ for ${id}: ${a?.state} vs ${b?.state}`)
-  }
-  const perTask = snapshotMs / TASKS
-  console.log(JSON.stringify({ tasks: TASKS, liveEntries: LIVE, compactedTasks: compacted.tasks, compactedEntries: compacted.entries }))
-  console.log(`snapshot join: ${(snapshotMs / 1000).toFixed(2)} s; full-history catch-up: ${(fullMs / 1000).toFixed(2)} s; ratio ${(snapshotMs / fullMs).toFixed(2)} (lower is better)`)
-  console.log(`extrapolated to ${TARGET_TASKS.toLocaleString('en')} compacted tasks + ${LIVE} live entries: snapshot ~${((perTask * TARGET_TASKS) / 1000).toFixed(0)} s (target <= 10 s), full history ~${((fullMs / TASKS * TARGET_TASKS) / 1000).toFixed(0)} s (linear in tasks; measured ${TASKS})`)
+  t = performance.now()
+  const fullPsk = newSwarmKeyHex()
+  const c = await startNode('c', fullPsk)
+  const hold = c.ledger.deferIndexing() // C only serves its log; its own task index is not what is measured
+  await fillFull(c)
+  await appendLive(c)
+  hold()
+  log(`fixture: node C holds the full history of ${FULL.toLocaleString('en')} tasks (${(FULL * 4).toLocaleString('en')} entries) + ${LIVE.toLocaleString('en')} live entries (${((performance.now() - t) / 1000).toFixed(1)} s, not timed)`)
+  const full = await joinNode('d', fullPsk, c, 0)
+  const same = await compare(snap.node, full.node, 'L:task:task-h', `L:task:task-h${String(FULL).padStart(8, '0')}`, stateOf)
+  const fullAtN = full.ms * TASKS / FULL
+  log(`full-history catch-up: ${(full.ms / 1000).toFixed(2)} s measured at ${FULL.toLocaleString('en')} tasks${FULL < TASKS ? `; extrapolated linearly to ${TASKS.toLocaleString('en')} tasks: ~${(fullAtN / 1000).toFixed(1)} s (EXTRAPOLATED)` : ''}`)
+  log(`folds identical (snapshot joiner vs full-history joiner, ${same[0].toLocaleString('en')} tasks): ${same[1] === 0 ? 'yes' : `NO (${same[1]} differ)`}`)
+  log(`ratio snapshot / full history at ${TASKS.toLocaleString('en')} tasks: ${(snap.ms / fullAtN).toFixed(3)} (${(fullAtN / snap.ms).toFixed(1)}x faster; lower is better)`)
 } finally {
-  for (const { ledger, db } of ledgers) { await ledger.close(); await db.close() }
+  for (const n of nodes) await n.stop().catch(() => {})
   await rm(root, { recursive: true, force: true })
 }
