@@ -24,6 +24,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { TaskLedger, consecutiveRuns, createEntrySigner, type Stored } from '../ledger/index.js'
 import { LEDGER_VERSION, type Entry, type EntryType } from '../protocols/index.js'
 import { silentLogger } from '../base/index.js'
+import './bench/busy.js' // --busy: a standard CPU load beside this run (scripts/bench/busy.ts)
 
 const { values } = parseArgs({ options: { tasks: { type: 'string', default: '5000' }, live: { type: 'string', default: '1000' } } })
 const TASKS = Number(values.tasks)
