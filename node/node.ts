@@ -137,7 +137,7 @@ export class GryphgenNode implements ApiNode {
       dataDir: config.dataDir,
       endpoint: workers.endpoint,
       // One model process holds every loaded model; its slots are the context sequences.
-      kinds: { ...(workers.exec === undefined ? {} : { exec: workers.exec }), model: workers.model ?? { size: 1, slots: config.models.sequences } },
+      kinds: { exec: { ...workers.exec, nice: config.priority.taskNice }, model: { ...workers.model ?? { size: 1, slots: config.models.sequences }, nice: config.priority.modelNice } },
       logger: this.#log,
     })
     // Worker processes take a while to load: the pool starts alongside everything else and

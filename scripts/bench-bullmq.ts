@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { runBullmqBaseline } from './bench/bullmq-baseline.js'
+import './bench/busy.js' // --busy: a standard CPU load beside this run (scripts/bench/busy.ts)
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '1,16,64' } } })
 const seconds = Number(values.seconds)

@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util'
 import { ClassicLevel } from 'classic-level'
 import PQueue from 'p-queue'
 import { CorpusStore } from '../pipeline/corpus/index.js'
+import './bench/busy.js' // --busy: a standard CPU load beside this run (scripts/bench/busy.ts)
 
 const { values: args } = parseArgs({ options: { uploads: { type: 'string', default: '8' }, mb: { type: 'string', default: '2' }, files: { type: 'string', default: '64' } } })
 const UPLOADS = Number(args.uploads)

@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util'
 import { LocalMesh, api, sseBlocks, until, type MeshNode } from './bench/mesh.js'
+import './bench/busy.js' // --busy: a standard CPU load beside this run (scripts/bench/busy.ts)
 
 const { values } = parseArgs({ options: { lines: { type: 'string', default: '100' } } })
 const LINES = Math.min(3000, Math.max(10, Number(values.lines)))

@@ -19,6 +19,7 @@ import { resolveConfig } from '../node/config/index.js'
 import { newSwarmKeyHex, writeSwarmKey } from '../node/datadir/index.js'
 import { silentLogger } from '../base/index.js'
 import { startAbuse } from './bench/abuse.js'
+import './bench/busy.js' // --busy: a standard CPU load beside this run (scripts/bench/busy.ts)
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' } } })
 const ROUNDS = Number(values.rounds)

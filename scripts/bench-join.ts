@@ -32,6 +32,7 @@ import { newSwarmKeyHex, writeSwarmKey } from '../node/datadir/index.js'
 import { silentLogger } from '../base/index.js'
 import { consecutiveRuns, createEntrySigner, summarize, type Stored } from '../ledger/index.js'
 import { canonicalJson, decodeSnapshotPage, encodeSummary, entryId, LEDGER_VERSION, SNAPSHOT_PAGE_SUMMARIES, type Entry, type EntryType, type UnsignedEntry } from '../protocols/index.js'
+import './bench/busy.js' // --busy: a standard CPU load beside this run (scripts/bench/busy.ts)
 
 const { values } = parseArgs({ options: { tasks: { type: 'string', default: '100000' }, live: { type: 'string', default: '10000' }, 'full-tasks': { type: 'string' } } })
 const TASKS = Number(values.tasks)

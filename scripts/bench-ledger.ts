@@ -21,6 +21,7 @@ import { GryphgenNode } from '../node/node.js'
 import { silentLogger } from '../base/index.js'
 import { newSwarmKeyHex, writeSwarmKey } from '../node/datadir/index.js'
 import { verifySignature } from '../ledger/index.js'
+import './bench/busy.js' // --busy: a standard CPU load beside this run (scripts/bench/busy.ts)
 
 const BIN = fileURLToPath(new URL('../bin/gryphgen.js', import.meta.url))
 const root = await mkdtemp(join(tmpdir(), 'gryphgen-bench-ledger-'))

@@ -28,6 +28,7 @@ import { ModelStore, writeTestModel } from '../models/index.js'
 import { autoThreads } from '../node/models/index.js'
 import { LocalMesh, api, sseBlocks, until, type MeshNode } from './bench/mesh.js'
 import { findLlamaBench, runLlamaBench } from './bench/llama-bench.js'
+import { busy } from './bench/busy.js'
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, threads: { type: 'string' }, tokens: { type: 'string', default: '64' }, reps: { type: 'string', default: '3' }, 'direct-child': { type: 'boolean' } } })
 const TOKENS = Number(values.tokens)
@@ -163,7 +164,7 @@ async function main (): Promise<void> {
   process.stdout.write(`   node-llama-cpp directly, libuv pool 4 (Node's default): ${fmt(plainRate)}   (runs: ${plainRuns.map(r => fmt(r.genRate)).join(', ')})\n`)
   process.stdout.write(`   node-llama-cpp directly, libuv pool 1 (the baseline):   ${fmt(directRate)}   (runs: ${directRuns.map(r => fmt(r.genRate)).join(', ')})\n`)
   process.stdout.write(`   via /v1/chat/completions (SSE):                         ${fmt(apiRate)}   (runs: ${api1.single.map(r => fmt(r.genRate)).join(', ')})\n`)
-  process.stdout.write(`   ratio api/direct: ${fmt(apiRate / directRate, 3)}  (target >= 0.95: ${apiRate / directRate >= 0.95 ? 'met' : 'NOT met'})\n\n`)
+  process.stdout.write(`   ratio api/direct: ${fmt(apiRate / directRate, 3)}  (target >= 0.95: ${apiRate / directRate >= 0.95 ? 'met' : 'NOT met'}); ${busy.report()}\n\n`)
   process.stdout.write('2. aggregate generation, tokens/s over the whole requests\n')
   process.stdout.write(`   1 request:  ${fmt(api1.one)}\n   4 at once:  ${fmt(api1.four)}   ratio 4/1: ${fmt(api1.four / api1.one, 2)}\n\n`)
   process.stdout.write(`3. time to first token via the API, p50: ${fmt(median(api1.ttft), 0)} ms (node-llama-cpp directly, pool 1: ${fmt(median(directRuns.map(r => r.ttftMs)), 0)} ms)\n\n`)

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { until as untilDefined } from './bench/mesh.js'
+import './bench/busy.js' // --busy: a standard CPU load beside this run (scripts/bench/busy.ts)
 
 const BIN = fileURLToPath(new URL('../bin/gryphgen.js', import.meta.url))
 const children = new Set<ChildProcess>()

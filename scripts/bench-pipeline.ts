@@ -28,6 +28,7 @@ import { ModelStore, writeTestModel } from '../models/index.js'
 import { staticCheckCommands } from '../pipeline/core/index.js'
 import type { TaskViewT } from '../protocols/task.js'
 import { LocalMesh, api, followEvents, until, type MeshNode, type StateEvent } from './bench/mesh.js'
+import './bench/busy.js' // --busy: a standard CPU load beside this run (scripts/bench/busy.ts)
 
 const { values } = parseArgs({ options: { builds: { type: 'string', default: '3' }, attempts: { type: 'string', default: '4' }, samples: { type: 'string', default: '10' } } })
 const BUILDS = Number(values.builds)

@@ -18,6 +18,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ClassicLevel } from 'classic-level'
 import { chunkDocument, CorpusStore, idf, K1, B, queryTerms, tokenize, type EmbedFunction } from '../pipeline/corpus/index.js'
+import './bench/busy.js' // --busy: a standard CPU load beside this run (scripts/bench/busy.ts)
 
 const { values: args } = parseArgs({ options: { chunks: { type: 'string', default: '10000' }, queries: { type: 'string', default: '500' } } })
 const TARGET_CHUNKS = Number(args.chunks)

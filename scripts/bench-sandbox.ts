@@ -16,6 +16,7 @@ import { TASK_GROUP_PREFIX } from '../sandbox/cgroup.js'
 import { ownV1Directories, ownV2Directory, parseMountinfo, parseProcCgroup } from '../sandbox/cgroup-paths.js'
 import { listProcesses } from '../sandbox/procfs.js'
 import { SANDBOX_UID_RANGE } from '../sandbox/uid-pool.js'
+import { busy } from './bench/busy.js'
 
 const ROUNDS = 60
 const WARMUP = 5
@@ -86,6 +87,7 @@ async function main (): Promise<void> {
   console.log(`  sandboxed          ${ms(median(sandboxed))}   (limits: ${probe.limits}, uid per run: ${String(probe.uidPerRun)})`)
   console.log(`  overhead           ${ms(overhead)}   target <= ${TARGET_OVERHEAD_MS} ms: ${overhead <= TARGET_OVERHEAD_MS ? 'met' : 'MISSED'}`)
   console.log(`  ratio              ${(median(sandboxed) / median(plain)).toFixed(1)}x`)
+  console.log(`  ${busy.report()}`)
 
   const started = performance.now()
   const results = await Promise.allSettled(Array.from({ length: CONCURRENT }, async (_, i) => await runSandboxed({

@@ -13,6 +13,7 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { LocalMesh, api, type MeshNode } from './bench/mesh.js'
+import './bench/busy.js' // --busy: a standard CPU load beside this run (scripts/bench/busy.ts)
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, rate: { type: 'string', default: '5' }, every: { type: 'string', default: '60' }, nodes: { type: 'string', default: '3' } } })
 const MINUTES = Number(values.minutes)

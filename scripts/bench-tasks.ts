@@ -13,7 +13,9 @@
  *     the record, one node of the 5-process mesh (5 nodes on this machine's cores, every
  *     entry replicated to all of them: the mesh-wide cost, not one node's).
  * Flags: --tasks N (latency samples, default 300), --seconds N (throughput window, default
- * 10), --concurrency N (default 64), --nodes N (mesh size, default 5), --only latency|throughput. Loopback only, mDNS off, every process stopped by PID.
+ * 10), --concurrency N (default 64), --nodes N (mesh size, default 5), --only latency|throughput,
+ * --busy (scripts/bench/busy.ts: stress-ng on every core throughout, plus one CPU-bound
+ * sandboxed task per core through the node(s) measured). Loopback only, mDNS off, every process stopped by PID.
  */
 import http from 'node:http'
 import { parseArgs } from 'node:util'
@@ -21,6 +23,7 @@ import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { LocalMesh, api, followEvents, type MeshNode } from './bench/mesh.js'
 import { runBullmqBaseline } from './bench/bullmq-baseline.js'
+import { busy } from './bench/busy.js'
 
 const { values } = parseArgs({ options: { tasks: { type: 'string', default: '300' }, seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '64' }, nodes: { type: 'string', default: '5' }, only: { type: 'string' } } })
 const NODES = Number(values.nodes)
@@ -39,7 +42,7 @@ function onState (e: { id: string, state: string }): void {
   const w = waiters.get(e.id)
   if (w !== undefined && w.until.has(e.state)) { waiters.delete(e.id); w.resolve(performance.now()) }
 }
-async function reach (id: string, states: string[], timeoutMs = 10_000): Promise<number> {
+async function reach (id: string, states: string[], timeoutMs = 60_000): Promise<number> {
   const done = [...seen.get(id) ?? []].some(s => states.includes(s))
   if (done) return performance.now()
   return new Promise((resolve, reject) => {
@@ -66,6 +69,7 @@ async function submit (node: MeshNode): Promise<string> {
 }
 
 async function latency (a: MeshNode): Promise<void> {
+  const mark = busy.mark()
   const health: number[] = []
   for (let i = 0; i < TASKS; i++) {
     const t0 = performance.now()
@@ -96,6 +100,7 @@ async function latency (a: MeshNode): Promise<void> {
   console.log(`  p50 ${p50} ms (target <= 5 ms)   p99 ${p99} ms (target <= 25 ms)   (ms resolution)`)
   console.log(`  p50 by phase: request -> submitted signed ${pct(phases[0], 0.5)} ms, -> awarded signed (submitted fsync + bids) ${pct(phases[1], 0.5)} ms, -> started/finished signed (awarded fsync + award + queue) ${pct(phases[2], 0.5)} ms`)
   console.log(`  baseline: HTTP round trip to the node (GET /v1/health) p50 ${ms(h50)}; p50 is ${(p50 / h50).toFixed(1)}x it`)
+  console.log(`  ${busy.report(mark)}`)
 }
 
 async function throughput (a: MeshNode): Promise<number> {
@@ -116,12 +121,17 @@ async function throughput (a: MeshNode): Promise<number> {
 async function onMesh<T> (count: number, work: (nodes: MeshNode[]) => Promise<T>): Promise<T> {
   const mesh = new LocalMesh()
   const abort = new AbortController()
+  let unfill = async (): Promise<void> => {}
   try {
-    const nodes = await mesh.start(Array.from({ length: count }, (_, i) => ({ name: `n${i}`, config: { workers: { exec: { size: 0 } } } })))
+    // --busy: exec workers to run the CPU-bound tasks (one per core across the mesh).
+    const execSize = busy.enabled ? Math.max(1, Math.ceil(busy.cores / count)) : 0
+    const nodes = await mesh.start(Array.from({ length: count }, (_, i) => ({ name: `n${i}`, config: { workers: { exec: { size: execSize } } } })))
     void followEvents(nodes[0], onState, abort.signal, ['succeeded', 'failed', 'cancelled']).catch(() => {})
     await new Promise(resolve => setTimeout(resolve, 500))
+    unfill = await busy.fillNode(nodes[0])
     return await work(nodes)
   } finally {
+    await unfill()
     abort.abort()
     await mesh.stop()
   }
@@ -137,13 +147,15 @@ async function main (): Promise<void> {
     })
   }
   if (values.only === 'latency') return
+  const meshMark = busy.mark()
   const oneRate = await onMesh(1, async nodes => throughput(nodes[0]))
+  const oneMark = busy.mark()
   agent.destroy()
   execFileSync('bash', [fileURLToPath(new URL('./ensure-bench-deps.sh', import.meta.url))], { stdio: 'inherit' })
   const bull = await runBullmqBaseline({ durationMs: SECONDS * 1000, concurrency: CONCURRENCY, signal: AbortSignal.timeout(SECONDS * 1000 + 60_000) })
   console.log(`sustained noop tasks/s, request/reply (submit, wait for success at the same node), ${CONCURRENCY} in flight, every submission fsynced before its 202`)
-  console.log(`  baseline BullMQ + Redis ${bull.redisVersion} (appendfsync always, one worker): ${bull.perSecond.toFixed(0)}/s`)
-  console.log(`  gryphgen, one node (its own auctioneer and runner: one process against Redis + one worker): ${oneRate.toFixed(0)}/s, ratio ${(oneRate / bull.perSecond).toFixed(2)} (target >= 1.0)`)
+  console.log(`  baseline BullMQ + Redis ${bull.redisVersion} (appendfsync always, one worker): ${bull.perSecond.toFixed(0)}/s; ${busy.report(oneMark)}`)
+  console.log(`  gryphgen, one node (its own auctioneer and runner: one process against Redis + one worker): ${oneRate.toFixed(0)}/s, ratio ${(oneRate / bull.perSecond).toFixed(2)} (target >= 1.0); ${busy.report(meshMark)}`)
   if (meshRate !== undefined) {
     console.log(`  gryphgen, submitted at one node of a ${NODES}-process mesh (all ${NODES} share this machine's cores; every entry is replicated to all): ${meshRate.toFixed(0)}/s, ratio ${(meshRate / bull.perSecond).toFixed(2)}`)
   }

@@ -19,6 +19,7 @@ import { Router } from 'zeromq'
 import { Piscina } from 'piscina'
 import { silentLogger } from '../base/index.js'
 import { createWorkerPool } from '../workers/index.js'
+import { busy } from './bench/busy.js'
 
 const { values } = parseArgs({ options: { tasks: { type: 'string', default: '50000' }, 'latency-tasks': { type: 'string', default: '5000' } } })
 const TASKS = Number(values.tasks)
@@ -132,7 +133,7 @@ async function main (): Promise<void> {
       `dispatch overhead at 1 in flight, p50 (pool round trip ${results[1].p50.toFixed(1)} µs - bare zeromq ${rawLatency.p50.toFixed(1)} µs): ${(results[1].p50 - rawLatency.p50).toFixed(1)} µs (target <= 100)`,
       `round trip at 1 in flight, pool p50: ${results[1].p50.toFixed(1)} µs (<= 100 µs only when the machine is quiet: bare zeromq alone takes ${rawLatency.p50.toFixed(1)} µs here); ratio to piscina: ${(results[1].p50 / piscinaLatency.p50).toFixed(2)}`,
     )
-    process.stdout.write(lines.join('\n') + '\n')
+    process.stdout.write([...lines, busy.report()].join('\n') + '\n')
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

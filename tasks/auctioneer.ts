@@ -33,7 +33,7 @@ export interface AuctioneerComponents {
   peerId: string
   wire: Pick<AuctionWire, 'request'>
   runner: Pick<TaskRunner, 'bid' | 'accept' | 'holds' | 'view'>
-  leases: Pick<LeaseBoard, 'renewed' | 'heldBy'>
+  leases: Pick<LeaseBoard, 'renewed' | 'heldBy' | 'expired'>
   append: <T extends EntryType>(type: T, task: string, body: Bodies[T]) => Promise<unknown>
   /** The task's state now, and its entries (what an award carries). */
   task: (id: string) => Promise<TaskState | undefined>
@@ -185,7 +185,7 @@ export class Auctioneer {
       if (start === undefined) { start = now; this.#leaseStart.set(key, now) }
       const renewed = a.node === this.#c.peerId ? (this.#c.runner.holds(state.id) ? now : undefined) : this.#c.leases.renewed(state.id, a.attempt, a.node)
       const last = Math.max(start, renewed ?? 0)
-      if (now - last <= this.#init.leaseMs || this.#running.has(state.id)) continue
+      if (!this.#c.leases.expired(a.node, last, now) || this.#running.has(state.id)) continue
       this.stats.expired++
       this.#running.add(state.id)
       this.#c.logger.warn({ task: state.id, attempt: a.attempt, node: a.node }, 'lease expired: re-auctioning')

@@ -16,10 +16,12 @@ export interface WorkerKindOptions {
   slots?: number
   /** Absolute paths of modules whose `handlers` export adds task types to this kind. */
   handlerModules?: string[]
+  /** Niceness (0-19) of this kind's spawned processes and everything they run (workers/priority.ts). Default 0. */
+  nice?: number
 }
 
 /** What the pool keeps of one kind: how many processes, their slots, their extra handlers. */
-export interface KindPlan { size: number, slots: number, handlerModules: readonly string[] }
+export interface KindPlan { size: number, slots: number, nice: number, handlerModules: readonly string[] }
 
 export interface WorkerPoolInit {
   /** The node's data dir: the default endpoint `ipc://<dataDir>/workers.sock` and token file `<dataDir>/worker-token`. */
@@ -61,7 +63,7 @@ export interface ResolvedPoolOptions {
 }
 
 const DEFAULT_SIZE: Record<WorkerKind, number | 'auto'> = { exec: 'auto', model: 0 }
-const KIND_KEYS = new Set(['size', 'slots', 'handlerModules'])
+const KIND_KEYS = new Set(['size', 'slots', 'nice', 'handlerModules'])
 
 function integer (problems: string[], name: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback
@@ -77,11 +79,12 @@ function plan (problems: string[], kind: WorkerKind, options: WorkerKindOptions 
   const rawSize = options?.size ?? DEFAULT_SIZE[kind]
   const size = rawSize === 'auto' ? cores : integer(problems, `kinds.${kind}.size`, rawSize, 0, 0, 256)
   const slots = integer(problems, `kinds.${kind}.slots`, options?.slots, 1, 1, 1024)
+  const nice = integer(problems, `kinds.${kind}.nice`, options?.nice, 0, 0, 19)
   const handlerModules = options?.handlerModules ?? []
   if (!Array.isArray(handlerModules) || handlerModules.some(m => typeof m !== 'string' || !(m.startsWith('/') || m.startsWith('file:')))) {
     problems.push(`kinds.${kind}.handlerModules must be absolute paths`)
   }
-  return Object.freeze({ size, slots, handlerModules: Object.freeze([...handlerModules]) })
+  return Object.freeze({ size, slots, nice, handlerModules: Object.freeze([...handlerModules]) })
 }
 
 export function resolvePoolOptions (init: WorkerPoolInit, physicalCores: number): ResolvedPoolOptions {

@@ -127,7 +127,7 @@ export class WorkerSupervisor {
     const command = workerCommand()
     const args = [
       ...command.args, '--connect', this.#init.endpoint, '--kind', kind, '--slots', String(plan.slots),
-      '--control-fd', '3', '--log-level', this.#init.logLevel, ...plan.handlerModules.flatMap(m => ['--handlers', m]),
+      '--control-fd', '3', '--log-level', this.#init.logLevel, ...plan.nice > 0 ? ['--nice', String(plan.nice)] : [], ...plan.handlerModules.flatMap(m => ['--handlers', m]),
     ]
     const log = this.#init.logger.child({ worker: workerId })
     const child = spawn(command.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...process.env, ...KIND_ENV[kind] } })

@@ -12,6 +12,7 @@ import { WORKER_KINDS, type WorkerKind } from '../protocols/index.js'
 import { ipcEndpoint } from './endpoint.js'
 import { WorkerPoolConfigError } from './errors.js'
 import { loadHandlerModules } from './handlers.js'
+import { lowerOwnPriority, MAX_NICE } from './priority.js'
 import { readWorkerToken, workerTokenPath } from './token.js'
 import { runWorker } from './worker.js'
 
@@ -26,6 +27,8 @@ export interface WorkerCommandOptions {
   handlers?: string[]
   /** An inherited fd carrying `{"token","workerId"}` as one JSON line; its end means the node is gone. */
   controlFd?: number
+  /** Niceness (0-19) for every thread of this process, set before anything else runs (priority.ts). */
+  nice?: number
   env?: Record<string, string | undefined>
 }
 
@@ -76,6 +79,12 @@ export async function runWorkerCommand (options: WorkerCommandOptions, signal?: 
   }
   const kind = options.kind as WorkerKind
   const logger: Logger = createLogger({ level: options.logLevel ?? 'info', pretty: false, destination: process.stderr })
+  if (options.nice !== undefined) {
+    if (!Number.isInteger(options.nice) || options.nice < 0 || options.nice > MAX_NICE) {
+      throw new WorkerPoolConfigError(`nice must be an integer from 0 to ${MAX_NICE}`, { details: ['nice'] })
+    }
+    lowerOwnPriority(options.nice, logger)
+  }
   const stop = new AbortController()
   const onSignal = (): void => stop.abort()
   signal?.addEventListener('abort', onSignal, { once: true })

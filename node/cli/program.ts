@@ -120,13 +120,17 @@ export function buildProgram (): Command {
     .requiredOption('--kind <kind>', 'exec|model')
     .option('--token-file <file>', 'worker token (default: env GRYPHGEN_WORKER_TOKEN, then <data-dir>/worker-token)')
     .option('--slots <n>', 'tasks run at once (default 1)')
+    .option('--nice <n>', 'niceness 0-19 of this worker and its tasks (default 0)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
-    .action(async (o: { dataDir?: string, connect?: string, kind: string, tokenFile?: string, slots?: string, logLevel?: string }) => {
-      if (o.slots !== undefined && !/^\d+$/.test(o.slots)) throw new UsageError(`--slots: expected a whole number, got ${JSON.stringify(o.slots)}`)
+    .action(async (o: { dataDir?: string, connect?: string, kind: string, tokenFile?: string, slots?: string, nice?: string, logLevel?: string }) => {
+      for (const [flag, value] of [['--slots', o.slots], ['--nice', o.nice]] as const) {
+        if (value !== undefined && !/^\d+$/.test(value)) throw new UsageError(`${flag}: expected a whole number, got ${JSON.stringify(value)}`)
+      }
       const { runWorkerCommand } = await import('../../workers/index.js')
       await runWorkerCommand({
         kind: o.kind as 'exec', connect: o.connect, dataDir: o.dataDir ?? dataDirFrom({}, process.env), tokenFile: o.tokenFile,
         slots: o.slots === undefined ? undefined : Number.parseInt(o.slots, 10), logLevel: o.logLevel,
+        nice: o.nice === undefined ? undefined : Number.parseInt(o.nice, 10),
       })
     })
 

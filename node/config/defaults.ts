@@ -30,6 +30,7 @@ export function defaultConfig (): Config {
     api: { cors: { origins: [] } },
     ledger: { retention: { afterMs: 7 * 86_400_000, everyMs: 3_600_000 } },
     blobs: { maxMb: 10_240, keepUnreferencedMs: 7 * 86_400_000, gcIntervalMs: 600_000 },
+    priority: { taskNice: 10, modelNice: 5 },
     auction: { bidders: 3, bidTimeoutMs: 500, leaseMs: 5000, heartbeatMs: 1000, maxAttempts: 3, agingMs: 60_000 },
   }
 }

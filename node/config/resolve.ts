@@ -157,6 +157,7 @@ export function resolveConfig (sources: ConfigSources): Readonly<Config> {
     workers: { ...defaults.workers, ...file.workers },
     resources: { ...defaults.resources, ...file.resources },
     metrics: { ...defaults.metrics, ...file.metrics },
+    priority: { ...defaults.priority, ...file.priority },
     ledger: { retention: { ...defaults.ledger.retention, ...file.ledger?.retention } },
   }
   if (!checkConfig.Check(merged)) {

@@ -94,6 +94,14 @@ export const BlobsSchema = Type.Object({
   gcIntervalMs: Type.Integer({ minimum: 1000, maximum: 86_400_000 }),
 }, { additionalProperties: false })
 
+/** CPU priorities (docs/ARCHITECTURE.md, "CPU priorities"): the node's own process keeps its niceness; its workers run below it. */
+export const PrioritySchema = Type.Object({
+  /** Niceness of the exec workers and so of every sandboxed task process (0: as the node; 19: lowest). */
+  taskNice: Type.Integer({ minimum: 0, maximum: 19 }),
+  /** Niceness of the model worker and llama.cpp's compute threads. */
+  modelNice: Type.Integer({ minimum: 0, maximum: 19 }),
+}, { additionalProperties: false })
+
 export const ConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1 }),
   name: Type.String({ minLength: 1, maxLength: 64 }),
@@ -128,6 +136,7 @@ export const ConfigSchema = Type.Object({
   metrics: MetricsSchema,
   api: ApiSchema,
   ledger: Type.Object({ retention: RetentionSchema }, { additionalProperties: false }),
+  priority: PrioritySchema,
 }, { additionalProperties: false })
 
 export type Config = Type.Static<typeof ConfigSchema>
@@ -137,5 +146,5 @@ export type ModelsConfig = Type.Static<typeof ModelsSchema>
 export type BlobsConfig = Type.Static<typeof BlobsSchema>
 
 /** The part of the config a file may set: everything, each key optional. */
-export const ConfigFileSchema = Type.Partial(Type.Object({ ...ConfigSchema.properties, auction: Type.Partial(AuctionSchema, { additionalProperties: false }), models: Type.Partial(ModelsSchema, { additionalProperties: false }), apiLimits: Type.Partial(ApiLimitsSchema, { additionalProperties: false }), blobs: Type.Partial(BlobsSchema, { additionalProperties: false }), metrics: Type.Partial(MetricsSchema, { additionalProperties: false }), ledger: Type.Object({ retention: Type.Optional(Type.Partial(RetentionSchema, { additionalProperties: false })) }, { additionalProperties: false }) }), { additionalProperties: false })
+export const ConfigFileSchema = Type.Partial(Type.Object({ ...ConfigSchema.properties, auction: Type.Partial(AuctionSchema, { additionalProperties: false }), models: Type.Partial(ModelsSchema, { additionalProperties: false }), apiLimits: Type.Partial(ApiLimitsSchema, { additionalProperties: false }), blobs: Type.Partial(BlobsSchema, { additionalProperties: false }), metrics: Type.Partial(MetricsSchema, { additionalProperties: false }), priority: Type.Partial(PrioritySchema, { additionalProperties: false }), ledger: Type.Object({ retention: Type.Optional(Type.Partial(RetentionSchema, { additionalProperties: false })) }, { additionalProperties: false }) }), { additionalProperties: false })
 export type ConfigFile = Type.Static<typeof ConfigFileSchema>

@@ -57,16 +57,16 @@ export class LocalMesh {
       const child = spawn(process.execPath, ['--max-semi-space-size=4', ...nodeArgs, BIN, 'start', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--log-level', options.logLevel ?? 'warn', ...boot], { stdio: ['ignore', 'ignore', 'inherit'] })
       const node: MeshNode = { name: spec.name, dir, child, url: '', token: '', peerId: '', address: '' }
       this.nodes.push(node)
-      node.url = await until(async () => `http://127.0.0.1:${(await readFile(join(dir, 'api-port'), 'utf8')).trim()}`, 30_000)
+      node.url = await until(async () => `http://127.0.0.1:${(await readFile(join(dir, 'api-port'), 'utf8')).trim()}`, 120_000)
       node.token = (await readFile(join(dir, 'api-token'), 'utf8')).trim()
-      const self = await until(async () => api<{ peerId: string, addresses: string[] }>(node, 'GET', '/v1/node'), 30_000)
+      const self = await until(async () => api<{ peerId: string, addresses: string[] }>(node, 'GET', '/v1/node'), 120_000)
       node.peerId = self.peerId
       node.address = self.addresses[0]
     }
     await until(async () => {
       for (const n of this.nodes) if ((await api<{ peers: unknown[] }>(n, 'GET', '/v1/peers')).peers.length < this.nodes.length - 1) return undefined
       return true
-    }, 30_000, 100)
+    }, 120_000, 100)
     return this.nodes
   }
 

@@ -24,6 +24,8 @@ export interface TestNodeInit {
   metrics?: Record<string, unknown>
   /** `blobs.*` config (maxMb, keepUnreferencedMs, gcIntervalMs). */
   blobs?: Record<string, number>
+  /** `priority.*` config (taskNice, modelNice). */
+  priority?: Record<string, number>
 }
 
 const tempDirs: string[] = []
@@ -67,6 +69,7 @@ export async function startTestNode (init: TestNodeInit): Promise<GryphgenNode> 
         auction: { leaseMs: 2000, heartbeatMs: 300, bidTimeoutMs: 5000, ...init.auction },
         ...(init.metrics === undefined ? {} : { metrics: init.metrics }),
         ...(init.blobs === undefined ? {} : { blobs: init.blobs }),
+        ...(init.priority === undefined ? {} : { priority: init.priority }),
       }),
     },
   })
