@@ -129,24 +129,31 @@ async function joinNode (name: string, psk: string, source: GryphgenNode, compac
   return { node, ms: performance.now() - t0, startMs }
 }
 
-/** Compare two nodes' values in a key range, all of them; resolves with [compared, differing]. */
+async function * rows (node: GryphgenNode, gt: string, lt: string): AsyncGenerator<[string, string]> {
+  const iterator = node.ledger.store.db.iterator({ gt, lt })
+  try {
+    for (let batch = await iterator.nextv(2000); batch.length > 0; batch = await iterator.nextv(2000)) yield * batch
+  } finally {
+    await iterator.close()
+  }
+}
+
+/** Compare two nodes' values in a key range, all of them, merged by key; resolves with [compared, differing]. */
 async function compare (a: GryphgenNode, b: GryphgenNode, gt: string, lt: string, pick = (v: string): string => v): Promise<[number, number]> {
-  const [ia, ib] = [a.ledger.store.db.iterator({ gt, lt }), b.ledger.store.db.iterator({ gt, lt })]
+  const [ia, ib] = [rows(a, gt, lt), rows(b, gt, lt)]
+  let [x, y] = await Promise.all([ia.next(), ib.next()])
   let compared = 0
   let differing = 0
-  try {
-    for (;;) {
-      const [ra, rb] = await Promise.all([ia.nextv(2000), ib.nextv(2000)])
-      if (ra.length === 0 && rb.length === 0) break
-      for (let i = 0; i < Math.max(ra.length, rb.length); i++) {
-        compared++
-        if (ra[i]?.[0] !== rb[i]?.[0] || pick(ra[i]?.[1] ?? '') !== pick(rb[i]?.[1] ?? '')) {
-          if (differing++ === 0 && process.env.BENCH_DEBUG !== undefined) log(`first difference: ${ra[i]?.[0]} ${ra[i]?.[1]}\n vs ${rb[i]?.[0]} ${rb[i]?.[1]}`)
-        }
-      }
+  while (x.done !== true || y.done !== true) {
+    compared++
+    const [kx, ky] = [x.done === true ? undefined : x.value[0], y.done === true ? undefined : y.value[0]]
+    const same = kx === ky && pick((x.value as [string, string])[1]) === pick((y.value as [string, string])[1])
+    if (!same) {
+      differing++
+      if (differing === 1 && process.env.BENCH_DEBUG !== undefined) log(`first difference: ${kx} vs ${ky}`)
     }
-  } finally {
-    await Promise.all([ia.close(), ib.close()])
+    if (ky === undefined || (kx !== undefined && kx <= ky)) x = await ia.next()
+    if (kx === undefined || (ky !== undefined && ky <= (kx ?? ''))) y = await ib.next()
   }
   return [compared, differing]
 }
