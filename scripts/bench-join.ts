@@ -1,6 +1,6 @@
 /**
  * Join benchmark (issue 14). `npm run bench:join` (`-- --tasks N --live M --full-tasks F`;
- * defaults 100,000 compacted tasks, 10,000 live entries, full history measured at
+ * defaults 20,000 compacted tasks (a few minutes on a busy 2-core machine), 10,000 live entries, full history measured at
  * min(N, 100,000) tasks). Target: N = 1,000,000 compacted + 10k live, joiner ready in <= 10 s.
  *
  * Snapshot join, measured: node A holds N compacted tasks (4 entries each, all terminal,
@@ -33,7 +33,7 @@ import { silentLogger } from '../base/index.js'
 import { consecutiveRuns, createEntrySigner, summarize, type Stored } from '../ledger/index.js'
 import { canonicalJson, decodeSnapshotPage, encodeSummary, entryId, LEDGER_VERSION, SNAPSHOT_PAGE_SUMMARIES, type Entry, type EntryType, type UnsignedEntry } from '../protocols/index.js'
 
-const { values } = parseArgs({ options: { tasks: { type: 'string', default: '100000' }, live: { type: 'string', default: '10000' }, 'full-tasks': { type: 'string' } } })
+const { values } = parseArgs({ options: { tasks: { type: 'string', default: '20000' }, live: { type: 'string', default: '10000' }, 'full-tasks': { type: 'string' } } })
 const TASKS = Number(values.tasks)
 const LIVE = Number(values.live)
 const FULL = Math.min(TASKS, Number(values['full-tasks'] ?? 100_000))
