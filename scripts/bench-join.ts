@@ -1,6 +1,6 @@
 /**
  * Join benchmark (issue 14). `npm run bench:join` (`-- --tasks N --live M --full-tasks F`;
- * defaults 100,000 compacted tasks, 10,000 live entries, full history measured at
+ * defaults 20,000 compacted tasks (a few minutes on a busy 2-core machine), 10,000 live entries, full history measured at
  * min(N, 100,000) tasks). Target: N = 1,000,000 compacted + 10k live, joiner ready in <= 10 s.
  *
  * Snapshot join, measured: node A holds N compacted tasks (4 entries each, all terminal,
@@ -34,7 +34,7 @@ import { consecutiveRuns, createEntrySigner, summarize, type Stored } from '../l
 import { canonicalJson, decodeSnapshotPage, encodeSummary, entryId, LEDGER_VERSION, SNAPSHOT_PAGE_SUMMARIES, type Entry, type EntryType, type UnsignedEntry } from '../protocols/index.js'
 import './bench/busy.js' // --busy: a standard CPU load beside this run (scripts/bench/busy.ts)
 
-const { values } = parseArgs({ options: { tasks: { type: 'string', default: '100000' }, live: { type: 'string', default: '10000' }, 'full-tasks': { type: 'string' } } })
+const { values } = parseArgs({ options: { tasks: { type: 'string', default: '20000' }, live: { type: 'string', default: '10000' }, 'full-tasks': { type: 'string' } } })
 const TASKS = Number(values.tasks)
 const LIVE = Number(values.live)
 const FULL = Math.min(TASKS, Number(values['full-tasks'] ?? 100_000))
@@ -130,24 +130,31 @@ async function joinNode (name: string, psk: string, source: GryphgenNode, compac
   return { node, ms: performance.now() - t0, startMs }
 }
 
-/** Compare two nodes' values in a key range, all of them; resolves with [compared, differing]. */
+async function * rows (node: GryphgenNode, gt: string, lt: string): AsyncGenerator<[string, string]> {
+  const iterator = node.ledger.store.db.iterator({ gt, lt })
+  try {
+    for (let batch = await iterator.nextv(2000); batch.length > 0; batch = await iterator.nextv(2000)) yield * batch
+  } finally {
+    await iterator.close()
+  }
+}
+
+/** Compare two nodes' values in a key range, all of them, merged by key; resolves with [compared, differing]. */
 async function compare (a: GryphgenNode, b: GryphgenNode, gt: string, lt: string, pick = (v: string): string => v): Promise<[number, number]> {
-  const [ia, ib] = [a.ledger.store.db.iterator({ gt, lt }), b.ledger.store.db.iterator({ gt, lt })]
+  const [ia, ib] = [rows(a, gt, lt), rows(b, gt, lt)]
+  let [x, y] = await Promise.all([ia.next(), ib.next()])
   let compared = 0
   let differing = 0
-  try {
-    for (;;) {
-      const [ra, rb] = await Promise.all([ia.nextv(2000), ib.nextv(2000)])
-      if (ra.length === 0 && rb.length === 0) break
-      for (let i = 0; i < Math.max(ra.length, rb.length); i++) {
-        compared++
-        if (ra[i]?.[0] !== rb[i]?.[0] || pick(ra[i]?.[1] ?? '') !== pick(rb[i]?.[1] ?? '')) {
-          if (differing++ === 0 && process.env.BENCH_DEBUG !== undefined) log(`first difference: ${ra[i]?.[0]} ${ra[i]?.[1]}\n vs ${rb[i]?.[0]} ${rb[i]?.[1]}`)
-        }
-      }
+  while (x.done !== true || y.done !== true) {
+    compared++
+    const [kx, ky] = [x.done === true ? undefined : x.value[0], y.done === true ? undefined : y.value[0]]
+    const same = kx === ky && pick((x.value as [string, string])[1]) === pick((y.value as [string, string])[1])
+    if (!same) {
+      differing++
+      if (differing === 1 && process.env.BENCH_DEBUG !== undefined) log(`first difference: ${kx} vs ${ky}`)
     }
-  } finally {
-    await Promise.all([ia.close(), ib.close()])
+    if (ky === undefined || (kx !== undefined && kx <= ky)) x = await ia.next()
+    if (kx === undefined || (ky !== undefined && ky <= (kx ?? ''))) y = await ib.next()
   }
   return [compared, differing]
 }
