@@ -14,7 +14,7 @@ import { parseJsonBytes } from './json.js'
 
 export const LEDGER_VERSION = 1 as const
 export const LEDGER_TOPIC = '/gryphgen/ledger/1'
-export const LEDGER_SYNC_PROTOCOL = '/gryphgen/ledger-sync/1.0.0'
+export const LEDGER_SYNC_PROTOCOL = '/gryphgen/ledger-sync/2.0.0'
 /** An entry larger than this (encoded) is rejected unread. */
 export const ENTRY_MAX_BYTES = 256 * 1024
 
