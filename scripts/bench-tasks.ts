@@ -107,14 +107,26 @@ async function throughput (a: MeshNode): Promise<number> {
   const windowStart = performance.now() + 2000
   const windowEnd = windowStart + SECONDS * 1000
   let completed = 0
+  let submitted = 0
+  let windowed = 0
+  let profileFrom = 0n
   const client = async (): Promise<void> => {
     while (performance.now() < windowEnd) {
+      submitted++
+      if (performance.now() >= windowStart) {
+        if (profileFrom === 0n) profileFrom = process.hrtime.bigint() / 1000n
+        windowed++
+      }
       const id = await submit(a)
       const at = await reach(id, ['succeeded'], 30_000)
       if (at >= windowStart && at <= windowEnd) completed++
     }
   }
   await Promise.all(Array.from({ length: CONCURRENCY }, client))
+  // For a per-task CPU breakdown of the node's profile (BENCH_NODE_ARGS=--cpu-prof): the
+  // window on the monotonic clock (µs, as V8's profiles) and the tasks submitted in it.
+  const profileTo = process.hrtime.bigint() / 1000n
+  console.log(`  (${submitted} tasks submitted to ${a.name}; ${windowed} in the window: cpu-profile.ts DIR ${windowed} ${profileFrom} ${profileTo})`)
   return completed / SECONDS
 }
 

@@ -30,14 +30,17 @@ class BusyLoad {
 
   start (): void {
     if (!this.enabled) return
-    // Its own process group: stress-ng's workers are its children, and go with the group.
-    this.#stress = spawn('stress-ng', ['--cpu', String(this.cores), '--timeout', '3600s', '--quiet'], { stdio: 'ignore', detached: true })
+    // Its own process group, stopped as a group at exit. The shell also watches this process:
+    // if it dies without running its exit handler (SIGKILL), stress-ng is stopped within a second.
+    const watch = `stress-ng --cpu ${this.cores} --timeout 3600s --quiet & s=$!; trap 'kill $s; exit' TERM; while kill -0 ${process.pid} 2>/dev/null && kill -0 $s 2>/dev/null; do sleep 1; done; kill $s 2>/dev/null`
+    this.#stress = spawn('sh', ['-c', watch], { stdio: 'ignore', detached: true })
+    this.#stress.unref() // the load never keeps the benchmark from exiting
     this.#stress.on('error', err => { process.stderr.write(`--busy: stress-ng did not start (${err.message}); install it (apt-get install stress-ng)\n`) })
     this.#sampler = setInterval(() => { this.#loads.push(loadavg()[0]) }, SAMPLE_MS)
     this.#sampler.unref()
     process.once('exit', () => { this.stopNow() })
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { this.stopNow(); process.exit(130) })
-    process.stdout.write(`--busy: stress-ng --cpu ${this.cores} (pid ${this.#stress.pid ?? '?'}) runs beside this benchmark and its baselines\n`)
+    process.stdout.write(`--busy: stress-ng --cpu ${this.cores} (process group ${this.#stress.pid ?? '?'}) runs beside this benchmark and its baselines\n`)
   }
 
   /**

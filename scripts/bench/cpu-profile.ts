@@ -2,13 +2,15 @@
  * A per-task CPU breakdown from V8 CPU profiles (`node --cpu-prof`, e.g. bench:tasks with
  * BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"): self time by part of the code (this
  * repository's folders, then node_modules packages, Node internals, GC, idle), divided by the
- * tasks the run completed. `node --import tsx scripts/bench/cpu-profile.ts DIR TASKS`.
+ * tasks the run completed. `node --import tsx scripts/bench/cpu-profile.ts DIR TASKS [FROM TO]`:
+ * FROM/TO (µs on the monotonic clock, as bench:tasks prints them) keep only the samples of the
+ * measured window (start-up and shutdown left out).
  */
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 interface ProfileNode { id: number, callFrame: { functionName: string, url: string }, children?: number[] }
-interface Profile { nodes: ProfileNode[], samples: number[], timeDeltas: number[] }
+interface Profile { nodes: ProfileNode[], samples: number[], timeDeltas: number[], startTime: number }
 
 function partOf (frame: ProfileNode['callFrame']): string {
   const { url, functionName } = frame
@@ -24,13 +26,16 @@ function partOf (frame: ProfileNode['callFrame']): string {
   return url
 }
 
-export async function breakdown (dir: string, tasks: number): Promise<string> {
+export async function breakdown (dir: string, tasks: number, from = -Infinity, to = Infinity): Promise<string> {
   const totals = new Map<string, number>()
   let all = 0
   for (const file of (await readdir(dir)).filter(f => f.endsWith('.cpuprofile'))) {
     const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as Profile
     const byId = new Map(profile.nodes.map(n => [n.id, n]))
+    let at = profile.startTime
     profile.samples.forEach((id, i) => {
+      at += profile.timeDeltas[i] ?? 0
+      if (at < from || at > to) return
       const part = partOf(byId.get(id)?.callFrame ?? { functionName: '?', url: '' })
       const us = profile.timeDeltas[i] ?? 0
       totals.set(part, (totals.get(part) ?? 0) + us)
@@ -46,6 +51,6 @@ export async function breakdown (dir: string, tasks: number): Promise<string> {
 }
 
 if (process.argv[1]?.endsWith('cpu-profile.ts') === true) {
-  const [dir, tasks] = process.argv.slice(2)
-  process.stdout.write(await breakdown(dir, Number(tasks)) + '\n')
+  const [dir, tasks, from, to] = process.argv.slice(2)
+  process.stdout.write(await breakdown(dir, Number(tasks), from === undefined ? undefined : Number(from), to === undefined ? undefined : Number(to)) + '\n')
 }
