@@ -5,7 +5,7 @@
  * replaces all its chunks; a source given with no chunks is removed. Pure; `pause` lets a
  * large plan yield to the event loop between chunks and terms (pause.ts).
  */
-import { encodePostings } from './bm25.js'
+import { encodePostingsBytes } from './bm25.js'
 import { encodeVector } from './fuse.js'
 import { NEVER_PAUSE, type Pause } from './pause.js'
 import type { BatchOp, CorpusKeys, CorpusMeta, SourceRecord } from './layout.js'
@@ -109,7 +109,7 @@ export async function planAdd (input: AddPlanInput, pause: Pause = NEVER_PAUSE):
     await pause()
     const merged = mergePostings(input.postings.get(term), removed, appended.get(term))
     postings.set(term, merged)
-    ops.push(merged.length === 0 ? { type: 'del', key: keys.term(term) } : { type: 'put', key: keys.term(term), value: encodePostings(merged) })
+    ops.push(merged.length === 0 ? { type: 'del', key: keys.term(term) } : { type: 'put', key: keys.term(term), value: encodePostingsBytes(merged) })
   }
   const nextMeta: CorpusMeta = { ...meta, chunks, sources, totalLength, nextChunk: next, dims, updatedAt: input.now }
   ops.push({ type: 'put', key: keys.meta, value: JSON.stringify(nextMeta) })

@@ -272,9 +272,9 @@ export class CorpusStore {
         return [path, { old: old === undefined ? undefined : JSON.parse(old) as SourceRecord, chunks: fresh.get(path) ?? [] }]
       }))
       const terms = [...affectedTerms(sources)]
-      const existing = options.replace ? [] : await this.#reader.postings(name, terms, options.signal)
-      const postings = new Map(existing.map((list, i) => [terms[i], list]))
       const pause = pauseEvery(this.#sliceMs)
+      const existing = options.replace ? [] : await this.#reader.postingsForWrite(name, terms, pause, options.signal)
+      const postings = new Map(existing.map((list, i) => [terms[i], list]))
       const plan = await planAdd({ keys, meta: dims !== undefined && model !== undefined ? { ...meta, embedModel: model } : meta, sources, postings, now }, pause)
       const clear = options.replace ? (await this.#db.keys(keys.all).all()).map(key => ({ type: 'del' as const, key })) : []
       checkAborted(options.signal, 'adding to the corpus')
