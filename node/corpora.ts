@@ -13,7 +13,7 @@ import type { ApiCorpora } from './api/corpora.js'
 import { type Logger, GryphgenError } from '../base/index.js'
 import { type CorpusRef, runToEnd, type TaskOps } from '../tasks/index.js'
 import { vectorsOfResult } from './kinds/vectors.js'
-import type { AddResult, CorpusStore, CorpusSummary, EmbedFunction, QueryResult } from '../pipeline/corpus/index.js'
+import type { AddOptions, AddResult, CorpusStore, CorpusSummary, EmbedFunction, QueryResult } from '../pipeline/corpus/index.js'
 
 export interface CorporaBlobs {
   put: (bytes: Uint8Array, options: { signal?: AbortSignal }) => Promise<{ digest: string, size: number }>
@@ -49,9 +49,14 @@ export class NodeCorpora implements ApiCorpora {
 
   list (): CorpusSummary[] { return this.#c.store.list() }
 
-  async add (name: string, documents: Array<{ path: string, text: string }>, options: { signal?: AbortSignal }): Promise<AddResult> {
+  /** An upload's raw JSON body, parsed and prepared on the store's indexing worker thread. */
+  async addBody (name: string, body: Uint8Array, options: { signal?: AbortSignal }): Promise<AddResult> {
+    return this.#c.store.addBody(name, body, this.#addOptions(options))
+  }
+
+  #addOptions (options: { signal?: AbortSignal }): AddOptions {
     const model = this.#c.embeddingModel
-    return this.#c.store.add(name, documents, { signal: options.signal, ...(model === undefined ? {} : { embed: this.#embedder(model), embedModel: model }) })
+    return { signal: options.signal, ...(model === undefined ? {} : { embed: this.#embedder(model), embedModel: model }) }
   }
 
   /** Hybrid when the corpus has vectors; BM25 alone (logged; results carry no vectorRank) when its model cannot embed the query now. */

@@ -120,8 +120,10 @@ export class GryphgenNode implements ApiNode {
     life.defer('db', async () => { await db.close() })
     this.#peerBook = new PeerBook(this.#db)
     const corpusLog = componentLogger(this.#log, 'corpus')
+    const store = await CorpusStore.open(this.#db, { logger: corpusLog, signal })
+    life.defer('corpora', async () => { await store.close() }) // its indexing worker thread
     const corpora = new NodeCorpora({
-      store: await CorpusStore.open(this.#db, { logger: corpusLog, signal }),
+      store,
       tasks: () => this.tasks,
       blobs: () => this.#required(this.#blobs, 'blobs'),
       peerId: () => this.peerId,

@@ -37,6 +37,8 @@ const STATUS_BY_NAME: Record<string, number> = {
   InvalidCorpusNameError: 400,
   EmptyQueryError: 400,
   CorpusOptionsError: 400,
+  InvalidDocumentsError: 400,
+  IndexerFailedError: 503,
   InvalidCorpusError: 400,
   InvalidEmbeddingError: 502,
   EmbeddingFailedError: 502,

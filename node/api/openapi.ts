@@ -9,6 +9,7 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
+import { DocumentsSchema } from '../../pipeline/corpus/index.js'
 import { ApiErrorBody } from './schemas.js'
 
 export const OPENAPI_PATH = '/v1/openapi.json'
@@ -32,6 +33,8 @@ const DOCUMENTED: Record<string, { body?: Schema, response: Record<string, Schem
   'GET /v1/tasks/{id}/events': { response: { 200: sse('the task\'s events (state, log, progress, token) as server-sent events') } },
   'GET /v1/events': { response: { 200: sse('every task\'s state changes as server-sent events') } },
   'GET /v1/blobs/{digest}': { response: { 200: { description: 'the blob\'s bytes', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } } } },
+  // Checked by the indexing worker thread, not by the route (node/api/corpora.ts).
+  'POST /v1/corpora/{name}/documents': { body: DocumentsSchema as unknown as Schema, response: {} },
   'DELETE /v1/corpora/{name}': { response: { 204: { type: 'null', description: 'removed' } } },
   'GET /metrics': { response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } },
 }

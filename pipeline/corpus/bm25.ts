@@ -21,15 +21,35 @@ export function encodePostings (postings: Uint32Array): string {
   return postings.join(',')
 }
 
-export function decodePostings (text: string): Uint32Array {
-  if (text === '') return new Uint32Array(0)
+/** The same text as encodePostings, as ASCII bytes: written as they are, no string on the heap. */
+export function encodePostingsBytes (postings: Uint32Array): Uint8Array {
+  let size = Math.max(0, postings.length - 1) // the commas
+  for (const n of postings) for (let m = n, digits = 1; ; m = Math.floor(m / 10), digits++) if (m < 10) { size += digits; break }
+  const out = new Uint8Array(size)
+  let at = size
+  for (let i = postings.length - 1; i >= 0; i--) { // backwards: each number's digits from its last
+    let n = postings[i]
+    do { out[--at] = 48 + n % 10; n = Math.floor(n / 10) } while (n > 0)
+    if (i > 0) out[--at] = 44
+  }
+  return out
+}
+
+/** Postings from their stored text, given as a string or its ASCII bytes. */
+export function decodePostings (text: string | Uint8Array): Uint32Array {
+  if (typeof text !== 'string') return decodeWith(text.length, i => text[i])
+  return decodeWith(text.length, i => text.charCodeAt(i))
+}
+
+function decodeWith (length: number, codeAt: (i: number) => number): Uint32Array {
+  if (length === 0) return new Uint32Array(0)
   let count = 1
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 44) count++
+  for (let i = 0; i < length; i++) if (codeAt(i) === 44) count++
   const out = new Uint32Array(count)
   let n = 0
   let value = 0
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
+  for (let i = 0; i < length; i++) {
+    const c = codeAt(i)
     if (c === 44) { out[n++] = value; value = 0 } else value = value * 10 + (c - 48)
   }
   out[n] = value

@@ -26,3 +26,9 @@ export class CorpusOptionsError extends GryphgenError {}
 export function checkAborted (signal: AbortSignal | undefined, what: string): void {
   if (signal?.aborted === true) throw new AbortedError(`${what} aborted`, { cause: signal.reason })
 }
+
+/** An uploaded documents body is not JSON of the shape `{ documents: [{ path, text }] }`; `details` lists the problems. */
+export class InvalidDocumentsError extends GryphgenError {}
+
+/** The indexing worker thread failed (it crashed, or could not start); the upload may be sent again. */
+export class IndexerFailedError extends GryphgenError {}

@@ -5,7 +5,8 @@
  * with an injected embedding function, ranked by fusing BM25 with cosine similarity (fuse.ts).
  * A corpus travels to peers as one blob (blob.ts). Errors: CorpusNotFoundError,
  * InvalidCorpusNameError, EmptyQueryError, InvalidCorpusError, InvalidEmbeddingError,
- * CorpusOptionsError; an abort is base/errors.ts's AbortedError.
+ * CorpusOptionsError, InvalidDocumentsError, IndexerFailedError; an abort is base/errors.ts's
+ * AbortedError. Uploads (`addBody`) are parsed and prepared on a worker thread (indexer.ts).
  */
 export { CorpusStore, MAX_K, type AddDirOptions, type AddDirResult, type AddOptions, type AddResult, type CorpusStoreInit, type CorpusSummary, type QueryOptions, type QueryResult } from './store.js'
 export { chunkDocument, DEFAULT_CHUNK_LIMITS, type Chunk, type ChunkLimits } from './chunk.js'
@@ -17,4 +18,7 @@ export { EMBED_BATCH, type EmbedFunction } from './embed.js'
 export { CORPUS_BLOB_FORMAT, decodeCorpusBlob } from './blob.js'
 export { CORPUS_NAME_PATTERN, assertCorpusName } from './layout.js'
 export { readTextFiles, includeMatcher, SKIPPED_DIRS, type FileOutcome, type SkipReason, type TextFileOptions } from './files.js'
-export { CorpusNotFoundError, InvalidCorpusNameError, EmptyQueryError, InvalidCorpusError, InvalidEmbeddingError, CorpusOptionsError } from './errors.js'
+export { CorpusNotFoundError, InvalidCorpusNameError, EmptyQueryError, InvalidCorpusError, InvalidEmbeddingError, CorpusOptionsError, InvalidDocumentsError, IndexerFailedError } from './errors.js'
+export { DocumentsSchema, parseDocumentsBody } from './documents.js'
+export { DocumentIndexer, type DocumentIndexerInit } from './indexer.js'
+export { prepareDocuments, type PreparedDocuments } from './prepare.js'

@@ -45,7 +45,8 @@ export interface CorpusMeta {
 export interface ChunkRecord extends Chunk { length: number }
 export interface SourceRecord { chunks: number[], terms: string[], length: number }
 
-export type BatchOp = { type: 'put', key: string, value: string } | { type: 'del', key: string }
+/** A put's value is text, or UTF-8 bytes written as they are (chunk records prepared off the main thread). */
+export type BatchOp = { type: 'put', key: string, value: string | Uint8Array } | { type: 'del', key: string }
 
 export const emptyMeta = (now: string): CorpusMeta => ({ v: 1, tokenizer: TOKENIZER_VERSION, chunks: 0, sources: 0, totalLength: 0, nextChunk: 0, dims: null, updatedAt: now })
 

@@ -5,15 +5,18 @@
  * replaces all its chunks; a source given with no chunks is removed. Pure; `pause` lets a
  * large plan yield to the event loop between chunks and terms (pause.ts).
  */
-import type { Chunk } from './chunk.js'
-import { encodePostings } from './bm25.js'
+import { encodePostingsBytes } from './bm25.js'
 import { encodeVector } from './fuse.js'
 import { NEVER_PAUSE, type Pause } from './pause.js'
-import type { BatchOp, CorpusKeys, CorpusMeta, ChunkRecord, SourceRecord } from './layout.js'
+import type { BatchOp, CorpusKeys, CorpusMeta, SourceRecord } from './layout.js'
 
-/** A chunk ready to index: its term frequencies, length in tokens and, in hybrid corpora, unit vector. */
-export interface IndexedChunk extends Chunk {
-  terms: Map<string, number>
+/** A chunk ready to index: its stored record, term frequencies, length in tokens and, in hybrid corpora, unit vector. */
+export interface IndexedChunk {
+  source: string
+  /** The ChunkRecord as stored: its JSON, as text or as UTF-8 bytes (prepare.ts). */
+  record: string | Uint8Array
+  /** Each term once, with its frequency; may be iterated more than once. */
+  terms: Iterable<readonly [string, number]>
   length: number
   vector?: Float32Array
 }
@@ -45,7 +48,7 @@ export function affectedTerms (sources: ReadonlyMap<string, SourceChange>): Set<
   const terms = new Set<string>()
   for (const { old, chunks } of sources.values()) {
     for (const term of old?.terms ?? []) terms.add(term)
-    for (const chunk of chunks) for (const term of chunk.terms.keys()) terms.add(term)
+    for (const chunk of chunks) for (const [term] of chunk.terms) terms.add(term)
   }
   return terms
 }
@@ -78,8 +81,8 @@ export async function planAdd (input: AddPlanInput, pause: Pause = NEVER_PAUSE):
     for (const chunk of fresh) {
       await pause()
       const n = next++
-      const { terms: frequencies, length, vector, ...plain } = chunk
-      ops.push({ type: 'put', key: keys.chunk(n), value: JSON.stringify({ ...plain, length } satisfies ChunkRecord) })
+      const { terms: frequencies, length, vector, record: value } = chunk
+      ops.push({ type: 'put', key: keys.chunk(n), value })
       if (vector !== undefined) {
         ops.push({ type: 'put', key: keys.vector(n), value: encodeVector(vector) })
         dims = vector.length
@@ -106,7 +109,7 @@ export async function planAdd (input: AddPlanInput, pause: Pause = NEVER_PAUSE):
     await pause()
     const merged = mergePostings(input.postings.get(term), removed, appended.get(term))
     postings.set(term, merged)
-    ops.push(merged.length === 0 ? { type: 'del', key: keys.term(term) } : { type: 'put', key: keys.term(term), value: encodePostings(merged) })
+    ops.push(merged.length === 0 ? { type: 'del', key: keys.term(term) } : { type: 'put', key: keys.term(term), value: encodePostingsBytes(merged) })
   }
   const nextMeta: CorpusMeta = { ...meta, chunks, sources, totalLength, nextChunk: next, dims, updatedAt: input.now }
   ops.push({ type: 'put', key: keys.meta, value: JSON.stringify(nextMeta) })

@@ -10,6 +10,7 @@ import { WeightedLru } from './cache.js'
 import { checkAborted } from './errors.js'
 import { decodeVector, type VectorTable } from './fuse.js'
 import { corpusKeys, numberOfKey, type ChunkRecord } from './layout.js'
+import type { Pause } from './pause.js'
 
 export interface ReaderLimits {
   /** Posting entries (triples) cached, all corpora together. */
@@ -17,6 +18,9 @@ export interface ReaderLimits {
   /** Chunk text characters cached. */
   chunkChars: number
 }
+
+/** Keys a write reads at once (postingsForWrite). */
+const WRITE_READ_SLICE = 1024
 
 export const DEFAULT_READER_LIMITS: Readonly<ReaderLimits> = Object.freeze({ postings: 4_000_000, chunkChars: 16_000_000 })
 
@@ -39,6 +43,28 @@ export class CorpusReader {
   async postings (name: string, terms: readonly string[], signal?: AbortSignal): Promise<Uint32Array[]> {
     const keys = terms.map(corpusKeys(name).term)
     return this.#cached(name, keys, this.#postings, text => text === undefined ? new Uint32Array(0) : decodePostings(text), signal)
+  }
+
+  /**
+   * The postings of each term for a write that rewrites them: cached ones as they are, the rest
+   * read as bytes (no strings on the heap) in slices of WRITE_READ_SLICE keys, with `pause`
+   * between slices, and not cached (the write caches what it writes).
+   */
+  async postingsForWrite (name: string, terms: readonly string[], pause: Pause, signal?: AbortSignal): Promise<Uint32Array[]> {
+    const keys = terms.map(corpusKeys(name).term)
+    const values = keys.map(key => this.#postings.get(key))
+    const missing = keys.flatMap((key, i) => values[i] === undefined ? [i] : [])
+    for (let from = 0; from < missing.length; from += WRITE_READ_SLICE) {
+      checkAborted(signal, 'reading the corpus')
+      const slice = missing.slice(from, from + WRITE_READ_SLICE)
+      const read = await this.#db.getMany(slice.map(i => keys[i]), { valueEncoding: 'view' }) as Array<Uint8Array | undefined>
+      for (const [j, i] of slice.entries()) {
+        await pause()
+        const bytes = read[j]
+        values[i] = bytes === undefined ? new Uint32Array(0) : decodePostings(bytes)
+      }
+    }
+    return values as Uint32Array[]
   }
 
   /** The records of the numbered chunks, in that order. */

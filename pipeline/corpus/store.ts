@@ -13,7 +13,7 @@
 import type { ClassicLevel } from 'classic-level'
 import { silentLogger, type Logger } from '../../base/index.js'
 import { scoreBm25, topK } from './bm25.js'
-import { DEFAULT_CHUNK_LIMITS, chunkDocument, type Chunk, type ChunkLimits } from './chunk.js'
+import { DEFAULT_CHUNK_LIMITS, type Chunk, type ChunkLimits } from './chunk.js'
 import { decodeCorpusBlob, encodeCorpusBlob } from './blob.js'
 import { embedTexts, type EmbedFunction } from './embed.js'
 import { checkAborted, CorpusNotFoundError, CorpusOptionsError, EmptyQueryError, InvalidEmbeddingError } from './errors.js'
@@ -22,8 +22,11 @@ import { cosineScores, decodeVector } from './fuse.js'
 import { rankChunks } from './rank.js'
 import { assertCorpusName, corpusKeys, emptyMeta, END, nameOfKey, numberOfKey, ROOT, type ChunkRecord, type CorpusMeta, type SourceRecord } from './layout.js'
 import { affectedTerms, planAdd, type IndexedChunk, type SourceChange } from './plan.js'
+import { indexedOfPrepared, prepareDocuments, textsOfPrepared, type PreparedDocuments } from './prepare.js'
+import { DocumentIndexer } from './indexer.js'
 import { CorpusReader, type ReaderLimits } from './reader.js'
-import { pauseEvery, type Pause } from './pause.js'
+import { pauseEvery } from './pause.js'
+import { serialByKey } from './serial.js'
 import { queryTerms, termFrequencies } from './tokenize.js'
 
 export interface CorpusStoreInit {
@@ -72,8 +75,10 @@ export class CorpusStore {
   readonly #log: Logger
   readonly #reader: CorpusReader
   readonly #catalog = new Map<string, CorpusMeta>()
-  readonly #locks = new Map<string, Promise<unknown>>()
+  /** Runs changes to one corpus one at a time. */
+  readonly #locked = serialByKey()
   readonly #sliceMs: number
+  #indexer: DocumentIndexer | undefined
 
   private constructor (db: ClassicLevel<string, string>, init: CorpusStoreInit) {
     this.#db = db
@@ -104,22 +109,38 @@ export class CorpusStore {
     return [...this.#catalog].sort(([a], [b]) => a < b ? -1 : 1).map(([name, m]) => summaryOf(name, m))
   }
 
-  /** Adds documents (chunked here); a path already in the corpus has its chunks replaced. Creates the corpus if needed. */
+  /** Adds documents (chunked here, yielding to the event loop); a path already in the corpus has its chunks replaced. Creates the corpus if needed. */
   async add (name: string, documents: ReadonlyArray<{ path: string, text: string }>, options: AddOptions = {}): Promise<AddResult> {
     assertCorpusName(name)
     const bad = documents.flatMap((d, i) => typeof d?.path !== 'string' || d.path === '' || typeof d.text !== 'string' ? [`documents[${i}]: needs a path and a text`] : [])
     if (bad.length > 0) throw new CorpusOptionsError(bad[0], { details: bad })
-    const byPath = new Map(documents.map(d => [d.path, d.text]))
-    const pause = pauseEvery(this.#sliceMs)
-    const chunked: Chunk[] = []
-    for (const [path, text] of byPath) {
-      await pause()
-      chunked.push(...chunkDocument(path, text, options.limits ?? DEFAULT_CHUNK_LIMITS))
-    }
-    const indexed = await this.#indexChunks(chunked, name, options, pause)
-    const sources = new Map<string, IndexedChunk[]>([...byPath.keys()].map(path => [path, []]))
-    for (const chunk of indexed) sources.get(chunk.source)?.push(chunk)
-    return this.#write(name, sources, { replace: false, signal: options.signal, embedModel: options.embed === undefined ? undefined : options.embedModel })
+    return this.addPrepared(name, await prepareDocuments(documents, options.limits ?? DEFAULT_CHUNK_LIMITS, pauseEvery(this.#sliceMs)), options)
+  }
+
+  /**
+   * Adds an upload's raw body, `{ documents: [{ path, text }] }` as UTF-8 JSON: parsed, checked
+   * (InvalidDocumentsError) and prepared on the indexing worker thread (indexer.ts), inserted
+   * here in yielding steps. Takes ownership of `body` (its buffer is transferred).
+   */
+  async addBody (name: string, body: Uint8Array, options: AddOptions = {}): Promise<AddResult> {
+    assertCorpusName(name)
+    this.#indexer ??= new DocumentIndexer({ logger: this.#log })
+    return this.addPrepared(name, await this.#indexer.prepare(body, { limits: options.limits ?? DEFAULT_CHUNK_LIMITS, signal: options.signal }), options)
+  }
+
+  /** Adds a prepared batch (prepare.ts), embedding its chunks first when `embed` is given. */
+  async addPrepared (name: string, prepared: PreparedDocuments, options: AddOptions = {}): Promise<AddResult> {
+    assertCorpusName(name)
+    const vectors = options.embed === undefined
+      ? undefined
+      : await embedTexts(options.embed, textsOfPrepared(prepared), { signal: options.signal, dims: this.#catalog.get(name)?.dims })
+    return this.#write(name, indexedOfPrepared(prepared, vectors), { replace: false, signal: options.signal, embedModel: options.embed === undefined ? undefined : options.embedModel })
+  }
+
+  /** Stops the indexing worker thread, if one was started. */
+  async close (): Promise<void> {
+    await this.#indexer?.stop()
+    this.#indexer = undefined
   }
 
   /** The summary of one corpus; CorpusNotFoundError when there is none. */
@@ -218,7 +239,8 @@ export class CorpusStore {
       await pause()
       let list = sources.get(chunk.source)
       if (list === undefined) sources.set(chunk.source, list = [])
-      list.push({ ...chunk, ...termFrequencies(chunk.text), ...(vector === undefined ? {} : { vector: decodeVector(vector) }) })
+      const { terms, length } = termFrequencies(chunk.text)
+      list.push({ source: chunk.source, record: JSON.stringify({ ...chunk, length } satisfies ChunkRecord), terms, length, ...(vector === undefined ? {} : { vector: decodeVector(vector) }) })
     }
     return this.#write(name, sources, { replace: true, signal: options.signal, embedModel: blob.embedModel })
   }
@@ -227,19 +249,6 @@ export class CorpusStore {
     const meta = this.#catalog.get(name)
     if (meta === undefined) throw new CorpusNotFoundError(`no corpus ${JSON.stringify(name)}`, { details: { name } })
     return meta
-  }
-
-  /** Term frequencies and, with `embed`, unit vectors of chunks. */
-  async #indexChunks (chunks: Chunk[], name: string, options: AddOptions, pause: Pause): Promise<IndexedChunk[]> {
-    const vectors = options.embed === undefined
-      ? undefined
-      : await embedTexts(options.embed, chunks.map(c => c.text), { signal: options.signal, dims: this.#catalog.get(name)?.dims })
-    const indexed: IndexedChunk[] = []
-    for (const [i, chunk] of chunks.entries()) {
-      await pause()
-      indexed.push({ ...chunk, ...termFrequencies(chunk.text), ...(vectors === undefined ? {} : { vector: vectors[i] }) })
-    }
-    return indexed
   }
 
   /** One batch: the sources' new chunks (replacing their old ones), or with `replace` the whole corpus. */
@@ -263,9 +272,9 @@ export class CorpusStore {
         return [path, { old: old === undefined ? undefined : JSON.parse(old) as SourceRecord, chunks: fresh.get(path) ?? [] }]
       }))
       const terms = [...affectedTerms(sources)]
-      const existing = options.replace ? [] : await this.#reader.postings(name, terms, options.signal)
-      const postings = new Map(existing.map((list, i) => [terms[i], list]))
       const pause = pauseEvery(this.#sliceMs)
+      const existing = options.replace ? [] : await this.#reader.postingsForWrite(name, terms, pause, options.signal)
+      const postings = new Map(existing.map((list, i) => [terms[i], list]))
       const plan = await planAdd({ keys, meta: dims !== undefined && model !== undefined ? { ...meta, embedModel: model } : meta, sources, postings, now }, pause)
       const clear = options.replace ? (await this.#db.keys(keys.all).all()).map(key => ({ type: 'del' as const, key })) : []
       checkAborted(options.signal, 'adding to the corpus')
@@ -273,8 +282,9 @@ export class CorpusStore {
       const batch = this.#db.batch()
       for (const op of [...clear, ...plan.ops]) {
         await pause()
-        if (op.type === 'put') batch.put(op.key, op.value)
-        else batch.del(op.key)
+        if (op.type === 'del') batch.del(op.key)
+        else if (typeof op.value === 'string') batch.put(op.key, op.value)
+        else batch.put(op.key, op.value as unknown as string, { valueEncoding: 'view' })
       }
       await batch.write({ sync: true })
       this.#catalog.set(name, plan.meta)
@@ -282,17 +292,5 @@ export class CorpusStore {
       this.#log.debug({ corpus: name, chunks: plan.added, sources: plan.sources, ops: plan.ops.length, ms: Math.round(performance.now() - started) }, 'corpus written')
       return { chunks: plan.added, sources: plan.sources }
     })
-  }
-
-  /** Runs changes to one corpus one at a time. */
-  async #locked<T> (name: string, fn: () => Promise<T>): Promise<T> {
-    const run = (this.#locks.get(name) ?? Promise.resolve()).then(fn)
-    const tail = run.catch(() => {})
-    this.#locks.set(name, tail)
-    try {
-      return await run
-    } finally {
-      if (this.#locks.get(name) === tail) this.#locks.delete(name)
-    }
   }
 }

@@ -34,6 +34,6 @@ export function emptyApiNode (): ApiNode {
       feedback: async id => missing(`task ${id}`),
     },
     blobs: { pin: async () => missing('blob'), unpin: async () => missing('blob'), status: () => ({ blobs: 0, bytes: 0, pinned: 0, maxBytes: 0 }) as never, collect: async () => missing('blob gc') },
-    corpora: { list: () => [], add: async () => missing('corpus'), query: async () => [], remove: async () => missing('corpus') },
+    corpora: { list: () => [], addBody: async () => missing('corpus'), query: async () => [], remove: async () => missing('corpus') },
   }
 }

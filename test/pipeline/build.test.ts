@@ -127,10 +127,10 @@ describe('build on a mesh', () => {
   })
 
   test('a corpus of the submitting node travels with the build as a blob: the coordinator imports it and retrieves from it; chunks and queries are embedded on the mesh', async () => {
-    const added = await a.corpora.add('docs', [
+    const added = await a.corpora.addBody('docs', new TextEncoder().encode(JSON.stringify({ documents: [
       { path: 'guide/add.md', text: '# Adding numbers\n\nThe function add(a, b) returns the sum of a and b. House rule zorblax: name the file add.py.\n' },
       { path: 'guide/other.md', text: '# Inventory\n\nWarehouse stock levels are counted every night.\n' },
-    ], {})
+    ] })), {})
     expect(added.sources).toBe(2)
     expect(a.corpora.list().find(x => x.name === 'docs')).toMatchObject({ embedModel: MODEL, dims: expect.any(Number) })
     expect((await a.tasks.list({ limit: 200 })).some(t => t.kind === 'embed' && t.state === 'succeeded')).toBe(true)

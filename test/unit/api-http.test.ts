@@ -23,7 +23,7 @@ const node = {
   corpora: {
     list: () => [],
     // Holds the request until the test releases it: the heavy-request slot stays taken.
-    add: async () => { adds++; await new Promise<void>(resolve => { releaseAdd = resolve }); return { chunks: 1, sources: 1 } },
+    addBody: async () => { adds++; await new Promise<void>(resolve => { releaseAdd = resolve }); return { chunks: 1, sources: 1 } },
     query: async () => [],
     remove: async () => {},
   },

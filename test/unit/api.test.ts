@@ -36,7 +36,7 @@ const node: ApiNode = {
     getBlob: async (digest) => { throw new NotFoundError(`no blob ${digest}`) },
     feedback: async (id) => { throw new NotFoundError(`no task ${id}`) },
   },
-  corpora: { list: () => [], add: async () => ({ chunks: 0, sources: 0 }), query: async () => [], remove: async () => {} },
+  corpora: { list: () => [], addBody: async () => ({ chunks: 0, sources: 0 }), query: async () => [], remove: async () => {} },
   blobs: {
     pin: async (digest) => { throw new NotFoundError(`no blob ${digest}`) },
     unpin: async (digest) => ({ digest, pinned: false }),

@@ -1,0 +1,108 @@
+/**
+ * DocumentIndexer: the corpus uploads' heavy part on a worker thread (indexing-worker.ts).
+ * `prepare` hands the raw body over (its buffer transferred, not copied, when it owns it) and
+ * gets back a compact batch (prepare.ts) ready to insert; the node's main thread never parses
+ * the JSON or holds the documents as strings. One thread, started on first use and unref'd
+ * (it never keeps the process alive); requests are answered in turn. A thread that ends
+ * (a crash, `stop`) fails the requests in flight with IndexerFailedError, and the next request
+ * starts a fresh thread. An abort stops the wait, not the work. Body size is bounded before
+ * this (the API's `documentsBodyMb`), so the thread's memory is too.
+ */
+import { Worker } from 'node:worker_threads'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { AbortedError, GryphgenError, silentLogger, type Logger } from '../../base/index.js'
+import type { ChunkLimits } from './chunk.js'
+import { checkAborted, CorpusOptionsError, IndexerFailedError, InvalidDocumentsError } from './errors.js'
+import type { PrepareRequest } from './indexing-worker.js'
+import type { PreparedDocuments } from './prepare.js'
+
+export interface DocumentIndexerInit {
+  logger?: Logger
+}
+
+type Answer = { id: number, prepared: PreparedDocuments } | { id: number, error: { name: string, message: string, details?: unknown } }
+interface Waiter { resolve: (p: PreparedDocuments) => void, reject: (err: Error) => void }
+
+/** Errors the worker may answer with, rebuilt as their own classes here. */
+const KNOWN: Record<string, new (message: string, options?: { details?: unknown }) => GryphgenError> = { InvalidDocumentsError, CorpusOptionsError }
+
+/** The worker's code: import the compiled entry beside this file, or the TypeScript source after registering tsx in the thread. */
+function workerCode (): string {
+  const own = import.meta.url
+  if (!own.endsWith('.ts')) return `import(${JSON.stringify(new URL('./indexing-worker.js', own).href)})`
+  // tsx's ESM API (its `import` export; createRequire would find the CommonJS one).
+  const tsx = pathToFileURL(join(dirname(createRequire(own).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href
+  return `import(${JSON.stringify(tsx)}).then(m => { m.register(); return import(${JSON.stringify(new URL('./indexing-worker.ts', own).href)}) })`
+}
+
+export class DocumentIndexer {
+  readonly #log: Logger
+  readonly #waiting = new Map<number, Waiter>()
+  #worker: Worker | undefined
+  #next = 0
+
+  constructor (init: DocumentIndexerInit = {}) {
+    this.#log = init.logger ?? silentLogger()
+  }
+
+  /** Parses, checks and prepares an upload body off the main thread; takes ownership of `body`. */
+  async prepare (body: Uint8Array, options: { limits: ChunkLimits, signal?: AbortSignal }): Promise<PreparedDocuments> {
+    checkAborted(options.signal, 'indexing the documents')
+    const worker = this.#started()
+    const id = this.#next++
+    const owned = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer ? body : body.slice()
+    return new Promise<PreparedDocuments>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.#waiting.delete(id)
+        reject(new AbortedError('indexing the documents aborted', { cause: options.signal?.reason }))
+      }
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      const done = (): void => { options.signal?.removeEventListener('abort', onAbort) }
+      this.#waiting.set(id, { resolve: p => { done(); resolve(p) }, reject: err => { done(); reject(err) } })
+      worker.postMessage({ id, body: owned, limits: options.limits } satisfies PrepareRequest, [owned.buffer as ArrayBuffer])
+    })
+  }
+
+  /** Ends the thread; requests in flight fail with IndexerFailedError. */
+  async stop (): Promise<void> {
+    const worker = this.#worker
+    this.#worker = undefined
+    this.#failAll('the indexer stopped')
+    await worker?.terminate()
+  }
+
+  #started (): Worker {
+    if (this.#worker !== undefined) return this.#worker
+    // No resourceLimits: a worker that reaches a heap cap while parsing can take the whole process down with it (seen with V8's fatal out-of-memory in JSON.parse).
+    const worker = new Worker(workerCode(), { eval: true })
+    worker.unref()
+    worker.on('message', (answer: Answer) => {
+      const waiter = this.#waiting.get(answer.id)
+      this.#waiting.delete(answer.id)
+      if (waiter === undefined) return // aborted meanwhile
+      if ('prepared' in answer) { waiter.resolve(answer.prepared); return }
+      const Known = KNOWN[answer.error.name]
+      waiter.reject(Known === undefined
+        ? new IndexerFailedError(`indexing failed: ${answer.error.message}`, { details: { name: answer.error.name } })
+        : new Known(answer.error.message, { details: answer.error.details }))
+    })
+    const lost = (why: string): void => {
+      if (this.#worker !== worker) return
+      this.#worker = undefined
+      this.#log.warn({ why }, 'indexing worker thread lost; the next upload starts a fresh one')
+      this.#failAll(`the indexing worker thread ended: ${why}`)
+    }
+    worker.on('error', err => { lost(err.message) })
+    worker.on('exit', code => { lost(`exit code ${code}`) })
+    this.#worker = worker
+    return worker
+  }
+
+  #failAll (why: string): void {
+    const waiting = [...this.#waiting.values()]
+    this.#waiting.clear()
+    for (const w of waiting) w.reject(new IndexerFailedError(why))
+  }
+}
