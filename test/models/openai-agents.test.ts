@@ -2,16 +2,19 @@
  * What agent frameworks need from the OpenAI surface, through the official `openai` client
  * across a 2-node mesh (model on a, requests at b): forced tool calls (streamed and not)
  * whose arguments parse and match the schema, a two-turn agent loop, /v1/completions,
- * logprobs, penalties and the OpenAI-shaped error for every unsupported parameter or value.
+ * logprobs, penalties, the OpenAI-shaped error for every unsupported parameter or value, and
+ * `gryphgen chat` (a real CLI process against b's API).
  * One model load for the whole file.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import OpenAI, { APIError } from 'openai'
 import { ModelStore, writeTestModel } from '../../models/index.js'
 import type { GryphgenNode } from '../../node/node.js'
-import { newSwarmKeyHex, nodeTracker, tempDir, waitFor } from '../helpers/nodes.js'
+import { newSwarmKeyHex, nodeTracker, PATIENCE_MS, tempDir, waitFor } from '../helpers/nodes.js'
+import { BIN, killAll, runCli } from '../helpers/processes.js'
 
 const nodes = nodeTracker()
 let b: GryphgenNode
@@ -52,7 +55,10 @@ beforeAll(async () => {
   client = new OpenAI({ baseURL: `${b.apiUrl}/v1`, apiKey: token, maxRetries: 0, timeout: 120_000 })
 })
 
-afterAll(async () => { await nodes.stopAll() })
+afterAll(async () => {
+  await killAll()
+  await nodes.stopAll()
+})
 
 describe('tool calling', () => {
   test('a named tool_choice returns a call whose arguments parse and match the schema', async () => {
@@ -206,5 +212,41 @@ describe('errors in OpenAI\'s shape', () => {
     // Words a person wrote, never the validator's.
     expect(e.message).not.toMatch(/must be equal to constant|must be null|must match|schema is false|instancePath|Expected/i)
     expect(e.message).toContain(param.split('[')[0])
+  })
+})
+
+describe('gryphgen chat', () => {
+  const settings = ['--max-tokens', '8', '--temperature', '0.8', '--seed', '3']
+  const expected = async (messages: OpenAI.ChatCompletionMessageParam[]): Promise<string> =>
+    (await client.chat.completions.create({ model: MODEL, messages, max_tokens: 8, temperature: 0.8, seed: 3 })).choices[0].message.content ?? ''
+
+  test('--json answers one message with the chat.completion object', async () => {
+    const r = await runCli(['chat', MODEL, 'hello there', '--json', '--data-dir', b.config.dataDir, ...settings])
+    expect(r.code, r.stderr).toBe(0)
+    const reply = JSON.parse(r.stdout) as OpenAI.ChatCompletion
+    expect(reply.object).toBe('chat.completion')
+    expect(reply.choices[0].message.content).toBe(await expected([{ role: 'user', content: 'hello there' }]))
+    const bad = await runCli(['chat', MODEL, 'x', '--json', '--data-dir', b.config.dataDir, '--temperature', 'hot'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('--temperature')
+  })
+
+  test('interactive: each line is a turn, answers stream out, the conversation is kept', async () => {
+    const child = spawn(process.execPath, [BIN, 'chat', MODEL, '--data-dir', b.config.dataDir, ...settings], { stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    const exited = new Promise<number | null>(resolve => child.once('exit', resolve))
+    const kill = setTimeout(() => { if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL') }, PATIENCE_MS)
+    try {
+      child.stdin.end('hello\nagain\n')
+      expect(await exited, stderr).toBe(0)
+    } finally {
+      clearTimeout(kill)
+    }
+    const first = await expected([{ role: 'user', content: 'hello' }])
+    const second = await expected([{ role: 'user', content: 'hello' }, { role: 'assistant', content: first }, { role: 'user', content: 'again' }])
+    expect(stdout).toBe(`${first}\n${second}\n`)
   })
 })
