@@ -113,6 +113,33 @@ describe('tool calling', () => {
   })
 })
 
+describe('the generate task kind', () => {
+  test('takes tools: a forced call is in the result; tools with a prompt or naming no tool are refused at submission', async () => {
+    const token = (await readFile(join(b.config.dataDir, 'api-token'), 'utf8')).trim()
+    const post = async (body: unknown): Promise<Response> => await fetch(`${b.apiUrl}/v1/tasks`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const tools = [{ name: 'get_weather', parameters: WEATHER.function.parameters }]
+    const res = await post({ kind: 'generate', model: MODEL, messages: ask, tools, toolChoice: { name: 'get_weather' }, maxTokens: 400, temperature: 0.8, seed: 4 })
+    expect(res.status).toBe(202)
+    const { id } = (await res.json()) as { id: string }
+    await waitFor(async () => ['succeeded', 'failed'].includes((await b.tasks.get(id)).state), 60_000, 100)
+    const view = await b.tasks.get(id)
+    expect(view.state, JSON.stringify(view.result)).toBe('succeeded')
+    expect(view.result?.finishReason).toBe('tool_calls')
+    const calls = view.result?.toolCalls as Array<{ name: string, arguments: string }>
+    expect(calls.map(c => c.name)).toEqual(['get_weather'])
+    expectWeatherArguments(calls[0].arguments)
+    for (const body of [
+      { kind: 'generate', model: MODEL, prompt: 'x', tools },
+      { kind: 'generate', model: MODEL, messages: ask, tools, toolChoice: { name: 'nope' } },
+      { kind: 'generate', model: MODEL, messages: ask, tools: [{ name: 'f', parameters: { type: 'string', pattern: 'a' } }] },
+    ]) {
+      const refused = await post(body)
+      expect(refused.status).toBe(400)
+      expect(((await refused.json()) as { error: { name: string } }).error.name).toBe('InvalidTaskError')
+    }
+  })
+})
+
 describe('completions, logprobs and sampling', () => {
   test('/v1/completions, streamed and not, gives the same text; an array of prompts one choice each', async () => {
     const request = { model: MODEL, prompt: 'def main():', max_tokens: 16, temperature: 0.8, seed: 5 }
