@@ -42,8 +42,24 @@ export const HostSettingsSchema = Type.Object({
   gpuLayers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 0, maximum: 10_000 })]),
 }, strict)
 
-export const ChatRoleSchema = Type.Enum(['system', 'user', 'assistant'])
-export const ChatMessageSchema = Type.Object({ role: ChatRoleSchema, content: Str(1_048_576) }, strict)
+export const ChatRoleSchema = Type.Enum(['system', 'user', 'assistant', 'tool'])
+/** A function call the model made: `arguments` is its JSON text (as OpenAI carries it). */
+export const ToolCallSchema = Type.Object({ id: Str(128, 1), name: Str(64, 1), arguments: Str(1_048_576) }, strict)
+/** An assistant turn may carry its tool calls; a `tool` turn answers the call `toolCallId` names. */
+export const ChatMessageSchema = Type.Object({
+  role: ChatRoleSchema,
+  content: Str(1_048_576),
+  toolCalls: Type.Optional(Type.Array(ToolCallSchema, { maxItems: 64 })),
+  toolCallId: Type.Optional(Str(128, 1)),
+}, strict)
+/** A function the model may call; `parameters` is a JSON schema (the grammar subset of jsonSchema). */
+export const ToolSchema = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+  description: Type.Optional(Str(8192)),
+  parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+}, strict)
+/** auto: the model decides (its chat template's function syntax); none: text only; required / { name }: a call, held by a grammar. */
+export const ToolChoiceSchema = Type.Union([Type.Enum(['auto', 'none', 'required']), Type.Object({ name: Str(64, 1) }, strict)])
 
 /** What a generate request asks for (a task body's fields; the worker input adds model and settings). */
 export const GenerateParamsProperties = {
@@ -60,6 +76,22 @@ export const GenerateParamsProperties = {
   stop: Type.Optional(Type.Array(Str(256, 1), { maxItems: 16 })),
   /** Output constrained by grammar to JSON matching this schema (node-llama-cpp's subset; checked at submission). */
   jsonSchema: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  /** Functions the model may call (chat only); the answer's calls are in the result's `toolCalls`. */
+  tools: Type.Optional(Type.Array(ToolSchema, { minItems: 1, maxItems: 128 })),
+  /** Default 'auto' when tools are given. */
+  toolChoice: Type.Optional(ToolChoiceSchema),
+  /** Several calls in one answer (default true). */
+  parallelToolCalls: Type.Optional(Type.Boolean()),
+  /** Each generated token's log probability in the result's `logprobs`, with this many alternatives (0-20). */
+  logprobs: Type.Optional(Type.Boolean()),
+  topLogprobs: Type.Optional(Type.Integer({ minimum: 0, maximum: 20 })),
+  /** Penalties over the recent tokens (OpenAI's meaning; 0 = off) and llama.cpp's repeat penalty (1 = off). */
+  presencePenalty: Type.Optional(Type.Number({ minimum: -2, maximum: 2 })),
+  frequencyPenalty: Type.Optional(Type.Number({ minimum: -2, maximum: 2 })),
+  repeatPenalty: Type.Optional(Type.Number({ minimum: 0, maximum: 10 })),
+  /** Sampling from the k most likely tokens only (0 = all) / tokens at least minP times the most likely one. */
+  topK: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+  minP: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
 }
 
 export const GenerateInputSchema = Type.Object({
@@ -99,10 +131,20 @@ export const HostStatusSchema = Type.Object({
   gpu: Type.Union([Type.Literal(false), Str(32)]),
 }, strict)
 
-export const FinishReasonSchema = Type.Enum(['stop', 'length'])
+export const FinishReasonSchema = Type.Enum(['stop', 'length', 'tool_calls'])
+const Logprob = Type.Number({ maximum: 0 })
+/** One generated token: its text, UTF-8 bytes, log probability and the most likely alternatives. */
+export const TokenLogprobSchema = Type.Object({
+  token: Type.String(),
+  bytes: Type.Array(Type.Integer({ minimum: 0, maximum: 255 })),
+  logprob: Logprob,
+  top: Type.Array(Type.Object({ token: Type.String(), bytes: Type.Array(Type.Integer({ minimum: 0, maximum: 255 })), logprob: Logprob }, strict), { maxItems: 20 }),
+}, strict)
 export const GenerateResultSchema = Type.Object({
   text: Type.String(),
   finishReason: FinishReasonSchema,
+  toolCalls: Type.Optional(Type.Array(ToolCallSchema)),
+  logprobs: Type.Optional(Type.Array(TokenLogprobSchema)),
   usage: Type.Object({ promptTokens: Type.Integer({ minimum: 0 }), completionTokens: Type.Integer({ minimum: 0 }) }, strict),
   /** ms: loading the model (0 when it was loaded), the prompt, to the first token, the whole generation. */
   timings: Type.Object({ loadMs: Rate, promptMs: Rate, firstTokenMs: Rate, totalMs: Rate }, strict),
@@ -120,6 +162,10 @@ export const EmbedResultSchema = Type.Object({
 export type ModelFile = Type.Static<typeof ModelFileSchema>
 export type HostSettings = Type.Static<typeof HostSettingsSchema>
 export type ChatMessage = Type.Static<typeof ChatMessageSchema>
+export type ToolCall = Type.Static<typeof ToolCallSchema>
+export type Tool = Type.Static<typeof ToolSchema>
+export type ToolChoice = Type.Static<typeof ToolChoiceSchema>
+export type TokenLogprob = Type.Static<typeof TokenLogprobSchema>
 export type GenerateInput = Type.Static<typeof GenerateInputSchema>
 export type EmbedInput = Type.Static<typeof EmbedInputSchema>
 export type StatusInput = Type.Static<typeof StatusInputSchema>

@@ -7,12 +7,14 @@
  * Sampling: temperature 0 is greedy; no repeat penalty (as OpenAI and llama.cpp's server).
  */
 import type { ChatHistoryItem, LlamaContextSequence, LlamaGrammar, Token } from 'node-llama-cpp'
-import type { FinishReason } from '../../protocols/index.js'
+import type { FinishReason, TokenLogprob, ToolCall } from '../../protocols/index.js'
 import { abortError } from './abort.js'
 import { PromptTooLongError } from './errors.js'
 import type { HostedModel } from './hosted-model.js'
 import { finishReasonOf, toChatHistory, tokenAllowance, type GenerateRequest } from './request.js'
 import type { LlamaRuntime } from './runtime.js'
+import { scoreGenerated } from './logprobs.js'
+import { newToolCallId, parseForcedCalls } from './tools.js'
 
 /** The prompt as the engine will evaluate it. */
 export type PreparedPrompt =
@@ -24,6 +26,8 @@ export interface GenerationOutcome {
   finishReason: FinishReason
   promptTokens: number
   completionTokens: number
+  toolCalls?: ToolCall[]
+  logprobs?: TokenLogprob[]
   /** performance.now() of the first generated token, if any. */
   firstTokenAt?: number
 }
@@ -35,8 +39,12 @@ export function preparePrompt (runtime: LlamaRuntime, hosted: HostedModel, reque
   const { model, context } = hosted
   let prompt: PreparedPrompt
   if (request.input.kind === 'chat') {
-    const history = toChatHistory(request.input.messages)
-    const state = hosted.chatWrapper(runtime).generateContextState({ chatHistory: history })
+    const wrapper = hosted.chatWrapper(runtime)
+    const tools = request.tools
+    const plain = toChatHistory(request.input.messages)
+    // Forced calls: the functions documented as the template does, the answer held by a grammar.
+    const history = tools.kind === 'forced' ? wrapper.addAvailableFunctionsSystemMessageToHistory(plain, tools.functions, { documentParams: true }) as ChatHistoryItem[] : plain
+    const state = wrapper.generateContextState({ chatHistory: history, ...(tools.kind === 'auto' ? { availableFunctions: tools.functions, documentFunctionParams: true } : {}) })
     prompt = { kind: 'chat', history, tokens: state.contextText.tokenize(model.tokenizer).length }
   } else {
     const bos = beginningToken(runtime, hosted)
@@ -53,6 +61,8 @@ export function preparePrompt (runtime: LlamaRuntime, hosted: HostedModel, reque
 
 export interface GenerateOnSequenceOptions {
   grammar?: LlamaGrammar
+  /** The grammar of the calls when tools are forced. */
+  forcedGrammar?: LlamaGrammar
   signal: AbortSignal
   onToken?: OnToken
 }
@@ -61,7 +71,10 @@ export async function generateOnSequence (runtime: LlamaRuntime, hosted: HostedM
   const { signal, grammar } = options
   const maxTokens = tokenAllowance(request.maxTokens, prompt.tokens, sequence.contextSize)
   let tokens = 0
+  const all: Token[] = []
   let firstTokenAt: number | undefined
+  const { sampling } = request
+  const penalized = sampling.presencePenalty !== undefined || sampling.frequencyPenalty !== undefined || sampling.repeatPenalty !== undefined
   const common = {
     maxTokens,
     temperature: request.temperature,
@@ -69,24 +82,39 @@ export async function generateOnSequence (runtime: LlamaRuntime, hosted: HostedM
     ...(request.seed === undefined ? {} : { seed: request.seed }),
     ...(request.stop.length === 0 ? {} : { customStopTriggers: request.stop }),
     ...(grammar === undefined ? {} : { grammar }),
-    repeatPenalty: false as const,
+    ...(sampling.topK === undefined ? {} : { topK: sampling.topK }),
+    ...(sampling.minP === undefined ? {} : { minP: sampling.minP }),
+    repeatPenalty: penalized ? { penalty: sampling.repeatPenalty ?? 1, presencePenalty: sampling.presencePenalty ?? 0, frequencyPenalty: sampling.frequencyPenalty ?? 0 } : false as const,
     signal,
     stopOnAbortSignal: false,
     onToken: (generated: Token[]) => {
       tokens += generated.length
+      if (request.topLogprobs !== undefined) all.push(...generated)
       firstTokenAt ??= performance.now()
     },
     onTextChunk: (text: string) => { if (text !== '') options.onToken?.(text, tokens) },
   }
   let text: string
   let stopReason: string
+  let toolCalls: ToolCall[] | undefined
+  const tools = request.tools
   try {
     if (prompt.kind === 'chat') {
       const chat = new runtime.lib.LlamaChat({ contextSequence: sequence, chatWrapper: hosted.chatWrapper(runtime) })
       try {
-        const response = await chat.generateResponse(prompt.history, common)
+        const toolOptions = tools.kind === 'auto'
+          ? { functions: tools.functions, documentFunctionParams: true, ...(tools.parallel ? {} : { maxParallelFunctionCalls: 1 }) }
+          : tools.kind === 'forced' ? { grammar: options.forcedGrammar } : {}
+        // jsonSchema (common's grammar) and tools never come together (request.ts refuses it).
+        const response = await chat.generateResponse(prompt.history, { ...common, ...toolOptions } as Parameters<typeof chat.generateResponse>[1])
         text = response.response
         stopReason = response.metadata.stopReason
+        if (response.functionCalls !== undefined && response.functionCalls.length > 0) {
+          toolCalls = response.functionCalls.map(c => ({ id: newToolCallId(), name: c.functionName, arguments: JSON.stringify(c.params ?? {}) }))
+        } else if (tools.kind === 'forced' && stopReason !== 'maxTokens') {
+          toolCalls = parseForcedCalls(text)
+        }
+        if (toolCalls !== undefined) { stopReason = 'functionCalls'; text = tools.kind === 'forced' ? '' : text }
       } finally {
         chat.dispose({ disposeSequence: false })
       }
@@ -106,9 +134,12 @@ export async function generateOnSequence (runtime: LlamaRuntime, hosted: HostedM
     throw err
   }
   const finishReason = finishReasonOf(stopReason)
+  const logprobs = request.topLogprobs === undefined ? undefined : await scoreGenerated(hosted.model, sequence, all, request.topLogprobs)
   return {
     text,
     finishReason,
+    ...(toolCalls === undefined ? {} : { toolCalls }),
+    ...(logprobs === undefined ? {} : { logprobs }),
     promptTokens: prompt.tokens,
     // Tokens held back at the end (the start of a stop string) are not in the text but were
     // generated; at the limit at least `maxTokens` were (a token ending inside a character is

@@ -48,12 +48,13 @@ export class ModelHost {
     const { outcome, loadMs, generationStarted } = await this.#withModel(input.model, input.settings, signal, async ({ runtime, hosted, loadMs }) => {
       const prompt = preparePrompt(runtime, hosted, request)
       const grammar = request.jsonSchema === undefined ? undefined : await jsonGrammar(runtime, request.jsonSchema)
+      const forcedGrammar = request.tools.kind === 'forced' ? await jsonGrammar(runtime, request.tools.schema) : undefined
       await hosted.slots.acquire(signal)
       try {
         const sequence = hosted.context.getSequence()
         const generationStarted = performance.now()
         try {
-          return { outcome: await generateOnSequence(runtime, hosted, sequence, request, prompt, { grammar, signal, onToken: options.onToken }), loadMs, generationStarted }
+          return { outcome: await generateOnSequence(runtime, hosted, sequence, request, prompt, { grammar, forcedGrammar, signal, onToken: request.tools.kind === 'forced' ? undefined : options.onToken }), loadMs, generationStarted }
         } finally {
           await sequence.dispose()
         }
@@ -66,6 +67,8 @@ export class ModelHost {
     return {
       text: outcome.text,
       finishReason: outcome.finishReason,
+      ...(outcome.toolCalls === undefined ? {} : { toolCalls: outcome.toolCalls }),
+      ...(outcome.logprobs === undefined ? {} : { logprobs: outcome.logprobs }),
       usage: { promptTokens: outcome.promptTokens, completionTokens: outcome.completionTokens },
       timings: { loadMs: ms(loadMs), promptMs: ms(firstTokenAt - generationStarted), firstTokenMs: ms(firstTokenAt - started), totalMs: ms(ended - started) },
       host: this.#status(),

@@ -6,6 +6,7 @@ import type { ChatHistoryItem } from 'node-llama-cpp'
 import type { ChatMessage, FinishReason, GenerateInput } from '../../protocols/index.js'
 import { normalizeJsonSchema } from '../grammar/index.js'
 import { InvalidModelRequestError } from './errors.js'
+import { historyWithTools, resolveToolMode, type ToolMode } from './tools.js'
 
 export const GENERATE_DEFAULTS = { maxTokens: 256, temperature: 0.7 } as const
 
@@ -19,6 +20,10 @@ export interface GenerateRequest {
   stop: string[]
   /** Normalized; absent for free text. */
   jsonSchema?: Record<string, unknown>
+  tools: ToolMode
+  /** Alternatives per token when log probabilities are asked for; absent otherwise. */
+  topLogprobs?: number
+  sampling: { topK?: number, minP?: number, presencePenalty?: number, frequencyPenalty?: number, repeatPenalty?: number }
 }
 
 /** Throws InvalidModelRequestError (not exactly one of messages and prompt) or InvalidJsonSchemaError. */
@@ -35,7 +40,16 @@ export function resolveGenerateRequest (input: GenerateInput): GenerateRequest {
     ...(input.seed === undefined ? {} : { seed: input.seed }),
     stop: input.stop ?? [],
     ...(input.jsonSchema === undefined ? {} : { jsonSchema: normalizeJsonSchema(input.jsonSchema) }),
+    tools: toolMode(input),
+    ...(input.logprobs === true ? { topLogprobs: input.topLogprobs ?? 0 } : {}),
+    sampling: Object.fromEntries((['topK', 'minP', 'presencePenalty', 'frequencyPenalty', 'repeatPenalty'] as const).filter(k => input[k] !== undefined).map(k => [k, input[k]])),
   }
+}
+
+function toolMode (input: GenerateInput): ToolMode {
+  const mode = resolveToolMode(input.tools, input.toolChoice, input.parallelToolCalls, input.messages !== undefined)
+  if (mode.kind !== 'none' && input.jsonSchema !== undefined) throw new InvalidModelRequestError('jsonSchema and tools cannot be used together (unless toolChoice is none)', { details: ['jsonSchema', 'tools'] })
+  return mode
 }
 
 /**
@@ -43,21 +57,14 @@ export function resolveGenerateRequest (input: GenerateInput): GenerateRequest {
  * assistant message is the start of the answer, which the model continues.
  */
 export function toChatHistory (messages: readonly ChatMessage[]): ChatHistoryItem[] {
-  const history = messages.map((m): ChatHistoryItem => {
-    switch (m.role) {
-      case 'system': return { type: 'system', text: m.content }
-      case 'user': return { type: 'user', text: m.content }
-      case 'assistant': return { type: 'model', response: [m.content] }
-      default: return m.role satisfies never
-    }
-  })
+  const history = historyWithTools(messages)
   if (history.at(-1)?.type !== 'model') history.push({ type: 'model', response: [] })
   return history
 }
 
 /** node-llama-cpp's stop reasons: only running out of tokens is `length`. */
 export function finishReasonOf (stopReason: string): FinishReason {
-  return stopReason === 'maxTokens' ? 'length' : 'stop'
+  return stopReason === 'maxTokens' ? 'length' : stopReason === 'functionCalls' ? 'tool_calls' : 'stop'
 }
 
 /** Tokens the answer may take: what was asked, capped by the room left in the context. */

@@ -3,94 +3,12 @@
  * checked (every problem named, unknown or unsupported parameters refused rather than
  * ignored) and turned into a gryphgen task body; a finished task becomes the OpenAI reply.
  */
-import Type from 'typebox'
-import { Compile } from 'typebox/compile'
 import { GryphgenError } from '../../base/index.js'
+import type { TokenLogprob, ToolCall } from '../../protocols/index.js'
 import type { MeshModel } from '../models/index.js'
+import { InvalidRequestError, type ChatRequestT, type CompletionRequestT, type EmbeddingsRequestT } from './openai-schemas.js'
 
-/** A request OpenAI's API would refuse as an `invalid_request_error`; `param` names the field. */
-export class InvalidRequestError extends GryphgenError {
-  readonly param: string | null
-  readonly code: string | null
-  constructor (message: string, options: { param?: string, code?: string, details?: string[] } = {}) {
-    super(message, { details: options.details })
-    this.param = options.param ?? null
-    this.code = options.code ?? null
-  }
-}
-
-const Text = Type.String({ maxLength: 4_194_304 })
-const ContentPart = Type.Object({ type: Type.Literal('text'), text: Text }, { additionalProperties: false })
-const Message = Type.Object({
-  role: Type.Enum(['system', 'developer', 'user', 'assistant']),
-  content: Type.Union([Text, Type.Array(ContentPart, { maxItems: 256 }), Type.Null()]),
-  name: Type.Optional(Type.String({ maxLength: 256 })),
-}, { additionalProperties: false })
-const ChatRequest = Type.Object({
-  model: Type.String({ minLength: 1, maxLength: 128 }),
-  messages: Type.Array(Message, { minItems: 1, maxItems: 1024 }),
-  max_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 131_072 }), Type.Null()])),
-  max_completion_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 131_072 }), Type.Null()])),
-  temperature: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 2 }), Type.Null()])),
-  top_p: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()])),
-  seed: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 4_294_967_295 }), Type.Null()])),
-  stop: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 16 }), Type.Null()])),
-  stream: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
-  stream_options: Type.Optional(Type.Union([Type.Object({ include_usage: Type.Optional(Type.Boolean()) }, { additionalProperties: false }), Type.Null()])),
-  response_format: Type.Optional(Type.Union([
-    Type.Object({ type: Type.Literal('text') }, { additionalProperties: false }),
-    Type.Object({ type: Type.Literal('json_object') }, { additionalProperties: false }),
-    Type.Object({
-      type: Type.Literal('json_schema'),
-      json_schema: Type.Object({
-        name: Type.String({ minLength: 1, maxLength: 64 }),
-        description: Type.Optional(Type.String({ maxLength: 4096 })),
-        schema: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-        strict: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
-      }, { additionalProperties: false }),
-    }, { additionalProperties: false }),
-  ])),
-  n: Type.Optional(Type.Union([Type.Literal(1), Type.Null()])),
-  user: Type.Optional(Type.String({ maxLength: 256 })),
-  frequency_penalty: Type.Optional(Type.Union([Type.Literal(0), Type.Null()])),
-  presence_penalty: Type.Optional(Type.Union([Type.Literal(0), Type.Null()])),
-  logprobs: Type.Optional(Type.Union([Type.Literal(false), Type.Null()])),
-}, { additionalProperties: false })
-
-const EmbeddingsRequest = Type.Object({
-  model: Type.String({ minLength: 1, maxLength: 128 }),
-  input: Type.Union([Type.String({ maxLength: 1_048_576 }), Type.Array(Type.String({ maxLength: 1_048_576 }), { minItems: 1, maxItems: 2048 })]),
-  encoding_format: Type.Optional(Type.Enum(['float', 'base64'])),
-  user: Type.Optional(Type.String({ maxLength: 256 })),
-}, { additionalProperties: false })
-
-export type ChatRequestT = Type.Static<typeof ChatRequest>
-export type EmbeddingsRequestT = Type.Static<typeof EmbeddingsRequest>
-
-const checkChat = Compile(ChatRequest)
-const checkEmbeddings = Compile(EmbeddingsRequest)
-
-/** Schema problems in OpenAI's words: the parameter each is about, unknown ones called unsupported. */
-function validate<T> (check: ReturnType<typeof Compile>, body: unknown, known: readonly string[]): T {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidRequestError('the request body must be a JSON object')
-  const unknown = Object.keys(body).filter(k => !known.includes(k))
-  if (unknown.length > 0) {
-    throw new InvalidRequestError(`unsupported parameter${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (gryphgen supports ${known.join(', ')})`, { param: unknown[0], code: 'unsupported_parameter' })
-  }
-  if (check.Check(body)) return body as T
-  const errors = [...check.Errors(body)].slice(0, 10)
-  const param = (path: string): string => path.split('/').filter(p => p !== '').join('.') || 'body'
-  const problems = errors.map(e => `${param(e.instancePath)}: ${e.message}`)
-  throw new InvalidRequestError(`invalid request: ${problems.join('; ')}`, { param: param(errors[0]?.instancePath ?? ''), details: problems })
-}
-
-export function parseChatRequest (body: unknown): ChatRequestT {
-  return validate<ChatRequestT>(checkChat, body, Object.keys(ChatRequest.properties))
-}
-
-export function parseEmbeddingsRequest (body: unknown): EmbeddingsRequestT {
-  return validate<EmbeddingsRequestT>(checkEmbeddings, body, Object.keys(EmbeddingsRequest.properties))
-}
+export { InvalidRequestError, parseChatRequest, parseCompletionRequest, parseEmbeddingsRequest, type ChatRequestT, type CompletionRequestT, type EmbeddingsRequestT } from './openai-schemas.js'
 
 /** The model must be in the mesh now: otherwise OpenAI's 404 `model_not_found`. */
 export function requireModel (name: string, models: readonly MeshModel[]): MeshModel {
@@ -107,36 +25,63 @@ export class ModelNotServedError extends GryphgenError {
   readonly code = 'model_not_found'
 }
 
+const text = (content: ChatRequestT['messages'][number]['content']): string => typeof content === 'string' ? content : content === null || content === undefined ? '' : content.map(p => p.text).join('')
+
 /** The chat request as a `generate` task body. */
 export function chatTaskBody (request: ChatRequestT): Record<string, unknown> {
-  const messages = request.messages.map(m => ({
-    role: m.role === 'developer' ? 'system' : m.role,
-    content: typeof m.content === 'string' ? m.content : m.content === null ? '' : m.content.map(p => p.text).join(''),
-  }))
+  const messages = request.messages.map(m => {
+    if (m.role === 'tool') return { role: 'tool', content: text(m.content), toolCallId: m.tool_call_id }
+    if (m.role === 'assistant') {
+      const toolCalls = m.tool_calls?.map(c => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }))
+      return { role: 'assistant', content: text(m.content), ...(toolCalls === undefined || toolCalls.length === 0 ? {} : { toolCalls }) }
+    }
+    return { role: m.role === 'developer' ? 'system' : m.role, content: text(m.content) }
+  })
   const format = request.response_format
   const jsonSchema = format?.type === 'json_object'
     ? { type: 'object', additionalProperties: true }
     : format?.type === 'json_schema' ? format.json_schema.schema ?? { type: 'object', additionalProperties: true } : undefined
-  const maxTokens = request.max_completion_tokens ?? request.max_tokens
-  const stop = request.stop === undefined || request.stop === null ? undefined : typeof request.stop === 'string' ? [request.stop] : request.stop
-  return {
-    kind: 'generate',
-    model: request.model,
-    messages,
-    ...(maxTokens === undefined || maxTokens === null ? {} : { maxTokens }),
-    ...(request.temperature === undefined || request.temperature === null ? {} : { temperature: request.temperature }),
-    ...(request.top_p === undefined || request.top_p === null ? {} : { topP: request.top_p }),
-    ...(request.seed === undefined || request.seed === null ? {} : { seed: request.seed }),
-    ...(stop === undefined || stop.length === 0 ? {} : { stop }),
-    ...(jsonSchema === undefined ? {} : { jsonSchema }),
+  if (request.top_logprobs !== undefined && request.top_logprobs !== null && request.logprobs !== true) {
+    throw new InvalidRequestError('`top_logprobs` needs `logprobs: true`', { param: 'top_logprobs', code: 'unsupported_value' })
   }
+  const choice = request.tool_choice
+  return {
+    ...samplingBody(request),
+    messages,
+    ...(jsonSchema === undefined ? {} : { jsonSchema }),
+    ...(request.max_completion_tokens === undefined || request.max_completion_tokens === null ? {} : { maxTokens: request.max_completion_tokens }),
+    ...(request.logprobs === true ? { logprobs: true, topLogprobs: request.top_logprobs ?? 0 } : {}),
+    ...(request.tools === undefined ? {} : { tools: request.tools.map(t => ({ name: t.function.name, ...(t.function.description === undefined ? {} : { description: t.function.description }), ...(t.function.parameters === undefined ? {} : { parameters: t.function.parameters }) })) }),
+    ...(choice === undefined ? {} : { toolChoice: typeof choice === 'string' ? choice : { name: choice.function.name } }),
+    ...(request.parallel_tool_calls === undefined || request.parallel_tool_calls === null ? {} : { parallelToolCalls: request.parallel_tool_calls }),
+  }
+}
+
+/** One prompt of a completion request as a `generate` task body (a raw prompt: no chat template). */
+export function completionTaskBody (request: CompletionRequestT, prompt: string): Record<string, unknown> {
+  const logprobs = request.logprobs ?? undefined
+  return { ...samplingBody(request), prompt, ...(logprobs === undefined ? {} : { logprobs: true, topLogprobs: logprobs }) }
+}
+
+const SAMPLING_FIELDS = [['temperature', 'temperature'], ['top_p', 'topP'], ['seed', 'seed'], ['presence_penalty', 'presencePenalty'], ['frequency_penalty', 'frequencyPenalty'], ['repeat_penalty', 'repeatPenalty'], ['top_k', 'topK'], ['min_p', 'minP'], ['max_tokens', 'maxTokens']] as const
+
+function samplingBody (request: ChatRequestT | CompletionRequestT): Record<string, unknown> {
+  const stop = request.stop === undefined || request.stop === null ? undefined : typeof request.stop === 'string' ? [request.stop] : request.stop
+  const fields = SAMPLING_FIELDS.filter(([from]) => request[from] !== undefined && request[from] !== null).map(([from, to]) => [to, request[from]])
+  return { kind: 'generate', model: request.model, ...Object.fromEntries(fields), ...(stop === undefined || stop.length === 0 ? {} : { stop }) }
 }
 
 export function embedTaskBody (request: EmbeddingsRequestT): Record<string, unknown> {
   return { kind: 'embed', model: request.model, texts: typeof request.input === 'string' ? [request.input] : request.input }
 }
 
-export interface GenerateOutcome { text: string, finishReason: 'stop' | 'length', usage: { promptTokens: number, completionTokens: number } }
+export interface GenerateOutcome {
+  text: string
+  finishReason: 'stop' | 'length' | 'tool_calls'
+  usage: { promptTokens: number, completionTokens: number }
+  toolCalls?: ToolCall[]
+  logprobs?: TokenLogprob[]
+}
 
 const usage = (u: GenerateOutcome['usage']): Record<string, number> => ({ prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.promptTokens + u.completionTokens })
 
@@ -146,17 +91,62 @@ export function chatCompletion (id: string, model: string, created: number, out:
     object: 'chat.completion',
     created,
     model,
-    choices: [{ index: 0, message: { role: 'assistant', content: out.text, refusal: null }, finish_reason: out.finishReason, logprobs: null }],
+    choices: [{ index: 0, message: assistantMessage(out), finish_reason: out.finishReason, logprobs: chatLogprobs(out.logprobs) }],
     usage: usage(out.usage),
   }
 }
 
-/** One streamed chunk: a delta of text, or (with finishReason) the last one, or (usage) the usage-only one. */
-export function chatChunk (id: string, model: string, created: number, part: { content?: string, role?: 'assistant', finishReason?: 'stop' | 'length', usage?: GenerateOutcome['usage'] }): Record<string, unknown> {
-  const choices = part.usage !== undefined
-    ? []
-    : [{ index: 0, delta: { ...(part.role === undefined ? {} : { role: part.role }), ...(part.content === undefined ? {} : { content: part.content }) }, finish_reason: part.finishReason ?? null, logprobs: null }]
+/** One streamed chunk: a delta of text or tool calls, or (with finishReason) the last one, or (usage) the usage-only one. */
+export function chatChunk (id: string, model: string, created: number, part: ChunkPart): Record<string, unknown> {
+  const delta = {
+    ...(part.role === undefined ? {} : { role: part.role }),
+    ...(part.content === undefined ? {} : { content: part.content }),
+    ...(part.toolCalls === undefined ? {} : { tool_calls: part.toolCalls.map((c, index) => ({ index, ...toolCall(c) })) }),
+  }
+  const choices = part.usage !== undefined ? [] : [{ index: 0, delta, finish_reason: part.finishReason ?? null, logprobs: chatLogprobs(part.logprobs) }]
   return { id, object: 'chat.completion.chunk', created, model, choices, ...(part.usage === undefined ? {} : { usage: usage(part.usage) }) }
+}
+
+export interface ChunkPart {
+  content?: string
+  role?: 'assistant'
+  finishReason?: GenerateOutcome['finishReason']
+  usage?: GenerateOutcome['usage']
+  toolCalls?: ToolCall[]
+  logprobs?: TokenLogprob[]
+}
+
+const toolCall = (c: ToolCall): Record<string, unknown> => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })
+
+function assistantMessage (out: GenerateOutcome): Record<string, unknown> {
+  const calls = out.toolCalls ?? []
+  return { role: 'assistant', content: calls.length > 0 && out.text === '' ? null : out.text, refusal: null, ...(calls.length === 0 ? {} : { tool_calls: calls.map(toolCall) }) }
+}
+
+function chatLogprobs (logprobs: readonly TokenLogprob[] | undefined): Record<string, unknown> | null {
+  if (logprobs === undefined) return null
+  return { content: logprobs.map(l => ({ token: l.token, logprob: l.logprob, bytes: l.bytes, top_logprobs: l.top })), refusal: null }
+}
+
+/** A completion's logprobs in the legacy shape: parallel arrays, alternatives as token → logprob. */
+export function completionLogprobs (logprobs: readonly TokenLogprob[] | undefined, startOffset = 0): Record<string, unknown> | null {
+  if (logprobs === undefined) return null
+  const offsets: number[] = []
+  let at = startOffset
+  for (const l of logprobs) { offsets.push(at); at += l.token.length }
+  return { tokens: logprobs.map(l => l.token), token_logprobs: logprobs.map(l => l.logprob), top_logprobs: logprobs.map(l => Object.fromEntries(l.top.map(t => [t.token, t.logprob]))), text_offset: offsets }
+}
+
+/** A finished (or, with `object` text_completion and no usage, streamed) text completion. */
+export function textCompletion (id: string, model: string, created: number, choices: Array<{ text: string, finishReason: string | null, logprobs?: TokenLogprob[] }>, total?: GenerateOutcome['usage']): Record<string, unknown> {
+  return {
+    id,
+    object: 'text_completion',
+    created,
+    model,
+    choices: choices.map((c, index) => ({ index, text: c.text, finish_reason: c.finishReason, logprobs: completionLogprobs(c.logprobs) })),
+    ...(total === undefined ? {} : { usage: usage(total) }),
+  }
 }
 
 /** Vectors as OpenAI returns them; `base64` is each vector's little-endian float32 bytes. */

@@ -25,8 +25,12 @@ const DOCUMENTED: Record<string, { body?: Schema, response: Record<string, Schem
   'GET /v1/models': { response: { 200: object('OpenAI model list: { object: "list", data: [{ id, object: "model", owned_by, ... }] }') } },
   'GET /v1/models/{id}': { response: { 200: object('one OpenAI model object') } },
   'POST /v1/chat/completions': {
-    body: object('OpenAI chat completion request: model, messages, max_tokens, temperature, seed, stream, response_format, ...'),
+    body: object('OpenAI chat completion request: model, messages, max_tokens, temperature, seed, stream, response_format, tools, tool_choice, logprobs, ... (docs/MODELS.md)'),
     response: { 200: { ...object('chat.completion object; with "stream": true an SSE stream of chat.completion.chunk objects ending in [DONE]'), ...sse('') } },
+  },
+  'POST /v1/completions': {
+    body: object('OpenAI (legacy) completion request: model, prompt (a string or strings), max_tokens, temperature, top_p, stop, seed, stream, logprobs, ...'),
+    response: { 200: { ...object('text_completion object; with "stream": true an SSE stream of text_completion chunks ending in [DONE]'), ...sse('') } },
   },
   'POST /v1/embeddings': { body: object('OpenAI embeddings request: model, input (a string or strings)'), response: { 200: object('OpenAI embedding list') } },
   'POST /v1/tasks': { body: object('a task: kind (exec, noop, generate, ...), its fields, requirements, limits; see README "Tasks"'), response: {} },

@@ -8,6 +8,7 @@ import { apiRequest } from './client.js'
 import { collect, commandAfterDashes, configOption, dataDirOption, localNode, type Common } from './options.js'
 import { addTaskCommands } from './program-tasks.js'
 import { addModelCommands } from './program-models.js'
+import { addChatCommand } from './program-chat.js'
 import { addCorpusCommands } from './program-corpus.js'
 import { addLedgerCommands } from './program-ledger.js'
 import { initCommand } from './commands/init.js'
@@ -170,6 +171,7 @@ export function buildProgram (): Command {
 
   addTaskCommands(program)
   addModelCommands(program)
+  addChatCommand(program)
   addLedgerCommands(program)
   addCorpusCommands(program)
   return program

@@ -2,8 +2,10 @@
  * The model task kinds. Each names its model (`model`, which becomes `requirements.model`, so
  * only nodes that have it bid) and runs on the node's model worker:
  * - `generate`: messages (chat template) or a prompt; maxTokens, temperature, topP, seed,
- *   stop, and an optional JSON schema the output is held to by a grammar. Text streams as
- *   `token` task events; the result is `{ text, finishReason, usage, timings, model }`.
+ *   stop, and an optional JSON schema the output is held to by a grammar; tools, toolChoice and
+ *   parallelToolCalls (node/kinds/tools.ts); logprobs/topLogprobs; penalties, topK, minP.
+ *   Text streams as `token` task events; the result is `{ text, finishReason, usage, timings,
+ *   model }` plus `toolCalls` and `logprobs` when there are any.
  * - `analyze`: code and a question; the model answers, held by a grammar, with
  *   `{ issues: [{ severity, line, message }], summary }`, which is the result.
  * - `embed`: texts to vectors, `{ vectors, dimensions, usage, model }`.
@@ -17,9 +19,13 @@ import { AbortedError } from '../../base/index.js'
 import { admitModel, inlineText, InvalidTaskError, type KindContext, type KindOutcome, type ModelAccess, type TaskKind, type TaskSpec } from '../../tasks/index.js'
 import { packFloat32 } from './vectors.js'
 import { ANALYZE_SCHEMA, analysisMessages, parseAnalysis } from './analyze.js'
+import { checkToolFields } from './tools.js'
 
 const ModelName = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$' })
-const GENERATE_KEYS = ['messages', 'prompt', 'maxTokens', 'temperature', 'topP', 'seed', 'stop', 'jsonSchema'] as const
+const GENERATE_KEYS = [
+  'messages', 'prompt', 'maxTokens', 'temperature', 'topP', 'seed', 'stop', 'jsonSchema', 'tools', 'toolChoice', 'parallelToolCalls',
+  'logprobs', 'topLogprobs', 'presencePenalty', 'frequencyPenalty', 'repeatPenalty', 'topK', 'minP',
+] as const
 const DEFAULT_MAX_TOKENS = 256
 /** Rough prompt size for placement: ~4 characters a token. */
 const CHARS_PER_TOKEN = 4
@@ -87,6 +93,7 @@ const generate: TaskKind = {
     if ((spec.messages === undefined) === (spec.prompt === undefined)) {
       throw new InvalidTaskError('a generate task needs exactly one of messages and prompt', { details: ['body: give messages or prompt, not both'] })
     }
+    checkToolFields(spec)
   },
   prepare: spec => {
     let jsonSchema: Record<string, unknown> | undefined

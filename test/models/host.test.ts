@@ -265,7 +265,15 @@ describe('pure parts', () => {
 
   test('request defaults, chat history and token text pieces', () => {
     const base = { model: { name: 'm', path: '/m', digest: '0'.repeat(64), bytes: 1 }, settings }
-    expect(resolveGenerateRequest({ ...base, prompt: 'x' })).toEqual({ input: { kind: 'completion', prompt: 'x' }, maxTokens: 256, temperature: 0.7, stop: [] })
+    expect(resolveGenerateRequest({ ...base, prompt: 'x' })).toEqual({ input: { kind: 'completion', prompt: 'x' }, maxTokens: 256, temperature: 0.7, stop: [], tools: { kind: 'none' }, sampling: {} })
+    // Tool turns: a call holds the result of the tool message that answers it; an orphan result is a user turn.
+    const call = { id: 'call_1', name: 'f', arguments: '{"a":1}' }
+    expect(toChatHistory([{ role: 'user', content: 'u' }, { role: 'assistant', content: '', toolCalls: [call] }, { role: 'tool', content: '42', toolCallId: 'call_1' }, { role: 'tool', content: 'x', toolCallId: 'other' }])).toEqual([
+      { type: 'user', text: 'u' }, { type: 'model', response: [{ type: 'functionCall', name: 'f', params: { a: 1 }, result: '42' }] }, { type: 'user', text: 'Tool result: x' }, { type: 'model', response: [] },
+    ])
+    const forced = resolveGenerateRequest({ ...base, messages: [{ role: 'user', content: 'u' }], tools: [{ name: 'f' }, { name: 'g' }], toolChoice: 'required', parallelToolCalls: false })
+    expect(forced.tools).toMatchObject({ kind: 'forced', parallel: false, schema: { oneOf: [{ properties: { name: { const: 'f' } } }, { properties: { name: { const: 'g' } } }] } })
+    expect(() => resolveGenerateRequest({ ...base, prompt: 'x', tools: [{ name: 'f' }] })).toThrow(/need messages/)
     expect(toChatHistory([{ role: 'system', content: 's' }, { role: 'user', content: 'u' }])).toEqual([
       { type: 'system', text: 's' }, { type: 'user', text: 'u' }, { type: 'model', response: [] },
     ])

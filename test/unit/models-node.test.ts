@@ -24,11 +24,12 @@ describe('OpenAI requests', () => {
   })
 
   test('unknown and unsupported parameters are refused by name', () => {
-    const unknown = problem(() => parseChatRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }], tools: [], functions: [] }))
-    expect(unknown).toMatchObject({ name: 'InvalidRequestError', param: 'tools', code: 'unsupported_parameter' })
-    expect(unknown.message).toMatch(/tools, functions/)
-    expect(problem(() => parseChatRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }], n: 2 })).param).toBe('n')
-    expect(problem(() => parseChatRequest({ model: 'm', messages: [{ role: 'tool', content: 'x' }] })).param).toBe('messages.0.role')
+    const unknown = problem(() => parseChatRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }], store: true, functions: [] }))
+    expect(unknown).toMatchObject({ name: 'InvalidRequestError', param: 'store', code: 'unsupported_parameter' })
+    expect(unknown.message).toMatch(/`store`.*supported: model, messages/)
+    expect(problem(() => parseChatRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }], n: 2 }))).toMatchObject({ param: 'n', code: 'unsupported_value' })
+    expect(problem(() => parseChatRequest({ model: 'm', messages: [{ role: 'tool', content: 'x' }] }))).toMatchObject({ param: 'messages', code: 'unsupported_value' })
+    expect(problem(() => parseChatRequest({ model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] })).param).toBe('messages[0].content[0].type')
     expect(problem(() => parseChatRequest({ model: 'm', messages: [] })).param).toBe('messages')
     expect(problem(() => parseEmbeddingsRequest({ model: 'm', input: [[1, 2]] })).param).toMatch(/^input/)
     expect(problem(() => parseChatRequest('x')).name).toBe('InvalidRequestError')
