@@ -98,6 +98,7 @@ function shellEnv (m: Machine): Record<string, string> {
     GRYPHGEN_LISTEN: '/ip4/127.0.0.1/tcp/0',
     GRYPHGEN_MDNS: 'false',
     README_DOCTEST: work,
+    npm_config_update_notifier: 'false',
   }
 }
 
@@ -107,7 +108,7 @@ async function runBlock (block: ShellBlock): Promise<BlockRun> {
   const m = await machine(block.directives.machine)
   const code = substitute(block.code, bindings).replace(/\b7411\b/g, String(m.port))
   await writeFile(join(m.state, 'block.sh'), code + '\n')
-  const cwdBefore = await readFile(join(m.state, 'cwd'), 'utf8')
+  const cwdBefore = (await readFile(join(m.state, 'cwd'), 'utf8')).trim()
   const outFile = join(m.state, `out-${block.line}.txt`)
   const fd = openSync(outFile, 'w')
   // Output goes to a file, not a pipe: a process the block leaves running keeps its stdout.
@@ -121,7 +122,10 @@ async function runBlock (block: ShellBlock): Promise<BlockRun> {
   const timer = setTimeout(() => {
     try { process.kill(-(child.pid ?? 0), 'SIGKILL') } catch {} // the block's process group (it ran detached)
   }, block.directives.timeoutS * 1000)
-  const [status, signal] = await new Promise<[number | null, string | null]>(resolve => child.once('exit', (c, s) => resolve([c, s])))
+  const [status, signal] = await new Promise<[number | null, string | null]>((resolve, reject) => {
+    child.once('exit', (c, s) => { resolve([c, s]) })
+    child.once('error', reject)
+  })
   clearTimeout(timer)
   if (block.directives.inRepo) await writeFile(join(m.state, 'cwd'), cwdBefore)
   return { code: status, signal, output: await readFile(outFile, 'utf8') }
