@@ -37,10 +37,12 @@ export function addInstallCommands (program: Command): void {
   program.command('setup')
     .description("add node-llama-cpp's prebuilt llama.cpp binaries for this machine (after `npm install -g --omit=optional`)")
     .addOption(new Option('--gpu <backend>', 'cpu, cuda or vulkan').choices(['cpu', 'cuda', 'vulkan']).default('cpu'))
-    .action(async (opts: { gpu: 'cpu' | 'cuda' | 'vulkan' }) => {
-      const { installBackend } = await import('../setup/index.js')
+    .option('--prune', "remove node-llama-cpp's other binaries (other platforms and GPUs) from this installation")
+    .action(async (opts: { gpu: 'cpu' | 'cuda' | 'vulkan', prune?: boolean }) => {
+      const { backendPackage, installBackend, pruneBackends } = await import('../setup/index.js')
       const done = await installBackend(opts.gpu)
       write(`installed ${done.name}@${done.version} in ${done.dir}`)
+      if (opts.prune === true) write(`removed: ${(await pruneBackends([done.name, backendPackage('cpu', process.platform, process.arch) ?? done.name])).join(' ') || 'nothing'}`)
     })
 
   program.command('completion')

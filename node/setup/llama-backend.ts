@@ -8,7 +8,7 @@
  * @node-llama-cpp/ folder beside it. The binary packages have no dependencies of their own.
  */
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -58,4 +58,17 @@ export async function installBackend (gpu: GpuBackend, options: { signal?: Abort
     await rm(scratch, { recursive: true, force: true })
   }
   return { gpu, name, version, dir }
+}
+
+/**
+ * Removes every other @node-llama-cpp binary package of this installation (other platforms,
+ * other GPUs; the CPU one stays as llama.cpp's fallback): what a plain `npm install -g` brought, as npm applies no --omit to a global
+ * install of a tarball (npm/cli#8284). Returns the names removed.
+ */
+export async function pruneBackends (keep: readonly string[]): Promise<string[]> {
+  const scope = join(dirname(llamaPackageDir()), '@node-llama-cpp')
+  const names = await readdir(scope).catch(() => [])
+  const drop = names.map(n => `@node-llama-cpp/${n}`).filter(n => !keep.includes(n))
+  for (const name of drop) await rm(join(dirname(scope), ...name.split('/')), { recursive: true, force: true })
+  return drop
 }
