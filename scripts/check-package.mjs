@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // `npm run check:package`: the package as a grid machine installs it. Packs the tarball
 // (prepack builds dist/ and the dashboard), installs it into a temporary prefix with
-// `npm install -g --prefix` (CPU-only: --omit=optional, then `gryphgen setup --gpu cpu`),
+// `npm install -g --prefix`, made CPU-only with `gryphgen setup --gpu cpu --prune` (npm ignores
+// --omit for a global tarball install, npm/cli#8284),
 // checks the installed tree holds no TypeScript source of the product and no tsx, runs
 // `gryphgen init` and `gryphgen start` from the prefix with NODE_OPTIONS unset, asks
 // /v1/health, checks that neither the node nor its workers run through tsx or a .ts file,
 // and stops the node by its PID. Plain JavaScript on purpose: it must not need tsx itself.
-// Flags: --full (install every optional dependency: the "before" size), --keep (leave the
+// Flags: --full (keep every optional dependency: the "before" size), --keep (leave the
 // prefix), --tarball FILE (install that tarball instead of packing one).
 // Ends with one line "package check: ok" (exit 0) or "package check: FAILED: why" (exit 1).
 import { execFileSync, spawn } from 'node:child_process'
@@ -45,11 +46,11 @@ async function check () {
     tarball = join(scratch, packed.filename)
     say(`packed ${packed.filename}: ${packed.entryCount} files, ${(packed.size / 1e6).toFixed(1)} MB`)
   }
-  const install = ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...(full ? [] : ['--omit=optional']), tarball]
+  const install = ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball]
   sh('npm', install, { stdio: ['ignore', 'inherit', 'inherit'] })
   const pkgDir = join(prefix, 'lib', 'node_modules', 'gryphgen')
   const bin = join(prefix, 'bin', 'gryphgen')
-  if (!full) say(sh(bin, ['setup', '--gpu', 'cpu']).trim())
+  if (!full) say(sh(bin, ['setup', '--gpu', 'cpu', '--prune']).trim())
   say(`installed: ${sh('du', ['-sh', pkgDir]).split('\t')[0]} (${full ? 'every optional dependency' : 'CPU only'})`)
 
   const files = walk(pkgDir)
