@@ -1,4 +1,5 @@
-# gryphgen node image. Build: docker build -t gryphgen .
+# gryphgen node image: the packed npm tarball, installed. Build: docker build -t gryphgen .
+# A 3-node mesh: docker compose up (compose.yaml).
 # Run:   docker run -d --name gryphgen -v gryphgen-data:/data -p 7410:7410 -p 127.0.0.1:7411:7411 gryphgen
 # The API listens on 0.0.0.0 inside the container so the published port reaches it; publish it
 # on the host's loopback only (as above): the bearer token in /data/api-token guards it.
@@ -6,33 +7,33 @@
 # `--security-opt seccomp=unconfined` (or a profile allowing unshare/clone of namespaces) the
 # node advertises `sandbox.available: false` and never runs untrusted code.
 
-FROM node:20-bookworm-slim AS build
-WORKDIR /app
+# Build stage: the npm package itself (`npm pack`; prepack compiles dist/ and the dashboard).
+FROM node:20-bookworm-slim AS pack
+WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build && npm prune --omit=dev
+RUN npm pack --pack-destination /tmp && mv /tmp/gryphgen-*.tgz /tmp/gryphgen.tgz
 
+# Run stage: the packed tarball installed as a grid machine installs it (no source tree, no
+# tsx): CPU-only, i.e. without node-llama-cpp's GPU binaries (see README, "Install on a grid
+# machine"); `gryphgen setup --gpu cpu` adds the CPU llama.cpp binary.
 FROM node:20-bookworm-slim
 # bubblewrap: the sandbox; tini: PID 1 that reaps the sandbox's zombies;
 # python3 + pytest: runtimes for sandboxed code.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends bubblewrap tini python3 python3-pytest \
  && rm -rf /var/lib/apt/lists/*
-WORKDIR /app
-COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
-# The dashboard served at GET / (built by `npm run build`).
-COPY --from=build /app/dashboard/build ./dashboard/build
-COPY package.json ./
-COPY bin ./bin
-# The sandbox's seccomp filters and synthetic /etc files (found from dist/ in ../../sandbox).
-COPY sandbox/seccomp ./sandbox/seccomp
-COPY sandbox/etc ./sandbox/etc
+COPY --from=pack /tmp/gryphgen.tgz /tmp/gryphgen.tgz
+RUN NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --prefix /opt/gryphgen --omit=optional --no-audit --no-fund /tmp/gryphgen.tgz \
+ && /opt/gryphgen/node_modules/.bin/gryphgen setup --gpu cpu \
+ && ln -s /opt/gryphgen/node_modules/.bin/gryphgen /usr/local/bin/gryphgen \
+ && rm /tmp/gryphgen.tgz && npm cache clean --force
+WORKDIR /opt/gryphgen
 ENV GRYPHGEN_DATA_DIR=/data \
     GRYPHGEN_API_HOST=0.0.0.0 \
     NODE_ENV=production
-RUN mkdir -p /data && chown node:node /data
+RUN mkdir -p /data /invite && chown node:node /data /invite
 VOLUME ["/data"]
 # 7410: peers (libp2p TCP); 7411: HTTP API
 EXPOSE 7410 7411
@@ -41,5 +42,5 @@ USER node
 # slim image has no curl: node's own fetch, at the port the node wrote to <data-dir>/api-port.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
   CMD ["node", "-e", "const d=process.env.GRYPHGEN_DATA_DIR||'/data';let p=process.env.GRYPHGEN_API_PORT||'7411';try{p=require('fs').readFileSync(d+'/api-port','utf8').trim()}catch{}fetch('http://127.0.0.1:'+p+'/v1/ready',{signal:AbortSignal.timeout(8000)}).then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["/usr/bin/tini", "-s", "--", "node", "--max-semi-space-size=4", "bin/gryphgen.js"]
+ENTRYPOINT ["/usr/bin/tini", "-s", "--", "gryphgen"]
 CMD ["start"]

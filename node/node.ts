@@ -8,7 +8,7 @@ import type { Config } from './config/schema.js'
 import { AddressInUseError, Lifecycle, NodeNotRunningError, componentLogger, type Logger } from '../base/index.js'
 import { VERSION } from './version.js'
 import {
-  dataPath, ensureDir, loadOrCreateApiToken, loadOrCreateIdentity, loadOrCreateSwarmKey,
+  dataPath, ensureDataDirFormat, ensureDir, loadOrCreateApiToken, loadOrCreateIdentity, loadOrCreateSwarmKey,
   readBootstrapFile, removeApiPort, secretsTooOpen, writeApiPort,
 } from './datadir/index.js'
 import { createMesh, startMesh, type Mesh } from './mesh/libp2p.js'
@@ -108,6 +108,8 @@ export class GryphgenNode implements ApiNode {
     this.#startedAt = new Date()
     this.#abort = new AbortController()
     await ensureDir(config.dataDir)
+    const format = await ensureDataDirFormat(config.dataDir, VERSION)
+    if (format.migrated) this.#log.info({ from: format.found, to: format.format }, 'migrated the data dir to the current format')
     const [identity, swarm, token] = await Promise.all([
       loadOrCreateIdentity(config.dataDir), loadOrCreateSwarmKey(config.dataDir), loadOrCreateApiToken(config.dataDir),
     ])

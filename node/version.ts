@@ -1,4 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
+import { ADVERT_VERSION, AUCTION_PROTOCOL, AUCTION_SESSION_PROTOCOL, BLOB_PROTOCOL, LEDGER_SYNC_PROTOCOL, LEDGER_VERSION, SUMMARY_VERSION, WORKER_PROTOCOL_VERSION } from '../protocols/index.js'
+import { DATA_DIR_FORMAT } from './datadir/index.js'
 
 /** gryphgen's version, from the package.json above this file (source tree or dist/). */
 function readVersion (): string {
@@ -13,3 +15,16 @@ function readVersion (): string {
 }
 
 export const VERSION: string = readVersion()
+
+/**
+ * `gryphgen --version`: the package version, then what peers and workers must agree on (the
+ * libp2p protocol ids and the versions inside messages) and the data dir format it reads.
+ */
+export function versionText (): string {
+  return [
+    `gryphgen ${VERSION}`,
+    `protocols: ${[AUCTION_PROTOCOL, AUCTION_SESSION_PROTOCOL, BLOB_PROTOCOL, LEDGER_SYNC_PROTOCOL].join(' ')}`,
+    `messages: advert v${ADVERT_VERSION}, ledger v${LEDGER_VERSION}, ledger summary v${SUMMARY_VERSION}, worker v${WORKER_PROTOCOL_VERSION}`,
+    `data dir format: ${DATA_DIR_FORMAT}`,
+  ].join('\n')
+}

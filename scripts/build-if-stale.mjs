@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm start`'s pre-step: runs `npm run build` only when a source is newer than the last build,
 // so a warm start costs a directory walk (~0.1 s) instead of a type-check (5-25 s).
-// Sources: the folders the package ships (package.json `files`, less bin/ and scripts/), the
-// tsconfigs and package.json itself. The stamp is written only after a build that succeeded.
+// Sources: the folders tsconfig.build.json compiles, the dashboard, the tsconfigs and
+// package.json itself. The stamp is written only after a build that succeeded.
 import { spawnSync } from 'node:child_process'
 import { readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, utimesSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -29,8 +29,8 @@ function newest (path, depth = 0) {
   return latest
 }
 
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
-const sources = [...(pkg.files ?? []).filter(f => !NOT_SOURCES.has(f)), 'package.json', 'tsconfig.json', 'tsconfig.build.json']
+const buildConfig = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8'))
+const sources = [...buildConfig.include.filter(f => !NOT_SOURCES.has(f)), 'dashboard', 'package.json', 'tsconfig.json', 'tsconfig.build.json']
 const latestSource = Math.max(...sources.map(s => newest(join(root, s))))
 let built = 0
 try { built = statSync(stamp).mtimeMs } catch {}

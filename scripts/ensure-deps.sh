@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Makes a fresh clone runnable: installs npm packages when node_modules is missing or older
-# than package-lock.json, and (with --system) the Debian packages the tests need.
-# Used by `npm start` / `npm test` (pre-hooks) and by .ci/run.
+# than package-lock.json. The Debian packages the tests need:
+#   --check-system  says which are missing and how to get them (never installs; `npm test`)
+#   --system        installs them with apt-get as root, else prints the sudo command and fails
+#                   (`npm run setup:system`, .ci/run)
+# Used by `npm start` / `npm test` (pre-hooks) and by .ci/run. Only --system acts as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +16,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-if [ "${1:-}" = "--system" ]; then
+if [ "${1:-}" = "--system" ] || [ "${1:-}" = "--check-system" ]; then
   # bubblewrap: the sandbox; tini: runs as pid 1 inside each sandbox (reaps its zombies);
   # python3-pytest: sandboxed test runs of generated Python code; chromium: the dashboard's
   # browser tests (driven by playwright-core, which downloads no browser of its own).
@@ -25,7 +28,12 @@ if [ "${1:-}" = "--system" ]; then
   # promtool (Debian's prometheus package): the metrics tests check /metrics with it.
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
-  if [ ${#missing[@]} -gt 0 ]; then
+  # systemd-analyze (Debian's systemd package): the service test verifies the unit it writes.
+  command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+  if [ ${#missing[@]} -gt 0 ] && [ "$1" = "--check-system" ]; then
+    echo "gryphgen: missing system packages: ${missing[*]}; the tests that need them will fail." >&2
+    echo "gryphgen: install them with: npm run setup:system (as root) or: sudo apt-get install -y ${missing[*]}" >&2
+  elif [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "gryphgen: installing ${missing[*]} (apt-get)..." >&2
       export DEBIAN_FRONTEND=noninteractive

@@ -1,7 +1,7 @@
 /** The `gryphgen` command line: commander wiring only; each command's work lives in commands/. */
 import { Command } from 'commander'
 import { loadConfig, dataDirFrom, type ConfigFlags } from '../config/index.js'
-import { VERSION } from '../version.js'
+import { versionText } from '../version.js'
 import type { NodeBodyT, PeerViewT } from '../api/index.js'
 import { diagnose, gatherFacts } from '../doctor/index.js'
 import { apiRequest } from './client.js'
@@ -11,6 +11,7 @@ import { addModelCommands } from './program-models.js'
 import { addChatCommand } from './program-chat.js'
 import { addCorpusCommands } from './program-corpus.js'
 import { addLedgerCommands } from './program-ledger.js'
+import { addInstallCommands } from './program-install.js'
 import { initCommand } from './commands/init.js'
 import { inviteCommand } from './commands/invite.js'
 import { formatNode, formatPeers } from './commands/read.js'
@@ -31,7 +32,7 @@ function typedFlags (cmd: Command, names: Array<keyof ConfigFlags>): ConfigFlags
 export function buildProgram (): Command {
   const program = new Command('gryphgen')
     .description('gryphgen: a peer-to-peer compute grid for LLM software production')
-    .version(VERSION)
+    .version(versionText(), '-V, --version', 'print the version, protocol versions and data dir format')
     .showHelpAfterError('(see --help for usage)')
     .enablePositionalOptions()
 
@@ -174,5 +175,6 @@ export function buildProgram (): Command {
   addChatCommand(program)
   addLedgerCommands(program)
   addCorpusCommands(program)
+  addInstallCommands(program)
   return program
 }

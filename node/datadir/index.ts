@@ -13,6 +13,7 @@ import { DataDirError, isTooOpen, readIfExists, writeFileDurable } from '../../b
 import { formatSwarmKey, newSwarmKeyHex, parseSwarmKey, type SwarmKeyHex } from './swarm-key.js'
 
 export { ensureDir, writeFileDurable, readIfExists, isTooOpen } from '../../base/index.js'
+export { ensureDataDirFormat, readDataDirFormat, DataDirTooNewError, DATA_DIR_FORMAT, FORMAT_FILE, type FormatCheck } from './format.js'
 export { formatSwarmKey, parseSwarmKey, swarmKeyBytes, newSwarmKeyHex, isSwarmKeyHex, type SwarmKeyHex } from './swarm-key.js'
 
 export const DATA_FILES = {
@@ -111,7 +112,6 @@ export async function readApiPort (dataDir: string): Promise<number | undefined>
 export async function removeApiPort (dataDir: string): Promise<void> {
   await rm(dataPath(dataDir, 'apiPort'), { force: true })
 }
-
 
 /** Secret files of the data dir that group or others can read (they should be 0600). */
 export async function secretsTooOpen (dataDir: string): Promise<string[]> {

@@ -3,6 +3,9 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { tempDir, removeTempDirs } from '../helpers/nodes.js'
 import { runCli, killAll } from '../helpers/processes.js'
+import { requireBubblewrap } from '../helpers/system-tools.js'
+
+requireBubblewrap()
 
 afterEach(async () => {
   await killAll()

@@ -7,6 +7,9 @@ import { createServer, type Server } from 'node:net'
 import { afterAll, describe, expect, test } from 'vitest'
 import { runSandboxed, validateSpec, InvalidSandboxSpecError, type SandboxResult, type SandboxSpec } from '../../sandbox/index.js'
 import { inSandboxUidRange, marker, processesWith, waitFor } from './helpers.js'
+import { requireBubblewrap } from '../helpers/system-tools.js'
+
+requireBubblewrap()
 
 const repo = process.cwd()
 const sh = async (script: string, extra: Omit<SandboxSpec, 'command'> = {}): Promise<SandboxResult> =>

@@ -7,6 +7,9 @@ import { describe, expect, test } from 'vitest'
 import { AbortedError } from '../../base/index.js'
 import { createSandbox, runSandboxed, type SandboxResult } from '../../sandbox/index.js'
 import { marker, processesWith, waitFor } from './helpers.js'
+import { requireBubblewrap } from '../helpers/system-tools.js'
+
+requireBubblewrap()
 
 // The runs below sleep 120 s; ending them well before that shows the limit or the abort acted
 // (a generous margin, so a busy machine passes: this is no timing target).

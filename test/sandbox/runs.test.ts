@@ -11,6 +11,9 @@ import { COLLECT_BOUNDS, createSandbox, parseTestOutput, probeSandbox, runSandbo
 import { runWithHost } from '../../sandbox/run.js'
 import { UidPool } from '../../sandbox/uid-pool.js'
 import { inSandboxUidRange, marker, processesWith, waitFor } from './helpers.js'
+import { requireBubblewrap } from '../helpers/system-tools.js'
+
+requireBubblewrap()
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
 

@@ -1,0 +1,67 @@
+/**
+ * The data dir's format version: <data-dir>/format.json, `{"format": N, "writtenBy": "x.y.z"}`.
+ * gryphgen 0.1.0 and older wrote no such file: a data dir that holds their files (identity,
+ * swarm key, database) without it is format 0. Opening a data dir migrates an older format in
+ * place, one step at a time; each step is idempotent and the file is written (fsynced) only
+ * after every step succeeded, so a crash mid-way reruns the migration on the next start.
+ * A data dir of a newer format than this build knows is refused and left untouched: an older
+ * binary must never rewrite what a newer one wrote.
+ */
+import { access } from 'node:fs/promises'
+import { join } from 'node:path'
+import { GryphgenError, DataDirError, readIfExists, writeFileDurable } from '../../base/index.js'
+
+/** The format this build reads and writes. */
+export const DATA_DIR_FORMAT = 1
+
+export const FORMAT_FILE = 'format.json'
+
+/** The data dir was written by a newer gryphgen (a higher format number). */
+export class DataDirTooNewError extends GryphgenError {}
+
+export interface FormatCheck {
+  /** The format found on disk (0: written before format numbers; null: a new, empty data dir). */
+  found: number | null
+  format: number
+  migrated: boolean
+}
+
+/** Files that only a data dir in use holds (a brand-new one has none). */
+const USED_MARKERS = ['identity.key', 'swarm.key', 'api-token', 'db']
+
+/**
+ * One migration step per format: `steps[n]` turns format n into n + 1.
+ * 0 → 1: nothing on disk changes shape; the step only records that the format is now tracked.
+ */
+const steps: Array<(dataDir: string) => Promise<void>> = [
+  async () => {},
+]
+
+export async function readDataDirFormat (dataDir: string): Promise<number | null> {
+  const path = join(dataDir, FORMAT_FILE)
+  const bytes = await readIfExists(path)
+  if (bytes === undefined) {
+    const used = await Promise.all(USED_MARKERS.map(async f => await access(join(dataDir, f)).then(() => true, () => false)))
+    return used.some(Boolean) ? 0 : null
+  }
+  let parsed: unknown
+  try { parsed = JSON.parse(bytes.toString('utf8')) } catch { parsed = undefined }
+  const format = (parsed as { format?: unknown } | undefined)?.format
+  if (typeof format !== 'number' || !Number.isInteger(format) || format < 1) {
+    throw new DataDirError(`${path} is corrupt (expected {"format": <whole number>}); restore it from a backup`)
+  }
+  return format
+}
+
+/** Migrates an older data dir to DATA_DIR_FORMAT (or stamps a new one); refuses a newer one. */
+export async function ensureDataDirFormat (dataDir: string, writtenBy: string): Promise<FormatCheck> {
+  const found = await readDataDirFormat(dataDir)
+  if (found !== null && found > DATA_DIR_FORMAT) {
+    throw new DataDirTooNewError(`${dataDir} has data dir format ${found}, written by a newer gryphgen; this gryphgen (${writtenBy}) knows format ${DATA_DIR_FORMAT} at most. Upgrade gryphgen, or use another --data-dir; the data dir was not changed`,
+      { details: { dataDir, found, supported: DATA_DIR_FORMAT } })
+  }
+  if (found === DATA_DIR_FORMAT) return { found, format: DATA_DIR_FORMAT, migrated: false }
+  for (let n = found ?? DATA_DIR_FORMAT; n < DATA_DIR_FORMAT; n++) await steps[n](dataDir)
+  await writeFileDurable(join(dataDir, FORMAT_FILE), JSON.stringify({ format: DATA_DIR_FORMAT, writtenBy }) + '\n', 0o644)
+  return { found, format: DATA_DIR_FORMAT, migrated: found !== null }
+}
