@@ -59,7 +59,14 @@ export interface SoakResult {
 
 const MAX_IN_FLIGHT = 64
 const END_PATIENCE_MS = 180_000
-const sleep = async (ms: number, signal?: AbortSignal): Promise<void> => new Promise(resolve => { const t = setTimeout(resolve, ms); signal?.addEventListener('abort', () => { clearTimeout(t); resolve() }, { once: true }) })
+/** Sleep `ms`, less if `signal` aborts (its listener goes with the timer: one per call would pile up). */
+async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise(resolve => {
+    const done = (): void => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve() }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
+}
 
 /** Runs the soak on a fresh mesh, which it stops (every process by PID) and removes before returning. */
 export async function runSoak (o: SoakOptions): Promise<SoakResult> {
