@@ -1,101 +1,70 @@
 /**
- * Soak benchmark (issue 14): `npm run bench:soak`. A 3-process loopback mesh runs a sustained
- * workload (noop and small exec tasks, alternating, submitted round-robin at `--rate` per
- * second) for `--minutes`, and every `--every` seconds prints per node: disk used by LevelDB
- * (`db/`) and blobs (`blobs/`), RSS (from /proc), ledger entries and the blob store's figures
- * (GET /v1/blobs). At the end, for each figure, the slope of its last half relative to its
- * mean (the plateau target is within ±5%) and whether every node holds the same entries.
- * Compaction figures come with ledger retention (not yet in this build).
- * Flags: --minutes N (default 10), --rate N (default 5), --every N (seconds, default 60),
- * --nodes N (default 3). Loopback only, mDNS off, every process stopped by PID.
+ * Soak benchmark (issue 14): `npm run bench:soak`. A 3-process loopback mesh with a short
+ * retention window runs a sustained noop + small exec workload (scripts/bench/soak.ts) and
+ * prints per node, every `--every` seconds: disk used by LevelDB and blobs, RSS (the node,
+ * and the node with its workers), ledger entries live/compacted. At the end: the plateau
+ * check of each figure (soak-figures.ts `plateau`: after the warm-up of two retention
+ * windows, the least-squares change across the last half of the samples relative to its
+ * mean; target within ±5%), whether every task ever acknowledged still answers on every
+ * node, and whether all nodes hold the same fold and version vector.
+ * Flags: --minutes N (default 10) or --seconds N, --rate N (tasks/s, default 5), --every N
+ * (seconds, default 60), --retention N (seconds, default 20), --nodes N (default 3),
+ * --blob-every N (every Nth exec task writes a 20 KB output, stored as a blob; default 10, 0: none).
+ * Exit code 1 when a behavioural check fails (not for the plateau: a crowded machine's figure).
  */
-import { readdir, readFile, stat } from 'node:fs/promises'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { LocalMesh, api, type MeshNode } from './bench/mesh.js'
+import { runSoak } from './bench/soak.js'
+import { PLATEAU_FIGURES, formatPlateau, formatSample, plateau } from './bench/soak-figures.js'
 import './bench/busy.js' // --busy: a standard CPU load beside this run (scripts/bench/busy.ts)
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, rate: { type: 'string', default: '5' }, every: { type: 'string', default: '60' }, nodes: { type: 'string', default: '3' } } })
-const MINUTES = Number(values.minutes)
-const RATE = Number(values.rate)
-const EVERY_MS = Number(values.every) * 1000
-const NODES = Number(values.nodes)
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string' },
+    seconds: { type: 'string' },
+    rate: { type: 'string', default: '5' },
+    every: { type: 'string', default: '60' },
+    retention: { type: 'string', default: '20' },
+    nodes: { type: 'string', default: '3' },
+    'blob-every': { type: 'string', default: '10' },
+  },
+})
 
-interface Sample { at: number, dbMb: number, blobsMb: number, rssMb: number, entries: number }
-
-async function diskBytes (path: string): Promise<number> {
-  let total = 0
-  for (const name of await readdir(path).catch(() => [] as string[])) {
-    const info = await stat(join(path, name)).catch(() => undefined)
-    if (info === undefined) continue
-    total += info.isDirectory() ? await diskBytes(join(path, name)) : info.size
+function positive (name: string, raw: string | undefined, max: number): number {
+  const n = Number(raw)
+  if (!Number.isFinite(n) || n <= 0 || n > max) {
+    process.stderr.write(`bench:soak: --${name} must be a number in (0, ${max}], got ${raw}\n`)
+    process.exit(2)
   }
-  return total
+  return n
 }
 
-async function rssMb (pid: number | undefined): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
-}
+const durationMs = values.seconds !== undefined ? positive('seconds', values.seconds, 86_400) * 1000 : positive('minutes', values.minutes ?? '10', 1440) * 60_000
+const abort = new AbortController()
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => abort.abort())
 
-async function sample (node: MeshNode): Promise<Sample> {
-  const ledger = await api<{ entries: number }>(node, 'GET', '/v1/ledger/status')
-  return {
-    at: Date.now(),
-    dbMb: await diskBytes(join(node.dir, 'db')) / 2 ** 20,
-    blobsMb: await diskBytes(join(node.dir, 'blobs')) / 2 ** 20,
-    rssMb: await rssMb(node.child.pid),
-    entries: ledger.entries,
-  }
-}
+const result = await runSoak({
+  durationMs,
+  rate: positive('rate', values.rate, 1000),
+  everyMs: positive('every', values.every, 86_400) * 1000,
+  retentionMs: positive('retention', values.retention, 86_400) * 1000,
+  nodes: Math.round(positive('nodes', values.nodes, 16)),
+  blobEvery: values['blob-every'] === '0' ? 0 : Math.round(positive('blob-every', values['blob-every'], 1_000_000)),
+  log: line => console.log(line),
+  signal: abort.signal,
+})
 
-/** Least-squares slope over the last half, as a share of its mean over the whole last half. */
-function lastHalfSlope (points: Array<{ at: number, value: number }>): string {
-  const half = points.slice(Math.floor(points.length / 2))
-  if (half.length < 2) return 'n/a (too few samples)'
-  const mean = half.reduce((s, p) => s + p.value, 0) / half.length
-  const t0 = half[0].at
-  const xs = half.map(p => (p.at - t0) / 1000)
-  const mx = xs.reduce((s, x) => s + x, 0) / xs.length
-  const slope = xs.reduce((s, x, i) => s + (x - mx) * (half[i].value - mean), 0) / xs.reduce((s, x) => s + (x - mx) ** 2, 0)
-  const change = slope * (xs[xs.length - 1] - xs[0])
-  return mean === 0 ? 'flat (0)' : `${(100 * change / mean).toFixed(1)}% over the last half`
+console.log('\nafter the workload, every task ended and compacted:')
+for (const n of result.nodes) console.log(formatSample(n.name, n.final))
+console.log(`\nplateau: samples from ${new Date(result.warmupEnd).toISOString().slice(11, 19)} on (after two retention windows), last half, least-squares change across it / its mean; target within ±5%`)
+for (const [name, list] of result.samples) {
+  const of = (figure: typeof PLATEAU_FIGURES[number]): string => formatPlateau(plateau(list.map(s => ({ at: s.at, value: s[figure] })), result.warmupEnd))
+  console.log(`${name}: db ${of('dbMb')}; blobs ${of('blobsMb')}; rss ${of('rssMb')}; rss with workers ${of('treeRssMb')}`)
+  const last = list[list.length - 1]
+  if (last !== undefined) console.log(`${' '.repeat(name.length)}  entries live ${last.liveEntries} of ${last.liveEntries + last.compactedEntries} ever written at the last sample`)
 }
-
-const mesh = new LocalMesh()
-const stop = async (): Promise<void> => { await mesh.stop() }
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { void stop().then(() => process.exit(130)) })
-try {
-  const nodes = await mesh.start(Array.from({ length: NODES }, (_, i) => ({ name: `soak-${i}`, config: { workers: { exec: { size: 1 } }, blobs: { gcIntervalMs: 60_000 } } })))
-  console.log(`soak: ${NODES} nodes, ${RATE} tasks/s (noop and exec alternating) for ${MINUTES} min, figures every ${EVERY_MS / 1000} s`)
-  const samples = new Map<string, Sample[]>(nodes.map(n => [n.name, []]))
-  const deadline = Date.now() + MINUTES * 60_000
-  let submitted = 0
-  let failedSubmits = 0
-  const report = async (): Promise<void> => {
-    for (const node of nodes) {
-      const s = await sample(node)
-      samples.get(node.name)?.push(s)
-      console.log(`${new Date(s.at).toISOString()} ${node.name}: db ${s.dbMb.toFixed(1)} MB, blobs ${s.blobsMb.toFixed(1)} MB, rss ${s.rssMb.toFixed(0)} MB, entries ${s.entries} (submitted ${submitted}, failed submits ${failedSubmits})`)
-    }
-  }
-  await report()
-  let nextReport = Date.now() + EVERY_MS
-  for (let i = 0; Date.now() < deadline; i++) {
-    const node = nodes[i % nodes.length]
-    const body = i % 2 === 0 ? { kind: 'noop' } : { kind: 'exec', command: ['sh', '-c', 'echo soak'] }
-    api(node, 'POST', '/v1/tasks', body).then(() => { submitted++ }, () => { failedSubmits++ })
-    await new Promise(resolve => setTimeout(resolve, 1000 / RATE))
-    if (Date.now() >= nextReport) { await report(); nextReport += EVERY_MS }
-  }
-  await report()
-  console.log('\nplateau (slope of the last half; target within ±5%):')
-  for (const [name, list] of samples) {
-    const of = (key: keyof Omit<Sample, 'at'>): string => lastHalfSlope(list.map(s => ({ at: s.at, value: s[key] })))
-    console.log(`${name}: db ${of('dbMb')}; blobs ${of('blobsMb')}; rss ${of('rssMb')}; entries ${of('entries')}`)
-  }
-  const vectors = await Promise.all(nodes.map(async n => JSON.stringify(Object.entries((await api<{ versionVector: Record<string, number> }>(n, 'GET', '/v1/ledger/status')).versionVector).sort())))
-  console.log(`ledgers identical at the end (same version vector): ${vectors.every(v => v === vectors[0])}`)
-} finally {
-  await stop()
-}
+const answered = result.nodes.every(n => n.unanswered.length === 0)
+console.log(`\ntasks acknowledged: ${result.acknowledged} (failed submits ${result.failedSubmits}, skipped ${result.skipped})`)
+for (const n of result.nodes) console.log(`${n.name}: unanswered or not terminal ${n.unanswered.length}${n.unanswered.length > 0 ? ` (e.g. ${n.unanswered.slice(0, 3).join(', ')})` : ''}; listed but not compacted ${n.notCompacted}; fold ${n.foldDigest.slice(0, 16)}`)
+console.log(`every acknowledged task answerable on every node: ${answered}`)
+console.log(`folds identical: ${result.foldsIdentical}; version vectors identical: ${result.vectorsIdentical}`)
+if (!answered || !result.foldsIdentical || !result.vectorsIdentical) process.exitCode = 1

@@ -44,7 +44,9 @@ export class LocalMesh {
   readonly nodes: MeshNode[] = []
   #root = ''
 
-  async start (specs: NodeSpec[], options: { logLevel?: string } = {}): Promise<MeshNode[]> {
+  /** `patienceMs`: how long each node may take to start, and the mesh to form (default 120 s: a crowded machine starts nodes slowly). */
+  async start (specs: NodeSpec[], options: { logLevel?: string, patienceMs?: number } = {}): Promise<MeshNode[]> {
+    const patienceMs = options.patienceMs ?? 120_000
     this.#root = await mkdtemp(join(tmpdir(), 'gryphgen-mesh-'))
     for (const [i, spec] of specs.entries()) {
       const dir = join(this.#root, spec.name)
@@ -57,16 +59,16 @@ export class LocalMesh {
       const child = spawn(process.execPath, ['--max-semi-space-size=4', ...nodeArgs, BIN, 'start', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--log-level', options.logLevel ?? 'warn', ...boot], { stdio: ['ignore', 'ignore', 'inherit'] })
       const node: MeshNode = { name: spec.name, dir, child, url: '', token: '', peerId: '', address: '' }
       this.nodes.push(node)
-      node.url = await until(async () => `http://127.0.0.1:${(await readFile(join(dir, 'api-port'), 'utf8')).trim()}`, 120_000)
+      node.url = await until(async () => `http://127.0.0.1:${(await readFile(join(dir, 'api-port'), 'utf8')).trim()}`, patienceMs)
       node.token = (await readFile(join(dir, 'api-token'), 'utf8')).trim()
-      const self = await until(async () => api<{ peerId: string, addresses: string[] }>(node, 'GET', '/v1/node'), 120_000)
+      const self = await until(async () => api<{ peerId: string, addresses: string[] }>(node, 'GET', '/v1/node'), patienceMs)
       node.peerId = self.peerId
       node.address = self.addresses[0]
     }
     await until(async () => {
       for (const n of this.nodes) if ((await api<{ peers: unknown[] }>(n, 'GET', '/v1/peers')).peers.length < this.nodes.length - 1) return undefined
       return true
-    }, 120_000, 100)
+    }, patienceMs, 100)
     return this.nodes
   }
 
