@@ -7,10 +7,8 @@ import { ClassicLevel } from 'classic-level'
 import type { Config } from './config/schema.js'
 import { AddressInUseError, Lifecycle, NodeNotRunningError, componentLogger, type Logger } from '../base/index.js'
 import { VERSION } from './version.js'
-import {
-  dataPath, ensureDataDirFormat, ensureDir, loadOrCreateApiToken, loadOrCreateIdentity, loadOrCreateSwarmKey,
-  readBootstrapFile, removeApiPort, secretsTooOpen, writeApiPort,
-} from './datadir/index.js'
+import { dataPath, readBootstrapFile, removeApiPort, writeApiPort } from './datadir/index.js'
+import { openDataDir } from './datadir/open.js'
 import { createMesh, startMesh, type Mesh } from './mesh/libp2p.js'
 import { BootstrapKeeper } from './mesh/bootstrap.js'
 import { CapabilitySource } from './capabilities/source.js'
@@ -107,15 +105,7 @@ export class GryphgenNode implements ApiNode {
     const { config } = this
     this.#startedAt = new Date()
     this.#abort = new AbortController()
-    await ensureDir(config.dataDir)
-    const format = await ensureDataDirFormat(config.dataDir, VERSION)
-    if (format.migrated) this.#log.info({ from: format.found, to: format.format }, 'migrated the data dir to the current format')
-    const [identity, swarm, token] = await Promise.all([
-      loadOrCreateIdentity(config.dataDir), loadOrCreateSwarmKey(config.dataDir), loadOrCreateApiToken(config.dataDir),
-    ])
-    const exposed = await secretsTooOpen(config.dataDir)
-    if (exposed.length > 0) this.#log.warn({ files: exposed }, 'secret files readable by other users: chmod 600 them')
-    if (swarm.created) this.#log.warn({ swarmKey: dataPath(config.dataDir, 'swarmKey') }, 'created a new mesh (new swarm key); other machines join it with `gryphgen invite`')
+    const { identity, swarmKey, token } = await openDataDir(config.dataDir, VERSION, this.#log)
     const life = this.#life
     this.#db = await openDb(dataPath(config.dataDir, 'db'))
     const db = this.#db
@@ -158,7 +148,7 @@ export class GryphgenNode implements ApiNode {
     ])
     const bootstrap = [...new Set([...config.bootstrap, ...invited, ...remembered])]
     // Known peers (bootstrap, peer book) get past the inbound limits that keep abusers out.
-    const mesh = await createMesh({ privateKey: identity.key, swarmKey: swarm.key, listen: config.listen, mdns: config.mdns, known: bootstrap, metrics: await metrics.libp2pMetrics() })
+    const mesh = await createMesh({ privateKey: identity.key, swarmKey, listen: config.listen, mdns: config.mdns, known: bootstrap, metrics: await metrics.libp2pMetrics() })
     this.#mesh = mesh
     life.defer('mesh', async () => { await mesh.stop() })
     this.#capabilities = capabilities
