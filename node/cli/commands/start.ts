@@ -48,5 +48,13 @@ export async function startCommand (options: StartOptions): Promise<void> {
   process.on('SIGTERM', shutdown)
   // Started by `npm start`: stop with the launcher even when it dies without passing a signal on.
   if (process.env.npm_lifecycle_event === 'start') onParentExit(() => { shutdown('launcher exited') })
-  await node.start()
+  try {
+    await node.start()
+  } catch (err) {
+    if (!stopping) throw err
+    // Stopped while starting (a signal during start-up): not a failure. The stop above ends
+    // the process once the parts already started are stopped.
+    logger.info({ reason: (err as Error).name }, 'stopped before the start completed')
+    await new Promise<never>(() => {})
+  }
 }
