@@ -2,9 +2,12 @@
  * Model fetch protocol (MODEL_FETCH_PROTOCOL, one stream per try, every frame length-prefixed):
  *   client -> server  { digest, fromChunk }                              (JSON, <= MODEL_FETCH_REQUEST_MAX_BYTES)
  *   server -> client  { size, chunkBytes, chunks: [sha256 hex...] } | { error }  (JSON, <= MODEL_FETCH_HEADER_MAX_BYTES)
+ *   client -> server  { upTo }   credit: the server may send chunks below `upTo` (repeated as chunks arrive)
  *   server -> client  the file's bytes from `fromChunk * chunkBytes` to its end, in frames of
- *                     1..MODEL_FETCH_FRAME_BYTES
- * then the server closes. `digest` is the SHA-256 of the whole GGUF file (what adverts carry);
+ *                     1..MODEL_FETCH_FRAME_BYTES, never a chunk the client has not given credit for
+ * then the server closes. The credit keeps at most MODEL_FETCH_WINDOW_CHUNKS chunks in flight:
+ * without it a fast sender piles its data into the connection's buffers (libp2p's transport
+ * layers do not push back end to end), and pnet's cipher fails on one buffer over 64 MB. `digest` is the SHA-256 of the whole GGUF file (what adverts carry);
  * `chunks` is the manifest: the SHA-256 of each `chunkBytes` piece (the last may be shorter).
  * The client trusts nothing: it checks the manifest's shape against the size, each chunk
  * against the manifest as it arrives (a lying peer is dropped after at most one chunk), and
@@ -25,6 +28,9 @@ export const MODEL_MAX_CHUNKS = 65_536
 export const MODEL_FETCH_HEADER_MAX_BYTES = 128 + MODEL_MAX_CHUNKS * 67
 export const MODEL_FETCH_FRAME_BYTES = 1024 * 1024
 
+/** Chunks a client lets the server send ahead of what it has verified. */
+export const MODEL_FETCH_WINDOW_CHUNKS = 2
+
 export const MODEL_FETCH_ERRORS = ['not-found', 'unavailable', 'busy'] as const
 export type ModelFetchErrorCode = typeof MODEL_FETCH_ERRORS[number]
 
@@ -33,6 +39,7 @@ const RequestSchema = Type.Object({
   digest: Digest,
   fromChunk: Type.Integer({ minimum: 0, maximum: MODEL_MAX_CHUNKS }),
 }, { additionalProperties: false })
+const CreditSchema = Type.Object({ upTo: Type.Integer({ minimum: 0, maximum: MODEL_MAX_CHUNKS + MODEL_FETCH_WINDOW_CHUNKS }) }, { additionalProperties: false })
 const HeaderSchema = Type.Union([
   Type.Object({
     size: Type.Integer({ minimum: 1, maximum: MODEL_CHUNK_BYTES * MODEL_MAX_CHUNKS }),
@@ -49,6 +56,7 @@ export type ModelFetchHeader = ChunkManifest | { error: ModelFetchErrorCode }
 
 const checkRequest = Compile(RequestSchema)
 const checkHeader = Compile(HeaderSchema)
+const checkCredit = Compile(CreditSchema)
 const encoder = new TextEncoder()
 
 /** How many chunks a file of `size` bytes has. */
@@ -81,4 +89,16 @@ export function decodeModelFetchHeader (bytes: Uint8Array): ModelFetchHeader {
     throw new InvalidMessageError(`model fetch manifest has ${header.chunks.length} chunk hashes for ${chunkCount(header.size, header.chunkBytes)} chunks`)
   }
   return header
+}
+
+export function encodeModelFetchCredit (upTo: number): Uint8Array {
+  return encoder.encode(JSON.stringify({ upTo }))
+}
+
+/** The chunk index the server may send up to (exclusive). */
+export function decodeModelFetchCredit (bytes: Uint8Array): number {
+  if (bytes.byteLength > MODEL_FETCH_REQUEST_MAX_BYTES) throw new InvalidMessageError('model fetch credit too large')
+  const value = parseJsonBytes(bytes, 'model fetch credit')
+  if (!checkCredit.Check(value)) throw new InvalidMessageError('malformed model fetch credit')
+  return (value as { upTo: number }).upTo
 }

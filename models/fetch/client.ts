@@ -10,7 +10,7 @@
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { PeerId, Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { MODEL_FETCH_FRAME_BYTES, MODEL_FETCH_HEADER_MAX_BYTES, MODEL_FETCH_PROTOCOL, decodeModelFetchHeader, encodeModelFetchRequest, type ModelFetchErrorCode, type ModelFetchHeader } from '../../protocols/index.js'
+import { MODEL_FETCH_FRAME_BYTES, MODEL_FETCH_HEADER_MAX_BYTES, MODEL_FETCH_PROTOCOL, MODEL_FETCH_WINDOW_CHUNKS, decodeModelFetchHeader, encodeModelFetchCredit, encodeModelFetchRequest, type ModelFetchErrorCode, type ModelFetchHeader } from '../../protocols/index.js'
 import type { PartialModel } from './partial.js'
 import { ModelHolderError, ModelFetchTooLargeError } from './errors.js'
 
@@ -53,6 +53,7 @@ export async function fetchFromHolder (mesh: ModelFetchMesh, peer: PeerId, parti
     }
     if (options.expectedBytes !== undefined && header.size !== options.expectedBytes) throw violation(`announced ${header.size} bytes; the model is ${options.expectedBytes}`)
     if (!await partial.adopt(header)) throw violation('sent a manifest other than the one this download follows')
+    await lp.write(encodeModelFetchCredit(partial.verifiedChunks + MODEL_FETCH_WINDOW_CHUNKS), { signal })
     const chunk = Buffer.allocUnsafe(header.chunkBytes)
     let filled = 0
     while (!partial.complete) {
@@ -64,6 +65,7 @@ export async function fetchFromHolder (mesh: ModelFetchMesh, peer: PeerId, parti
       if (filled < want) continue
       if (!await partial.append(chunk.subarray(0, want))) throw violation(`sent chunk ${partial.verifiedChunks} that does not match its hash`)
       filled = 0
+      if (!partial.complete) await lp.write(encodeModelFetchCredit(partial.verifiedChunks + MODEL_FETCH_WINDOW_CHUNKS), { signal })
       options.onChunk(partial.doneBytes, header.size)
     }
     await stream.close({ signal }).catch(() => {})

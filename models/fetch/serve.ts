@@ -8,7 +8,7 @@
 import { open } from 'node:fs/promises'
 import { lpStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
-import { MODEL_FETCH_FRAME_BYTES, MODEL_FETCH_REQUEST_MAX_BYTES, decodeModelFetchRequest, encodeModelFetchHeader, type ChunkManifest } from '../../protocols/index.js'
+import { MODEL_FETCH_FRAME_BYTES, MODEL_FETCH_REQUEST_MAX_BYTES, decodeModelFetchCredit, decodeModelFetchRequest, encodeModelFetchHeader, type ChunkManifest } from '../../protocols/index.js'
 import type { Logger } from '../../base/index.js'
 
 /** A model file this node holds, found by its digest. */
@@ -43,7 +43,10 @@ export async function serveModelFetch (stream: Stream, options: ServeModelOption
     const handle = await open(file.path, 'r')
     try {
       let at = Math.min(file.size, request.fromChunk * manifest.chunkBytes)
+      let upTo = 0
       while (at < file.size) {
+        // Only what the client has given credit for: it reads and verifies as fast as it can.
+        while (Math.floor(at / manifest.chunkBytes) >= upTo) upTo = Math.max(upTo, decodeModelFetchCredit((await lp.read({ signal })).subarray()))
         const buffer = Buffer.allocUnsafe(Math.min(MODEL_FETCH_FRAME_BYTES, file.size - at))
         const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, at)
         if (bytesRead === 0) throw new Error(`${file.path} ended early`)
