@@ -21,7 +21,7 @@ import { createLogger, silentLogger } from '../base/index.js'
 import { ModelFetcher, ModelServer, ModelStore } from '../models/index.js'
 import { createMesh, startMesh } from '../node/mesh/libp2p.js'
 import { newSwarmKeyHex } from '../node/datadir/index.js'
-import { paddedTestModel } from '../test/models/fetch-holders.js'
+import { paddedTestModel } from './bench/padded-model.js'
 
 const run = promisify(execFile)
 /** BENCH_DEBUG=1 logs the fetch's and the holder's debug lines (to stdout). */

@@ -1,20 +1,13 @@
 /** Model fetch test helpers: padded test models (several chunks) and holders that lie or die. */
-import { appendFile, readFile } from 'node:fs/promises'
-import { createHash, randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
-import { writeTestModel } from '../../models/index.js'
 import { MODEL_CHUNK_BYTES, MODEL_FETCH_FRAME_BYTES, MODEL_FETCH_PROTOCOL, decodeModelFetchRequest, encodeModelFetchHeader } from '../../protocols/index.js'
 import type { Mesh } from '../../node/mesh/libp2p.js'
 
-/** A tiny test model padded with random bytes to `chunks` chunks and a bit (the GGUF reader allows trailing bytes). */
-export async function paddedTestModel (path: string, chunks: number, seed = 1): Promise<{ path: string, digest: string, bytes: number, name: string }> {
-  const info = await writeTestModel({ path, seed })
-  await appendFile(path, randomBytes(chunks * MODEL_CHUNK_BYTES - info.bytes + 12_345))
-  const bytes = await readFile(path)
-  return { path, digest: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.byteLength, name: info.name }
-}
+export { paddedTestModel } from '../../scripts/bench/padded-model.js'
 
 /** Hints as holders, in order (what the node's advert/DHT discovery yields). */
 export async function * hintedHolders (_digest: string, hints: readonly string[]): AsyncGenerator<PeerId> {
