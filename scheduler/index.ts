@@ -7,7 +7,7 @@
 export { MIN_PRIORITY, MAX_PRIORITY, REFERENCE_GHZ, emptyLoad, nodeView, modelFacts, modelInfoOf, type PlacementTask, type TaskWork, type ModelFacts, type TaskRequirements, type GpuRequirement, type NodeView, type NodeLoad } from './types.js'
 export { CHECKS, checkNode, meshVerdict, impossibleTaskError, validateTask, type Fit, type CheckName, type Unfit, type NodeReasons, type Feasibility, type MeshVerdict } from './feasibility.js'
 export { DEFAULT_PRIORS, createRunEstimates, observeRun, estimateRunMs, nodeRunCount, type RunEstimates, type RunObservation, type Mean } from './estimate.js'
-export { RESERVE_WEIGHT, LOAD_MB_PER_S, SELF_BENCH_MS, MODEL_REQUEST_OVERHEAD_MS, modelLoadMs, speedPriorMs, estimateTaskRunMs, queueWaitMs, spareVramShare, predictCompletion, type Prediction } from './predict.js'
+export { RESERVE_WEIGHT, LOAD_MB_PER_S, SELF_BENCH_MS, MODEL_REQUEST_OVERHEAD_MS, modelLoadMs, fetchTransferMs, speedPriorMs, estimateTaskRunMs, queueWaitMs, spareVramShare, predictCompletion, type Prediction } from './predict.js'
 export { DEFAULT_AGING_MS, effectivePriority, queueKey, compareQueued, type Queued } from './queue.js'
 export { rankCandidates, softExclusion, pickBidders, rankBids, selectWinningBid, shouldDefer, type Ranked, type Bid } from './rank.js'
 export { hash53, rendezvousWeight, rendezvousOwner } from './rendezvous.js'
