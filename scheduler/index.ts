@@ -13,3 +13,4 @@ export { rankCandidates, softExclusion, pickBidders, rankBids, selectWinningBid,
 export { hash53, rendezvousWeight, rendezvousOwner } from './rendezvous.js'
 export { RecentAwards, AWARD_MEMORY_MS, type AwardMark } from './awards.js'
 export { ImpossibleTaskError, InvalidRequirementsError, NoBidError } from './errors.js'
+export { fetchThenRun, type FetchCase, type FetchCaseOutcome } from './fetch-case.js'

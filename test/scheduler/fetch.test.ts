@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { LOAD_MB_PER_S, SELF_BENCH_MS, createRunEstimates, emptyLoad, fetchTransferMs, modelLoadMs, predictCompletion, rankBids, type Bid, type ModelFacts, type NodeView } from '../../scheduler/index.js'
+import { fetchThenRun, LOAD_MB_PER_S, SELF_BENCH_MS, createRunEstimates, emptyLoad, fetchTransferMs, modelLoadMs, predictCompletion, rankBids, type Bid, type ModelFacts, type NodeView } from '../../scheduler/index.js'
 import { node, task } from './helpers.js'
 
 const MODEL = 'm'
@@ -38,5 +38,15 @@ describe('fetch then run in the auction', () => {
     const estimates = createRunEstimates()
     const [h, f] = nodes.map(n => predictCompletion(generate, n, estimates).completionMs)
     expect(expected === 'fetcher').toBe(f < h)
+  })
+
+  test.each([[0, 100], [5_000, 100], [60_000, 100], [60_000, 10], [20_000, 1000], [1_000, 1000]] as const)('the simulator case (holder busy %i ms, %i MB/s): the winner is the one that finishes sooner', (holderBusyMs, fetchMbPerS) => {
+    const outcome = fetchThenRun({ holderBusyMs, fetchMbPerS, sizeMb: SIZE_MB })
+    if (outcome.winner === 'fetcher') expect(outcome.fetcherMs).toBeLessThanOrEqual(outcome.holderMs)
+    else expect(outcome.holderMs).toBeLessThanOrEqual(outcome.fetcherMs)
+  })
+  test('the simulator case: an idle holder always wins, a long-busy one loses to a fast fetch', () => {
+    expect(fetchThenRun({ holderBusyMs: 0, fetchMbPerS: 10_000, sizeMb: SIZE_MB }).winner).toBe('holder')
+    expect(fetchThenRun({ holderBusyMs: 120_000, fetchMbPerS: 100, sizeMb: SIZE_MB }).winner).toBe('fetcher')
   })
 })
