@@ -5,5 +5,6 @@ export { BlobCollector, planCollection, type BlobReferences, type ReferencedBlob
 export { createBlobService, type BlobService, type BlobServiceComponents, type BlobServiceInit, type BlobGetOptions, type BlobServiceStats } from './service.js'
 export { InvalidDigestError, BlobTooLargeError, BlobCorruptError, BlobStoreError, BlobNotFoundError, BlobPeerError, BlobOptionsError, TooManyPinsError } from './errors.js'
 export { sha256Hex, assertDigest, blobCid } from './digest.js'
+export { blobCandidates, type CandidateOptions } from './candidates.js'
 export type { BlobRef } from '../protocols/index.js'
 export type { BlobsMesh } from './mesh.js'

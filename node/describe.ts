@@ -2,6 +2,7 @@
  * What the node says about itself and its peers (GET /v1/node, GET /v1/peers), read from its
  * running parts; and opening its LevelDB with errors a person can act on.
  */
+import type { FetchProgress } from '../models/index.js'
 import { ClassicLevel } from 'classic-level'
 import { DataDirError } from '../base/index.js'
 import type { TaskService } from '../tasks/index.js'
@@ -25,6 +26,8 @@ export interface NodeParts {
   bootstrap: Pick<BootstrapKeeper, 'lastOutcome' | 'addresses'> | undefined
   workers: Pick<WorkerPool, 'stats'>
   tasks: Pick<TaskService, 'auctioneer' | 'runner' | 'leases'>
+  /** Model fetches of this run, going and recent. */
+  modelFetches?: FetchProgress[]
 }
 
 export async function describeNode (p: NodeParts): Promise<NodeBodyT> {
@@ -44,6 +47,7 @@ export async function describeNode (p: NodeParts): Promise<NodeBodyT> {
     bootstrapAddresses: [...(p.bootstrap?.addresses ?? [])],
     mdns: p.mdns,
     workers: p.workers.stats(),
+    ...(p.modelFetches === undefined ? {} : { modelFetches: p.modelFetches }),
     tasks: {
       auctioneering: p.tasks.auctioneer.count,
       ...p.tasks.runner.counts,

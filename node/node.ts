@@ -21,7 +21,7 @@ import { createWorkerPool, type WorkerPool } from '../workers/index.js'
 import { TaskService } from '../tasks/index.js'
 import { kindRegistry } from './kinds/index.js'
 import { BlobStore, createBlobService, type BlobService } from '../blobs/index.js'
-import { ModelCatalog, hostSettings, meshModels, type MeshModel } from './models/index.js'
+import { ModelCatalog, NodeModelFetching, hostSettings, meshModels, type MeshModel } from './models/index.js'
 import { requireModel } from './api/openai-convert.js'
 import { CorpusStore } from '../pipeline/corpus/index.js'
 import { NodeCorpora } from './corpora.js'
@@ -56,6 +56,7 @@ export class GryphgenNode implements ApiNode {
   #blobs: BlobService | undefined
   #blobKeeping: BlobKeeping | undefined
   #models: ModelCatalog | undefined
+  #fetching: NodeModelFetching | undefined
   #corpora: NodeCorpora | undefined
   #stats: StatsHistory | undefined
   #abort = new AbortController()
@@ -79,6 +80,7 @@ export class GryphgenNode implements ApiNode {
   get workers (): WorkerPool { return this.#required(this.#workers, 'workers') }
   get taskService (): TaskService { return this.#required(this.#tasks, 'tasks') }
   get models (): ModelCatalog { return this.#required(this.#models, 'models') }
+  get modelFetch (): NodeModelFetching { return this.#required(this.#fetching, 'model fetching') }
   get tasks (): ApiTasks { return apiTasks(this.taskService, () => this.#required(this.#blobs, 'blobs')) }
   get blobs (): BlobKeeping { return this.#required(this.#blobKeeping, 'blobs') }
   get corpora (): ApiCorpora { return this.#required(this.#corpora, 'corpora') }
@@ -193,8 +195,9 @@ export class GryphgenNode implements ApiNode {
     this.#blobs = blobs
     const keeping = await BlobKeeping.open({ db, store: blobStore, service: blobs, references: ledgerBlobReferences(ledger), logger: componentLogger(this.#log, 'blobs:gc') }, config.blobs, { signal })
     this.#blobKeeping = await life.add('blobs:gc', keeping, k => { k.start() })
+    const fetching = this.#fetching = await life.add('models:fetch', new NodeModelFetching({ mesh, catalog: models, dataDir: config.dataDir, adverts: this.#adverts, logger: componentLogger(this.#log, 'models:fetch') }, config.models), async f => { await f.start() })
     this.#tasks = new TaskService({
-      mesh, ledger, workers: metrics.instrumentPool(pool), adverts: this.#adverts, capabilities, blobs: () => blobs, models, kinds: kindRegistry(), logger: componentLogger(this.#log, 'tasks'),
+      mesh, ledger, workers: metrics.instrumentPool(pool), adverts: this.#adverts, capabilities, blobs: () => blobs, models: fetching.access(models), fetchable: m => fetching.fetchFacts(m), kinds: kindRegistry(), logger: componentLogger(this.#log, 'tasks'),
       synced: () => (this.#ledgerSync?.stats.syncs ?? 0) > 0,
       admission: { requireModel: name => { requireModel(name, this.meshModels()) }, shareCorpus: async (name, options) => corpora.share(name, options) },
       retrieve: async ({ name, ref }, query, { k, signal }) => {
@@ -238,7 +241,7 @@ export class GryphgenNode implements ApiNode {
     await this.#life.stopAll()
     this.#tasks = undefined
     this.#workers = undefined
-    this.#models = undefined
+    this.#models = this.#fetching = undefined
     this.#bootstrap = undefined
     this.#adverts = undefined
     this.#ledgerSync = undefined
@@ -255,7 +258,7 @@ export class GryphgenNode implements ApiNode {
     return describeNode({
       peerId: this.peerId, name: this.config.name, startedAt: this.#startedAt, mdns: this.config.mdns, addresses: this.addresses(),
       mesh: this.mesh, capabilities: this.#required(this.#capabilities, 'capabilities'), adverts: this.adverts,
-      bootstrap: this.#bootstrap, workers: this.workers, tasks: this.taskService,
+      bootstrap: this.#bootstrap, workers: this.workers, tasks: this.taskService, modelFetches: this.#fetching?.progress() ?? [],
     })
   }
 

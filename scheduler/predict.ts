@@ -64,9 +64,19 @@ const amount = (v: number | undefined): number => v !== undefined && Number.isFi
 /** A usable rate: finite and > 0. */
 const rate = (v: number | undefined): number | undefined => v !== undefined && Number.isFinite(v) && v > 0 ? v : undefined
 
-/** Time to load `facts`' model and benchmark it; 0 when loaded. An unadvertised size counts as 0 MB. */
+/**
+ * Time to load `facts`' model and benchmark it; 0 when loaded. An unadvertised size counts as
+ * 0 MB. A model the node would fetch first (`fetchMs`) adds the transfer: fetch-then-run wins
+ * only where it still finishes sooner than a holder's queue.
+ */
 export function modelLoadMs (facts: ModelFacts): number {
-  return facts.loaded ? 0 : amount(facts.sizeMb) / LOAD_MB_PER_S * 1000 + SELF_BENCH_MS
+  return facts.loaded ? 0 : amount(facts.fetchMs) + amount(facts.sizeMb) / LOAD_MB_PER_S * 1000 + SELF_BENCH_MS
+}
+
+/** Time to fetch a model of `sizeMb` at `mbPerSecond` (a measured or default transfer rate). */
+export function fetchTransferMs (sizeMb: number, mbPerSecond: number): number {
+  const r = rate(mbPerSecond)
+  return r === undefined ? Number.POSITIVE_INFINITY : 1000 * amount(sizeMb) / r
 }
 
 /** Run time from the node's measured rates; undefined when a rate the work needs is missing or 0, or it overflows. */

@@ -80,6 +80,8 @@ export interface ModelFacts {
   /** Measured by the worker's self-benchmark when it last loaded the model. */
   promptTokensPerSecond?: number
   generationTokensPerSecond?: number
+  /** Not held: the node would fetch it from a peer first (models.autoFetch); the transfer's estimate, ms. */
+  fetchMs?: number
 }
 
 export interface NodeView {

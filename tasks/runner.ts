@@ -16,7 +16,7 @@
  */
 import { awardStatus, type TaskState } from '../ledger/index.js'
 import type { Bodies, EntryType, TaskEvent, LeaseMessage, TaskSummaryT } from '../protocols/index.js'
-import { checkNode, compareQueued, emptyLoad, estimateRunMs, estimateTaskRunMs, predictCompletion, MAX_PRIORITY, type NodeView, type RunEstimates, type PlacementTask } from '../scheduler/index.js'
+import { checkNode, compareQueued, emptyLoad, estimateRunMs, estimateTaskRunMs, predictCompletion, MAX_PRIORITY, type ModelFacts, type NodeView, type RunEstimates, type PlacementTask } from '../scheduler/index.js'
 import type { WorkerPool } from '../workers/index.js'
 import type { Logger } from '../base/index.js'
 import type { KindContext, KindRegistry, ModelAccess, TaskSpec } from './kinds.js'
@@ -49,6 +49,8 @@ export interface RunnerComponents {
   models?: ModelAccess
   /** This node as its advert shows it (load from the advert: replaced here by the exact one). */
   selfView: () => NodeView | undefined
+  /** models.autoFetch: facts (with the transfer time) of a model this node lacks but could fetch. */
+  fetchable?: (model: string) => ModelFacts | undefined
   estimates: RunEstimates
   append: <T extends EntryType>(type: T, task: string, body: Bodies[T]) => Promise<unknown>
   emit: (event: TaskEvent) => void
@@ -91,8 +93,11 @@ export class TaskRunner {
 
   /** This node as a candidate for `task`, with its exact load for the task's kind. */
   view (task: PlacementTask): NodeView | undefined {
-    const self = this.#c.selfView()
-    if (self === undefined) return undefined
+    const advertised = this.#c.selfView()
+    if (advertised === undefined) return undefined
+    const model = task.requirements.model
+    const fetch = model === undefined || advertised.models.includes(model) ? undefined : this.#c.fetchable?.(model)
+    const self = model === undefined || fetch === undefined ? advertised : { ...advertised, models: [...advertised.models, model], modelInfo: { ...advertised.modelInfo, [model]: fetch } }
     const slots = this.#slots(task.kind)
     const buckets = new Array<number>(MAX_PRIORITY + 1).fill(0)
     const now = Date.now()

@@ -23,7 +23,7 @@ import { parseSubmission, type AdmissionContext, type KindContext, type KindRegi
 import { LeaseBoard } from './leases.js'
 import type { BlobSink } from './outputs.js'
 import { replicate } from './replicate.js'
-import { TaskRunner } from './runner.js'
+import { TaskRunner, type RunnerComponents } from './runner.js'
 import { toTaskView } from './view.js'
 import { AuctionWire } from './wire.js'
 import { serveWire } from './serve.js'
@@ -42,6 +42,8 @@ export interface TaskServiceComponents {
   blobs?: () => BlobSink | undefined
   /** The node's models, for the model kinds. */
   models?: ModelAccess
+  /** models.autoFetch: a model this node could fetch, as a bid counts it (see TaskRunner). */
+  fetchable?: RunnerComponents['fetchable']
   /** Retrieval from this node's corpora, for kinds that put context in prompts (build). */
   retrieve?: KindContext['retrieve']
   logger: Logger
@@ -87,7 +89,7 @@ export class TaskService {
     })
     this.runner = new TaskRunner({
       peerId: this.#peerId, kinds: this.#kinds, workers: components.workers, selfView: () => this.#candidates.self, estimates: this.estimates,
-      append, emit: e => { this.events.emit(e) }, blobs: () => components.blobs?.(), models: components.models, logger,
+      append, emit: e => { this.events.emit(e) }, blobs: () => components.blobs?.(), models: components.models, fetchable: components.fetchable, logger,
       taskState: async id => components.ledger.task(id),
       retrieve: components.retrieve,
       subtasks: {

@@ -40,6 +40,8 @@ export interface AddModelOptions {
   link?: boolean
   /** The file is the store's to take (a finished download inside the store): moved, not copied. */
   move?: boolean
+  /** With `move`: the caller has already checked the file's SHA-256 (a finished fetch), so it is not read again. */
+  verifiedDigest?: string
   signal?: AbortSignal
   onProgress?: (progress: ModelProgress) => void
 }
@@ -161,7 +163,9 @@ export class ModelStore {
     try {
       // A move still reads the file once, for its digest, but writes nothing.
       if (!move) handle = await open(tmp, 'wx', 0o600)
-      const { bytes, digest } = await hashFile(source, header.fileBytes, { ...options, copyTo: handle })
+      const { bytes, digest } = move && options.verifiedDigest !== undefined
+        ? { bytes: (await stat(source)).size, digest: options.verifiedDigest }
+        : await hashFile(source, header.fileBytes, { ...options, copyTo: handle })
       if (bytes !== header.fileBytes) throw new DataDirError(`${source} changed while it was being added (${header.fileBytes} bytes, then ${bytes})`)
       await handle?.sync()
       await handle?.close()

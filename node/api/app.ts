@@ -21,6 +21,7 @@ import { dashboardRoutes, isPublicRoute } from './dashboard.js'
 import { statsRoutes, type ApiStats } from './stats.js'
 import { ledgerRoutes, type ApiLedger } from './ledger.js'
 import { blobRoutes, type ApiBlobs } from './blobs.js'
+import { modelFetchRoutes, type ApiModelFetch } from './model-fetch.js'
 import { HealthBody, LabelsRequest, NodeBody, PeersBody, type NodeBodyT, type PeerViewT } from './schemas.js'
 
 /** The narrow view of the node that the API needs. */
@@ -33,6 +34,7 @@ export interface ApiNode extends ApiModels, ApiStats, ApiLedger {
   readonly tasks: ApiTasks
   readonly corpora: ApiCorpora
   readonly blobs: ApiBlobs
+  readonly modelFetch: ApiModelFetch
 }
 
 export interface AppInit extends MonitoringInit {
@@ -93,6 +95,7 @@ export function buildApp (init: AppInit): FastifyInstance {
     openAiRoutes(app, init.node.tasks, init.node)
     corpusRoutes(app, init.node.corpora, limits)
     blobRoutes(app, init.node.blobs)
+    modelFetchRoutes(app, init.node.modelFetch)
     monitoringRoutes(app, init)
     statsRoutes(app, init.node)
     dashboardRoutes(app, init.dashboardDir)

@@ -7,6 +7,20 @@ export const ErrorBody = Type.Object({ error: Type.Object({ name: Type.String(),
 
 export const HealthBody = Type.Object({ ok: Type.Boolean(), peerId: Type.String(), version: Type.String() })
 
+/** One model fetch as GET /v1/node and POST /v1/models/fetch show it. */
+export const ModelFetchView = Type.Object({
+  name: Type.String(),
+  digest: Type.String(),
+  state: Type.Union([Type.Literal('waiting'), Type.Literal('fetching'), Type.Literal('adding'), Type.Literal('done'), Type.Literal('failed')]),
+  doneBytes: Type.Integer(),
+  totalBytes: Type.Union([Type.Integer(), Type.Null()]),
+  peer: Type.Union([Type.String(), Type.Null()]),
+  bytesPerSecond: Type.Number(),
+  holdersRejected: Type.Integer(),
+  startedAt: Type.String(),
+  error: Type.Optional(Type.Object({ name: Type.String(), message: Type.String() })),
+})
+
 export const NodeBody = Type.Object({
   peerId: Type.String(),
   name: Type.String(),
@@ -27,6 +41,8 @@ export const NodeBody = Type.Object({
     auctions: Type.Record(Type.String(), Type.Integer()),
     leases: Type.Record(Type.String(), Type.Integer()),
   }),
+  /** Models being fetched from peers, and the last few fetched (docs/MODELS.md, "Models that travel the mesh"). */
+  modelFetches: Type.Optional(Type.Array(ModelFetchView)),
 })
 
 export const PeerView = Type.Object({

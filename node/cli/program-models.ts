@@ -1,7 +1,8 @@
-/** Commander wiring of `gryphgen model add|pull|list|rm`; their work is in commands/model.ts. They use the data dir directly, node running or not. */
+/** Commander wiring of `gryphgen model add|pull|fetch|list|rm`; their work is in commands/model.ts. They use the data dir directly, node running or not. */
 import type { Command } from 'commander'
 import { loadConfig } from '../config/index.js'
 import { configOption, dataDirOption, type Common } from './options.js'
+import { modelFetchCommand } from './commands/model-fetch.js'
 import { modelAddCommand, modelListCommand, modelPullCommand, modelRemoveCommand, type ModelAddFlags } from './commands/model.js'
 
 const configOf = async (opts: Common): Promise<{ dataDir: string, apiHost: string }> => await loadConfig({ flags: { dataDir: opts.dataDir }, configPath: opts.config })
@@ -29,6 +30,14 @@ export function addModelCommands (program: Command): void {
     .action(async (uri: string, opts: Common & { name?: string }) => {
       const { dataDir, apiHost } = await configOf(opts)
       await modelPullCommand(dataDir, uri, opts, apiHost)
+    })
+
+  sub('fetch', 'fetch a model from the peers that hold it, through the running node (verified chunks, resumable)')
+    .argument('<name>', 'the model\'s name, as GET /v1/models lists it')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: Common) => {
+      const { dataDir, apiHost } = await configOf(opts)
+      await modelFetchCommand(dataDir, name, opts, apiHost)
     })
 
   sub('list', 'list the models in the store and whether their files are usable')

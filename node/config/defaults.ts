@@ -24,7 +24,7 @@ export function defaultConfig (): Config {
     logLevel: 'info',
     workers: {},
     advert: { baseIntervalMs: 5000, maxReceiveRate: 20 },
-    models: { threads: 'auto', memoryBudgetMb: 'auto', sequences: 4, contextSize: 4096, gpuLayers: 'auto' },
+    models: { threads: 'auto', memoryBudgetMb: 'auto', sequences: 4, contextSize: 4096, gpuLayers: 'auto', autoFetch: false, fetchMaxMb: 65_536 },
     apiLimits: { bodyReadTimeoutMs: 10_000, documentsBodyMb: 16, heavyConcurrency: 1, heavyQueue: 8 },
     metrics: { public: false, libp2p: false },
     api: { cors: { origins: [] } },

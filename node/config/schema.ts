@@ -47,6 +47,10 @@ export const ModelsSchema = Type.Object({
   gpuLayers: AutoOr(Type.Integer({ minimum: 0, maximum: 10_000 })),
   /** The model (by name, on any node of the mesh) that embeds corpus chunks and queries; none: corpora rank by BM25 alone. */
   embeddingModel: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  /** Bid for model tasks whose model a peer holds, fetching it first (the transfer time is in the bid). */
+  autoFetch: Type.Boolean(),
+  /** Largest model this node fetches from peers (`gryphgen model fetch`, autoFetch). */
+  fetchMaxMb: Type.Integer({ minimum: 1, maximum: 16_777_216 }),
 }, { additionalProperties: false })
 
 /** Limits on HTTP API requests (node/api/guards.ts). */

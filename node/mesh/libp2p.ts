@@ -17,6 +17,7 @@ import type { ComponentLogger, Metrics, PeerDiscovery, PrivateKey } from '@libp2
 import { AddressInUseError } from '../../base/index.js'
 import { swarmKeyBytes, type SwarmKeyHex } from '../datadir/swarm-key.js'
 import { ADVERT_TOPIC, LEDGER_TOPIC, LEASE_TOPIC } from '../../protocols/index.js'
+import { primePnetCipher } from './pnet-cipher.js'
 import { allowList, connectionLimits, MAX_PENDING_PER_IP, pendingPerIpGater, PNET_HANDSHAKE_MS, withHandshakeDeadline } from './admission.js'
 
 export const DHT_PROTOCOL = '/gryphgen/kad/1.0.0'
@@ -68,6 +69,7 @@ const topicScore = {
 }
 
 export async function createMesh (init: MeshInit): Promise<Mesh> {
+  primePnetCipher()
   const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
   if (init.mdns) {
     // Loaded only when wanted: mDNS multicasts on every non-loopback interface.

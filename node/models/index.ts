@@ -6,3 +6,4 @@
 export { ModelCatalog, advertisedModels, ADVERT_MODELS_BYTES, type ModelCatalogInit } from './catalog.js'
 export { hostSettings, autoThreads, type MachineFacts } from './settings.js'
 export { meshModels, type MeshModel } from './mesh.js'
+export { NodeModelFetching, DEFAULT_FETCH_MB_PER_S, type ModelFetchingInit, type ModelSource } from './fetching.js'

@@ -35,5 +35,6 @@ export function emptyApiNode (): ApiNode {
     },
     blobs: { pin: async () => missing('blob'), unpin: async () => missing('blob'), status: () => ({ blobs: 0, bytes: 0, pinned: 0, maxBytes: 0 }) as never, collect: async () => missing('blob gc') },
     corpora: { list: () => [], addBody: async () => missing('corpus'), query: async () => [], remove: async () => missing('corpus') },
+    modelFetch: { request: async name => missing(`model ${name} in the mesh`) },
   }
 }

@@ -43,6 +43,12 @@ const node: ApiNode = {
     status: () => ({ storedBytes: 0, storedBlobs: 0, maxBytes: 1, pinned: 0, overCap: false, gc: { runs: 0, removed: 0, removedBytes: 0, lastRunAt: null } }),
     collect: async () => ({ removed: 0, removedBytes: 0, storedBytes: 0, overCap: false }),
   },
+  modelFetch: {
+    request: async name => {
+      if (name !== 'known') throw new NotFoundError(`no model ${name}`)
+      return { held: false, fetch: { name, digest: 'a'.repeat(64), state: 'fetching', doneBytes: 0, totalBytes: null, peer: null, bytesPerSecond: 0, holdersRejected: 0, startedAt: new Date(0).toISOString() } }
+    },
+  },
 }
 const app = buildApp({ node, token: TOKEN, logger: silentLogger() })
 const auth = { authorization: `Bearer ${TOKEN}` }
@@ -195,5 +201,20 @@ describe('HTTP API', () => {
       expect(res.statusCode).toBe(400)
       expect(res.json().error.name).toBe('InvalidJsonError')
     })
+  })
+})
+
+describe('POST /v1/models/fetch', () => {
+  test('starts a fetch (202 with its progress); an unknown model is 404; a bad body is 400 with a name', async () => {
+    const started = await app.inject({ method: 'POST', url: '/v1/models/fetch', headers: auth, payload: { name: 'known' } })
+    expect(started.statusCode).toBe(202)
+    expect(started.json()).toMatchObject({ name: 'known', state: 'fetching', doneBytes: 0 })
+    const unknown = await app.inject({ method: 'POST', url: '/v1/models/fetch', headers: auth, payload: { name: 'other' } })
+    expect(unknown.statusCode).toBe(404)
+    for (const payload of [{ name: '../x' }, { name: 'known', extra: 1 }, {}]) {
+      const bad = await app.inject({ method: 'POST', url: '/v1/models/fetch', headers: auth, payload })
+      expect(bad.statusCode).toBe(400)
+      expect(typeof bad.json().error.name).toBe('string')
+    }
   })
 })

@@ -1,0 +1,152 @@
+/**
+ * One model's download in progress, in the store's download dir:
+ *   `<digest>.part`           the bytes received so far, written chunk by chunk in order
+ *   `<digest>.manifest.json`  the chunk manifest the download follows (written durably first)
+ * Resumable: `open` re-reads the part file, keeps the prefix of whole chunks that match the
+ * manifest (a crash may have left a torn or unsynced tail) and cuts the rest, so a fetch goes
+ * on from there, from any holder whose manifest is the same. Verified: `append` refuses a chunk
+ * that does not match its hash before writing it; `finish` fsyncs the file and checks the whole
+ * file's SHA-256 against the model's digest, hashed along the way (one read of each byte).
+ */
+import { mkdir, open, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises'
+import { createHash, randomBytes, type Hash } from 'node:crypto'
+import { join } from 'node:path'
+import { chunkCount, type ChunkManifest } from '../../protocols/index.js'
+import { checkAborted } from '../errors.js'
+import { ModelDigestMismatchError } from './errors.js'
+
+export class PartialModel {
+  readonly digest: string
+  readonly path: string
+  readonly #manifestPath: string
+  #manifest: ChunkManifest | undefined
+  #file: FileHandle | undefined
+  #whole: Hash = createHash('sha256')
+  #verified = 0
+  #doneBytes = 0
+
+  private constructor (dir: string, digest: string) {
+    this.digest = digest
+    this.path = join(dir, `${digest}.part`)
+    this.#manifestPath = join(dir, `${digest}.manifest.json`)
+  }
+
+  /** Opens (or starts) the download of `digest` in `dir`, keeping what verifies of an earlier try. */
+  static async open (dir: string, digest: string, signal: AbortSignal): Promise<PartialModel> {
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    const partial = new PartialModel(dir, digest)
+    partial.#manifest = await readManifest(partial.#manifestPath)
+    await (await open(partial.path, 'a', 0o600)).close() // created when missing; positional writes need 'r+'
+    const file = await open(partial.path, 'r+')
+    partial.#file = file
+    if (partial.#manifest !== undefined) await partial.#verifyPrefix(signal)
+    await file.truncate(partial.#doneBytes)
+    return partial
+  }
+
+  get manifest (): ChunkManifest | undefined { return this.#manifest }
+  /** Whole chunks received and verified: where the next request starts. */
+  get verifiedChunks (): number { return this.#verified }
+  get doneBytes (): number { return this.#doneBytes }
+  get complete (): boolean { return this.#manifest !== undefined && this.#verified === this.#manifest.chunks.length }
+
+  /** Takes `manifest` when the download has none yet (durably); false when it has another one. */
+  async adopt (manifest: ChunkManifest): Promise<boolean> {
+    if (this.#manifest !== undefined) return sameManifest(this.#manifest, manifest)
+    const tmp = `${this.#manifestPath}.${randomBytes(4).toString('hex')}.tmp`
+    await writeFile(tmp, JSON.stringify(manifest), { mode: 0o600, flush: true })
+    await rename(tmp, this.#manifestPath)
+    this.#manifest = manifest
+    return true
+  }
+
+  /** How long the next chunk is (0 when complete). */
+  nextChunkBytes (): number {
+    const m = this.#manifest
+    if (m === undefined || this.complete) return 0
+    return Math.min(m.chunkBytes, m.size - this.#verified * m.chunkBytes)
+  }
+
+  /** Writes the next chunk if it matches its hash; false (nothing written) when it does not. */
+  async append (chunk: Uint8Array): Promise<boolean> {
+    const m = this.#manifest
+    if (m === undefined || this.complete || chunk.byteLength !== this.nextChunkBytes()) return false
+    if (createHash('sha256').update(chunk).digest('hex') !== m.chunks[this.#verified]) return false
+    await writeAll(this.#open(), chunk, this.#doneBytes)
+    this.#whole.update(chunk)
+    this.#verified++
+    this.#doneBytes += chunk.byteLength
+    return true
+  }
+
+  /** Fsyncs and closes the file, then checks the whole digest; a mismatch discards everything. */
+  async finish (): Promise<string> {
+    const file = this.#open()
+    await file.sync()
+    await file.close()
+    this.#file = undefined
+    const digest = this.#whole.digest('hex')
+    if (digest !== this.digest) {
+      await this.discard()
+      throw new ModelDigestMismatchError(`every chunk matched its manifest, but the file's SHA-256 is ${digest}, not ${this.digest}: the manifest was false; download discarded`, { details: { digest: this.digest, got: digest } })
+    }
+    return this.path
+  }
+
+  /** Closes the file, keeping what was received for the next try. */
+  async close (): Promise<void> {
+    await this.#file?.close().catch(() => {})
+    this.#file = undefined
+  }
+
+  /** Removes the part file and the manifest (after the model was added, or when it is unusable). */
+  async discard (): Promise<void> {
+    await this.close()
+    await unlink(this.path).catch(() => {})
+    await unlink(this.#manifestPath).catch(() => {})
+  }
+
+  #open (): FileHandle {
+    if (this.#file === undefined) throw new Error('partial model is closed')
+    return this.#file
+  }
+
+  async #verifyPrefix (signal: AbortSignal): Promise<void> {
+    const m = this.#manifest as ChunkManifest
+    const buffer = Buffer.allocUnsafe(m.chunkBytes)
+    for (let i = 0; i < m.chunks.length; i++) {
+      checkAborted(signal, 'resuming a model fetch')
+      const want = Math.min(m.chunkBytes, m.size - i * m.chunkBytes)
+      const { bytesRead } = await this.#open().read(buffer, 0, want, i * m.chunkBytes)
+      const chunk = buffer.subarray(0, bytesRead)
+      if (bytesRead !== want || createHash('sha256').update(chunk).digest('hex') !== m.chunks[i]) return
+      this.#whole.update(chunk)
+      this.#verified++
+      this.#doneBytes += want
+    }
+  }
+}
+
+function sameManifest (a: ChunkManifest, b: ChunkManifest): boolean {
+  return a.size === b.size && a.chunkBytes === b.chunkBytes && a.chunks.length === b.chunks.length && a.chunks.every((c, i) => c === b.chunks[i])
+}
+
+/** The saved manifest, or undefined when there is none or it is unreadable (the download then starts over). */
+async function readManifest (path: string): Promise<ChunkManifest | undefined> {
+  try {
+    const value = JSON.parse(await readFile(path, 'utf8')) as ChunkManifest
+    if (!Number.isSafeInteger(value.size) || !Number.isSafeInteger(value.chunkBytes) || !Array.isArray(value.chunks)) return undefined
+    if (value.chunks.length !== chunkCount(value.size, value.chunkBytes) || !value.chunks.every(c => typeof c === 'string')) return undefined
+    return value
+  } catch {
+    return undefined
+  }
+}
+
+async function writeAll (file: FileHandle, chunk: Uint8Array, position: number): Promise<void> {
+  let written = 0
+  while (written < chunk.byteLength) {
+    const { bytesWritten } = await file.write(chunk, written, chunk.byteLength - written, position + written)
+    written += bytesWritten
+  }
+}
