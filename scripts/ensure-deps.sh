@@ -30,6 +30,9 @@ if [ "${1:-}" = "--system" ] || [ "${1:-}" = "--check-system" ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   # systemd-analyze (Debian's systemd package): the service test verifies the unit it writes.
   command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+  # zsh and fish: the completion test loads `gryphgen completion zsh|fish` into each shell.
+  command -v zsh >/dev/null 2>&1 || missing+=(zsh)
+  command -v fish >/dev/null 2>&1 || missing+=(fish)
   if [ ${#missing[@]} -gt 0 ] && [ "$1" = "--check-system" ]; then
     echo "gryphgen: missing system packages: ${missing[*]}; the tests that need them will fail." >&2
     echo "gryphgen: install them with: npm run setup:system (as root) or: sudo apt-get install -y ${missing[*]}" >&2

@@ -26,19 +26,22 @@ function bash (program: Command): string {
   const name = program.name()
   const fn = `_${name.replace(/\W/g, '_')}_complete`
   const known = all.filter(l => l.path.length > 0).map(l => `"/${l.path.join('/')}"`).join('|')
-  const cases = all.map(l => `    "${l.path.length === 0 ? '' : '/' + l.path.join('/')}") words="${words(l.command).join(' ')}" ;;`).join('\n')
+  const cases = all.map(l => `    "${l.path.length === 0 ? '' : '/' + l.path.join('/')}") at="${words(l.command).join(' ')}" ;;`).join('\n')
+  // Runs in bash and, through bashcompinit, in zsh: words are read by slicing (0-based in
+  // both shells, where subscripts are not), and no variable is one of zsh's specials (path, words).
   return `# ${name} completion for bash: eval "$(${name} completion bash)" (or save it in /etc/bash_completion.d/${name})
 ${fn} () {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" path="" words="" i
+  local cur="\${COMP_WORDS[@]:$COMP_CWORD:1}" seen="" at="" word i
   for ((i = 1; i < COMP_CWORD; i++)); do
-    case "$path/\${COMP_WORDS[i]}" in
-      ${known}) path="$path/\${COMP_WORDS[i]}" ;;
+    word="\${COMP_WORDS[@]:$i:1}"
+    case "$seen/$word" in
+      ${known}) seen="$seen/$word" ;;
     esac
   done
-  case "$path" in
+  case "$seen" in
 ${cases}
   esac
-  COMPREPLY=($(compgen -W "$words" -- "$cur"))
+  COMPREPLY=($(compgen -W "$at" -- "$cur"))
 }
 complete -o default -F ${fn} ${name}
 `

@@ -85,6 +85,39 @@ describe('gryphgen completion', () => {
     expect(await complete('model', '')).toEqual(expect.arrayContaining(['add', 'list', 'rm']))
   })
 
+  test('zsh: the script loads through bashcompinit and completes at the right level', async () => {
+    const dir = await tempDir('gryphgen-completion-zsh-')
+    const script = await runCli(['completion', 'zsh'])
+    expect(script.code).toBe(0)
+    await writeFile(join(dir, 'gryphgen.zsh'), script.stdout)
+    // zsh's own completion filters the candidates by the typed prefix (compadd); what the
+    // script decides is the level: the subcommands and options of the words already typed.
+    const level = async (...typed: string[]): Promise<string[]> => {
+      const line = `source ${JSON.stringify(join(dir, 'gryphgen.zsh'))} || exit 3; [[ -n "$_comps[gryphgen]" ]] || exit 4; COMP_WORDS=(gryphgen ${typed.map(w => `'${w}'`).join(' ')}); COMP_CWORD=${typed.length}; _gryphgen_complete; print -l -- $COMPREPLY`
+      const { stdout, stderr } = await run('zsh', ['-f', '-c', line], { timeout: PATIENCE_MS, env: { ...process.env, HOME: dir } })
+      expect(stderr).toBe('')
+      return stdout.split('\n').filter(w => w !== '')
+    }
+    const service = await level('service', 'in')
+    expect(service).toEqual(expect.arrayContaining(['install', 'uninstall']))
+    expect(service).not.toContain('start')
+    expect(await level('start', '--api-p')).toContain('--api-port')
+  })
+
+  test('fish: `complete -C` completes subcommands and options with their help', async () => {
+    const dir = await tempDir('gryphgen-completion-fish-')
+    const script = await runCli(['completion', 'fish'])
+    expect(script.code).toBe(0)
+    await writeFile(join(dir, 'gryphgen.fish'), script.stdout)
+    const complete = async (line: string): Promise<string[]> => {
+      const { stdout } = await run('fish', ['--no-config', '-c', `source ${JSON.stringify(join(dir, 'gryphgen.fish'))}; complete -C ${JSON.stringify(line)}`], { timeout: PATIENCE_MS, env: { ...process.env, HOME: dir } })
+      return stdout.split('\n').filter(w => w !== '').map(w => w.split('\t')[0])
+    }
+    expect(await complete('gryphgen ser')).toEqual(['service'])
+    expect(await complete('gryphgen service in')).toEqual(['install'])
+    expect(await complete('gryphgen start --api-p')).toEqual(['--api-port'])
+  })
+
   test('an unknown shell is a usage error', async () => {
     expect(await runCli(['completion', 'tcsh'])).toMatchObject({ code: 2 })
   })
