@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { describe, expect, test } from 'vitest'
-import Ajv2019 from 'ajv/dist/2019.js'
+import { Ajv2019 } from 'ajv/dist/2019.js'
 import { parse as parseYaml } from 'yaml'
 import { DockerfileParser, type Copy, type Instruction } from 'dockerfile-ast'
 
