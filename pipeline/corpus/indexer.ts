@@ -41,6 +41,10 @@ function workerCode (): string {
   return `import(${JSON.stringify(tsx)}).then(m => { m.register(); return import(${JSON.stringify(new URL('./indexing-worker.ts', own).href)}) })`
 }
 
+/** The array itself when it is its whole buffer (so the buffer can be transferred), else a copy. */
+const ownWhole = <A extends Uint8Array | Uint32Array>(a: A): A =>
+  a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer ? a : a.slice() as A
+
 export class DocumentIndexer {
   readonly #log: Logger
   readonly #waiting = new Map<number, Waiter>()
@@ -53,13 +57,15 @@ export class DocumentIndexer {
 
   /** Parses, checks and prepares an upload body off the main thread; takes ownership of `body`. */
   async prepare (body: Uint8Array, options: { limits: ChunkLimits, signal?: AbortSignal }): Promise<PreparedDocuments> {
-    const owned = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer ? body : body.slice()
+    const owned = ownWhole(body)
     return this.#ask({ kind: 'prepare', body: owned, limits: options.limits }, [owned.buffer as ArrayBuffer], 'indexing the documents', options.signal) as Promise<PreparedDocuments>
   }
 
-  /** Merges an upload's postings with the stored ones (merge.ts) off the main thread; the request's arrays are copied, not taken. */
+  /** Merges an upload's postings with the stored ones (merge.ts) off the main thread; takes ownership of `old` and `oldEnds` (transferred), copies the rest. */
   async merge (request: MergeRequest, options: { signal?: AbortSignal } = {}): Promise<MergedPostings> {
-    return this.#ask({ kind: 'merge', merge: request }, [], 'merging the postings', options.signal) as Promise<MergedPostings>
+    const old = ownWhole(request.old)
+    const oldEnds = ownWhole(request.oldEnds)
+    return this.#ask({ kind: 'merge', merge: { ...request, old, oldEnds } }, [old.buffer as ArrayBuffer, oldEnds.buffer as ArrayBuffer], 'merging the postings', options.signal) as Promise<MergedPostings>
   }
 
   async #ask (request: Request, transfer: ArrayBuffer[], what: string, signal: AbortSignal | undefined): Promise<unknown> {
