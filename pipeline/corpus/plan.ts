@@ -21,7 +21,12 @@ export interface IndexedChunk {
   vector?: Float32Array
 }
 
-export interface SourceChange { old: SourceRecord | undefined, chunks: IndexedChunk[] }
+export interface SourceChange {
+  old: SourceRecord | undefined
+  chunks: IndexedChunk[]
+  /** The new chunks' terms, each once, in first-seen order, when known already (else read from the chunks). */
+  terms?: readonly string[]
+}
 
 export interface AddPlanInput {
   keys: CorpusKeys
@@ -71,7 +76,7 @@ export async function planSources (input: Omit<AddPlanInput, 'postings'>, pause:
   let { chunks, sources, totalLength, dims } = meta
   let added = 0
   let addedSources = 0
-  for (const [path, { old, chunks: fresh }] of input.sources) {
+  for (const [path, { old, chunks: fresh, terms: known }] of input.sources) {
     if (old !== undefined) {
       for (const n of old.chunks) {
         removed.add(n)
@@ -96,12 +101,12 @@ export async function planSources (input: Omit<AddPlanInput, 'postings'>, pause:
         ops.push({ type: 'put', key: keys.vector(n), value: encodeVector(vector) })
         dims = vector.length
       }
-      for (const [term] of frequencies) terms.add(term)
+      if (known === undefined) for (const [term] of frequencies) terms.add(term)
       onChunk?.(n, chunk)
       record.chunks.push(n)
       record.length += length
     }
-    record.terms = [...terms]
+    record.terms = known === undefined ? [...terms] : [...known]
     ops.push({ type: 'put', key: keys.source(path), value: JSON.stringify(record) })
     chunks += fresh.length
     totalLength += record.length

@@ -14,7 +14,7 @@ import { corpusKeys, emptyMeta, type BatchOp, type CorpusKeys, type CorpusMeta, 
 import type { MergedPostings } from './merge.js'
 import { pauseEvery, type Pause } from './pause.js'
 import { affectedTerms, planAdd, planSources, type IndexedChunk, type SourceChange, type SourcesPlan } from './plan.js'
-import type { PreparedDocuments } from './prepare.js'
+import { sourceTermsOf, type PreparedDocuments } from './prepare.js'
 import type { CorpusReader } from './reader.js'
 
 export interface WriteContext {
@@ -48,7 +48,9 @@ export async function writeCorpus (ctx: WriteContext, name: string, fresh: Map<s
   const olds = options.replace ? [] : await ctx.db.getMany(paths.map(keys.source))
   const sources = new Map<string, SourceChange>(paths.map((path, i) => {
     const old = olds[i]
-    return [path, { old: old === undefined ? undefined : JSON.parse(old) as SourceRecord, chunks: fresh.get(path) ?? [] }]
+    // `fresh` lists the prepared batch's documents in its order (indexedOfPrepared).
+    const terms = options.prepared === undefined ? {} : { terms: sourceTermsOf(options.prepared, i) }
+    return [path, { old: old === undefined ? undefined : JSON.parse(old) as SourceRecord, chunks: fresh.get(path) ?? [], ...terms }]
   }))
   const pause = pauseEvery(ctx.sliceMs)
   let plan: SourcesPlan & { postings?: Map<string, Uint32Array> }
