@@ -8,8 +8,8 @@
  *  - main-thread (the baseline): each body decoded and JSON-parsed on the main thread, then
  *    chunked, tokenized and indexed there, yielding to the loop every 10 ms (`store.add`);
  *  - worker: each body handed to the indexing worker thread, which parses, checks, chunks and
- *    tokenizes it; the main thread inserts the compact result in yielding steps (`store.addBody`,
- *    what the API does now);
+ *    tokenizes it, then merges its postings with the stored ones (read as bytes); the main
+ *    thread only reads and writes LevelDB in yielding steps (`store.addBody`, what the API does);
  *  - with `--unfixed`, also every upload at once with indexing in one piece (the node before
  *    any fix); `--only` runs one path (to profile it: `--cpu-prof`, `--trace-gc`).
  * `--mb 13.5` is the issue's upload size (about 4 minutes on a crowded 2-core machine; the

@@ -6,7 +6,8 @@
  * A corpus travels to peers as one blob (blob.ts). Errors: CorpusNotFoundError,
  * InvalidCorpusNameError, EmptyQueryError, InvalidCorpusError, InvalidEmbeddingError,
  * CorpusOptionsError, InvalidDocumentsError, IndexerFailedError; an abort is base/errors.ts's
- * AbortedError. Uploads (`addBody`) are parsed and prepared on a worker thread (indexer.ts).
+ * AbortedError. Uploads (`addBody`) are parsed and prepared, and their postings merged, on a
+ * worker thread (indexer.ts, merge.ts).
  */
 export { CorpusStore, MAX_K, type AddDirOptions, type AddDirResult, type AddOptions, type AddResult, type CorpusStoreInit, type CorpusSummary, type QueryOptions, type QueryResult } from './store.js'
 export { chunkDocument, DEFAULT_CHUNK_LIMITS, type Chunk, type ChunkLimits } from './chunk.js'

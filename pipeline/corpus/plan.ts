@@ -21,7 +21,12 @@ export interface IndexedChunk {
   vector?: Float32Array
 }
 
-export interface SourceChange { old: SourceRecord | undefined, chunks: IndexedChunk[] }
+export interface SourceChange {
+  old: SourceRecord | undefined
+  chunks: IndexedChunk[]
+  /** The new chunks' terms, each once, in first-seen order, when known already (else read from the chunks). */
+  terms?: readonly string[]
+}
 
 export interface AddPlanInput {
   keys: CorpusKeys
@@ -33,14 +38,9 @@ export interface AddPlanInput {
   now: string
 }
 
-export interface AddPlan {
-  ops: BatchOp[]
-  meta: CorpusMeta
+export interface AddPlan extends SourcesPlan {
   /** The new postings of every affected term (empty: the term is gone). */
   postings: Map<string, Uint32Array>
-  removedChunks: number[]
-  added: number
-  sources: number
 }
 
 /** The terms whose postings an add rewrites: the replaced chunks' and the new chunks'. */
@@ -53,16 +53,30 @@ export function affectedTerms (sources: ReadonlyMap<string, SourceChange>): Set<
   return terms
 }
 
-export async function planAdd (input: AddPlanInput, pause: Pause = NEVER_PAUSE): Promise<AddPlan> {
+export interface SourcesPlan {
+  /** Every op but the postings' and the meta's (the caller writes those). */
+  ops: BatchOp[]
+  /** The meta after the change. */
+  meta: CorpusMeta
+  removedChunks: number[]
+  added: number
+  sources: number
+}
+
+/**
+ * The chunk, vector and source ops of an add, the postings left to the caller: new chunks are
+ * numbered on from `meta.nextChunk` in the order given (sources in map order, each source's
+ * chunks in order), and `onChunk` sees each with its number.
+ */
+export async function planSources (input: Omit<AddPlanInput, 'postings'>, pause: Pause = NEVER_PAUSE, onChunk?: (n: number, chunk: IndexedChunk) => void): Promise<SourcesPlan> {
   const { keys, meta } = input
   const ops: BatchOp[] = []
   const removed = new Set<number>()
-  const appended = new Map<string, number[]>()
   let next = meta.nextChunk
   let { chunks, sources, totalLength, dims } = meta
   let added = 0
   let addedSources = 0
-  for (const [path, { old, chunks: fresh }] of input.sources) {
+  for (const [path, { old, chunks: fresh, terms: known }] of input.sources) {
     if (old !== undefined) {
       for (const n of old.chunks) {
         removed.add(n)
@@ -87,16 +101,12 @@ export async function planAdd (input: AddPlanInput, pause: Pause = NEVER_PAUSE):
         ops.push({ type: 'put', key: keys.vector(n), value: encodeVector(vector) })
         dims = vector.length
       }
-      for (const [term, tf] of frequencies) {
-        terms.add(term)
-        let list = appended.get(term)
-        if (list === undefined) appended.set(term, list = [])
-        list.push(n, tf, length)
-      }
+      if (known === undefined) for (const [term] of frequencies) terms.add(term)
+      onChunk?.(n, chunk)
       record.chunks.push(n)
       record.length += length
     }
-    record.terms = [...terms]
+    record.terms = known === undefined ? [...terms] : [...known]
     ops.push({ type: 'put', key: keys.source(path), value: JSON.stringify(record) })
     chunks += fresh.length
     totalLength += record.length
@@ -104,20 +114,33 @@ export async function planAdd (input: AddPlanInput, pause: Pause = NEVER_PAUSE):
     added += fresh.length
     addedSources++
   }
+  return { ops, meta: { ...meta, chunks, sources, totalLength, nextChunk: next, dims, updatedAt: input.now }, removedChunks: [...removed], added, sources: addedSources }
+}
+
+export async function planAdd (input: AddPlanInput, pause: Pause = NEVER_PAUSE): Promise<AddPlan> {
+  const appended = new Map<string, number[]>()
+  const plan = await planSources(input, pause, (n, { terms, length }) => {
+    for (const [term, tf] of terms) {
+      let list = appended.get(term)
+      if (list === undefined) appended.set(term, list = [])
+      list.push(n, tf, length)
+    }
+  })
+  const { keys } = input
+  const removed = new Set(plan.removedChunks)
   const postings = new Map<string, Uint32Array>()
   for (const term of affectedTerms(input.sources)) {
     await pause()
     const merged = mergePostings(input.postings.get(term), removed, appended.get(term))
     postings.set(term, merged)
-    ops.push(merged.length === 0 ? { type: 'del', key: keys.term(term) } : { type: 'put', key: keys.term(term), value: encodePostingsBytes(merged) })
+    plan.ops.push(merged.length === 0 ? { type: 'del', key: keys.term(term) } : { type: 'put', key: keys.term(term), value: encodePostingsBytes(merged) })
   }
-  const nextMeta: CorpusMeta = { ...meta, chunks, sources, totalLength, nextChunk: next, dims, updatedAt: input.now }
-  ops.push({ type: 'put', key: keys.meta, value: JSON.stringify(nextMeta) })
-  return { ops, meta: nextMeta, postings, removedChunks: [...removed], added, sources: addedSources }
+  plan.ops.push({ type: 'put', key: keys.meta, value: JSON.stringify(plan.meta) })
+  return { ...plan, postings }
 }
 
 /** Old postings without the removed chunks, then the new ones (numbered above all old ones, so the order holds). */
-function mergePostings (old: Uint32Array | undefined, removed: ReadonlySet<number>, fresh: readonly number[] | undefined): Uint32Array {
+export function mergePostings (old: Uint32Array | undefined, removed: ReadonlySet<number>, fresh: ArrayLike<number> | undefined): Uint32Array {
   let kept = old ?? new Uint32Array(0)
   if (removed.size > 0 && kept.length > 0) {
     const out = new Uint32Array(kept.length)

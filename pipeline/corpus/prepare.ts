@@ -27,11 +27,14 @@ export interface PreparedDocuments {
   /** Per chunk: (index into `terms`, frequency) pairs; chunk i's end at termEnds[i]. */
   termPairs: Uint32Array
   termEnds: Uint32Array
+  /** Per document: its chunks' terms, each once, in first-seen order (its source record's); document p's end at sourceTermEnds[p]. */
+  sourceTerms: Uint32Array
+  sourceTermEnds: Uint32Array
 }
 
 /** The buffers of a batch, for a worker's transfer list. */
 export const transferablesOf = (p: PreparedDocuments): ArrayBuffer[] =>
-  [p.chunkSource, p.chunkLength, p.records, p.recordEnds, p.termPairs, p.termEnds].map(a => a.buffer as ArrayBuffer)
+  [p.chunkSource, p.chunkLength, p.records, p.recordEnds, p.termPairs, p.termEnds, p.sourceTerms, p.sourceTermEnds].map(a => a.buffer as ArrayBuffer)
 
 /** Chunks and tokenizes `documents`; `pause` lets work on the event loop yield (pause.ts). */
 export async function prepareDocuments (documents: ReadonlyArray<{ path: string, text: string }>, limits: ChunkLimits, pause: Pause = NEVER_PAUSE): Promise<PreparedDocuments> {
@@ -43,6 +46,10 @@ export async function prepareDocuments (documents: ReadonlyArray<{ path: string,
   const records: Uint8Array[] = []
   const pairs: number[] = []
   const termEnds: number[] = []
+  const sourceTerms: number[] = []
+  const sourceTermEnds: number[] = []
+  /** By term index: 1 + the last document whose terms list it. */
+  const listedIn: number[] = []
   const encoder = new TextEncoder()
   for (const [p, path] of paths.entries()) {
     await pause()
@@ -56,9 +63,11 @@ export async function prepareDocuments (documents: ReadonlyArray<{ path: string,
         let t = termIndex.get(term)
         if (t === undefined) termIndex.set(term, t = termIndex.size)
         pairs.push(t, tf)
+        if (listedIn[t] !== p + 1) { listedIn[t] = p + 1; sourceTerms.push(t) }
       }
       termEnds.push(pairs.length)
     }
+    sourceTermEnds.push(sourceTerms.length)
   }
   const recordEnds = new Uint32Array(records.length)
   const bytes = new Uint8Array(records.reduce((sum, r) => sum + r.length, 0))
@@ -76,8 +85,14 @@ export async function prepareDocuments (documents: ReadonlyArray<{ path: string,
     terms: [...termIndex.keys()],
     termPairs: Uint32Array.from(pairs),
     termEnds: Uint32Array.from(termEnds),
+    sourceTerms: Uint32Array.from(sourceTerms),
+    sourceTermEnds: Uint32Array.from(sourceTermEnds),
   }
 }
+
+/** Document p's distinct terms in first-seen order: its source record's `terms`. */
+export const sourceTermsOf = (prepared: PreparedDocuments, p: number): string[] =>
+  Array.from(prepared.sourceTerms.subarray(p === 0 ? 0 : prepared.sourceTermEnds[p - 1], prepared.sourceTermEnds[p]), t => prepared.terms[t])
 
 /** The chunks of a batch as the planner takes them, by document (every path, those without chunks too: they are removed). */
 export function indexedOfPrepared (p: PreparedDocuments, vectors?: readonly Float32Array[]): Map<string, IndexedChunk[]> {

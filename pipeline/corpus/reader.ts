@@ -67,6 +67,33 @@ export class CorpusReader {
     return values as Uint32Array[]
   }
 
+  /**
+   * The stored postings text of each key as it is (ASCII bytes, empty when there is none), one
+   * after another, key i's ending at ends[i]: read in slices of WRITE_READ_SLICE keys with
+   * `pause` between them, past the cache (what the store caches is what it stored).
+   */
+  async storedPostings (keys: readonly string[], pause: Pause, signal?: AbortSignal): Promise<{ bytes: Uint8Array, ends: Uint32Array }> {
+    const ends = new Uint32Array(keys.length)
+    const slices: Uint8Array[] = []
+    let size = 0
+    for (let from = 0; from < keys.length; from += WRITE_READ_SLICE) {
+      checkAborted(signal, 'reading the corpus')
+      const read = await this.#db.getMany(keys.slice(from, from + WRITE_READ_SLICE), { valueEncoding: 'view' }) as Array<Uint8Array | undefined>
+      await pause()
+      const slice = new Uint8Array(read.reduce((sum, bytes) => sum + (bytes?.length ?? 0), 0))
+      let at = 0
+      for (const [j, bytes] of read.entries()) {
+        if (bytes !== undefined) { slice.set(bytes, at); at += bytes.length }
+        ends[from + j] = size + at
+      }
+      slices.push(slice)
+      size += at
+    }
+    const bytes = new Uint8Array(size)
+    for (let i = 0, at = 0; i < slices.length; at += slices[i].length, i++) bytes.set(slices[i], at)
+    return { bytes, ends }
+  }
+
   /** The records of the numbered chunks, in that order. */
   async chunks (name: string, numbers: readonly number[], signal?: AbortSignal): Promise<Array<ChunkRecord | undefined>> {
     const keys = numbers.map(corpusKeys(name).chunk)
@@ -115,8 +142,8 @@ export class CorpusReader {
     return { dims, keys, matrix }
   }
 
-  /** After a write to `name`: new postings of the terms it touched, chunks gone, vectors to reload. */
-  written (name: string, change: { postings?: ReadonlyMap<string, Uint32Array>, removedChunks?: readonly number[], all?: boolean }): void {
+  /** After a write to `name`: new postings of the terms it touched (or their keys, to read again), chunks gone, vectors to reload. */
+  written (name: string, change: { postings?: ReadonlyMap<string, Uint32Array>, stalePostings?: readonly string[], removedChunks?: readonly number[], all?: boolean }): void {
     this.#generation.set(name, this.#gen(name) + 1)
     this.#vectors.delete(name)
     const keys = corpusKeys(name)
@@ -126,5 +153,6 @@ export class CorpusReader {
     }
     for (const n of change.removedChunks ?? []) this.#chunks.delete(keys.chunk(n))
     for (const [term, postings] of change.postings ?? []) this.#postings.set(keys.term(term), postings)
+    for (const key of change.stalePostings ?? []) this.#postings.delete(key)
   }
 }

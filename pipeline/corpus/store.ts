@@ -16,17 +16,18 @@ import { scoreBm25, topK } from './bm25.js'
 import { DEFAULT_CHUNK_LIMITS, type Chunk, type ChunkLimits } from './chunk.js'
 import { decodeCorpusBlob, encodeCorpusBlob } from './blob.js'
 import { embedTexts, type EmbedFunction } from './embed.js'
-import { checkAborted, CorpusNotFoundError, CorpusOptionsError, EmptyQueryError, InvalidEmbeddingError } from './errors.js'
+import { checkAborted, CorpusNotFoundError, CorpusOptionsError, EmptyQueryError } from './errors.js'
 import { readTextFiles, type SkipReason, type TextFileOptions } from './files.js'
 import { cosineScores, decodeVector } from './fuse.js'
 import { rankChunks } from './rank.js'
-import { assertCorpusName, corpusKeys, emptyMeta, END, nameOfKey, numberOfKey, ROOT, type ChunkRecord, type CorpusMeta, type SourceRecord } from './layout.js'
-import { affectedTerms, planAdd, type IndexedChunk, type SourceChange } from './plan.js'
+import { assertCorpusName, corpusKeys, END, nameOfKey, numberOfKey, ROOT, type ChunkRecord, type CorpusMeta } from './layout.js'
+import type { IndexedChunk } from './plan.js'
 import { indexedOfPrepared, prepareDocuments, textsOfPrepared, type PreparedDocuments } from './prepare.js'
 import { DocumentIndexer } from './indexer.js'
 import { CorpusReader, type ReaderLimits } from './reader.js'
 import { pauseEvery } from './pause.js'
 import { serialByKey } from './serial.js'
+import { writeCorpus, type WriteOptions } from './write.js'
 import { queryTerms, termFrequencies } from './tokenize.js'
 
 export interface CorpusStoreInit {
@@ -125,16 +126,16 @@ export class CorpusStore {
   async addBody (name: string, body: Uint8Array, options: AddOptions = {}): Promise<AddResult> {
     assertCorpusName(name)
     this.#indexer ??= new DocumentIndexer({ logger: this.#log })
-    return this.addPrepared(name, await this.#indexer.prepare(body, { limits: options.limits ?? DEFAULT_CHUNK_LIMITS, signal: options.signal }), options)
+    return this.addPrepared(name, await this.#indexer.prepare(body, { limits: options.limits ?? DEFAULT_CHUNK_LIMITS, signal: options.signal }), options, true)
   }
 
-  /** Adds a prepared batch (prepare.ts), embedding its chunks first when `embed` is given. */
-  async addPrepared (name: string, prepared: PreparedDocuments, options: AddOptions = {}): Promise<AddResult> {
+  /** Adds a prepared batch (prepare.ts), embedding its chunks first when `embed` is given; `onWorker`: its postings are merged on the indexing worker thread. */
+  async addPrepared (name: string, prepared: PreparedDocuments, options: AddOptions = {}, onWorker = false): Promise<AddResult> {
     assertCorpusName(name)
     const vectors = options.embed === undefined
       ? undefined
       : await embedTexts(options.embed, textsOfPrepared(prepared), { signal: options.signal, dims: this.#catalog.get(name)?.dims })
-    return this.#write(name, indexedOfPrepared(prepared, vectors), { replace: false, signal: options.signal, embedModel: options.embed === undefined ? undefined : options.embedModel })
+    return this.#write(name, indexedOfPrepared(prepared, vectors), { replace: false, signal: options.signal, embedModel: options.embed === undefined ? undefined : options.embedModel, ...(onWorker ? { prepared } : {}) })
   }
 
   /** Stops the indexing worker thread, if one was started. */
@@ -251,46 +252,8 @@ export class CorpusStore {
     return meta
   }
 
-  /** One batch: the sources' new chunks (replacing their old ones), or with `replace` the whole corpus. */
-  async #write (name: string, fresh: Map<string, IndexedChunk[]>, options: { replace: boolean, signal?: AbortSignal, embedModel?: string }): Promise<AddResult> {
-    return this.#locked(name, async () => {
-      checkAborted(options.signal, 'adding to the corpus')
-      const started = performance.now()
-      const keys = corpusKeys(name)
-      const now = new Date().toISOString()
-      const meta = options.replace ? emptyMeta(now) : this.#catalog.get(name) ?? emptyMeta(now)
-      const dims = [...fresh.values()].flat().find(c => c.vector !== undefined)?.vector?.length
-      if (dims !== undefined && meta.dims !== null && dims !== meta.dims) throw new InvalidEmbeddingError(`vectors of ${dims} dimensions for a corpus of ${meta.dims}`, { details: { expected: meta.dims, got: dims } })
-      const model = options.embedModel
-      if (dims !== undefined && model !== undefined && meta.embedModel !== undefined && meta.dims !== null && model !== meta.embedModel) {
-        throw new CorpusOptionsError(`corpus ${JSON.stringify(name)} holds vectors of the model ${JSON.stringify(meta.embedModel)}, not ${JSON.stringify(model)}: remove it and add it again to change models`, { details: [`embedModel: ${model} (the corpus has ${meta.embedModel})`] })
-      }
-      const paths = [...fresh.keys()]
-      const olds = options.replace ? [] : await this.#db.getMany(paths.map(keys.source))
-      const sources = new Map<string, SourceChange>(paths.map((path, i) => {
-        const old = olds[i]
-        return [path, { old: old === undefined ? undefined : JSON.parse(old) as SourceRecord, chunks: fresh.get(path) ?? [] }]
-      }))
-      const terms = [...affectedTerms(sources)]
-      const pause = pauseEvery(this.#sliceMs)
-      const existing = options.replace ? [] : await this.#reader.postingsForWrite(name, terms, pause, options.signal)
-      const postings = new Map(existing.map((list, i) => [terms[i], list]))
-      const plan = await planAdd({ keys, meta: dims !== undefined && model !== undefined ? { ...meta, embedModel: model } : meta, sources, postings, now }, pause)
-      const clear = options.replace ? (await this.#db.keys(keys.all).all()).map(key => ({ type: 'del' as const, key })) : []
-      checkAborted(options.signal, 'adding to the corpus')
-      // A chained batch: still one atomic write, but its ops are handed over in slices.
-      const batch = this.#db.batch()
-      for (const op of [...clear, ...plan.ops]) {
-        await pause()
-        if (op.type === 'del') batch.del(op.key)
-        else if (typeof op.value === 'string') batch.put(op.key, op.value)
-        else batch.put(op.key, op.value as unknown as string, { valueEncoding: 'view' })
-      }
-      await batch.write({ sync: true })
-      this.#catalog.set(name, plan.meta)
-      this.#reader.written(name, { postings: plan.postings, removedChunks: plan.removedChunks, all: options.replace })
-      this.#log.debug({ corpus: name, chunks: plan.added, sources: plan.sources, ops: plan.ops.length, ms: Math.round(performance.now() - started) }, 'corpus written')
-      return { chunks: plan.added, sources: plan.sources }
-    })
+  /** One batch: the sources' new chunks (replacing their old ones), or with `replace` the whole corpus (write.ts). */
+  async #write (name: string, fresh: Map<string, IndexedChunk[]>, options: WriteOptions): Promise<AddResult> {
+    return this.#locked(name, async () => writeCorpus({ db: this.#db, reader: this.#reader, catalog: this.#catalog, log: this.#log, sliceMs: this.#sliceMs, indexer: () => this.#indexer ??= new DocumentIndexer({ logger: this.#log }) }, name, fresh, options))
   }
 }

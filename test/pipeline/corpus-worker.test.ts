@@ -1,6 +1,7 @@
 /**
  * Uploads indexed on the worker thread (issue 15 item 4): `addBody` (raw JSON bytes, parsed and
- * prepared on the indexing worker thread) writes exactly what `add` on the main thread writes,
+ * prepared on the indexing worker thread, postings merged there too) writes exactly what `add`
+ * on the main thread writes, concurrent uploads to one corpus included,
  * so the same documents give the same retrieval answers; a malformed body is an
  * InvalidDocumentsError, an oversized one a 413, a worker thread that ends mid-request an
  * IndexerFailedError, and the store (and the API) go on working after each. Real LevelDB, real
@@ -84,6 +85,17 @@ describe('indexing on the worker thread', () => {
       expect(await worker.store.query('h', query, { k: 5, embed })).toEqual(await main.store.query('h', query, { k: 5, embed }))
     }
     expect((await worker.store.query('c', 'walrus café', { k: 1 }))[0].chunk.source).toBe('gen/twice.md')
+  }, 120_000)
+
+  test('concurrent uploads to one corpus, replacing each other\'s sources, merge their postings in turn: the same bytes as adding them one by one', async () => {
+    const main = await openStore()
+    const worker = await openStore()
+    const rounds = [1, 2, 3, 4].map(round => [...moreDocuments(round), { path: `only/${round}.md`, text: `round ${round} walrus ${'tusk '.repeat(round)}` }])
+    const one = []
+    for (const documents of rounds) one.push(await main.store.add('c', documents))
+    expect(await Promise.all(rounds.map(async documents => worker.store.addBody('c', encode(documents))))).toEqual(one)
+    expect(await dump(worker.db)).toEqual(await dump(main.db))
+    for (const query of QUERIES) expect(await worker.store.query('c', query, { k: 5 })).toEqual(await main.store.query('c', query, { k: 5 }))
   }, 120_000)
 
   test.each([
