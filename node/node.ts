@@ -9,7 +9,7 @@ import { AddressInUseError, Lifecycle, NodeNotRunningError, componentLogger, typ
 import { VERSION } from './version.js'
 import { dataPath, readBootstrapFile, removeApiPort, writeApiPort } from './datadir/index.js'
 import { openDataDir } from './datadir/open.js'
-import { createMesh, startMesh, type Mesh } from './mesh/libp2p.js'
+import { createMesh, learnAddresses, startMesh, type Mesh } from './mesh/libp2p.js'
 import { BootstrapKeeper } from './mesh/bootstrap.js'
 import { CapabilitySource } from './capabilities/source.js'
 import { AdvertService } from './capabilities/advert-service.js'
@@ -187,7 +187,10 @@ export class GryphgenNode implements ApiNode {
       this.#log.info({ sandbox: probe }, probe.available ? 'sandbox available' : 'sandbox unavailable: this node will not run untrusted code')
       void this.#adverts?.publishNow()
     }, (err: Error) => { this.#log.warn({ err: err.message }, 'sandbox probe failed; advertising none') })
-    this.#adverts.events.on('peer-seen', (id, addrs) => { void this.#peerBook?.remember(id, addrs, Date.now()).catch(() => {}) })
+    this.#adverts.events.on('peer-seen', (id, addrs) => {
+      void this.#peerBook?.remember(id, addrs, Date.now()).catch(() => {})
+      void learnAddresses(mesh, id, addrs).catch(() => {})
+    })
     await life.add('adverts', this.#adverts, a => { a.start() })
     const blobStore = await BlobStore.open({ dataDir: config.dataDir })
     life.defer('blob store', async () => { await blobStore.close() })

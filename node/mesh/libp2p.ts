@@ -13,6 +13,8 @@ import { ping } from '@libp2p/ping'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { kadDHT, removePublicAddressesMapper, type KadDHT } from '@libp2p/kad-dht'
 import { preSharedKey } from '@libp2p/pnet'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { ComponentLogger, Metrics, PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import { AddressInUseError } from '../../base/index.js'
 import { swarmKeyBytes, type SwarmKeyHex } from '../datadir/swarm-key.js'
@@ -120,4 +122,15 @@ export async function startMesh (node: Mesh, listen: readonly string[]): Promise
     }
     throw err
   }
+}
+
+/**
+ * A peer's own advertised addresses, added to libp2p's address book: a stream to a peer this
+ * node only heard of through others (gossip relayed by a common peer) can then be dialled
+ * directly, also after that common peer is gone. Unparsable addresses are left out.
+ */
+export async function learnAddresses (node: Mesh, peerId: string, addresses: readonly string[]): Promise<void> {
+  if (peerId === node.peerId.toString()) return
+  const multiaddrs = addresses.flatMap(a => { try { return [multiaddr(a)] } catch { return [] } })
+  if (multiaddrs.length > 0) await node.peerStore.merge(peerIdFromString(peerId), { multiaddrs })
 }

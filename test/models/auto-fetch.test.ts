@@ -44,6 +44,11 @@ afterAll(async () => { await nodes.stopAll() }, 60_000)
 
 describe('models.autoFetch', () => {
   test('a holder that can run the request now bids sooner than fetch-then-run: it runs there, nothing is fetched', async () => {
+    // a has the model loaded (a first request at a, where only holders bid), so its bid is the
+    // generation alone while c's adds the transfer and a load: the outcome does not hang on how
+    // two load-time estimates compare on a busy machine.
+    const warm = await a.tasks.submit(generate('on-a'), {})
+    expect((await finished(a, warm.id)).state).toBe('succeeded')
     const { id } = await c.tasks.submit(generate('on-a'), {})
     const view = await finished(c, id)
     expect(view.state).toBe('succeeded')
