@@ -69,13 +69,12 @@ test('a task whose worker is killed at every attempt fails after maxAttempts, na
   const { id } = await a.tasks.submit({ kind: 'exec', command: ['sleep', `600.${process.pid}${Date.now() % 1000}`], requirements: { cpus: 1, memoryMb: 64 }, limits: { timeoutMs: 600_000 } }, {})
   // Bounded: one kill per attempt, at most maxAttempts (3) of them and a spare.
   for (let kills = 0; kills < 4 && !over(await a.tasks.get(id)); kills++) {
-    const attempts = (await a.tasks.get(id)).attempts.length
-    // Generous: after a kill the pool starts a replacement worker, at the niceness of task work,
-    // which on a machine whose cores are taken loads its code slowly (60 s ran out under stress-ng).
-    await waitFor(async () => { const v = await a.tasks.get(id); return over(v) || (v.attempts.length > attempts && v.state === 'running') }, 3 * PATIENCE_MS, 25)
+    // Attempt number kills + 1 running: counted, not compared with a count read after the last
+    // kill (the next attempt may already have started by then, and no other would come).
+    await waitFor(async () => { const v = await a.tasks.get(id); return over(v) || (v.attempts.length === kills + 1 && v.state === 'running') }, 3 * PATIENCE_MS, 25)
     if (over(await a.tasks.get(id))) break
     process.kill(await busyWorker(), 'SIGKILL')
-    await waitFor(async () => { const v = await a.tasks.get(id); return over(v) || v.attempts[v.attempts.length - 1].outcome === 'lost' }, 3 * PATIENCE_MS, 25)
+    await waitFor(async () => { const v = await a.tasks.get(id); return over(v) || v.attempts[kills]?.outcome === 'lost' }, 3 * PATIENCE_MS, 25)
   }
   await waitFor(async () => over(await a.tasks.get(id)), 3 * PATIENCE_MS, 50)
   const view = await a.tasks.get(id)
