@@ -25,8 +25,10 @@ test('a peer with the swarm key joins while 50 idle sockets and 1,000 garbage co
   const target = await nodes.start({ swarmKey, name: 'target' })
   const port = Number(multiaddr(target.addresses()[0]).getComponents().find(c => c.name === 'tcp')?.value)
   abuse = startAbuse({ port, idle: 50, garbage: 1000 })
-  // The abuse is in full swing before the joiner starts: every idle socket open, garbage flowing.
-  await waitFor(() => abuse !== undefined && abuse.stats.idleOpen === 50 && abuse.stats.garbageSent >= 100, undefined, 10)
+  // The abuse is in full swing before the joiner starts: all 50 idle sockets opened, garbage
+  // flowing. (Not "50 open at one instant": the node closes idle sockets after its handshake
+  // deadline and the reopens are bounded, so that instant may never be seen.)
+  await waitFor(() => abuse !== undefined && abuse.stats.idleOpened >= 50 && abuse.stats.garbageSent >= 100, undefined, 10)
   const joiner = await nodes.start({ swarmKey, name: 'joiner', bootstrap: target.addresses() })
   await waitFor(() => knows(target, joiner) && knows(joiner, target), undefined, 50)
   // The idle sockets were still being held when it got in.
