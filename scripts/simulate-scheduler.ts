@@ -23,9 +23,10 @@
  */
 import { parseArgs } from 'node:util'
 import {
-  checkNode, createRunEstimates, fetchThenRun, emptyLoad, observeRun, pickBidders, predictCompletion, queueKey, rankCandidates,
+  checkNode, createRunEstimates, emptyLoad, observeRun, pickBidders, predictCompletion, queueKey, rankCandidates,
   rankBids, shouldDefer, MAX_PRIORITY, type NodeView, type TaskRequirements, type PlacementTask,
 } from '../scheduler/index.js'
+import { printFetchCase } from './bench/fetch-case.js'
 
 const { values } = parseArgs({ options: { nodes: { type: 'string', default: '1000' }, tasks: { type: 'string', default: '100000' }, seed: { type: 'string', default: '1' }, 'horizon-ms': { type: 'string', default: '0' } } })
 const NODES = Number(values.nodes)
@@ -303,24 +304,6 @@ function main (): void {
   console.log(`auction: ${(auction.makespanMs / bound).toFixed(3)}x the lower bound (target <= 1.1), ${(bestBaseline / auction.makespanMs).toFixed(3)}x ahead of the best baseline; infeasible placements ${results.reduce((s, r) => s + r.infeasible, 0)}: ${ok ? 'PASS' : 'FAIL'}`)
   const fetchOk = printFetchCase()
   process.exitCode = ok && fetchOk ? 0 : 1
-}
-
-/** models.autoFetch: a busy holder against an idle node that would fetch the model first (1 GB). */
-function printFetchCase (): boolean {
-  console.log('')
-  console.log('fetch then run (1000 MB model): holder busy s, fetch MB/s -> holder done s, fetcher done s, chosen')
-  let ok = true
-  for (const holderBusyMs of [0, 5_000, 30_000, 120_000]) {
-    for (const fetchMbPerS of [10, 100, 1000]) {
-      const r = fetchThenRun({ holderBusyMs, fetchMbPerS, sizeMb: 1000 })
-      // A tie may go either way (rendezvous order): both finish at the same time.
-      const right = r.winner === 'fetcher' ? r.fetcherMs <= r.holderMs : r.holderMs <= r.fetcherMs
-      ok &&= right
-      console.log(`  ${String(holderBusyMs / 1000).padStart(5)} ${String(fetchMbPerS).padStart(6)} -> ${(r.holderMs / 1000).toFixed(1).padStart(6)} ${(r.fetcherMs / 1000).toFixed(1).padStart(6)}  ${r.winner}${r.fetcherMs === r.holderMs ? ' (a tie)' : ''}${right ? '' : ' (WRONG: not the sooner)'}`)
-    }
-  }
-  console.log(`fetch then run chosen only when it finishes sooner: ${ok ? 'PASS' : 'FAIL'}`)
-  return ok
 }
 
 main()
