@@ -3,6 +3,12 @@ import { defineConfig } from 'vitest/config'
 // Mesh tests run up to five nodes in one process, each with its own LevelDB, whose reads and
 // fsynced writes all queue on libuv's threadpool (4 threads by default). The forks inherit this.
 process.env.UV_THREADPOOL_SIZE ??= '16'
+// The suite checks behaviour, not the CPU policy: a node's task and model workers run at
+// nice 10 / 5 by default, and beside other work on 2 cores (CI, `stress-ng`) they would get a
+// tenth of the share the test itself gets, and the suite would take twice as long. The node
+// processes the tests spawn inherit these; test/tasks/priority.test.ts sets its own niceness.
+process.env.GRYPHGEN_TASK_NICE ??= '0'
+process.env.GRYPHGEN_MODEL_NICE ??= '0'
 
 export default defineConfig({
   test: {

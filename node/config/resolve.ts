@@ -66,6 +66,15 @@ const ENV: Record<string, Setter> = {
   },
   GRYPHGEN_LABELS: raw => ({ labels: list(raw) }),
   GRYPHGEN_LOG_LEVEL: raw => ({ logLevel: raw as Config['logLevel'] }),
+  // Niceness of task and model workers: a container or a CI runner may want another policy
+  // than the config file's (the schema bounds them to 0-19).
+  GRYPHGEN_TASK_NICE: (raw, problems) => nice('GRYPHGEN_TASK_NICE', 'taskNice', raw, problems),
+  GRYPHGEN_MODEL_NICE: (raw, problems) => nice('GRYPHGEN_MODEL_NICE', 'modelNice', raw, problems),
+}
+
+function nice (source: string, key: 'taskNice' | 'modelNice', raw: string, problems: string[]): Partial<Config> {
+  const value = integer(source, raw, problems)
+  return value === undefined ? {} : { priority: { [key]: value } as unknown as Config['priority'] }
 }
 
 /** Environment variables that belong to the tooling rather than the node's config. */
@@ -80,7 +89,8 @@ function fromEnv (env: Record<string, string | undefined>, problems: string[]): 
       problems.push(`${key}: unknown environment variable (known: ${[...Object.keys(ENV), ...ENV_IGNORED].join(', ')})`)
       continue
     }
-    out = { ...out, ...setter(raw, problems) }
+    const set = setter(raw, problems)
+    out = { ...out, ...set, ...(set.priority === undefined ? {} : { priority: { ...out.priority, ...set.priority } }) }
   }
   return out
 }
@@ -157,7 +167,7 @@ export function resolveConfig (sources: ConfigSources): Readonly<Config> {
     workers: { ...defaults.workers, ...file.workers },
     resources: { ...defaults.resources, ...file.resources },
     metrics: { ...defaults.metrics, ...file.metrics },
-    priority: { ...defaults.priority, ...file.priority },
+    priority: { ...defaults.priority, ...file.priority, ...env.priority },
     ledger: { retention: { ...defaults.ledger.retention, ...file.ledger?.retention } },
   }
   if (!checkConfig.Check(merged)) {

@@ -24,7 +24,7 @@ export interface TestNodeInit {
   metrics?: Record<string, unknown>
   /** `blobs.*` config (maxMb, keepUnreferencedMs, gcIntervalMs). */
   blobs?: Record<string, number>
-  /** `priority.*` config (taskNice, modelNice). */
+  /** `priority.*` config (taskNice, modelNice; 0 unless given). */
   priority?: Record<string, number>
 }
 
@@ -69,7 +69,8 @@ export async function startTestNode (init: TestNodeInit): Promise<GryphgenNode> 
         auction: { leaseMs: 2000, heartbeatMs: 300, bidTimeoutMs: 5000, ...init.auction },
         ...(init.metrics === undefined ? {} : { metrics: init.metrics }),
         ...(init.blobs === undefined ? {} : { blobs: init.blobs }),
-        ...(init.priority === undefined ? {} : { priority: init.priority }),
+        // Worker niceness 0 unless a test asks (see vitest.config.ts).
+        priority: { taskNice: 0, modelNice: 0, ...init.priority },
       }),
     },
   })

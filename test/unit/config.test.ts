@@ -41,6 +41,14 @@ describe('config precedence: defaults < file < env < flags', () => {
     expect(config.mdns).toBe(false)
   })
 
+  test('worker niceness from env beats the file, key by key; out of range or not a number is refused', () => {
+    const config = resolveConfig({ dataDir: '/d', file: file({ priority: { taskNice: 12, modelNice: 7 } }), env: { GRYPHGEN_TASK_NICE: '0' } })
+    expect(config.priority).toEqual({ taskNice: 0, modelNice: 7 })
+    expect(resolveConfig({ dataDir: '/d', env: { GRYPHGEN_MODEL_NICE: '3', GRYPHGEN_TASK_NICE: '4' } }).priority).toEqual({ taskNice: 4, modelNice: 3 })
+    expect(problemsOf(() => resolveConfig({ dataDir: '/d', env: { GRYPHGEN_TASK_NICE: 'low' } })).some(p => p.includes('GRYPHGEN_TASK_NICE'))).toBe(true)
+    expect(problemsOf(() => resolveConfig({ dataDir: '/d', env: { GRYPHGEN_MODEL_NICE: '20' } })).some(p => p.includes('modelNice'))).toBe(true)
+  })
+
   test('declared resources from the file stand in for detection', () => {
     const config = resolveConfig({ dataDir: '/d', file: file({ resources: { gpus: [{ vendor: 'nvidia', model: 'RTX 4090', vramMb: 24576 }] } }) })
     expect(config.resources.gpus?.[0].vramMb).toBe(24576)
