@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config'
+import LongestFirst from './test/sequencer.js'
 
 // Mesh tests run up to five nodes in one process, each with its own LevelDB, whose reads and
 // fsynced writes all queue on libuv's threadpool (4 threads by default). The forks inherit this.
@@ -22,6 +23,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Two cores: mesh tests start real libp2p nodes and processes; too many files at once starve them.
     maxWorkers: 2,
+    sequence: { sequencer: LongestFirst },
     reporters: ['default'],
   },
 })
