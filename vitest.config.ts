@@ -11,9 +11,16 @@ process.env.UV_THREADPOOL_SIZE ??= '16'
 process.env.GRYPHGEN_TASK_NICE ??= '0'
 process.env.GRYPHGEN_MODEL_NICE ??= '0'
 
+// Pure tests (no node, no worker, no process of their own making) share their forks: loading
+// the code once per fork instead of once per file saves about two thirds of their CPU time.
+const PURE = ['test/unit/**/*.test.ts', 'test/scheduler/**/*.test.ts', 'test/ledger/**/*.test.ts']
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    projects: [
+      { extends: true, test: { name: 'pure', include: PURE, isolate: false } },
+      { extends: true, test: { name: 'nodes', include: ['test/**/*.test.ts'], exclude: PURE } },
+    ],
     setupFiles: ['./base/polyfill.ts'],
     globalSetup: ['./test/global-setup.ts'],
     pool: 'forks',
