@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import OpenAI, { APIError } from 'openai'
-import { ModelStore, writeTestModel } from '../../models/index.js'
+import { ModelStore, writeScriptedModel, writeTestModel } from '../../models/index.js'
 import type { GryphgenNode } from '../../node/node.js'
 import { newSwarmKeyHex, nodeTracker, PATIENCE_MS, tempDir, waitFor } from '../helpers/nodes.js'
 import { BIN, killAll, runCli } from '../helpers/processes.js'
@@ -22,6 +22,12 @@ let client: OpenAI
 const MODEL = 'tiny-agent'
 /** The same shape with fill-in-the-middle tokens. */
 const FIM_MODEL = 'tiny-fim'
+/**
+ * A scripted model that answers in the ChatML wrapper's function call syntax
+ * (`||call: get_weather` newline; the engine adds `(`, the model the arguments; the engine `)`).
+ */
+const CALLER_MODEL = 'tiny-caller'
+const CALLER_PIECES = ['||call:', ' get_weather\n', '{"city":"Oslo",', '"unit":"c",', '"days":2}']
 
 const WEATHER: OpenAI.ChatCompletionTool = {
   type: 'function',
@@ -56,7 +62,10 @@ beforeAll(async () => {
   const store = await ModelStore.open({ dataDir: a.config.dataDir })
   await store.add(file, { name: MODEL })
   await store.add(fimFile, { name: FIM_MODEL })
-  await waitFor(() => b.meshModels().some(m => m.name === MODEL) && b.meshModels().some(m => m.name === FIM_MODEL), 15_000)
+  const callerFile = join(await tempDir(), 'tiny-caller.gguf')
+  await writeScriptedModel({ path: callerFile, pieces: CALLER_PIECES, after: { '(': 2 } })
+  await store.add(callerFile, { name: CALLER_MODEL })
+  await waitFor(() => [MODEL, FIM_MODEL, CALLER_MODEL].every(name => b.meshModels().some(m => m.name === name)), 15_000)
   const token = (await readFile(join(b.config.dataDir, 'api-token'), 'utf8')).trim()
   client = new OpenAI({ baseURL: `${b.apiUrl}/v1`, apiKey: token, maxRetries: 0, timeout: 120_000 })
 })
@@ -121,6 +130,28 @@ describe('tool calling', () => {
     }
     expect(argumentDeltas).toBeGreaterThanOrEqual(2)
     expect(deltas.slice(1).map(d => d.function?.arguments).join('')).toBe(call.function.arguments)
+  })
+
+  test('tool_choice auto: a model that answers in its template\'s call syntax gives parsed tool_calls, streamed and not', async () => {
+    const request = { model: CALLER_MODEL, messages: ask, tools: [WEATHER], tool_choice: 'auto' as const, max_tokens: 60, temperature: 0 }
+    const reply = await client.chat.completions.create(request)
+    expect(reply.choices[0].finish_reason).toBe('tool_calls')
+    const call = reply.choices[0].message.tool_calls?.[0] as OpenAI.ChatCompletionMessageFunctionToolCall
+    expect(reply.choices[0].message.tool_calls).toHaveLength(1)
+    expect(call.id).toMatch(/^call_/)
+    expect(call.function.name).toBe('get_weather')
+    expect(JSON.parse(call.function.arguments)).toEqual({ city: 'Oslo', unit: 'c', days: 2 })
+    expectWeatherArguments(call.function.arguments)
+    expect(reply.choices[0].message.content ?? '').toBe('') // the call syntax is not text
+    const stream = client.chat.completions.stream(request)
+    let content = ''
+    stream.on('content.delta', ({ delta }) => { content += delta })
+    const final = await stream.finalChatCompletion()
+    expect(final.choices[0].finish_reason).toBe('tool_calls')
+    const streamed = final.choices[0].message.tool_calls?.[0] as OpenAI.ChatCompletionMessageFunctionToolCall
+    expect(streamed.function.name).toBe('get_weather')
+    expect(JSON.parse(streamed.function.arguments)).toEqual({ city: 'Oslo', unit: 'c', days: 2 })
+    expect(content).toBe('')
   })
 
   test('an agent loop: call, tool result, answer; the result reaches the model', async () => {
