@@ -10,7 +10,9 @@
  * Pipelined: `append` returns once the chunk is verified and its write has started; the write
  * of one chunk overlaps the receipt of the next (at most one write in flight, so the caller may
  * refill a chunk's buffer after the following `append` returned). A failed write surfaces at the
- * next `append` or at `finish`; nothing counts as received before `finish` fsynced it.
+ * next `append` and at every call after it, `finish` included (the failed promise is kept), so
+ * a download with a hole never completes; the next `open` re-verifies what is on disk. Nothing
+ * counts as received before `finish` fsynced it.
  */
 import { mkdir, open, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { createHash, randomBytes, type Hash } from 'node:crypto'
