@@ -67,6 +67,8 @@ export const GenerateParamsProperties = {
   messages: Type.Optional(Type.Array(ChatMessageSchema, { minItems: 1, maxItems: 1024 })),
   /** ...or a raw prompt to complete: exactly one of the two. */
   prompt: Type.Optional(Str(4_194_304)),
+  /** With `prompt`: the text after the insertion point (fill-in-the-middle; only on models with FIM tokens). */
+  suffix: Type.Optional(Str(4_194_304)),
   maxTokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 131_072 })),
   /** 0: greedy (deterministic). Default 0.7. */
   temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),

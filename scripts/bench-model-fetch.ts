@@ -13,7 +13,7 @@ import './bench/busy.js' // --busy: a standard CPU load beside this run (scripts
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -49,12 +49,17 @@ try {
   await server.start()
   await fetcherMesh.dial(holderMesh.getMultiaddrs()[0], { signal: AbortSignal.timeout(10_000) })
   const holders = async function * (): AsyncGenerator<ReturnType<typeof peerIdFromString>> { yield peerIdFromString(holderMesh.peerId.toString()) }
+  // Both meshes run in this process: its CPU time during a fetch is all the transfer's work.
+  const cpuSeconds: number[] = []
   const fetchOnce = async (dir: string): Promise<number> => {
     const store = await ModelStore.open({ dataDir: join(root, dir) })
     const fetcher = new ModelFetcher({ mesh: fetcherMesh, store, holders, logger })
     const started = performance.now()
+    const cpu0 = process.cpuUsage()
     const { model } = await fetcher.fetch({ name: 'bench', digest: held.digest, bytes: held.bytes }, { signal: AbortSignal.timeout(600_000) })
     const seconds = (performance.now() - started) / 1000
+    const cpu = process.cpuUsage(cpu0)
+    cpuSeconds.push((cpu.user + cpu.system) / 1e6)
     if (model.digest !== held.digest) throw new Error('fetched model has another digest')
     await rm(join(root, dir), { recursive: true, force: true })
     return seconds
@@ -78,9 +83,10 @@ try {
   const bytes = (await stat(source.path)).size
   const mbps = (s: number): string => (bytes / 1024 / 1024 / s).toFixed(0)
   const [f, c] = [median(fetchSeconds), median(cpSeconds)]
-  console.log(`file: ${(bytes / 1024 / 1024).toFixed(0)} MiB, ${REPS} reps each (medians)`)
+  console.log(`file: ${(bytes / 1024 / 1024).toFixed(0)} MiB, ${REPS} reps each (medians); load average ${loadavg().map(l => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores`)
   console.log(`cp + sync:            ${c.toFixed(2)} s  ${mbps(c)} MiB/s`)
   console.log(`mesh fetch (loopback): ${f.toFixed(2)} s  ${mbps(f)} MiB/s`)
+  console.log(`fetch CPU (both nodes, this process): ${(median(cpuSeconds.slice(1)) / (bytes / 1024 ** 3)).toFixed(1)} CPU-s per GiB; ${(median(cpuSeconds.slice(1)) / f * 100).toFixed(0)}% of one core`)
   console.log(`ratio fetch/cp throughput: ${(c / f).toFixed(2)}x (target >= 0.5x)`)
   await server.stop()
 } finally {

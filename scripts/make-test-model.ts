@@ -5,12 +5,14 @@
  * and throughput benchmarks (speed does not depend on the weights' values). For real use,
  * add or pull a real model.
  *
- *   npm run make-test-model -- --out PATH [--shape tiny|1b] [--seed N] [--quant q4_0|q8_0|f16]
+ *   npm run make-test-model -- --out PATH [--shape tiny|1b] [--seed N] [--quant q4_0|q8_0|f16] [--fim]
  *   npm run make-test-model -- --out PATH --answer-files DIR
  *
  * `--answer-files DIR` writes a scripted model instead (models/testmodel/scripted.ts): it
  * answers every prompt with the files of DIR (top level) in the build loop's `{ files }`
- * shape, so `gryphgen build` can be tried to "done" without a real model.
+ * shape, so `gryphgen build` can be tried to "done" without a real model. `--fim` adds
+ * fill-in-the-middle tokens (`<fim_prefix>`, `<fim_suffix>`, `<fim_middle>`): /v1/completions
+ * then takes a `suffix`.
  * `tiny` (default) is ~90 KB and generates in milliseconds; `1b` has TinyLlama-1.1B's shape
  * (~620 MB in q4_0, the default quant): write it outside the repository. Same flags, same bytes.
  * Exit codes: 0 written, 1 failed, 2 bad usage.
@@ -20,9 +22,9 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { filesAnswerPieces, writeScriptedModel, writeTestModel, TEST_MODEL_SHAPES, type TestModelQuant, type TestModelShapeName } from '../models/index.js'
 
-const usage = 'usage: npm run make-test-model -- --out PATH [--shape tiny|1b] [--seed N] [--quant q4_0|q8_0|f16] | --out PATH --answer-files DIR'
+const usage = 'usage: npm run make-test-model -- --out PATH [--shape tiny|1b] [--seed N] [--quant q4_0|q8_0|f16] [--fim] | --out PATH --answer-files DIR'
 
-let values: { out?: string, shape: string, seed: string, quant: string, 'answer-files'?: string, help?: boolean }
+let values: { out?: string, shape: string, seed: string, quant: string, fim?: boolean, 'answer-files'?: string, help?: boolean }
 try {
   values = parseArgs({
     options: {
@@ -30,6 +32,7 @@ try {
       shape: { type: 'string', default: 'tiny' },
       seed: { type: 'string', default: '1' },
       quant: { type: 'string', default: 'q4_0' },
+      fim: { type: 'boolean' },
       'answer-files': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -75,6 +78,7 @@ try {
     shape: values.shape as TestModelShapeName,
     seed: Number(values.seed),
     quant: values.quant as TestModelQuant,
+    fim: values.fim === true,
     signal: controller.signal,
   })
   const d = TEST_MODEL_SHAPES[info.shape]

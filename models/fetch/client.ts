@@ -5,7 +5,10 @@
  * manifest must be the download's (a resumed download keeps the manifest it started with),
  * and each chunk must match its hash before it is written. Any violation is a
  * ModelHolderError and the caller asks another holder; verified chunks stay.
- * Memory: one chunk plus the stream's bounded read buffer. `idleMs` bounds each wait for a frame.
+ * Memory: two chunks (one filling while the other is written) plus the stream's bounded read
+ * buffer. Credit for the next chunk goes out as soon as one verifies, before its write ends, so
+ * the holder's sending, this side's hashing and the disk write overlap.
+ * `idleMs` bounds each wait for a frame.
  */
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { PeerId, Stream } from '@libp2p/interface'
@@ -54,7 +57,8 @@ export async function fetchFromHolder (mesh: ModelFetchMesh, peer: PeerId, parti
     if (options.expectedBytes !== undefined && header.size !== options.expectedBytes) throw violation(`announced ${header.size} bytes; the model is ${options.expectedBytes}`)
     if (!await partial.adopt(header)) throw violation('sent a manifest other than the one this download follows')
     await lp.write(encodeModelFetchCredit(partial.verifiedChunks + MODEL_FETCH_WINDOW_CHUNKS), { signal })
-    const chunk = Buffer.allocUnsafe(header.chunkBytes)
+    const buffers = [Buffer.allocUnsafe(header.chunkBytes), Buffer.allocUnsafe(header.chunkBytes)]
+    let chunk = buffers[0]
     let filled = 0
     while (!partial.complete) {
       const want = partial.nextChunkBytes()
@@ -64,6 +68,7 @@ export async function fetchFromHolder (mesh: ModelFetchMesh, peer: PeerId, parti
       for (const part of frame) { chunk.set(part, filled); filled += part.byteLength }
       if (filled < want) continue
       if (!await partial.append(chunk.subarray(0, want))) throw violation(`sent chunk ${partial.verifiedChunks} that does not match its hash`)
+      chunk = chunk === buffers[0] ? buffers[1] : buffers[0] // the other one's write has ended
       filled = 0
       if (!partial.complete) await lp.write(encodeModelFetchCredit(partial.verifiedChunks + MODEL_FETCH_WINDOW_CHUNKS), { signal })
       options.onChunk(partial.doneBytes, header.size)

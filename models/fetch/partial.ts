@@ -7,6 +7,12 @@
  * on from there, from any holder whose manifest is the same. Verified: `append` refuses a chunk
  * that does not match its hash before writing it; `finish` fsyncs the file and checks the whole
  * file's SHA-256 against the model's digest, hashed along the way (one read of each byte).
+ * Pipelined: `append` returns once the chunk is verified and its write has started; the write
+ * of one chunk overlaps the receipt of the next (at most one write in flight, so the caller may
+ * refill a chunk's buffer after the following `append` returned). A failed write surfaces at the
+ * next `append` and at every call after it, `finish` included (the failed promise is kept), so
+ * a download with a hole never completes; the next `open` re-verifies what is on disk. Nothing
+ * counts as received before `finish` fsynced it.
  */
 import { mkdir, open, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { createHash, randomBytes, type Hash } from 'node:crypto'
@@ -24,6 +30,7 @@ export class PartialModel {
   #whole: Hash = createHash('sha256')
   #verified = 0
   #doneBytes = 0
+  #writing: Promise<void> = Promise.resolve()
 
   private constructor (dir: string, digest: string) {
     this.digest = digest
@@ -67,12 +74,20 @@ export class PartialModel {
     return Math.min(m.chunkBytes, m.size - this.#verified * m.chunkBytes)
   }
 
-  /** Writes the next chunk if it matches its hash; false (nothing written) when it does not. */
+  /**
+   * Starts writing the next chunk if it matches its hash; false (nothing written) when it does
+   * not. Waits for the previous chunk's write first: `chunk` must stay untouched until the
+   * following `append` (or `finish`) returned.
+   */
   async append (chunk: Uint8Array): Promise<boolean> {
     const m = this.#manifest
     if (m === undefined || this.complete || chunk.byteLength !== this.nextChunkBytes()) return false
     if (createHash('sha256').update(chunk).digest('hex') !== m.chunks[this.#verified]) return false
-    await writeAll(this.#open(), chunk, this.#doneBytes)
+    await this.#writing
+    const file = this.#open()
+    const position = this.#doneBytes
+    this.#writing = writeAll(file, chunk, position)
+    this.#writing.catch(() => {}) // surfaces at the next append or finish
     this.#whole.update(chunk)
     this.#verified++
     this.#doneBytes += chunk.byteLength
@@ -82,6 +97,7 @@ export class PartialModel {
   /** Fsyncs and closes the file, then checks the whole digest; a mismatch discards everything. */
   async finish (): Promise<string> {
     const file = this.#open()
+    await this.#writing
     await file.sync()
     await file.close()
     this.#file = undefined
@@ -95,6 +111,7 @@ export class PartialModel {
 
   /** Closes the file, keeping what was received for the next try. */
   async close (): Promise<void> {
+    await this.#writing.catch(() => {})
     await this.#file?.close().catch(() => {})
     this.#file = undefined
   }

@@ -44,14 +44,23 @@ export async function serveModelFetch (stream: Stream, options: ServeModelOption
     try {
       let at = Math.min(file.size, request.fromChunk * manifest.chunkBytes)
       let upTo = 0
-      while (at < file.size) {
+      // The next frame is read from disk while this one is sent.
+      const readFrame = async (from: number): Promise<Buffer> => {
+        const buffer = Buffer.allocUnsafe(Math.min(MODEL_FETCH_FRAME_BYTES, file.size - from))
+        const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, from)
+        if (bytesRead === 0) throw new Error(`${file.path} ended early`)
+        return buffer.subarray(0, bytesRead)
+      }
+      let next = at < file.size ? readFrame(at) : undefined
+      while (next !== undefined) {
+        const frame = await next
+        const after = at + frame.byteLength
+        next = after < file.size ? readFrame(after) : undefined
+        next?.catch(() => {}) // awaited on the next turn
         // Only what the client has given credit for: it reads and verifies as fast as it can.
         while (Math.floor(at / manifest.chunkBytes) >= upTo) upTo = Math.max(upTo, decodeModelFetchCredit((await lp.read({ signal })).subarray()))
-        const buffer = Buffer.allocUnsafe(Math.min(MODEL_FETCH_FRAME_BYTES, file.size - at))
-        const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, at)
-        if (bytesRead === 0) throw new Error(`${file.path} ended early`)
-        await lp.write(buffer.subarray(0, bytesRead), { signal })
-        at += bytesRead
+        await lp.write(frame, { signal })
+        at = after
       }
     } finally {
       await handle.close()

@@ -23,5 +23,8 @@ export class PromptTooLongError extends ModelHostError {}
 /** llama.cpp could not load the model or create its context (a corrupt file, too little memory); `details`: `{ name, path }`. */
 export class ModelLoadError extends ModelHostError {}
 
+/** A request with `suffix` (fill-in-the-middle) on a model without FIM prefix and suffix tokens; `details`: `{ name }`. */
+export class InfillNotSupportedError extends ModelHostError {}
+
 /** A generate request that is valid by schema but not as a whole (both or neither of messages and prompt). */
 export class InvalidModelRequestError extends ModelHostError {}

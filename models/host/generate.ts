@@ -5,11 +5,14 @@
  * capped to the room left in the context: the context never shifts (nothing of the prompt is
  * silently dropped) and running out of room ends with `length`, like `maxTokens`.
  * Sampling: temperature 0 is greedy; no repeat penalty (as OpenAI and llama.cpp's server).
+ * A completion with a suffix is fill-in-the-middle (LlamaCompletion's infill: the model's FIM
+ * prefix/suffix/middle tokens around prompt and suffix); a model without FIM tokens refuses it
+ * with InfillNotSupportedError before anything runs.
  */
 import type { ChatHistoryItem, LlamaContextSequence, LlamaGrammar, Token } from 'node-llama-cpp'
 import type { FinishReason, TokenLogprob, ToolCall } from '../../protocols/index.js'
 import { abortError } from './abort.js'
-import { PromptTooLongError } from './errors.js'
+import { InfillNotSupportedError, PromptTooLongError } from './errors.js'
 import type { HostedModel } from './hosted-model.js'
 import { finishReasonOf, toChatHistory, tokenAllowance, type GenerateRequest } from './request.js'
 import type { LlamaRuntime } from './runtime.js'
@@ -20,6 +23,7 @@ import { newToolCallId, parseForcedCalls } from './tools.js'
 export type PreparedPrompt =
   | { kind: 'chat', history: ChatHistoryItem[], tokens: number }
   | { kind: 'completion', input: Token[], tokens: number }
+  | { kind: 'infill', prefix: Token[], suffix: Token[], tokens: number }
 
 export interface GenerationOutcome {
   text: string
@@ -50,6 +54,7 @@ export function preparePrompt (runtime: LlamaRuntime, hosted: HostedModel, reque
     const bos = beginningToken(runtime, hosted)
     const input = model.tokenize(request.input.prompt, false, bos === undefined ? undefined : 'trimLeadingSpace')
     prompt = { kind: 'completion', input, tokens: input.length + (bos === undefined ? 0 : 1) }
+    if (request.input.suffix !== undefined) prompt = infillPrompt(hosted, input, request.input.suffix, bos)
   }
   if (prompt.tokens + 1 > context.contextSize) {
     throw new PromptTooLongError(`the prompt has ${prompt.tokens} tokens; the context holds ${context.contextSize}, one of them for the answer`, {
@@ -122,7 +127,10 @@ export async function generateOnSequence (runtime: LlamaRuntime, hosted: HostedM
       const completion = new runtime.lib.LlamaCompletion({ contextSequence: sequence })
       try {
         // contextShiftSize 1: the whole context but one token is the prompt's (checked above).
-        const response = await completion.generateCompletionWithMeta(prompt.input, { ...common, disableContextShift: true, contextShiftSize: 1 })
+        const noShift = { ...common, disableContextShift: true, contextShiftSize: 1 }
+        const response = prompt.kind === 'infill'
+          ? await completion.generateInfillCompletionWithMeta(prompt.prefix, prompt.suffix, noShift)
+          : await completion.generateCompletionWithMeta(prompt.input, noShift)
         text = response.response
         stopReason = response.metadata.stopReason
       } finally {
@@ -147,6 +155,17 @@ export async function generateOnSequence (runtime: LlamaRuntime, hosted: HostedM
     completionTokens: finishReason === 'length' ? Math.max(tokens, maxTokens) : tokens,
     ...(firstTokenAt === undefined ? {} : { firstTokenAt }),
   }
+}
+
+/** Fill-in-the-middle: the prompt as node-llama-cpp's infill lays it out (its FIM tokens, BOS first when the model wants one). */
+function infillPrompt (hosted: HostedModel, prefix: Token[], suffixText: string, bos: Token | undefined): PreparedPrompt {
+  const { model } = hosted
+  const fim = model.tokens.infill
+  if (fim.prefix === null || fim.suffix === null) {
+    throw new InfillNotSupportedError(`the model ${hosted.file.name} has no fill-in-the-middle tokens: \`suffix\` needs a model made for code infilling`, { details: { name: hosted.file.name } })
+  }
+  const suffix = model.tokenize(suffixText, false, 'trimLeadingSpace')
+  return { kind: 'infill', prefix, suffix, tokens: prefix.length + suffix.length + 2 + (fim.middle === null ? 0 : 1) + (bos === undefined ? 0 : 1) }
 }
 
 /** The token llama.cpp puts before a prompt (llama_tokenize's rule, as node-llama-cpp applies it). */

@@ -11,7 +11,8 @@ import { historyWithTools, resolveToolMode, type ToolMode } from './tools.js'
 export const GENERATE_DEFAULTS = { maxTokens: 256, temperature: 0.7 } as const
 
 export interface GenerateRequest {
-  input: { kind: 'chat', messages: ChatMessage[] } | { kind: 'completion', prompt: string }
+  /** `suffix`: fill in between `prompt` and it (the model's FIM tokens). */
+  input: { kind: 'chat', messages: ChatMessage[] } | { kind: 'completion', prompt: string, suffix?: string }
   maxTokens: number
   /** 0: greedy. */
   temperature: number
@@ -32,8 +33,11 @@ export function resolveGenerateRequest (input: GenerateInput): GenerateRequest {
   if ((messages === undefined) === (prompt === undefined)) {
     throw new InvalidModelRequestError('a generate request needs exactly one of messages and prompt', { details: ['messages', 'prompt'] })
   }
+  if (input.suffix !== undefined && prompt === undefined) {
+    throw new InvalidModelRequestError('suffix (fill-in-the-middle) goes with a prompt, not with messages', { details: ['suffix'] })
+  }
   return {
-    input: messages !== undefined ? { kind: 'chat', messages } : { kind: 'completion', prompt: prompt ?? '' },
+    input: messages !== undefined ? { kind: 'chat', messages } : { kind: 'completion', prompt: prompt ?? '', ...(input.suffix === undefined ? {} : { suffix: input.suffix }) },
     maxTokens: input.maxTokens ?? GENERATE_DEFAULTS.maxTokens,
     temperature: input.temperature ?? GENERATE_DEFAULTS.temperature,
     ...(input.topP === undefined ? {} : { topP: input.topP }),

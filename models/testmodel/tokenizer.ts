@@ -18,6 +18,9 @@ export const SPECIAL_TOKENS = {
   imEnd: { id: 4, text: '<|im_end|>', type: TOKEN_TYPE.control },
 } as const
 
+/** Fill-in-the-middle control tokens (StarCoder's names, which llama.cpp and node-llama-cpp recognize), in a model written with `fim`. */
+export const FIM_TOKENS = ['<fim_prefix>', '<fim_suffix>', '<fim_middle>'] as const
+
 /** ChatML, as Qwen and many fine-tunes use it. */
 export const CHATML_TEMPLATE =
   "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
@@ -42,9 +45,10 @@ function * normalTokens (): Generator<string> {
 
 /**
  * The vocabulary's token strings, scores and types, `vocabSize` of each; `extra` tokens (a
- * scripted model's pieces) take the last ids, with the lowest scores.
+ * scripted model's pieces) take the last ids, with the lowest scores; with `fim`, the
+ * FIM_TOKENS (control tokens) come just before them.
  */
-export function testVocabulary (vocabSize: number, extra: readonly string[] = []): { tokens: string[], scores: number[], types: number[] } {
+export function testVocabulary (vocabSize: number, extra: readonly string[] = [], fim = false): { tokens: string[], scores: number[], types: number[] } {
   const specials = Object.values(SPECIAL_TOKENS)
   const tokens: string[] = specials.map(t => t.text)
   const types: number[] = specials.map(t => t.type)
@@ -55,10 +59,16 @@ export function testVocabulary (vocabSize: number, extra: readonly string[] = []
   const scores: number[] = tokens.map(() => 0)
   const normal = normalTokens()
   let rank = 1
-  for (; tokens.length < vocabSize - extra.length; rank++) {
+  const fimTokens = fim ? FIM_TOKENS : []
+  for (; tokens.length < vocabSize - extra.length - fimTokens.length; rank++) {
     tokens.push(normal.next().value as string)
     types.push(TOKEN_TYPE.normal)
     scores.push(-rank)
+  }
+  for (const special of fimTokens) {
+    tokens.push(special)
+    types.push(TOKEN_TYPE.control)
+    scores.push(0)
   }
   for (const piece of extra) {
     tokens.push(piece)
@@ -68,10 +78,12 @@ export function testVocabulary (vocabSize: number, extra: readonly string[] = []
   return { tokens, scores, types }
 }
 
-/** The `tokenizer.*` metadata for a vocabulary of `vocabSize` tokens and a ChatML template. */
-export function tokenizerMetadata (vocabSize: number, extra: readonly string[] = []): Array<[string, GgufValue]> {
-  const { tokens, scores, types } = testVocabulary(vocabSize, extra)
+/** The `tokenizer.*` metadata for a vocabulary of `vocabSize` tokens and a ChatML template (and FIM token ids, with `fim`). */
+export function tokenizerMetadata (vocabSize: number, extra: readonly string[] = [], fim = false): Array<[string, GgufValue]> {
+  const { tokens, scores, types } = testVocabulary(vocabSize, extra, fim)
+  const fimIds = (['fim_pre', 'fim_suf', 'fim_mid'] as const).map((key, i): [string, GgufValue] => [`tokenizer.ggml.${key}_token_id`, { type: 'uint32', value: tokens.indexOf(FIM_TOKENS[i]) }])
   return [
+    ...(fim ? fimIds : []),
     ['tokenizer.ggml.model', { type: 'string', value: 'llama' }],
     ['tokenizer.ggml.tokens', { type: 'array', itemType: 'string', values: tokens }],
     ['tokenizer.ggml.scores', { type: 'array', itemType: 'float32', values: scores }],

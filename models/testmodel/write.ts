@@ -38,6 +38,8 @@ export interface WriteTestModelOptions {
   quant?: TestModelQuant
   /** The context length the model claims to be trained for; default the shape's (tiny 1024, 1b 2048). */
   contextLength?: number
+  /** Fill-in-the-middle tokens (FIM_TOKENS) in the vocabulary and their ids in the metadata; default false. */
+  fim?: boolean
   signal?: AbortSignal
 }
 
@@ -61,12 +63,13 @@ export async function writeTestModel (options: WriteTestModelOptions): Promise<T
   const dims: TestModelShape = { ...TEST_MODEL_SHAPES[shape], ...(contextLength === undefined ? {} : { contextLength }) }
   const name = `gryphgen-test-${shape}-${quant}-seed${seed}`
   const tensors = testModelTensors(dims, QUANTS[quant].type, seed)
-  const { bytes } = await writeGgufFile(path, { metadata: testModelMetadata(dims, name, QUANTS[quant].fileType), tensors }, { signal })
+  const metadata = testModelMetadata(dims, name, QUANTS[quant].fileType, [], undefined, options.fim === true)
+  const { bytes } = await writeGgufFile(path, { metadata, tensors }, { signal })
   const parameterCount = tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0)
   return { path, bytes, shape, seed, quant, name, dimensions: dims, parameterCount }
 }
 
-export function testModelMetadata (d: TestModelShape, name: string, fileType: number, extraTokens: readonly string[] = [], description = 'gryphgen test model: seeded random weights, gibberish output by design'): Array<[string, GgufValue]> {
+export function testModelMetadata (d: TestModelShape, name: string, fileType: number, extraTokens: readonly string[] = [], description = 'gryphgen test model: seeded random weights, gibberish output by design', fim = false): Array<[string, GgufValue]> {
   const u32 = (value: number): GgufValue => ({ type: 'uint32', value })
   const f32 = (value: number): GgufValue => ({ type: 'float32', value })
   return [
@@ -86,7 +89,7 @@ export function testModelMetadata (d: TestModelShape, name: string, fileType: nu
     ['llama.rope.dimension_count', u32(d.embeddingLength / d.headCount)],
     ['llama.rope.freq_base', f32(10_000)],
     ['llama.attention.layer_norm_rms_epsilon', f32(1e-5)],
-    ...tokenizerMetadata(d.vocabSize, extraTokens),
+    ...tokenizerMetadata(d.vocabSize, extraTokens, fim),
   ]
 }
 

@@ -28,6 +28,7 @@ const STATUS_BY_NAME: Record<string, number> = {
   ModelNotFoundError: 404,
   // A model request's task failed (ModelRequestError): its status comes from the worker's error.
   PromptTooLongError: 400,
+  InfillNotSupportedError: 400,
   InvalidJsonSchemaError: 400,
   InvalidTaskDataError: 400,
   ModelTooLargeError: 503,

@@ -1,8 +1,9 @@
 /**
  * POST /v1/completions: OpenAI's legacy text completion, a raw prompt continued without the
  * chat template (a `generate` task with `prompt`). An array of prompts runs one task each, at
- * once, and answers one choice each (streamed: one prompt only). `echo` and `suffix`
- * (fill-in-the-middle) are refused in OpenAI's shape; `logprobs: N` gives the legacy parallel
+ * once, and answers one choice each (streamed: one prompt only). `suffix` makes it
+ * fill-in-the-middle on a model with FIM tokens (refused as `unsupported_value` on `suffix` by
+ * one without); `echo` is refused in OpenAI's shape; `logprobs: N` gives the legacy parallel
  * arrays with N alternatives a token.
  */
 import type { FastifyInstance } from 'fastify'

@@ -6,6 +6,7 @@
 import { GryphgenError } from '../../base/index.js'
 import type { TokenLogprob, ToolCall } from '../../protocols/index.js'
 import type { MeshModel } from '../models/index.js'
+import type { ToolCallDelta } from './openai-stream-parts.js'
 import { InvalidRequestError, type ChatRequestT, type CompletionRequestT, type EmbeddingsRequestT } from './openai-schemas.js'
 
 export { InvalidRequestError, parseChatRequest, parseCompletionRequest, parseEmbeddingsRequest, type ChatRequestT, type CompletionRequestT, type EmbeddingsRequestT } from './openai-schemas.js'
@@ -60,7 +61,8 @@ export function chatTaskBody (request: ChatRequestT): Record<string, unknown> {
 /** One prompt of a completion request as a `generate` task body (a raw prompt: no chat template). */
 export function completionTaskBody (request: CompletionRequestT, prompt: string): Record<string, unknown> {
   const logprobs = request.logprobs ?? undefined
-  return { ...samplingBody(request), prompt, ...(logprobs === undefined ? {} : { logprobs: true, topLogprobs: logprobs }) }
+  const suffix = request.suffix ?? ''
+  return { ...samplingBody(request), prompt, ...(suffix === '' ? {} : { suffix }), ...(logprobs === undefined ? {} : { logprobs: true, topLogprobs: logprobs }) }
 }
 
 const SAMPLING_FIELDS = [['temperature', 'temperature'], ['top_p', 'topP'], ['seed', 'seed'], ['presence_penalty', 'presencePenalty'], ['frequency_penalty', 'frequencyPenalty'], ['repeat_penalty', 'repeatPenalty'], ['top_k', 'topK'], ['min_p', 'minP'], ['max_tokens', 'maxTokens']] as const
@@ -101,7 +103,7 @@ export function chatChunk (id: string, model: string, created: number, part: Chu
   const delta = {
     ...(part.role === undefined ? {} : { role: part.role }),
     ...(part.content === undefined ? {} : { content: part.content }),
-    ...(part.toolCalls === undefined ? {} : { tool_calls: part.toolCalls.map((c, index) => ({ index, ...toolCall(c) })) }),
+    ...(part.toolCallDelta === undefined ? {} : { tool_calls: [part.toolCallDelta] }),
   }
   const choices = part.usage !== undefined ? [] : [{ index: 0, delta, finish_reason: part.finishReason ?? null, logprobs: chatLogprobs(part.logprobs) }]
   return { id, object: 'chat.completion.chunk', created, model, choices, ...(part.usage === undefined ? {} : { usage: usage(part.usage) }) }
@@ -112,7 +114,7 @@ export interface ChunkPart {
   role?: 'assistant'
   finishReason?: GenerateOutcome['finishReason']
   usage?: GenerateOutcome['usage']
-  toolCalls?: ToolCall[]
+  toolCallDelta?: ToolCallDelta
   logprobs?: TokenLogprob[]
 }
 

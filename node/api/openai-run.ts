@@ -19,9 +19,15 @@ export interface ApiModels { meshModels: () => MeshModel[] }
 
 /** The task behind a request failed; `name` is the model worker's error (PromptTooLongError...). */
 export class ModelRequestError extends GryphgenError {
-  constructor (readonly errorName: string, message: string, readonly code: string | null, details?: unknown) {
+  constructor (readonly errorName: string, message: string, readonly code: string | null, details?: unknown, readonly param: string | null = null) {
     super(message, { details })
   }
+}
+
+/** OpenAI's `code` and `param` for the worker errors that are the request's fault. */
+const OPENAI_ERRORS: Record<string, { code: string, param: string | null }> = {
+  PromptTooLongError: { code: 'context_length_exceeded', param: null },
+  InfillNotSupportedError: { code: 'unsupported_value', param: 'suffix' },
 }
 
 const KEEPALIVE_MS = 15_000
@@ -36,8 +42,8 @@ export function outcomeOf (view: TaskViewT): Record<string, unknown> {
   }
   const error = (view.result?.error ?? {}) as { name?: string, message?: string, details?: unknown }
   const name = error.name ?? (view.state === 'cancelled' ? 'TaskCancelledError' : 'ModelRunError')
-  const code = name === 'PromptTooLongError' ? 'context_length_exceeded' : null
-  throw new ModelRequestError(name, error.message ?? view.error ?? `task ${view.id} ${view.state}`, code, error.details)
+  const openai = OPENAI_ERRORS[name]
+  throw new ModelRequestError(name, error.message ?? view.error ?? `task ${view.id} ${view.state}`, openai?.code ?? null, error.details, openai?.param ?? null)
 }
 
 /** A client that disconnects before its answer cancels the task. */
@@ -60,6 +66,8 @@ export async function generateOutcome (tasks: ApiTasks, result: Record<string, u
 
 /** How one route's chunks look. */
 export interface StreamShape {
+  /** Text is not relayed as it comes but sent whole by `tail` (a stream with log probabilities: they come with the text). */
+  holdText?: boolean
   /** The first chunk, once headers are out (chat: the role). */
   head: (id: string) => unknown[]
   text: (id: string, text: string) => unknown
@@ -92,7 +100,7 @@ export async function streamTask (request: FastifyRequest, reply: FastifyReply, 
     if (started && !res.writableEnded) res.end()
   }
   const running = await startTask(tasks, body, event => {
-    if (event.type !== 'token' || ended || event.offset !== sent.length) return
+    if (event.type !== 'token' || ended || event.offset !== sent.length || shape.holdText === true) return
     start()
     sent += event.text
     data(shape.text(id, event.text))

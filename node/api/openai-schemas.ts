@@ -106,7 +106,7 @@ export const CompletionRequest = Type.Object({
   ...Sampling,
   logprobs: Nullable(Type.Integer({ minimum: 0, maximum: 20 })),
   echo: Nullable(Type.Literal(false)),
-  suffix: Nullable(Type.Literal('')),
+  suffix: Nullable(Type.String({ maxLength: 4_194_304 })),
   best_of: Nullable(Type.Literal(1)),
 }, { additionalProperties: false })
 
@@ -149,7 +149,7 @@ const SUPPORTED: Record<string, string> = {
   tool_choice: '"auto", "none", "required" or {type: "function", function: {name}}',
   parallel_tool_calls: 'true or false',
   echo: 'only false (the prompt is not echoed back)',
-  suffix: 'none: no served model is used for fill-in-the-middle here',
+  suffix: 'a string (fill-in-the-middle, on models with FIM tokens)',
   best_of: 'only 1',
   input: 'a string or an array of up to 2048 strings',
   encoding_format: '"float" or "base64"',

@@ -3,8 +3,10 @@
  * GET /v1/models, GET /v1/models/:id, POST /v1/chat/completions (streaming or not; tools,
  * logprobs), POST /v1/completions (openai-completions.ts), POST /v1/embeddings. Each request
  * becomes a task (`generate` or `embed`) placed by the auction on the best node that has the
- * model; this node follows it to its end (openai-run.ts). Streamed tool calls and log
- * probabilities come in the last chunks (both are known when the answer is whole). Errors
+ * model; this node follows it to its end (openai-run.ts). Streamed tool calls come as OpenAI's
+ * deltas (name first, then argument fragments) and a stream with log probabilities sends its
+ * text a token a chunk, each with its log probability (openai-stream-parts.ts); both are known
+ * only when the answer is whole, so they come after generation ends. Errors
  * carry OpenAI's `type`, `code` and `param` (openai-schemas.ts).
  */
 import type { FastifyInstance } from 'fastify'
@@ -16,6 +18,7 @@ import {
 } from './openai-convert.js'
 import { cancelOnDisconnect, generateOutcome, outcomeOf, startTask, streamTask, type ApiModels, type StreamShape } from './openai-run.js'
 import { completionRoute } from './openai-completions.js'
+import { logprobPieces, toolCallDeltas } from './openai-stream-parts.js'
 
 export { ModelRequestError, type ApiModels } from './openai-run.js'
 
@@ -32,7 +35,7 @@ export function openAiRoutes (app: FastifyInstance, tasks: ApiTasks, models: Api
     requireModel(chat.model, models.meshModels())
     const body = chatTaskBody(chat)
     const created = Math.floor(Date.now() / 1000)
-    if (chat.stream === true) return await streamTask(request, reply, tasks, body, chatShape(chat.model, created, chat.stream_options?.include_usage === true), open)
+    if (chat.stream === true) return await streamTask(request, reply, tasks, body, chatShape(chat.model, created, chat.stream_options?.include_usage === true, chat.logprobs === true), open)
     const running = await startTask(tasks, body)
     cancelOnDisconnect(reply, running)
     const out = await generateOutcome(tasks, outcomeOf(await running.done))
@@ -53,16 +56,22 @@ export function openAiRoutes (app: FastifyInstance, tasks: ApiTasks, models: Api
   })
 }
 
-/** Chat chunks: the role first, text as it comes, then the rest, tool calls, log probabilities, the finish and usage. */
-function chatShape (model: string, created: number, includeUsage: boolean): StreamShape {
+/**
+ * Chat chunks: the role first, text as it comes (with log probabilities: the text a token a
+ * chunk at the end, each with its log probability), then the rest, tool call deltas, the
+ * finish and usage.
+ */
+function chatShape (model: string, created: number, includeUsage: boolean, logprobs: boolean): StreamShape {
   const chunk = (id: string, part: Parameters<typeof chatChunk>[3]): unknown => chatChunk(`chatcmpl-${id}`, model, created, part)
   return {
+    holdText: logprobs,
     head: id => [chunk(id, { role: 'assistant', content: '' })],
     text: (id, text) => chunk(id, { content: text }),
     tail: (id, out: GenerateOutcome, rest) => [
-      ...(rest === '' ? [] : [chunk(id, { content: rest })]),
-      ...(out.toolCalls === undefined || out.toolCalls.length === 0 ? [] : [chunk(id, { toolCalls: out.toolCalls })]),
-      ...(out.logprobs === undefined ? [] : [chunk(id, { content: '', logprobs: out.logprobs })]),
+      ...(out.logprobs === undefined
+        ? (rest === '' ? [] : [chunk(id, { content: rest })])
+        : logprobPieces(rest, out.logprobs).map(p => chunk(id, { content: p.text, logprobs: p.logprobs }))),
+      ...toolCallDeltas(out.toolCalls ?? []).map(delta => chunk(id, { toolCallDelta: delta })),
       chunk(id, { finishReason: out.finishReason }),
       ...(includeUsage ? [chunk(id, { usage: out.usage })] : []),
     ],

@@ -1,7 +1,7 @@
 /**
  * The model task kinds. Each names its model (`model`, which becomes `requirements.model`, so
  * only nodes that have it bid) and runs on the node's model worker:
- * - `generate`: messages (chat template) or a prompt; maxTokens, temperature, topP, seed,
+ * - `generate`: messages (chat template) or a prompt (with `suffix`: fill-in-the-middle); maxTokens, temperature, topP, seed,
  *   stop, and an optional JSON schema the output is held to by a grammar; tools, toolChoice and
  *   parallelToolCalls (node/kinds/tools.ts); logprobs/topLogprobs; penalties, topK, minP.
  *   Text streams as `token` task events; the result is `{ text, finishReason, usage, timings,
@@ -23,7 +23,7 @@ import { checkToolFields } from './tools.js'
 
 const ModelName = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$' })
 const GENERATE_KEYS = [
-  'messages', 'prompt', 'maxTokens', 'temperature', 'topP', 'seed', 'stop', 'jsonSchema', 'tools', 'toolChoice', 'parallelToolCalls',
+  'messages', 'prompt', 'suffix', 'maxTokens', 'temperature', 'topP', 'seed', 'stop', 'jsonSchema', 'tools', 'toolChoice', 'parallelToolCalls',
   'logprobs', 'topLogprobs', 'presencePenalty', 'frequencyPenalty', 'repeatPenalty', 'topK', 'minP',
 ] as const
 const DEFAULT_MAX_TOKENS = 256
@@ -48,7 +48,8 @@ function placed (spec: TaskSpec, promptChars: number, outputTokens: number): Tas
 
 function textLength (spec: TaskSpec): number {
   const messages = spec.messages as Array<{ content: string }> | undefined
-  return (spec.prompt as string | undefined)?.length ?? messages?.reduce((n, m) => n + m.content.length, 0) ?? 0
+  const prompt = spec.prompt as string | undefined
+  return prompt === undefined ? messages?.reduce((n, m) => n + m.content.length, 0) ?? 0 : prompt.length + ((spec.suffix as string | undefined)?.length ?? 0)
 }
 
 /** A worker failure as a task outcome that keeps the error's own name; an abort stays an abort. */
@@ -93,6 +94,7 @@ const generate: TaskKind = {
     if ((spec.messages === undefined) === (spec.prompt === undefined)) {
       throw new InvalidTaskError('a generate task needs exactly one of messages and prompt', { details: ['body: give messages or prompt, not both'] })
     }
+    if (spec.suffix !== undefined && spec.prompt === undefined) throw new InvalidTaskError('suffix (fill-in-the-middle) goes with a prompt, not with messages', { details: ['suffix: only with prompt'] })
     checkToolFields(spec)
   },
   prepare: spec => {

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import OpenAI, { APIError } from 'openai'
-import { ModelStore, writeTestModel } from '../../models/index.js'
+import { ModelStore, writeScriptedModel, writeTestModel } from '../../models/index.js'
 import type { GryphgenNode } from '../../node/node.js'
 import { newSwarmKeyHex, nodeTracker, PATIENCE_MS, tempDir, waitFor } from '../helpers/nodes.js'
 import { BIN, killAll, runCli } from '../helpers/processes.js'
@@ -20,6 +20,14 @@ const nodes = nodeTracker()
 let b: GryphgenNode
 let client: OpenAI
 const MODEL = 'tiny-agent'
+/** The same shape with fill-in-the-middle tokens. */
+const FIM_MODEL = 'tiny-fim'
+/**
+ * A scripted model that answers in the ChatML wrapper's function call syntax
+ * (`||call: get_weather` newline; the engine adds `(`, the model the arguments; the engine `)`).
+ */
+const CALLER_MODEL = 'tiny-caller'
+const CALLER_PIECES = ['||call:', ' get_weather\n', '{"city":"Oslo",', '"unit":"c",', '"days":2}']
 
 const WEATHER: OpenAI.ChatCompletionTool = {
   type: 'function',
@@ -49,8 +57,15 @@ beforeAll(async () => {
   b = await nodes.start({ swarmKey, name: 'b', bootstrap: a.addresses() })
   const file = join(await tempDir(), 'tiny.gguf')
   await writeTestModel({ path: file, seed: 11 })
-  await (await ModelStore.open({ dataDir: a.config.dataDir })).add(file, { name: MODEL })
-  await waitFor(() => b.meshModels().some(m => m.name === MODEL), 15_000)
+  const fimFile = join(await tempDir(), 'tiny-fim.gguf')
+  await writeTestModel({ path: fimFile, seed: 11, fim: true })
+  const store = await ModelStore.open({ dataDir: a.config.dataDir })
+  await store.add(file, { name: MODEL })
+  await store.add(fimFile, { name: FIM_MODEL })
+  const callerFile = join(await tempDir(), 'tiny-caller.gguf')
+  await writeScriptedModel({ path: callerFile, pieces: CALLER_PIECES, after: { '(': 2 } })
+  await store.add(callerFile, { name: CALLER_MODEL })
+  await waitFor(() => [MODEL, FIM_MODEL, CALLER_MODEL].every(name => b.meshModels().some(m => m.name === name)), 15_000)
   const token = (await readFile(join(b.config.dataDir, 'api-token'), 'utf8')).trim()
   client = new OpenAI({ baseURL: `${b.apiUrl}/v1`, apiKey: token, maxRetries: 0, timeout: 120_000 })
 })
@@ -92,6 +107,51 @@ describe('tool calling', () => {
       if (call.name === 'get_weather') expectWeatherArguments(call.arguments)
       else expect(Object.keys(JSON.parse(call.arguments) as object)).toEqual(['zone'])
     }
+  })
+
+  test('streamed tool calls come as OpenAI deltas (name first, then argument fragments) that the client\'s stream helper reassembles', async () => {
+    const stream = client.chat.completions.stream({ model: MODEL, messages: ask, tools: [WEATHER, CLOCK], tool_choice: { type: 'function', function: { name: 'get_weather' } }, max_tokens: 400, temperature: 0.8, seed: 4 })
+    const deltas: OpenAI.ChatCompletionChunk.Choice.Delta.ToolCall[] = []
+    let argumentDeltas = 0
+    stream.on('chunk', chunk => { deltas.push(...(chunk.choices[0]?.delta.tool_calls ?? [])) })
+    stream.on('tool_calls.function.arguments.delta', () => { argumentDeltas++ })
+    const final = await stream.finalChatCompletion()
+    expect(final.choices[0].finish_reason).toBe('tool_calls')
+    const call = final.choices[0].message.tool_calls?.[0] as OpenAI.ChatCompletionMessageFunctionToolCall
+    expect(final.choices[0].message.tool_calls).toHaveLength(1)
+    expect(call.id).toMatch(/^call_/)
+    expect(call.function.name).toBe('get_weather')
+    expectWeatherArguments(call.function.arguments)
+    // OpenAI's order: the first delta names the call, the rest carry only argument fragments.
+    expect(deltas[0]).toMatchObject({ index: 0, id: call.id, type: 'function', function: { name: 'get_weather', arguments: '' } })
+    for (const d of deltas.slice(1)) {
+      expect(d.id).toBeUndefined()
+      expect(d.function?.name).toBeUndefined()
+    }
+    expect(argumentDeltas).toBeGreaterThanOrEqual(2)
+    expect(deltas.slice(1).map(d => d.function?.arguments).join('')).toBe(call.function.arguments)
+  })
+
+  test('tool_choice auto: a model that answers in its template\'s call syntax gives parsed tool_calls, streamed and not', async () => {
+    const request = { model: CALLER_MODEL, messages: ask, tools: [WEATHER], tool_choice: 'auto' as const, max_tokens: 60, temperature: 0 }
+    const reply = await client.chat.completions.create(request)
+    expect(reply.choices[0].finish_reason).toBe('tool_calls')
+    const call = reply.choices[0].message.tool_calls?.[0] as OpenAI.ChatCompletionMessageFunctionToolCall
+    expect(reply.choices[0].message.tool_calls).toHaveLength(1)
+    expect(call.id).toMatch(/^call_/)
+    expect(call.function.name).toBe('get_weather')
+    expect(JSON.parse(call.function.arguments)).toEqual({ city: 'Oslo', unit: 'c', days: 2 })
+    expectWeatherArguments(call.function.arguments)
+    expect(reply.choices[0].message.content ?? '').toBe('') // the call syntax is not text
+    const stream = client.chat.completions.stream(request)
+    let content = ''
+    stream.on('content.delta', ({ delta }) => { content += delta })
+    const final = await stream.finalChatCompletion()
+    expect(final.choices[0].finish_reason).toBe('tool_calls')
+    const streamed = final.choices[0].message.tool_calls?.[0] as OpenAI.ChatCompletionMessageFunctionToolCall
+    expect(streamed.function.name).toBe('get_weather')
+    expect(JSON.parse(streamed.function.arguments)).toEqual({ city: 'Oslo', unit: 'c', days: 2 })
+    expect(content).toBe('')
   })
 
   test('an agent loop: call, tool result, answer; the result reaches the model', async () => {
@@ -181,6 +241,23 @@ describe('completions, logprobs and sampling', () => {
     expect(Object.keys(lp?.top_logprobs?.[0] ?? {}).length).toBeGreaterThan(0)
   })
 
+  test('streamed logprobs come with their text: each content chunk carries its tokens\' log probabilities', async () => {
+    const request = { model: MODEL, messages: ask, max_tokens: 12, temperature: 0.8, seed: 3, logprobs: true, top_logprobs: 2 }
+    const whole = await client.chat.completions.create(request)
+    const stream = client.chat.completions.stream(request)
+    const pieces: Array<{ content: string, tokens: string }> = []
+    stream.on('chunk', chunk => {
+      const choice = chunk.choices[0]
+      if (choice?.delta.content !== undefined && choice.delta.content !== null && choice.delta.content !== '') pieces.push({ content: choice.delta.content, tokens: (choice.logprobs?.content ?? []).map(l => l.token).join('') })
+    })
+    const final = await stream.finalChatCompletion()
+    expect(final.choices[0].message.content).toBe(whole.choices[0].message.content)
+    expect(pieces.length).toBe(whole.choices[0].logprobs?.content?.length)
+    expect(pieces.length).toBeGreaterThan(1)
+    for (const p of pieces) expect(p.tokens).toBe(p.content)
+    expect(final.choices[0].logprobs?.content?.map(l => l.logprob)).toEqual(whole.choices[0].logprobs?.content?.map(l => l.logprob))
+  })
+
   test('penalties, top_k and min_p are applied', async () => {
     const request = { model: MODEL, prompt: 'the the the', max_tokens: 40, temperature: 0 }
     const plain = (await client.completions.create(request)).choices[0].text
@@ -189,6 +266,37 @@ describe('completions, logprobs and sampling', () => {
     const extras = { top_k: 3, min_p: 0.05, repeat_penalty: 1.3 } as Record<string, number>
     const sampled = await client.completions.create({ ...request, temperature: 0.9, seed: 1, ...extras })
     expect(sampled.choices[0].text.length).toBeGreaterThan(0)
+  })
+})
+
+describe('fill-in-the-middle', () => {
+  const request = { model: FIM_MODEL, prompt: 'def add(a, b):', max_tokens: 6, temperature: 0 }
+
+  test('suffix on a model with FIM tokens: the prompt is prefix, suffix and the FIM tokens, streamed and not', async () => {
+    const plain = await client.completions.create(request)
+    const filled = await client.completions.create({ ...request, suffix: ' return total' })
+    expect(filled.choices[0].finish_reason).toMatch(/^(stop|length)$/)
+    // <fim_prefix> prompt <fim_suffix> suffix <fim_middle>: the suffix's tokens and three more.
+    expect((filled.usage?.prompt_tokens ?? 0) - (plain.usage?.prompt_tokens ?? 0)).toBeGreaterThanOrEqual(4)
+    const stream = await client.completions.create({ ...request, suffix: ' return total', stream: true, stream_options: { include_usage: true } })
+    let text = ''
+    let promptTokens = 0
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.text ?? ''
+      promptTokens = chunk.usage?.prompt_tokens ?? promptTokens
+    }
+    expect(text).toBe(filled.choices[0].text) // greedy: the same fill
+    expect(promptTokens).toBe(filled.usage?.prompt_tokens)
+  })
+
+  test('suffix on a model without FIM tokens: unsupported_value on suffix, streamed too', async () => {
+    for (const stream of [false, true]) {
+      const err = await (client.completions.create({ ...request, model: MODEL, suffix: 'x', stream } as never) as Promise<unknown>).then(() => undefined, (e: unknown) => e)
+      expect(err).toBeInstanceOf(APIError)
+      expect((err as APIError).status).toBe(400)
+      expect((err as APIError).code).toBe('unsupported_value')
+      expect((err as APIError).param).toBe('suffix')
+    }
   })
 })
 
