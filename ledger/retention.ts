@@ -19,7 +19,7 @@ import { checkpointOps, summaryOps, verifyCheckpoint } from './snapshot.js'
 import type { Summary } from './summary.js'
 import { openPage, signPage } from './snapshot-page.js'
 import { createBytesSigner } from './crypto.js'
-import { P, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
+import { P, END, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
 import type { WriteQueue } from './write-queue.js'
 
 export interface RetentionComponents {
@@ -73,7 +73,7 @@ export class LedgerRetention {
   async compact (horizon: number, options: { signal?: AbortSignal } = {}): Promise<CompactionResult> {
     options.signal?.throwIfAborted()
     const compacted: Summary[] = []
-    return this.#c.queue.runInBackground(async () => {
+    const result = await this.#c.queue.runInBackground(async () => {
       options.signal?.throwIfAborted()
       const { ops, result, summaries } = await compactionOps({ store: this.#c.store, heads: this.#c.heads(), marks: this.#c.marks(), checkpoints: this.#checkpoints, horizon, now: this.#c.now() })
       compacted.push(...summaries)
@@ -87,6 +87,22 @@ export class LedgerRetention {
         },
       }
     })
+    if (result.entries > 0 || compacted.length > 0) await this.#reclaim()
+    return result
+  }
+
+  /**
+   * LevelDB keeps deleted records on disk until a compaction of their files: compact the key
+   * ranges a ledger compaction deletes from (all small: they hold only what is live), so the
+   * space comes back now rather than whenever LevelDB gets to it.
+   */
+  async #reclaim (): Promise<void> {
+    try {
+      for (const prefix of [P.log, P.id, P.task]) await this.#c.store.db.compactRange(prefix, prefix + END)
+    } catch (err) {
+      // The database closing (node stopping) ends it: LevelDB reclaims the space later itself.
+      this.#c.logger.warn({ err: (err as Error).message }, 'reclaiming the space of compacted entries failed')
+    }
   }
 
   /** A page frame of stored summaries (JSON as stored) signed by this node, for a peer that joins. */

@@ -62,6 +62,8 @@ describe('ledger compaction', () => {
     expect(after.map(withoutFlag)).toEqual(before)
     expect(after.map(s => s?.compacted === true)).toEqual([true, true, true, true, false, false])
     expect(await states(b, tasks)).toEqual(after)
+    // Each summary is stored once: a compacted task keeps no task record of its own.
+    expect((await a.db.keys({ gt: P.task, lt: P.task + END }).all()).map(k => k.slice(P.task.length))).toEqual(['task-0004', 'task-0005'])
     expect((await a.ledger.history('task-0001'))).toEqual([])
     expect((await a.ledger.tasksByState('succeeded')).map(s => s.id).sort()).toEqual(['task-0000', 'task-0001', 'task-0003'])
     expect(await a.ledger.retention.totals()).toMatchObject({ tasks: 4, entries: 16 })
@@ -104,6 +106,10 @@ describe('ledger compaction', () => {
     const state = await a.ledger.task('task-0001')
     expect(state).toMatchObject({ state: 'succeeded', compacted: true, feedback: [{ verdict: 'accept', note: 'good' }] })
     expect((await a.ledger.history('task-0001'))?.map(s => s.entry.type)).toEqual(['feedback'])
+    // Its record holds the late entry and the state folded on top, not the summary again.
+    const record = JSON.parse(await a.db.get(P.task + 'task-0001') ?? 'null') as Record<string, unknown>
+    expect(record).toMatchObject({ summarized: true, entries: [{ entry: { type: 'feedback' } }] })
+    expect(record).not.toHaveProperty('summary')
     // B's chain is blocked by its own start of task-0004 (running): the feedback stays a live entry.
     await Promise.all([a.ledger.retention.compact(FUTURE()), b.ledger.retention.compact(FUTURE())])
     expect(await a.ledger.task('task-0001')).toEqual(state)
