@@ -16,7 +16,8 @@ import { summarize, type Summary } from './summary.js'
 import { P, logValue, parseLogValue, seqKey, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
 import { readRecords, recordOp } from './records.js'
 
-export interface CompactionTotals { at: number, horizon: number, tasks: number, entries: number }
+/** `expired`: summaries dropped after `ledger.retention.summariesMs` (expire.ts). */
+export interface CompactionTotals { at: number, horizon: number, tasks: number, entries: number, expired?: number }
 export interface CompactionResult { tasks: number, entries: number, checkpoints: Map<string, Stored> }
 
 export interface CompactionInput {
@@ -74,7 +75,7 @@ export async function compactionOps (input: CompactionInput): Promise<{ ops: Bat
   }
   const before = await compactionTotals(store)
   const fresh = [...plan.tasks].filter(t => !again.has(t)).length
-  const totals: CompactionTotals = { at: input.now, horizon: input.horizon, tasks: before.tasks + fresh, entries: before.entries + entries }
+  const totals: CompactionTotals = { ...before, at: input.now, horizon: input.horizon, tasks: before.tasks + fresh, entries: before.entries + entries }
   ops.push({ type: 'put', key: P.compaction, value: JSON.stringify(totals) })
   return { ops, result: { tasks: fresh, entries, checkpoints }, summaries: [...plan.tasks].map(t => summaries.get(t) as Summary) }
 }

@@ -10,6 +10,7 @@
  *   L:recent:<hlc>!<task>            -> ''                   query most recent (by submission)
  *   L:evidence:<author>!<seq:12>!<id> -> entry JSON          equivocation evidence, kept
  *   L:summary:<task>                 -> summary JSON          a compacted task (canonical bytes, served as is)
+ *   L:expired:<task>                 -> "<state> <kind> <submittedAt> <updatedAt>"  a summary that expired (expire.ts)
  *   L:ckpt:<author>                  -> "<id> <entry JSON>"  the author's entry at its checkpoint (entries at or below it are compacted)
  *   L:compaction                     -> { at, horizon, tasks, entries }  totals of the compactions so far
  * A compacted task's summary is stored once, under L:summary; its L:task record exists only
@@ -26,7 +27,7 @@ export interface Stored { id: string, entry: Entry }
 export interface TaskRecord { entries: Stored[], state: TaskState | null, summary?: Summary }
 export type BatchOp = { type: 'put', key: string, value: string } | { type: 'del', key: string }
 
-export const P = { log: 'L:log:', head: 'L:head:', indexed: 'L:indexed:', id: 'L:id:', task: 'L:task:', state: 'L:state:', recent: 'L:recent:', evidence: 'L:evidence:', summary: 'L:summary:', ckpt: 'L:ckpt:', compaction: 'L:compaction' } as const
+export const P = { log: 'L:log:', head: 'L:head:', indexed: 'L:indexed:', id: 'L:id:', task: 'L:task:', state: 'L:state:', recent: 'L:recent:', evidence: 'L:evidence:', summary: 'L:summary:', expired: 'L:expired:', ckpt: 'L:ckpt:', compaction: 'L:compaction' } as const
 export const END = '\uffff'
 export const seqKey = (author: string, seq: number): string => `${author}!${String(seq).padStart(12, '0')}`
 

@@ -8,6 +8,7 @@ import { hlcKey } from './hlc.js'
 import type { Entry } from '../protocols/index.js'
 import { P, END, seqKey, logValue, parseLogValue, type BatchOp, type Head, type Stored, type TaskRecord } from './keys.js'
 import { allRecords, readRecords, recordOp } from './records.js'
+import { expiredState } from './expire.js'
 
 export { P, END, seqKey, logValue, parseLogValue, type BatchOp, type Head, type Stored, type TaskRecord } from './keys.js'
 
@@ -67,8 +68,12 @@ export class LedgerStore {
     return rows.map(([key, value]) => [key.slice(P.summary.length), value])
   }
 
+  /** A task's record; for a task whose summary expired, no entries and the tombstone's state (expire.ts). */
   async task (id: string): Promise<TaskRecord | undefined> {
-    return (await readRecords(this.db, [id]))[0]
+    const record = (await readRecords(this.db, [id]))[0]
+    if (record !== undefined) return record
+    const state = await expiredState(this.db, id)
+    return state === undefined ? undefined : { entries: [], state }
   }
 
   /** Every task's record (live ones, then compacted ones), read in batches (a snapshot of the database). */

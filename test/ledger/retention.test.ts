@@ -117,6 +117,32 @@ describe('ledger compaction', () => {
   })
 })
 
+describe('summary expiry (ledger.retention.summariesMs)', () => {
+  test('summaries last changed before the horizon go; the task answers by id, compacted and expired, from a tombstone', async () => {
+    const { a, b, tasks } = await twoReplicas()
+    await Promise.all([a.ledger.retention.compact(FUTURE()), b.ledger.retention.compact(FUTURE())])
+    const late = await b.ledger.append('feedback', 'task-0001', { verdict: 'accept' })
+    expect(await a.ledger.receive([late.entry])).toEqual(['applied'])
+    await a.ledger.whenIndexed()
+    const before = await states(a, tasks)
+    expect(await a.ledger.retention.expire(0)).toBe(0)
+    // Task 1 has an entry after its summary (a task record): it stays until a compaction folds it in.
+    expect(await a.ledger.retention.expire(FUTURE())).toBe(3)
+    expect((await summaries(a)).map(([k]) => k.slice(P.summary.length))).toEqual(['task-0001'])
+    const after = await states(a, tasks)
+    for (const i of [0, 2, 3]) {
+      expect(after[i]).toMatchObject({ id: tasks[i], state: before[i]?.state, kind: 'noop', submittedAt: before[i]?.submittedAt, updatedAt: before[i]?.updatedAt, compacted: true, expired: true })
+      expect(after[i]?.attempts).toEqual([])
+    }
+    expect(after[1]).toEqual(before[1])
+    expect(after.slice(4)).toEqual(before.slice(4))
+    expect((await a.ledger.tasksByState('succeeded')).map(s => s.id)).toEqual(['task-0001'])
+    expect((await a.ledger.recentTasks()).map(s => s.id).sort()).toEqual(['task-0001', 'task-0004', 'task-0005'])
+    expect(await a.ledger.retention.totals()).toMatchObject({ tasks: 4, expired: 3 })
+    expect(await a.ledger.retention.expire(FUTURE())).toBe(0)
+  })
+})
+
 describe('snapshot join', () => {
   /** A's stored summaries as a page A signs (what its sync server sends). */
   const jsonsOf = async (t: TestLedger) => (await summaries(t)).map(([, v]) => v)
