@@ -3,7 +3,7 @@
  * before it is on disk, nothing is written while it reads). It reads each author's indexed
  * entries above its checkpoint, takes the tasks that are terminal and have no entry at or
  * after `horizon`, plans the cut (plan.ts), and writes in one atomic batch: each compacted
- * task's summary (its record keeps the summary and state, no entries), the new checkpoint
+ * task's summary (stored once, under L:summary; its L:task record goes), the new checkpoint
  * entry of each author whose chain was cut, and the deletion of every log record and id
  * lookup at or below it. Heads, the state and recency indexes, and equivocation evidence are
  * untouched. A crash before the batch leaves the ledger as it was; after it, compacted.
@@ -13,9 +13,11 @@
 import { encodeSummary, isTerminal } from '../protocols/index.js'
 import { planCompaction, type ChainEntry } from './plan.js'
 import { summarize, type Summary } from './summary.js'
-import { P, logValue, parseLogValue, seqKey, type BatchOp, type Head, type LedgerStore, type Stored, type TaskRecord } from './store.js'
+import { P, logValue, parseLogValue, seqKey, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
+import { readRecords, recordOp } from './records.js'
 
-export interface CompactionTotals { at: number, horizon: number, tasks: number, entries: number }
+/** `expired`: summaries dropped after `ledger.retention.summariesMs` (expire.ts). */
+export interface CompactionTotals { at: number, horizon: number, tasks: number, entries: number, expired?: number }
 export interface CompactionResult { tasks: number, entries: number, checkpoints: Map<string, Stored> }
 
 export interface CompactionInput {
@@ -42,13 +44,12 @@ export async function compactionOps (input: CompactionInput): Promise<{ ops: Bat
     chains.set(author, entries.map(e => ({ seq: e.stored.entry.seq, task: e.stored.entry.task })))
   }
   const taskIds = [...new Set([...chains.values()].flatMap(c => c.map(e => e.task)))]
-  const records = await store.db.getMany(taskIds.map(id => P.task + id))
+  const records = await readRecords(store.db, taskIds)
   const summaries = new Map<string, Summary>()
   const again = new Set<string>()
   taskIds.forEach((id, i) => {
-    const raw = records[i]
-    if (raw === undefined) return
-    const record = JSON.parse(raw) as TaskRecord
+    const record = records[i]
+    if (record === undefined) return
     if (record.state === null || !isTerminal(record.state.state) || record.entries.some(e => e.entry.hlc.wall >= input.horizon)) return
     const summary = summarize(record.entries, record.summary)
     if (summary !== undefined) summaries.set(id, summary)
@@ -58,7 +59,7 @@ export async function compactionOps (input: CompactionInput): Promise<{ ops: Bat
   const ops: BatchOp[] = []
   for (const task of plan.tasks) {
     const summary = summaries.get(task) as Summary
-    ops.push({ type: 'put', key: P.task + task, value: JSON.stringify({ entries: [], state: summary.state, summary } satisfies TaskRecord) })
+    ops.push(recordOp(task, { entries: [], state: summary.state, summary }))
     ops.push({ type: 'put', key: P.summary + task, value: encodeSummary(summary) })
   }
   let entries = 0
@@ -74,7 +75,7 @@ export async function compactionOps (input: CompactionInput): Promise<{ ops: Bat
   }
   const before = await compactionTotals(store)
   const fresh = [...plan.tasks].filter(t => !again.has(t)).length
-  const totals: CompactionTotals = { at: input.now, horizon: input.horizon, tasks: before.tasks + fresh, entries: before.entries + entries }
+  const totals: CompactionTotals = { ...before, at: input.now, horizon: input.horizon, tasks: before.tasks + fresh, entries: before.entries + entries }
   ops.push({ type: 'put', key: P.compaction, value: JSON.stringify(totals) })
   return { ops, result: { tasks: fresh, entries, checkpoints }, summaries: [...plan.tasks].map(t => summaries.get(t) as Summary) }
 }

@@ -82,6 +82,8 @@ export interface TaskState {
   feedback?: Feedback[]
   /** Set by the ledger (not the fold) on tasks whose entries a compaction replaced by a summary. */
   compacted?: true
+  /** Set by the ledger on compacted tasks whose summary expired (`ledger.retention.summariesMs`): only state, kind and times remain. */
+  expired?: true
 }
 
 export type Checkpoint = Omit<Bodies['checkpoint'], never> & { node: string, at: number }

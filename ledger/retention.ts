@@ -16,10 +16,11 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { Entry, SnapshotPage } from '../protocols/index.js'
 import { compactionOps, compactionTotals, type CompactionResult, type CompactionTotals } from './compact.js'
 import { checkpointOps, summaryOps, verifyCheckpoint } from './snapshot.js'
+import { EXPIRY_RANGES, expiryOps } from './expire.js'
 import type { Summary } from './summary.js'
 import { openPage, signPage } from './snapshot-page.js'
 import { createBytesSigner } from './crypto.js'
-import { P, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
+import { P, END, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
 import type { WriteQueue } from './write-queue.js'
 
 export interface RetentionComponents {
@@ -36,6 +37,10 @@ export interface RetentionComponents {
   privateKey: PrivateKey
   peerId: string
 }
+
+/** Summaries expired per batch (one write), and batches per `expire` call. */
+const EXPIRY_BATCH = 5000
+const EXPIRY_ROUNDS = 20
 
 export interface RetentionEvents {
   /** A compaction replaced these tasks' entries by summaries (blob GC: their results are referenced only by summaries now). */
@@ -73,7 +78,7 @@ export class LedgerRetention {
   async compact (horizon: number, options: { signal?: AbortSignal } = {}): Promise<CompactionResult> {
     options.signal?.throwIfAborted()
     const compacted: Summary[] = []
-    return this.#c.queue.runInBackground(async () => {
+    const result = await this.#c.queue.runInBackground(async () => {
       options.signal?.throwIfAborted()
       const { ops, result, summaries } = await compactionOps({ store: this.#c.store, heads: this.#c.heads(), marks: this.#c.marks(), checkpoints: this.#checkpoints, horizon, now: this.#c.now() })
       compacted.push(...summaries)
@@ -87,6 +92,48 @@ export class LedgerRetention {
         },
       }
     })
+    if (result.entries > 0 || compacted.length > 0) await this.#reclaim([P.log, P.id, P.task].map(prefix => [prefix, prefix + END] as const))
+    return result
+  }
+
+  /**
+   * Expire the summaries of compacted tasks last changed before `horizon` (expire.ts), in
+   * batches of EXPIRY_BATCH, at most EXPIRY_ROUNDS of them per call. Resolves with how many expired.
+   */
+  async expire (horizon: number, options: { signal?: AbortSignal } = {}): Promise<number> {
+    let total = 0
+    for (let round = 0; round < EXPIRY_ROUNDS; round++) {
+      options.signal?.throwIfAborted()
+      const { expired, more } = await this.#c.queue.runInBackground(async () => {
+        const found = await expiryOps(this.#c.store.db, horizon, EXPIRY_BATCH)
+        if (found.expired > 0) {
+          const totals = await compactionTotals(this.#c.store)
+          found.ops.push({ type: 'put', key: P.compaction, value: JSON.stringify({ ...totals, expired: (totals.expired ?? 0) + found.expired } satisfies CompactionTotals) })
+        }
+        return { ops: found.ops, value: found }
+      })
+      total += expired
+      if (!more || expired === 0) break
+    }
+    if (total > 0) {
+      this.#c.logger.info({ tasks: total }, 'summaries expired')
+      await this.#reclaim(EXPIRY_RANGES)
+    }
+    return total
+  }
+
+  /**
+   * LevelDB keeps deleted records on disk until a compaction of their files: compact the key
+   * ranges a ledger compaction deletes from (all small: they hold only what is live), so the
+   * space comes back now rather than whenever LevelDB gets to it.
+   */
+  async #reclaim (ranges: ReadonlyArray<readonly [string, string]>): Promise<void> {
+    try {
+      for (const [from, to] of ranges) await this.#c.store.db.compactRange(from, to)
+    } catch (err) {
+      // The database closing (node stopping) ends it: LevelDB reclaims the space later itself.
+      this.#c.logger.warn({ err: (err as Error).message }, 'reclaiming the space of compacted entries failed')
+    }
   }
 
   /** A page frame of stored summaries (JSON as stored) signed by this node, for a peer that joins. */

@@ -1,6 +1,7 @@
 /**
  * CompactionSchedule: runs a compaction of the tasks that ended more than `afterMs` ago every
- * `everyMs` (`afterMs` 0: never, unless asked), and on demand (`gryphgen ledger compact`).
+ * `everyMs` (`afterMs` 0: never, unless asked), and on demand (`gryphgen ledger compact`); each
+ * run then expires the summaries older than `summariesMs` (if set).
  * One run at a time: a request during a run waits for it and runs after. A failed run is
  * logged and retried at the next tick; the ledger is unchanged by it (one atomic batch).
  */
@@ -13,10 +14,12 @@ export interface RetentionSettings {
   afterMs: number
   /** Interval between compactions. */
   everyMs: number
+  /** Summaries of tasks unchanged for longer than this expire after a compaction (expire.ts; 0 or absent: kept). */
+  summariesMs?: number
 }
 
 export interface CompactionScheduleComponents {
-  retention: Pick<LedgerRetention, 'compact'>
+  retention: Pick<LedgerRetention, 'compact' | 'expire'>
   logger: Logger
   now?: () => number
 }
@@ -49,12 +52,16 @@ export class CompactionSchedule {
   }
 
   /** Compact now the tasks that ended more than `afterMs` ago (default: the configured window). */
-  async runNow (options: { afterMs?: number, signal?: AbortSignal } = {}): Promise<CompactionResult & { horizon: number }> {
+  async runNow (options: { afterMs?: number, signal?: AbortSignal } = {}): Promise<CompactionResult & { horizon: number, expired: number }> {
     const afterMs = options.afterMs ?? this.settings.afterMs
     const signal = options.signal === undefined ? this.#abort.signal : AbortSignal.any([options.signal, this.#abort.signal])
     const run = this.#running.catch(() => {}).then(async () => {
-      const horizon = (this.#c.now ?? Date.now)() - afterMs
-      return { ...await this.#c.retention.compact(horizon, { signal }), horizon }
+      const now = (this.#c.now ?? Date.now)()
+      const horizon = now - afterMs
+      const result = await this.#c.retention.compact(horizon, { signal })
+      const summariesMs = this.settings.summariesMs ?? 0
+      const expired = summariesMs > 0 ? await this.#c.retention.expire(now - summariesMs, { signal }) : 0
+      return { ...result, horizon, expired }
     })
     this.#running = run
     return run

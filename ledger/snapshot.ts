@@ -14,26 +14,27 @@ import { InvalidMessageError } from '../base/index.js'
 import { verifySignature, idOf } from './crypto.js'
 import { foldTask } from './fold.js'
 import { hlcKey } from './hlc.js'
-import { P, logValue, seqKey, type BatchOp, type Head, type LedgerStore, type Stored, type TaskRecord } from './store.js'
+import { P, logValue, seqKey, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
+import { readRecords, recordOp } from './records.js'
 import type { PageSummary } from './snapshot-page.js'
 
 /**
  * Ops that apply summaries from an opened page (snapshot-page.ts); `added`: tasks that had no
  * summary before (for the totals). A task this node never saw (the usual case on join) gets
- * its record as the summary's state, written from the received bytes without a fold.
+ * only its summary, written as received, without a parse of its state or a fold.
  */
 export async function summaryOps (store: LedgerStore, page: readonly PageSummary[]): Promise<{ ops: BatchOp[], applied: number, added: number }> {
   const ops: BatchOp[] = []
-  const raw = await store.db.getMany(page.map(s => P.task + s.summary.task))
+  const records = await readRecords(store.db, page.map(s => s.summary.task))
   let applied = 0
   let added = 0
   page.forEach(({ json, summary }, i) => {
-    const before = raw[i] === undefined ? undefined : JSON.parse(raw[i] as string) as TaskRecord
+    const before = records[i]
     if (before?.summary !== undefined && encodeSummary(before.summary) === json) return
     const entries = (before?.entries ?? []).filter(e => e.entry.seq > (summary.upTo[e.entry.author] ?? 0))
     const state = entries.length === 0 ? summary.state : foldTask(entries, summary.state) ?? null
-    const record = entries.length === 0 ? `{"entries":[],"state":${JSON.stringify(state)},"summary":${json}}` : JSON.stringify({ entries, state, summary } satisfies TaskRecord)
-    ops.push({ type: 'put', key: P.task + summary.task, value: record }, { type: 'put', key: P.summary + summary.task, value: json })
+    if (before !== undefined) ops.push(recordOp(summary.task, { entries, state, summary }))
+    ops.push({ type: 'put', key: P.summary + summary.task, value: json })
     if (before?.state != null && before.state.state !== state?.state) ops.push({ type: 'del', key: `${P.state}${before.state.state}!${summary.task}` })
     if (state !== null && before?.state?.state !== state.state) ops.push({ type: 'put', key: `${P.state}${state.state}!${summary.task}`, value: '' })
     const submitted = summary.proof.find(e => e.type === 'submitted')

@@ -1,38 +1,16 @@
 /**
- * LevelDB layout of the ledger. Plain prefixed keys in the node's database (cheaper in
- * batches than sublevels), every change one atomic batch:
- *   L:log:<author>!<seq:12>          -> "<id> <entry JSON>"  each author's chain (served as is)
- *   L:head:<author>                  -> { seq, id }          version vector (contiguous heads)
- *   L:indexed:<author>               -> seq                  how far the task index has read the log
- *   L:id:<id>                        -> <author>!<seq:12>     entry lookup by id (indexed with the tasks)
- *   L:task:<task>                    -> { entries, state }   a task's entries and folded state
- *   L:state:<state>!<task>           -> ''                   query by state
- *   L:recent:<hlc>!<task>            -> ''                   query most recent (by submission)
- *   L:evidence:<author>!<seq:12>!<id> -> entry JSON          equivocation evidence, kept
- *   L:summary:<task>                 -> summary JSON          a compacted task (canonical bytes, served as is)
- *   L:ckpt:<author>                  -> "<id> <entry JSON>"  the author's entry at its checkpoint (entries at or below it are compacted)
- *   L:compaction                     -> { at, horizon, tasks, entries }  totals of the compactions so far
- * A compacted task's L:task record keeps its summary, its state, and only the entries that
- * came after the summary.
+ * The ledger's LevelDB access: reads of the log, heads, marks and task records, and the batch
+ * operations that append and index entries. Key layout: keys.ts; task records: records.ts.
  */
 import type { ClassicLevel } from 'classic-level'
-import type { Entry } from '../protocols/index.js'
 import { foldTask, canonicalOrder, type TaskState } from './fold.js'
 import { hlcKey } from './hlc.js'
-import type { Summary } from './summary.js'
+import type { Entry } from '../protocols/index.js'
+import { P, END, seqKey, logValue, parseLogValue, type BatchOp, type Head, type Stored, type TaskRecord } from './keys.js'
+import { allRecords, readRecords, recordOp } from './records.js'
+import { expiredState } from './expire.js'
 
-export interface Head { seq: number, id: string }
-export interface Stored { id: string, entry: Entry }
-export interface TaskRecord { entries: Stored[], state: TaskState | null, summary?: Summary }
-export type BatchOp = { type: 'put', key: string, value: string } | { type: 'del', key: string }
-
-export const P = { log: 'L:log:', head: 'L:head:', indexed: 'L:indexed:', id: 'L:id:', task: 'L:task:', state: 'L:state:', recent: 'L:recent:', evidence: 'L:evidence:', summary: 'L:summary:', ckpt: 'L:ckpt:', compaction: 'L:compaction' } as const
-export const END = '\uffff'
-export const seqKey = (author: string, seq: number): string => `${author}!${String(seq).padStart(12, '0')}`
-
-/** A stored log value: "<id> <entry JSON>"; the JSON part is sent to peers unparsed. */
-export const logValue = (item: Stored): string => `${item.id} ${JSON.stringify(item.entry)}`
-export const parseLogValue = (value: string): Stored => ({ id: value.slice(0, 64), entry: JSON.parse(value.slice(65)) as Entry })
+export { P, END, seqKey, logValue, parseLogValue, type BatchOp, type Head, type Stored, type TaskRecord } from './keys.js'
 
 export class LedgerStore {
   readonly db: ClassicLevel<string, string>
@@ -90,22 +68,17 @@ export class LedgerStore {
     return rows.map(([key, value]) => [key.slice(P.summary.length), value])
   }
 
+  /** A task's record; for a task whose summary expired, no entries and the tombstone's state (expire.ts). */
   async task (id: string): Promise<TaskRecord | undefined> {
-    const value = await this.db.get(P.task + id)
-    return value === undefined ? undefined : JSON.parse(value) as TaskRecord
+    const record = (await readRecords(this.db, [id]))[0]
+    if (record !== undefined) return record
+    const state = await expiredState(this.db, id)
+    return state === undefined ? undefined : { entries: [], state }
   }
 
-  /** Every indexed task's record, in task id order, read in batches (a snapshot of the database). */
+  /** Every task's record (live ones, then compacted ones), read in batches (a snapshot of the database). */
   async * taskRecords (signal?: AbortSignal): AsyncGenerator<TaskRecord> {
-    const iterator = this.db.iterator({ gt: P.task, lt: P.task + END })
-    try {
-      for (let batch = await iterator.nextv(256); batch.length > 0; batch = await iterator.nextv(256)) {
-        signal?.throwIfAborted()
-        for (const [, value] of batch) yield JSON.parse(value) as TaskRecord
-      }
-    } finally {
-      await iterator.close()
-    }
+    yield * allRecords(this.db, signal)
   }
 
   async tasksByState (state: string, limit: number): Promise<string[]> {
@@ -159,12 +132,11 @@ export class LedgerStore {
     for (const [author, seq] of marks) ops.push({ type: 'put', key: P.indexed + author, value: String(seq) })
     const taskIds = [...byTask.keys()]
     const unknown = taskIds.filter(id => !this.#pendingTasks.has(id))
-    const fetched = await this.db.getMany(unknown.map(id => P.task + id))
+    const fetched = await readRecords(this.db, unknown)
     const stored = new Map(unknown.map((id, i) => [id, fetched[i]]))
     const states: TaskState[] = []
     for (const taskId of taskIds) {
-      const raw = stored.get(taskId)
-      const before = this.#pendingTasks.get(taskId) ?? (raw === undefined ? undefined : JSON.parse(raw) as TaskRecord)
+      const before = this.#pendingTasks.get(taskId) ?? stored.get(taskId)
       const known = new Set(before?.entries.map(e => e.id))
       const summary = before?.summary
       // Entries a summary already covers were folded into it (a node that took a snapshot and held some of them).
@@ -172,7 +144,7 @@ export class LedgerStore {
       const entries = [...before?.entries ?? [], ...added].sort((a, b) => canonicalOrder(a.entry, b.entry))
       const state = foldTask(entries, summary?.state) ?? null
       this.#pendingTasks.set(taskId, { entries, state, summary })
-      ops.push({ type: 'put', key: P.task + taskId, value: JSON.stringify({ entries, state, summary } satisfies TaskRecord) })
+      ops.push(recordOp(taskId, { entries, state, summary }))
       if (before?.state != null && before.state.state !== state?.state) ops.push({ type: 'del', key: `${P.state}${before.state.state}!${taskId}` })
       if (state === null) continue
       if (before?.state?.state !== state.state) ops.push({ type: 'put', key: `${P.state}${state.state}!${taskId}`, value: '' })

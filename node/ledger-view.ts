@@ -22,6 +22,7 @@ export async function retentionStatus (ledger: TaskLedger, schedule: CompactionS
     liveEntries: ledger.entryCount() - compactedEntries,
     compactedEntries,
     compactedTasks: totals.tasks,
+    expiredTasks: totals.expired ?? 0,
     bytesOnDisk,
     oldestLiveEntry: oldest,
     lastCompactionAt: iso(totals.at),
@@ -34,6 +35,7 @@ export async function taskHistory (ledger: TaskLedger, id: string): Promise<Hist
   const record = await ledger.store.task(id)
   if (record === undefined) return undefined
   const entries = (await ledger.history(id) ?? []).map(({ id: entryId, entry }) => ({ id: entryId, ...entry }))
+  if (record.state?.expired === true) return { entries, compacted: true, expired: true }
   return record.summary === undefined ? { entries } : { entries, compacted: true, summary: record.summary as unknown as NonNullable<HistoryT['summary']> }
 }
 

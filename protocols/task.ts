@@ -105,6 +105,8 @@ export const TaskViewSchema = Type.Object({
   })),
   /** Its entries were compacted: this view is the summary's folded state (see `/v1/tasks/:id/history`). */
   compacted: Type.Optional(Type.Literal(true)),
+  /** Its summary expired (`ledger.retention.summariesMs`): only state, kind and times remain. */
+  expired: Type.Optional(Type.Literal(true)),
 })
 
 export type TaskViewT = Type.Static<typeof TaskViewSchema>

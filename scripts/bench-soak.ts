@@ -8,7 +8,8 @@
  * mean; target within ±5%), whether every task ever acknowledged still answers on every
  * node, and whether all nodes hold the same fold and version vector.
  * Flags: --minutes N (default 10) or --seconds N, --rate N (tasks/s, default 5), --every N
- * (seconds, default 60), --retention N (seconds, default 20), --nodes N (default 3),
+ * (seconds, default 60), --retention N (seconds, default 20), --summaries N (seconds: summaries
+ * expire this long after their task's last change, `ledger.retention.summariesMs`; default 0, kept), --nodes N (default 3),
  * --blob-every N (every Nth exec task writes a 20 KB output, stored as a blob; default 10, 0: none).
  * Exit code 1 when a behavioural check fails (not for the plateau: a crowded machine's figure).
  */
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '5' },
     every: { type: 'string', default: '60' },
     retention: { type: 'string', default: '20' },
+    summaries: { type: 'string', default: '0' },
     nodes: { type: 'string', default: '3' },
     'blob-every': { type: 'string', default: '10' },
   },
@@ -47,6 +49,7 @@ const result = await runSoak({
   rate: positive('rate', values.rate, 1000),
   everyMs: positive('every', values.every, 86_400) * 1000,
   retentionMs: positive('retention', values.retention, 86_400) * 1000,
+  summariesMs: values.summaries === '0' ? 0 : positive('summaries', values.summaries, 86_400) * 1000,
   nodes: Math.round(positive('nodes', values.nodes, 16)),
   blobEvery: values['blob-every'] === '0' ? 0 : Math.round(positive('blob-every', values['blob-every'], 1_000_000)),
   log: line => console.log(line),

@@ -81,6 +81,7 @@ export function toTaskView (state: TaskState): TaskViewT {
     ...(state.checkpoints === undefined ? {} : { checkpoints: state.checkpoints.map(({ inline: _inline, ...c }) => ({ ...c, at: iso(c.at) })) }),
     ...(state.feedback === undefined ? {} : { feedback: state.feedback.map(f => ({ ...f, at: iso(f.at) })) }),
     ...(state.compacted === true ? { compacted: true as const } : {}),
+    ...(state.expired === true ? { expired: true as const } : {}),
   }
 }
 

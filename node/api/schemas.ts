@@ -72,13 +72,15 @@ export const LedgerStatusBody = Type.Object({
   compactedEntries: Type.Optional(Type.Integer()),
   /** Tasks this node compacted to summaries, or received as summaries. */
   compactedTasks: Type.Optional(Type.Integer()),
+  /** Compacted tasks whose summaries expired (`ledger.retention.summariesMs`): a tombstone each. */
+  expiredTasks: Type.Optional(Type.Integer()),
   /** The ledger's share of the node's LevelDB on disk (approximate). */
   bytesOnDisk: Type.Optional(Type.Integer()),
   oldestLiveEntry: Type.Optional(Type.Union([Type.Object({ author: Type.String(), seq: Type.Integer(), at: Type.String() }), Type.Null()])),
   lastCompactionAt: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   /** Null when compaction is off (`ledger.retention.afterMs` 0). */
   nextCompactionAt: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-  retention: Type.Optional(Type.Object({ afterMs: Type.Integer(), everyMs: Type.Integer() })),
+  retention: Type.Optional(Type.Object({ afterMs: Type.Integer(), everyMs: Type.Integer(), summariesMs: Type.Optional(Type.Integer()) })),
 })
 
 /** `POST /v1/ledger/compact`: compact now the tasks that ended more than `olderThanMs` ago (default: `ledger.retention.afterMs`). */
@@ -96,6 +98,8 @@ export const HistoryBody = Type.Object({
   entries: Type.Array(EntryBody),
   /** The task's entries were compacted: `summary` replaces them (folded state, deciding entries, covered seqs). */
   compacted: Type.Optional(Type.Boolean()),
+  /** The summary expired too (`ledger.retention.summariesMs`): neither entries nor summary remain. */
+  expired: Type.Optional(Type.Boolean()),
   summary: Type.Optional(Type.Object({
     v: Type.Integer(), task: Type.String(), state: Type.Record(Type.String(), Type.Unknown()),
     proof: Type.Array(Type.Record(Type.String(), Type.Unknown())), upTo: Type.Record(Type.String(), Type.Integer()),

@@ -12,13 +12,13 @@ export function formatLedgerStatus (s: LedgerStatusT): string {
   const rows: Array<[string, string]> = [
     ['entries', `${s.entries} (${s.indexed} indexed)`],
     ['live', String(s.liveEntries ?? '-')],
-    ['compacted', `${s.compactedEntries ?? 0} entries, ${s.compactedTasks ?? 0} tasks`],
+    ['compacted', `${s.compactedEntries ?? 0} entries, ${s.compactedTasks ?? 0} tasks (${s.expiredTasks ?? 0} expired)`],
     ['on disk', s.bytesOnDisk === undefined ? '-' : `${(s.bytesOnDisk / 1024 / 1024).toFixed(1)} MiB`],
     ['oldest live', s.oldestLiveEntry == null ? '-' : `${s.oldestLiveEntry.at} (seq ${s.oldestLiveEntry.seq} of ${s.oldestLiveEntry.author.slice(-8)})`],
     ['last run', s.lastCompactionAt ?? 'never'],
     ['next run', s.nextCompactionAt ?? 'off (ledger.retention.afterMs is 0)'],
   ]
-  if (s.retention !== undefined) rows.push(['retention', `${s.retention.afterMs} ms, every ${s.retention.everyMs} ms`])
+  if (s.retention !== undefined) rows.push(['retention', `${s.retention.afterMs} ms, every ${s.retention.everyMs} ms; summaries ${s.retention.summariesMs === undefined || s.retention.summariesMs === 0 ? 'kept' : `expire after ${s.retention.summariesMs} ms`}`])
   return rows.map(([k, v]) => `${k.padEnd(11)}  ${v}`).join('\n')
 }
 

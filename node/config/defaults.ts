@@ -28,7 +28,7 @@ export function defaultConfig (): Config {
     apiLimits: { bodyReadTimeoutMs: 10_000, documentsBodyMb: 16, heavyConcurrency: 1, heavyQueue: 8 },
     metrics: { public: false, libp2p: false },
     api: { cors: { origins: [] } },
-    ledger: { retention: { afterMs: 7 * 86_400_000, everyMs: 3_600_000 } },
+    ledger: { retention: { afterMs: 7 * 86_400_000, everyMs: 3_600_000, summariesMs: 90 * 86_400_000 } },
     blobs: { maxMb: 10_240, keepUnreferencedMs: 7 * 86_400_000, gcIntervalMs: 600_000 },
     priority: { taskNice: 10, modelNice: 5 },
     auction: { bidders: 3, bidTimeoutMs: 500, leaseMs: 5000, heartbeatMs: 1000, maxAttempts: 3, agingMs: 60_000 },

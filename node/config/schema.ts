@@ -86,6 +86,8 @@ export const RetentionSchema = Type.Object({
   afterMs: Type.Integer({ minimum: 0, maximum: 10 * 365 * 86_400_000 }),
   /** How often compaction runs (default 1 hour). */
   everyMs: Type.Integer({ minimum: 1000, maximum: 7 * 86_400_000 }),
+  /** Summaries of compacted tasks unchanged for longer than this expire to a tombstone (0: kept forever; default 90 days). */
+  summariesMs: Type.Integer({ minimum: 0, maximum: 100 * 365 * 86_400_000 }),
 }, { additionalProperties: false })
 
 /** The blob store's bounds (docs/ARCHITECTURE.md, "Blob garbage collection"). */

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { GryphgenError, DataDirError, readIfExists, writeFileDurable } from '../../base/index.js'
 
 /** The format this build reads and writes. */
-export const DATA_DIR_FORMAT = 1
+export const DATA_DIR_FORMAT = 2
 
 export const FORMAT_FILE = 'format.json'
 
@@ -32,9 +32,24 @@ const USED_MARKERS = ['identity.key', 'swarm.key', 'api-token', 'db']
 /**
  * One migration step per format: `steps[n]` turns format n into n + 1.
  * 0 → 1: nothing on disk changes shape; the step only records that the format is now tracked.
+ * 1 → 2: compaction summaries are stored once: task records that embed their summary are
+ * deleted or rewritten without it (ledger/records.ts), then LevelDB reclaims their space.
  */
 const steps: Array<(dataDir: string) => Promise<void>> = [
   async () => {},
+  async dataDir => {
+    const path = join(dataDir, 'db')
+    if (!await access(path).then(() => true, () => false)) return
+    // Loaded only when a migration runs: opening a current data dir stays cheap.
+    const [{ ClassicLevel }, { migrateTaskRecords }] = await Promise.all([import('classic-level'), import('../../ledger/index.js')])
+    const db = new ClassicLevel<string, string>(path, { valueEncoding: 'utf8' })
+    await db.open()
+    try {
+      await migrateTaskRecords(db)
+    } finally {
+      await db.close()
+    }
+  },
 ]
 
 export async function readDataDirFormat (dataDir: string): Promise<number | null> {

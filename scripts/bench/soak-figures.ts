@@ -20,6 +20,7 @@ export interface Sample {
   liveEntries: number
   compactedEntries: number
   compactedTasks: number
+  expiredTasks: number
 }
 
 /** The figures whose plateau is checked. */
@@ -63,7 +64,7 @@ async function processTree (root: number): Promise<number[]> {
   return tree
 }
 
-interface LedgerStatus { entries: number, liveEntries?: number, compactedEntries?: number, compactedTasks?: number }
+interface LedgerStatus { entries: number, liveEntries?: number, compactedEntries?: number, compactedTasks?: number, expiredTasks?: number }
 
 export async function sample (node: MeshNode, signal?: AbortSignal): Promise<Sample> {
   signal?.throwIfAborted()
@@ -81,12 +82,13 @@ export async function sample (node: MeshNode, signal?: AbortSignal): Promise<Sam
     liveEntries: ledger.liveEntries ?? ledger.entries,
     compactedEntries: ledger.compactedEntries ?? 0,
     compactedTasks: ledger.compactedTasks ?? 0,
+    expiredTasks: ledger.expiredTasks ?? 0,
   }
 }
 
 export function formatSample (name: string, s: Sample): string {
   return `${new Date(s.at).toISOString().slice(11, 19)} ${name.padEnd(7)} db ${s.dbMb.toFixed(2).padStart(7)} MB  blobs ${s.blobsMb.toFixed(2).padStart(6)} MB  ` +
-    `rss ${s.rssMb.toFixed(0).padStart(4)} MB (with workers ${s.treeRssMb.toFixed(0).padStart(4)} MB)  entries live ${String(s.liveEntries).padStart(6)} / compacted ${String(s.compactedEntries).padStart(7)}  tasks compacted ${s.compactedTasks}`
+    `rss ${s.rssMb.toFixed(0).padStart(4)} MB (with workers ${s.treeRssMb.toFixed(0).padStart(4)} MB)  entries live ${String(s.liveEntries).padStart(6)} / compacted ${String(s.compactedEntries).padStart(7)}  tasks compacted ${s.compactedTasks} (expired ${s.expiredTasks})`
 }
 
 export interface Plateau {

@@ -25,6 +25,8 @@ export interface SoakOptions {
   blobEvery: number
   /** `ledger.retention.afterMs` of every node; compaction runs every half of it (at least 1 s). */
   retentionMs: number
+  /** `ledger.retention.summariesMs` of every node (0 or absent: summaries are kept). */
+  summariesMs?: number
   /** How long to wait, after the workload, for every task to end and be compacted on every node (default 3 minutes). */
   endPatienceMs?: number
   log: (line: string) => void
@@ -75,7 +77,7 @@ export async function runSoak (o: SoakOptions): Promise<SoakResult> {
   o.signal?.addEventListener('abort', stop, { once: true })
   try {
     const everyMs = Math.max(1000, Math.floor(o.retentionMs / 2))
-    const config = { workers: { exec: { size: 1 } }, ledger: { retention: { afterMs: o.retentionMs, everyMs } }, blobs: { gcIntervalMs: 5000, keepUnreferencedMs: o.retentionMs } }
+    const config = { workers: { exec: { size: 1 } }, ledger: { retention: { afterMs: o.retentionMs, everyMs, summariesMs: o.summariesMs ?? 0 } }, blobs: { gcIntervalMs: 5000, keepUnreferencedMs: o.retentionMs } }
     const nodes = await mesh.start(Array.from({ length: o.nodes }, (_, i) => ({ name: `soak-${i}`, config })), { patienceMs: 180_000 })
     const startedAt = Date.now()
     const result: SoakResult = { startedAt, warmupEnd: startedAt + 2 * (o.retentionMs + everyMs), samples: new Map(nodes.map(n => [n.name, []])), acknowledged: 0, failedSubmits: 0, skipped: 0, nodes: [], foldsIdentical: false, vectorsIdentical: false }
@@ -83,8 +85,13 @@ export async function runSoak (o: SoakOptions): Promise<SoakResult> {
     const acked = await workload(o, nodes, result)
     o.log(`workload over: ${result.acknowledged} acknowledged, ${result.failedSubmits} failed submits, ${result.skipped} skipped (over ${MAX_IN_FLIGHT} in flight); waiting for every task to end and be compacted on every node`)
     await settle(nodes, acked.length, o.endPatienceMs ?? END_PATIENCE_MS, o.signal)
-    result.nodes = await Promise.all(nodes.map(async n => endOf(n, acked)))
-    result.foldsIdentical = result.nodes.every(n => n.foldDigest === result.nodes[0].foldDigest)
+    // With summaries expiring, nodes converge once each has run past the same horizon: compare a few times (bounded).
+    for (let round = 0; round < ((o.summariesMs ?? 0) > 0 ? 5 : 1); round++) {
+      if (round > 0) await new Promise(resolve => setTimeout(resolve, everyMs * 2))
+      result.nodes = await Promise.all(nodes.map(async n => endOf(n, acked)))
+      result.foldsIdentical = result.nodes.every(n => n.foldDigest === result.nodes[0].foldDigest)
+      if (result.foldsIdentical) break
+    }
     result.vectorsIdentical = result.nodes.every(n => n.versionVector === result.nodes[0].versionVector)
     return result
   } finally {
@@ -145,14 +152,15 @@ async function listAll (node: MeshNode): Promise<TaskView[]> {
   return all
 }
 
-/** Wait until every node lists `count` tasks, all terminal and compacted (bounded). */
+/** Wait until every node lists `count` tasks (or holds the rest as expired summaries), all terminal and compacted (bounded). */
 async function settle (nodes: MeshNode[], count: number, patienceMs: number, signal?: AbortSignal): Promise<void> {
   const terminal = new Set(['succeeded', 'failed', 'cancelled'])
   await until(async () => {
     signal?.throwIfAborted()
     for (const node of nodes) {
       const tasks = await listAll(node)
-      if (tasks.length < count || tasks.some(t => !terminal.has(t.state) || t.compacted !== true)) return undefined
+      const { expiredTasks } = await api<{ expiredTasks?: number }>(node, 'GET', '/v1/ledger/status')
+      if (tasks.length + (expiredTasks ?? 0) < count || tasks.some(t => !terminal.has(t.state) || t.compacted !== true)) return undefined
     }
     return true
   }, patienceMs, 2000).catch(() => undefined)

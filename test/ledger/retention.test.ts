@@ -62,6 +62,8 @@ describe('ledger compaction', () => {
     expect(after.map(withoutFlag)).toEqual(before)
     expect(after.map(s => s?.compacted === true)).toEqual([true, true, true, true, false, false])
     expect(await states(b, tasks)).toEqual(after)
+    // Each summary is stored once: a compacted task keeps no task record of its own.
+    expect((await a.db.keys({ gt: P.task, lt: P.task + END }).all()).map(k => k.slice(P.task.length))).toEqual(['task-0004', 'task-0005'])
     expect((await a.ledger.history('task-0001'))).toEqual([])
     expect((await a.ledger.tasksByState('succeeded')).map(s => s.id).sort()).toEqual(['task-0000', 'task-0001', 'task-0003'])
     expect(await a.ledger.retention.totals()).toMatchObject({ tasks: 4, entries: 16 })
@@ -104,10 +106,40 @@ describe('ledger compaction', () => {
     const state = await a.ledger.task('task-0001')
     expect(state).toMatchObject({ state: 'succeeded', compacted: true, feedback: [{ verdict: 'accept', note: 'good' }] })
     expect((await a.ledger.history('task-0001'))?.map(s => s.entry.type)).toEqual(['feedback'])
+    // Its record holds the late entry and the state folded on top, not the summary again.
+    const record = JSON.parse(await a.db.get(P.task + 'task-0001') ?? 'null') as Record<string, unknown>
+    expect(record).toMatchObject({ summarized: true, entries: [{ entry: { type: 'feedback' } }] })
+    expect(record).not.toHaveProperty('summary')
     // B's chain is blocked by its own start of task-0004 (running): the feedback stays a live entry.
     await Promise.all([a.ledger.retention.compact(FUTURE()), b.ledger.retention.compact(FUTURE())])
     expect(await a.ledger.task('task-0001')).toEqual(state)
     expect(await summaries(a)).toEqual(await summaries(b))
+  })
+})
+
+describe('summary expiry (ledger.retention.summariesMs)', () => {
+  test('summaries last changed before the horizon go; the task answers by id, compacted and expired, from a tombstone', async () => {
+    const { a, b, tasks } = await twoReplicas()
+    await Promise.all([a.ledger.retention.compact(FUTURE()), b.ledger.retention.compact(FUTURE())])
+    const late = await b.ledger.append('feedback', 'task-0001', { verdict: 'accept' })
+    expect(await a.ledger.receive([late.entry])).toEqual(['applied'])
+    await a.ledger.whenIndexed()
+    const before = await states(a, tasks)
+    expect(await a.ledger.retention.expire(0)).toBe(0)
+    // Task 1 has an entry after its summary (a task record): it stays until a compaction folds it in.
+    expect(await a.ledger.retention.expire(FUTURE())).toBe(3)
+    expect((await summaries(a)).map(([k]) => k.slice(P.summary.length))).toEqual(['task-0001'])
+    const after = await states(a, tasks)
+    for (const i of [0, 2, 3]) {
+      expect(after[i]).toMatchObject({ id: tasks[i], state: before[i]?.state, kind: 'noop', submittedAt: before[i]?.submittedAt, updatedAt: before[i]?.updatedAt, compacted: true, expired: true })
+      expect(after[i]?.attempts).toEqual([])
+    }
+    expect(after[1]).toEqual(before[1])
+    expect(after.slice(4)).toEqual(before.slice(4))
+    expect((await a.ledger.tasksByState('succeeded')).map(s => s.id)).toEqual(['task-0001'])
+    expect((await a.ledger.recentTasks()).map(s => s.id).sort()).toEqual(['task-0001', 'task-0004', 'task-0005'])
+    expect(await a.ledger.retention.totals()).toMatchObject({ tasks: 4, expired: 3 })
+    expect(await a.ledger.retention.expire(FUTURE())).toBe(0)
   })
 })
 
