@@ -118,7 +118,11 @@ async function throughput (a: MeshNode): Promise<number> {
         windowed++
       }
       const id = await submit(a)
-      const at = await reach(id, ['succeeded'], 30_000)
+      const at = await reach(id, ['succeeded'], 30_000).catch(async (err: Error) => {
+        // Say where the task stands in the node (stuck, or only its event lost).
+        const view = await api<{ state: string }>(a, 'GET', `/v1/tasks/${id}`).catch(() => undefined)
+        throw new Error(`${err.message}; the node says: ${JSON.stringify(view)}`)
+      })
       if (at >= windowStart && at <= windowEnd) completed++
     }
   }
@@ -138,8 +142,12 @@ async function onMesh<T> (count: number, work: (nodes: MeshNode[]) => Promise<T>
     // --busy: exec workers to run the CPU-bound tasks (one per core across the mesh).
     const execSize = busy.enabled ? Math.max(1, Math.ceil(busy.cores / count)) : 0
     const nodes = await mesh.start(Array.from({ length: count }, (_, i) => ({ name: `n${i}`, config: { workers: { exec: { size: execSize } } } })))
-    void followEvents(nodes[0], onState, abort.signal, ['succeeded', 'failed', 'cancelled']).catch(() => {})
-    await new Promise(resolve => setTimeout(resolve, 500))
+    // Tasks start only once the node has subscribed this client (on a crowded machine that
+    // took more than the 500 ms once waited here, and the first tasks' events were missed).
+    await new Promise<void>((resolve, reject) => {
+      followEvents(nodes[0], onState, abort.signal, ['succeeded', 'failed', 'cancelled'], resolve)
+        .then(() => { if (!abort.signal.aborted) console.error('bench:tasks: the node ended the event stream; later tasks will time out') }, reject)
+    })
     unfill = await busy.fillNode(nodes[0])
     return await work(nodes)
   } finally {
