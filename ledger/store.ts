@@ -14,8 +14,16 @@
  *   L:compaction                     -> { at, horizon, tasks, entries }  totals of the compactions so far
  * A compacted task's L:task record keeps its summary, its state, and only the entries that
  * came after the summary.
+ *
+ * Task records are also kept in memory (the most recently written or read RECORDS_CACHED):
+ * the hot path (a task's submit, award, run and the API's reads of it) reads and folds them
+ * without LevelDB and JSON.parse. The cache holds only committed records: `write()` puts the
+ * records of a batch once it is on disk and drops any other `L:task:` key the batch changes
+ * (compaction, snapshots), so a read never sees what the database does not hold. Records
+ * handed out are shared: callers must not change them.
  */
 import type { ClassicLevel } from 'classic-level'
+import { LRUCache } from 'lru-cache'
 import type { Entry } from '../protocols/index.js'
 import { foldTask, canonicalOrder, type TaskState } from './fold.js'
 import { hlcKey } from './hlc.js'
@@ -34,11 +42,20 @@ export const seqKey = (author: string, seq: number): string => `${author}!${Stri
 export const logValue = (item: Stored): string => `${item.id} ${JSON.stringify(item.entry)}`
 export const parseLogValue = (value: string): Stored => ({ id: value.slice(0, 64), entry: JSON.parse(value.slice(65)) as Entry })
 
+/** Task records kept in memory: the tasks in flight and the recently finished (~1-2 KB each for a small task). */
+export const RECORDS_CACHED = 4096
+
 export class LedgerStore {
   readonly db: ClassicLevel<string, string>
+  /** Committed task records by task id (see the header). */
+  readonly #records = new LRUCache<string, TaskRecord>({ max: RECORDS_CACHED })
+  /** Batches committed so far (a read that overlapped one does not fill the cache). */
+  #writes = 0
   /** Writes built but not yet committed (a write group in progress): later jobs of the group read through these. */
   readonly #pendingLog = new Map<string, string>()
   readonly #pendingTasks = new Map<string, TaskRecord>()
+  /** The stored JSON of each record in #pendingTasks (a later write of the key by anything else differs). */
+  readonly #pendingValues = new Map<string, string>()
 
   constructor (db: ClassicLevel<string, string>) {
     this.db = db
@@ -91,8 +108,16 @@ export class LedgerStore {
   }
 
   async task (id: string): Promise<TaskRecord | undefined> {
+    const cached = this.#records.get(id)
+    if (cached !== undefined) return cached
+    const writesBefore = this.#writes
     const value = await this.db.get(P.task + id)
-    return value === undefined ? undefined : JSON.parse(value) as TaskRecord
+    if (value === undefined) return undefined
+    const record = JSON.parse(value) as TaskRecord
+    // Only if no write changed it meanwhile (a write drops or replaces the key in the cache;
+    // one that ran during the read may have left this read's value stale).
+    if (this.#writes === writesBefore) this.#records.set(id, record)
+    return record
   }
 
   /** Every indexed task's record, in task id order, read in batches (a snapshot of the database). */
@@ -158,21 +183,25 @@ export class LedgerStore {
     }
     for (const [author, seq] of marks) ops.push({ type: 'put', key: P.indexed + author, value: String(seq) })
     const taskIds = [...byTask.keys()]
-    const unknown = taskIds.filter(id => !this.#pendingTasks.has(id))
-    const fetched = await this.db.getMany(unknown.map(id => P.task + id))
+    // Indexing runs inside the write queue: no batch commits meanwhile, so the cache is current.
+    const unknown = taskIds.filter(id => !this.#pendingTasks.has(id) && !this.#records.has(id))
+    const fetched = unknown.length === 0 ? [] : await this.db.getMany(unknown.map(id => P.task + id))
     const stored = new Map(unknown.map((id, i) => [id, fetched[i]]))
     const states: TaskState[] = []
     for (const taskId of taskIds) {
       const raw = stored.get(taskId)
-      const before = this.#pendingTasks.get(taskId) ?? (raw === undefined ? undefined : JSON.parse(raw) as TaskRecord)
+      const before = this.#pendingTasks.get(taskId) ?? this.#records.get(taskId) ?? (raw === undefined ? undefined : JSON.parse(raw) as TaskRecord)
       const known = new Set(before?.entries.map(e => e.id))
       const summary = before?.summary
       // Entries a summary already covers were folded into it (a node that took a snapshot and held some of them).
       const added = (byTask.get(taskId) ?? []).filter(e => !known.has(e.id) && e.entry.seq > (summary?.upTo[e.entry.author] ?? 0))
       const entries = [...before?.entries ?? [], ...added].sort((a, b) => canonicalOrder(a.entry, b.entry))
       const state = foldTask(entries, summary?.state) ?? null
-      this.#pendingTasks.set(taskId, { entries, state, summary })
-      ops.push({ type: 'put', key: P.task + taskId, value: JSON.stringify({ entries, state, summary } satisfies TaskRecord) })
+      const record: TaskRecord = { entries, state, summary }
+      const value = JSON.stringify(record)
+      this.#pendingTasks.set(taskId, record)
+      this.#pendingValues.set(taskId, value)
+      ops.push({ type: 'put', key: P.task + taskId, value })
       if (before?.state != null && before.state.state !== state?.state) ops.push({ type: 'del', key: `${P.state}${before.state.state}!${taskId}` })
       if (state === null) continue
       if (before?.state?.state !== state.state) ops.push({ type: 'put', key: `${P.state}${state.state}!${taskId}`, value: '' })
@@ -189,7 +218,17 @@ export class LedgerStore {
   async write (ops: BatchOp[], sync: boolean): Promise<void> {
     try {
       await this.db.batch(ops, { sync })
+      this.#writes++
+      // The last write of each task record in the batch is what the database holds now.
+      const last = new Map<string, BatchOp>()
+      for (const op of ops) if (op.key.startsWith(P.task)) last.set(op.key.slice(P.task.length), op)
+      for (const [id, op] of last) {
+        const record = op.type === 'put' && op.value === this.#pendingValues.get(id) ? this.#pendingTasks.get(id) : undefined
+        if (record === undefined) this.#records.delete(id)
+        else this.#records.set(id, record)
+      }
     } finally {
+      this.#pendingValues.clear()
       this.#pendingLog.clear()
       this.#pendingTasks.clear()
     }
