@@ -19,6 +19,7 @@
  */
 import http from 'node:http'
 import { parseArgs } from 'node:util'
+import { readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { LocalMesh, api, followEvents, type MeshNode } from './bench/mesh.js'
@@ -110,11 +111,12 @@ async function throughput (a: MeshNode): Promise<number> {
   let submitted = 0
   let windowed = 0
   let profileFrom = 0n
+  let cpuFrom = 0
   const client = async (): Promise<void> => {
     while (performance.now() < windowEnd) {
       submitted++
       if (performance.now() >= windowStart) {
-        if (profileFrom === 0n) profileFrom = process.hrtime.bigint() / 1000n
+        if (profileFrom === 0n) { profileFrom = process.hrtime.bigint() / 1000n; cpuFrom = cpuMs(a) }
         windowed++
       }
       const id = await submit(a)
@@ -130,8 +132,17 @@ async function throughput (a: MeshNode): Promise<number> {
   // For a per-task CPU breakdown of the node's profile (BENCH_NODE_ARGS=--cpu-prof): the
   // window on the monotonic clock (µs, as V8's profiles) and the tasks submitted in it.
   const profileTo = process.hrtime.bigint() / 1000n
+  const cpu = cpuMs(a) - cpuFrom
   console.log(`  (${submitted} tasks submitted to ${a.name}; ${windowed} in the window: cpu-profile.ts DIR ${windowed} ${profileFrom} ${profileTo})`)
+  console.log(`  ${a.name}'s process CPU (user + system) in the window: ${cpu} ms, ${(1000 * cpu / Math.max(1, windowed)).toFixed(0)} µs per task`)
   return completed / SECONDS
+}
+
+/** CPU time (user + system, ms) the node's process has used so far, from /proc (clock ticks of 10 ms). */
+function cpuMs (node: MeshNode): number {
+  const stat = readFileSync(`/proc/${node.child.pid ?? 0}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10 // utime, stime (fields 14 and 15 of stat)
 }
 
 async function onMesh<T> (count: number, work: (nodes: MeshNode[]) => Promise<T>): Promise<T> {
