@@ -30,10 +30,9 @@ export class RecentAwards {
     const cutoff = now - this.#memoryMs
     // Forgotten from the oldest end: a busy auctioneer holds thousands of marks per node, and a
     // sweep of them all on every award cost as much as the rest of the award.
-    let stale = 0
-    while (stale < marks.length && !marks[stale].open && marks[stale].at <= cutoff) stale++
-    if (stale > 0) marks.splice(0, stale)
-    else if (marks.length > 0 && marks[0].at <= cutoff) marks = marks.filter(m => m.open || m.at > cutoff) // an old award still open holds the oldest end (rare)
+    // (shift: V8 trims an array's front in place; a splice there copied the rest on every call.)
+    while (marks.length > 0 && !marks[0].open && marks[0].at <= cutoff) marks.shift()
+    if (marks.length > 0 && marks[0].at <= cutoff) marks = marks.filter(m => m.open || m.at > cutoff) // an old award still open holds the oldest end (rare)
     marks.push(mark)
     this.#byNode.set(node, marks)
     const open = this.#open.get(node) ?? new Set<AwardMark>()
