@@ -19,12 +19,12 @@
  */
 import http from 'node:http'
 import { parseArgs } from 'node:util'
-import { readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { LocalMesh, api, followEvents, type MeshNode } from './bench/mesh.js'
 import { runBullmqBaseline } from './bench/bullmq-baseline.js'
 import { busy } from './bench/busy.js'
+import { ownCpuMs, processCpuMs } from './bench/proc-cpu.js'
 
 const { values } = parseArgs({ options: { tasks: { type: 'string', default: '300' }, seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '64' }, nodes: { type: 'string', default: '5' }, only: { type: 'string' } } })
 const NODES = Number(values.nodes)
@@ -112,11 +112,12 @@ async function throughput (a: MeshNode): Promise<number> {
   let windowed = 0
   let profileFrom = 0n
   let cpuFrom = 0
+  let clientFrom = 0
   const client = async (): Promise<void> => {
     while (performance.now() < windowEnd) {
       submitted++
       if (performance.now() >= windowStart) {
-        if (profileFrom === 0n) { profileFrom = process.hrtime.bigint() / 1000n; cpuFrom = cpuMs(a) }
+        if (profileFrom === 0n) { profileFrom = process.hrtime.bigint() / 1000n; cpuFrom = cpuMs(a); clientFrom = ownCpuMs() }
         windowed++
       }
       const id = await submit(a)
@@ -133,17 +134,13 @@ async function throughput (a: MeshNode): Promise<number> {
   // window on the monotonic clock (µs, as V8's profiles) and the tasks submitted in it.
   const profileTo = process.hrtime.bigint() / 1000n
   const cpu = cpuMs(a) - cpuFrom
+  const clientCpu = ownCpuMs() - clientFrom
   console.log(`  (${submitted} tasks submitted to ${a.name}; ${windowed} in the window: cpu-profile.ts DIR ${windowed} ${profileFrom} ${profileTo})`)
-  console.log(`  ${a.name}'s process CPU (user + system) in the window: ${cpu} ms, ${(1000 * cpu / Math.max(1, windowed)).toFixed(0)} µs per task`)
+  console.log(`  ${a.name}'s process CPU (user + system) in the window: ${cpu} ms, ${(1000 * cpu / Math.max(1, windowed)).toFixed(0)} µs per task (the client's: ${(1000 * clientCpu / Math.max(1, windowed)).toFixed(0)} µs per task)`)
   return completed / SECONDS
 }
 
-/** CPU time (user + system, ms) the node's process has used so far, from /proc (clock ticks of 10 ms). */
-function cpuMs (node: MeshNode): number {
-  const stat = readFileSync(`/proc/${node.child.pid ?? 0}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 10 // utime, stime (fields 14 and 15 of stat)
-}
+const cpuMs = (node: MeshNode): number => processCpuMs(node.child.pid ?? 0)
 
 async function onMesh<T> (count: number, work: (nodes: MeshNode[]) => Promise<T>): Promise<T> {
   const mesh = new LocalMesh()
@@ -186,6 +183,8 @@ async function main (): Promise<void> {
   const bull = await runBullmqBaseline({ durationMs: SECONDS * 1000, concurrency: CONCURRENCY, signal: AbortSignal.timeout(SECONDS * 1000 + 60_000) })
   console.log(`sustained noop tasks/s, request/reply (submit, wait for success at the same node), ${CONCURRENCY} in flight, every submission fsynced before its 202`)
   console.log(`  baseline BullMQ + Redis ${bull.redisVersion} (appendfsync always, one worker): ${bull.perSecond.toFixed(0)}/s; ${busy.report(oneMark)}`)
+  // CPU per job: redis-server's, and this process's (the clients and BullMQ's worker share it).
+  console.log(`    CPU per job: redis-server ${bull.cpu.redisUsPerJob.toFixed(0)} µs, the client + BullMQ worker process ${bull.cpu.clientUsPerJob.toFixed(0)} µs`)
   console.log(`  gryphgen, one node (its own auctioneer and runner: one process against Redis + one worker): ${oneRate.toFixed(0)}/s, ratio ${(oneRate / bull.perSecond).toFixed(2)} (target >= 1.0); ${busy.report(meshMark)}`)
   if (meshRate !== undefined) {
     console.log(`  gryphgen, submitted at one node of a ${NODES}-process mesh (all ${NODES} share this machine's cores; every entry is replicated to all): ${meshRate.toFixed(0)}/s, ratio ${(meshRate / bull.perSecond).toFixed(2)}`)
