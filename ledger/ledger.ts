@@ -282,7 +282,7 @@ export class TaskLedger {
   /** The task's verified entries in causal (canonical HLC) order. */
   async history (id: string): Promise<Stored[] | undefined> {
     const record = await this.store.task(id)
-    return record?.entries.sort((a, b) => canonicalOrder(a.entry, b.entry))
+    return record === undefined ? undefined : [...record.entries].sort((a, b) => canonicalOrder(a.entry, b.entry))
   }
 
   async tasksByState (state: TaskState['state'], limit = 100): Promise<TaskState[]> {

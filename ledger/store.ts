@@ -1,8 +1,17 @@
 /**
  * The ledger's LevelDB access: reads of the log, heads, marks and task records, and the batch
  * operations that append and index entries. Key layout: keys.ts; task records: records.ts.
+ *
+ * Task records are also kept in memory (the most recently written or read RECORDS_CACHED):
+ * the hot path (a task's submit, award, run and the API's reads of it) reads and folds them
+ * without LevelDB and JSON.parse. The cache holds only committed records: `write()` puts the
+ * records indexOps built once their batch is on disk, and drops a task whose record, summary
+ * or tombstone any other op of the batch changes (compaction, snapshots, expiry), so a read
+ * never sees what the database does not hold. Records handed out are shared: callers must not
+ * change them.
  */
 import type { ClassicLevel } from 'classic-level'
+import { LRUCache } from 'lru-cache'
 import { foldTask, canonicalOrder, type TaskState } from './fold.js'
 import { hlcKey } from './hlc.js'
 import type { Entry } from '../protocols/index.js'
@@ -12,11 +21,20 @@ import { expiredState } from './expire.js'
 
 export { P, END, seqKey, logValue, parseLogValue, type BatchOp, type Head, type Stored, type TaskRecord } from './keys.js'
 
+/** Task records kept in memory: the tasks in flight and the recently finished (~1-2 KB each for a small task). */
+export const RECORDS_CACHED = 4096
+
 export class LedgerStore {
   readonly db: ClassicLevel<string, string>
+  /** Committed task records by task id (see the header). */
+  readonly #records = new LRUCache<string, TaskRecord>({ max: RECORDS_CACHED })
+  /** Batches committed so far (a read that overlapped one does not fill the cache). */
+  #writes = 0
   /** Writes built but not yet committed (a write group in progress): later jobs of the group read through these. */
   readonly #pendingLog = new Map<string, string>()
   readonly #pendingTasks = new Map<string, TaskRecord>()
+  /** The op that stores each record in #pendingTasks (any other op on the task's keys is not it). */
+  readonly #pendingOps = new Map<string, BatchOp>()
 
   constructor (db: ClassicLevel<string, string>) {
     this.db = db
@@ -70,10 +88,18 @@ export class LedgerStore {
 
   /** A task's record; for a task whose summary expired, no entries and the tombstone's state (expire.ts). */
   async task (id: string): Promise<TaskRecord | undefined> {
+    const cached = this.#records.get(id)
+    if (cached !== undefined) return cached
+    const writesBefore = this.#writes
     const record = (await readRecords(this.db, [id]))[0]
-    if (record !== undefined) return record
-    const state = await expiredState(this.db, id)
-    return state === undefined ? undefined : { entries: [], state }
+    if (record === undefined) {
+      const state = await expiredState(this.db, id)
+      return state === undefined ? undefined : { entries: [], state }
+    }
+    // Only if no write changed it meanwhile (a write drops or replaces the task in the cache;
+    // one that ran during the read may have left this read's value stale).
+    if (this.#writes === writesBefore) this.#records.set(id, record)
+    return record
   }
 
   /** Every task's record (live ones, then compacted ones), read in batches (a snapshot of the database). */
@@ -131,20 +157,24 @@ export class LedgerStore {
     }
     for (const [author, seq] of marks) ops.push({ type: 'put', key: P.indexed + author, value: String(seq) })
     const taskIds = [...byTask.keys()]
-    const unknown = taskIds.filter(id => !this.#pendingTasks.has(id))
-    const fetched = await readRecords(this.db, unknown)
+    // Indexing runs inside the write queue: no batch commits meanwhile, so the cache is current.
+    const unknown = taskIds.filter(id => !this.#pendingTasks.has(id) && !this.#records.has(id))
+    const fetched = unknown.length === 0 ? [] : await readRecords(this.db, unknown)
     const stored = new Map(unknown.map((id, i) => [id, fetched[i]]))
     const states: TaskState[] = []
     for (const taskId of taskIds) {
-      const before = this.#pendingTasks.get(taskId) ?? stored.get(taskId)
+      const before = this.#pendingTasks.get(taskId) ?? this.#records.get(taskId) ?? stored.get(taskId)
       const known = new Set(before?.entries.map(e => e.id))
       const summary = before?.summary
       // Entries a summary already covers were folded into it (a node that took a snapshot and held some of them).
       const added = (byTask.get(taskId) ?? []).filter(e => !known.has(e.id) && e.entry.seq > (summary?.upTo[e.entry.author] ?? 0))
       const entries = [...before?.entries ?? [], ...added].sort((a, b) => canonicalOrder(a.entry, b.entry))
       const state = foldTask(entries, summary?.state) ?? null
-      this.#pendingTasks.set(taskId, { entries, state, summary })
-      ops.push(recordOp(taskId, { entries, state, summary }))
+      const record: TaskRecord = { entries, state, summary }
+      const op = recordOp(taskId, record)
+      this.#pendingTasks.set(taskId, record)
+      this.#pendingOps.set(taskId, op)
+      ops.push(op)
       if (before?.state != null && before.state.state !== state?.state) ops.push({ type: 'del', key: `${P.state}${before.state.state}!${taskId}` })
       if (state === null) continue
       if (before?.state?.state !== state.state) ops.push({ type: 'put', key: `${P.state}${state.state}!${taskId}`, value: '' })
@@ -161,9 +191,30 @@ export class LedgerStore {
   async write (ops: BatchOp[], sync: boolean): Promise<void> {
     try {
       await this.db.batch(ops, { sync })
+      this.#writes++
+      // A task record indexOps built is what the database holds now, unless another op of the
+      // batch touched the task's record, summary or tombstone: then the next read assembles it.
+      const built = new Map<string, TaskRecord>()
+      const touched = new Set<string>()
+      for (const op of ops) {
+        const id = taskOfKey(op.key)
+        if (id === undefined) continue
+        const record = this.#pendingTasks.get(id)
+        if (op === this.#pendingOps.get(id) && record !== undefined) built.set(id, record)
+        else touched.add(id)
+      }
+      for (const id of touched) this.#records.delete(id)
+      for (const [id, record] of built) if (!touched.has(id)) this.#records.set(id, record)
     } finally {
+      this.#pendingOps.clear()
       this.#pendingLog.clear()
       this.#pendingTasks.clear()
     }
   }
+}
+
+/** The task a key of a task's record, summary or tombstone belongs to. */
+function taskOfKey (key: string): string | undefined {
+  for (const prefix of [P.task, P.summary, P.expired]) if (key.startsWith(prefix)) return key.slice(prefix.length)
+  return undefined
 }

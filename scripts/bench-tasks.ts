@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url'
 import { LocalMesh, api, followEvents, type MeshNode } from './bench/mesh.js'
 import { runBullmqBaseline } from './bench/bullmq-baseline.js'
 import { busy } from './bench/busy.js'
+import { ownCpuMs, processCpuMs } from './bench/proc-cpu.js'
 
 const { values } = parseArgs({ options: { tasks: { type: 'string', default: '300' }, seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '64' }, nodes: { type: 'string', default: '5' }, only: { type: 'string' } } })
 const NODES = Number(values.nodes)
@@ -110,15 +111,21 @@ async function throughput (a: MeshNode): Promise<number> {
   let submitted = 0
   let windowed = 0
   let profileFrom = 0n
+  let cpuFrom = 0
+  let clientFrom = 0
   const client = async (): Promise<void> => {
     while (performance.now() < windowEnd) {
       submitted++
       if (performance.now() >= windowStart) {
-        if (profileFrom === 0n) profileFrom = process.hrtime.bigint() / 1000n
+        if (profileFrom === 0n) { profileFrom = process.hrtime.bigint() / 1000n; cpuFrom = cpuMs(a); clientFrom = ownCpuMs() }
         windowed++
       }
       const id = await submit(a)
-      const at = await reach(id, ['succeeded'], 30_000)
+      const at = await reach(id, ['succeeded'], 30_000).catch(async (err: Error) => {
+        // Say where the task stands in the node (stuck, or only its event lost).
+        const view = await api<{ state: string }>(a, 'GET', `/v1/tasks/${id}`).catch(() => undefined)
+        throw new Error(`${err.message}; the node says: ${JSON.stringify(view)}`)
+      })
       if (at >= windowStart && at <= windowEnd) completed++
     }
   }
@@ -126,9 +133,14 @@ async function throughput (a: MeshNode): Promise<number> {
   // For a per-task CPU breakdown of the node's profile (BENCH_NODE_ARGS=--cpu-prof): the
   // window on the monotonic clock (µs, as V8's profiles) and the tasks submitted in it.
   const profileTo = process.hrtime.bigint() / 1000n
+  const cpu = cpuMs(a) - cpuFrom
+  const clientCpu = ownCpuMs() - clientFrom
   console.log(`  (${submitted} tasks submitted to ${a.name}; ${windowed} in the window: cpu-profile.ts DIR ${windowed} ${profileFrom} ${profileTo})`)
+  console.log(`  ${a.name}'s process CPU (user + system) in the window: ${cpu} ms, ${(1000 * cpu / Math.max(1, windowed)).toFixed(0)} µs per task (the client's: ${(1000 * clientCpu / Math.max(1, windowed)).toFixed(0)} µs per task)`)
   return completed / SECONDS
 }
+
+const cpuMs = (node: MeshNode): number => processCpuMs(node.child.pid ?? 0)
 
 async function onMesh<T> (count: number, work: (nodes: MeshNode[]) => Promise<T>): Promise<T> {
   const mesh = new LocalMesh()
@@ -138,8 +150,12 @@ async function onMesh<T> (count: number, work: (nodes: MeshNode[]) => Promise<T>
     // --busy: exec workers to run the CPU-bound tasks (one per core across the mesh).
     const execSize = busy.enabled ? Math.max(1, Math.ceil(busy.cores / count)) : 0
     const nodes = await mesh.start(Array.from({ length: count }, (_, i) => ({ name: `n${i}`, config: { workers: { exec: { size: execSize } } } })))
-    void followEvents(nodes[0], onState, abort.signal, ['succeeded', 'failed', 'cancelled']).catch(() => {})
-    await new Promise(resolve => setTimeout(resolve, 500))
+    // Tasks start only once the node has subscribed this client (on a crowded machine that
+    // took more than the 500 ms once waited here, and the first tasks' events were missed).
+    await new Promise<void>((resolve, reject) => {
+      followEvents(nodes[0], onState, abort.signal, ['succeeded', 'failed', 'cancelled'], resolve)
+        .then(() => { if (!abort.signal.aborted) console.error('bench:tasks: the node ended the event stream; later tasks will time out') }, reject)
+    })
     unfill = await busy.fillNode(nodes[0])
     return await work(nodes)
   } finally {
@@ -167,6 +183,8 @@ async function main (): Promise<void> {
   const bull = await runBullmqBaseline({ durationMs: SECONDS * 1000, concurrency: CONCURRENCY, signal: AbortSignal.timeout(SECONDS * 1000 + 60_000) })
   console.log(`sustained noop tasks/s, request/reply (submit, wait for success at the same node), ${CONCURRENCY} in flight, every submission fsynced before its 202`)
   console.log(`  baseline BullMQ + Redis ${bull.redisVersion} (appendfsync always, one worker): ${bull.perSecond.toFixed(0)}/s; ${busy.report(oneMark)}`)
+  // CPU per job: redis-server's, and this process's (the clients and BullMQ's worker share it).
+  console.log(`    CPU per job: redis-server ${bull.cpu.redisUsPerJob.toFixed(0)} µs, the client + BullMQ worker process ${bull.cpu.clientUsPerJob.toFixed(0)} µs`)
   console.log(`  gryphgen, one node (its own auctioneer and runner: one process against Redis + one worker): ${oneRate.toFixed(0)}/s, ratio ${(oneRate / bull.perSecond).toFixed(2)} (target >= 1.0); ${busy.report(meshMark)}`)
   if (meshRate !== undefined) {
     console.log(`  gryphgen, submitted at one node of a ${NODES}-process mesh (all ${NODES} share this machine's cores; every entry is replicated to all): ${meshRate.toFixed(0)}/s, ratio ${(meshRate / bull.perSecond).toFixed(2)}`)

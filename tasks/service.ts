@@ -68,6 +68,8 @@ export class TaskService {
   readonly auctioneer: Auctioneer
   readonly #follower: RemoteFollower
   readonly #active = new Map<string, TaskState>()
+  /** Tasks submitted here whose `submitted` entry is not on disk yet. */
+  readonly #submitting = new Set<string>()
   readonly #candidates: Candidates
   readonly #takeover: Takeover
   #timer: NodeJS.Timeout | undefined
@@ -90,7 +92,9 @@ export class TaskService {
     this.runner = new TaskRunner({
       peerId: this.#peerId, kinds: this.#kinds, workers: components.workers, selfView: () => this.#candidates.self, estimates: this.estimates,
       append, emit: e => { this.events.emit(e) }, blobs: () => components.blobs?.(), models: components.models, fetchable: components.fetchable, logger,
-      taskState: async id => components.ledger.task(id),
+      // A task whose `submitted` is still being written has no state on disk yet: nothing to
+      // read (the runner checks a self-award right after it is made, usually in this window).
+      taskState: async id => this.#submitting.has(id) ? undefined : components.ledger.task(id),
       retrieve: components.retrieve,
       subtasks: {
         submitWatched: async (body, listener, options) => this.submit(body, { ...options, listener }),
@@ -173,8 +177,9 @@ export class TaskService {
     // The auction starts while the entry is written (bids overlap the fsync); it awards only
     // once the entry is durable. Its state is what the fold will give, until the fold's arrives.
     const now = Date.now()
+    this.#submitting.add(id)
     this.auctioneer.submitted({ id, kind: sub.kind, priority: sub.priority, spec: sub.spec, auctioneer: this.#peerId, epoch: 1, state: 'pending', submittedAt: now, updatedAt: now, attempts: [], conflicts: [] }, appended)
-    const stored = await appended
+    const stored = await appended.finally(() => { this.#submitting.delete(id) })
     if (sub.durability === 'replicated') await replicate(this.wire, this.#c.mesh, [stored.entry], options.signal)
     return { id, state: 'pending' }
   }

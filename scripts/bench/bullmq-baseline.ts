@@ -18,6 +18,7 @@
  */
 import { setMaxListeners } from 'node:events'
 import { Queue, QueueEvents, Worker } from 'bullmq'
+import { processCpuMs, ownCpuMs } from './proc-cpu.js'
 import { startRedisServer } from './redis-server.js'
 
 export interface BullmqBaselineInit {
@@ -35,6 +36,8 @@ export interface BullmqBaselineResult {
   /** Jobs whose reply arrived inside the measured window. */
   completed: number
   perSecond: number
+  /** CPU (user + system) in the window per job completed in it: redis-server's, and this process's (clients and worker). */
+  cpu: { redisUsPerJob: number, clientUsPerJob: number }
   p50Ms: number
   p99Ms: number
   redisVersion: string
@@ -106,6 +109,9 @@ export async function runBullmqBaseline (init: BullmqBaselineInit): Promise<Bull
 
     const windowStart = performance.now() + warmupMs
     const windowEnd = windowStart + durationMs
+    const cpuAt: Array<{ redis: number, own: number }> = []
+    const sample = (): void => { cpuAt.push({ redis: processCpuMs(redis.pid), own: ownCpuMs() }) }
+    const timers = [setTimeout(sample, warmupMs), setTimeout(sample, warmupMs + durationMs)]
     const latencies: number[] = []
     let submitted = 0
     const client = async (): Promise<void> => {
@@ -120,12 +126,16 @@ export async function runBullmqBaseline (init: BullmqBaselineInit): Promise<Bull
       }
     }
     await Promise.all(Array.from({ length: concurrency }, async () => await client().catch(fail)))
+    timers.forEach(clearTimeout)
+    while (cpuAt.length < 2) sample()
     signal.throwIfAborted()
     if (failure !== undefined) throw failure
     const completed = latencies.length
     if (completed === 0) throw new BullmqBaselineError(`no job completed inside the ${durationMs} ms window`)
     const sorted = Float64Array.from(latencies).sort()
-    return { completed, perSecond: completed / (durationMs / 1000), p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), redisVersion: redis.version }
+    const perJob = (ms: number): number => 1000 * ms / completed
+    const cpu = { redisUsPerJob: perJob(cpuAt[1].redis - cpuAt[0].redis), clientUsPerJob: perJob(cpuAt[1].own - cpuAt[0].own) }
+    return { completed, perSecond: completed / (durationMs / 1000), cpu, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), redisVersion: redis.version }
   } finally {
     // Worker first (it waits for its active jobs), then the rest; each close bounded.
     for (const { what, close } of closers.reverse()) await bounded(close(), CLOSE_TIMEOUT_MS, `closing the ${what}`).catch(() => {})

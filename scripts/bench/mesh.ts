@@ -97,15 +97,19 @@ export async function * sseBlocks (body: ReadableStream<Uint8Array>): AsyncGener
     buffer += decoder.decode(chunk, { stream: true })
     let cut
     while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      yield buffer.slice(0, cut)
+      // Events carry an `id:` line first (for Last-Event-ID); blocks are read by their `event:`.
+      const block = buffer.slice(0, cut)
+      yield block.startsWith('id: ') ? block.slice(block.indexOf('\n') + 1) : block
       buffer = buffer.slice(cut + 2)
     }
   }
 }
 
 /** Follow `GET /v1/events` (every task's state changes) of a node until `signal` aborts. */
-export async function followEvents (node: MeshNode, onState: (event: StateEvent) => void, signal: AbortSignal, states?: string[]): Promise<void> {
+/** `opened`: called once the node has answered (it is subscribed: no later event is missed). */
+export async function followEvents (node: MeshNode, onState: (event: StateEvent) => void, signal: AbortSignal, states?: string[], opened?: () => void): Promise<void> {
   const res = await fetch(`${node.url}/v1/events${states === undefined ? '' : `?states=${states.join(',')}`}`, { headers: { authorization: `Bearer ${node.token}` }, signal })
+  opened?.()
   try {
     for await (const block of sseBlocks(res.body as ReadableStream<Uint8Array>)) {
       if (!block.startsWith('event: state\n')) continue
