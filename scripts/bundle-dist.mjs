@@ -22,6 +22,8 @@ const ENTRIES = ['dist/node/cli/main.js', 'dist/workers/worker-main.js']
 const OUT_DIR = join(root, 'dist', 'bundle')
 /** ES-module packages that must stay files of their own (they load binaries and assets next to themselves). */
 const ALWAYS_EXTERNAL = new Set(['node-llama-cpp', 'zeromq', 'classic-level', 'typescript', 'tsx'])
+/** CommonJS packages bundled all the same: ~200 files each (tap-parser's YAML), none read beside themselves. */
+const ALWAYS_BUNDLED = new Set(['yaml', 'yaml-types'])
 
 let esbuild
 try {
@@ -54,7 +56,7 @@ const externals = {
       if (dir === undefined) return undefined
       // A package kept external must be the same copy from the bundle's folder (not a nested one).
       const sameCopy = packageDir(name, join(root, 'dist')) === dir
-      if (sameCopy && (ALWAYS_EXTERNAL.has(name) || !isEsm(dir))) return { path: args.path, external: true }
+      if (sameCopy && (ALWAYS_EXTERNAL.has(name) || (!isEsm(dir) && !ALWAYS_BUNDLED.has(name)))) return { path: args.path, external: true }
       return undefined
     })
   },
