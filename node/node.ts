@@ -1,7 +1,7 @@
 /**
  * A gryphgen node: data dir, mesh, capability adverts, peer book and HTTP API, with one
- * start/stop lifetime. Start order: files, LevelDB, mesh, adverts, API (so the API answering
- * means the node is ready); stop in reverse. A failed start undoes what it started.
+ * start/stop lifetime. Start order: files, LevelDB, worker processes (loading meanwhile), mesh,
+ * adverts, API; stop in reverse. A failed start undoes what it started.
  */
 import { ClassicLevel } from 'classic-level'
 import type { Config } from './config/schema.js'
@@ -16,7 +16,8 @@ import { AdvertService } from './capabilities/advert-service.js'
 import { PeerBook } from './peer-book.js'
 import { TaskLedger, LedgerSync, CompactionSchedule } from '../ledger/index.js'
 import { compactNow, retentionStatus, taskHistory } from './ledger-view.js'
-import { probeSandbox, type SandboxProbe } from '../sandbox/index.js'
+import type { SandboxProbe } from '../sandbox/index.js'
+import { cachedSandboxProbe, cachedStaticFacts } from './host-cache/index.js'
 import { createWorkerPool, type WorkerPool } from '../workers/index.js'
 import { TaskService } from '../tasks/index.js'
 import { kindRegistry } from './kinds/index.js'
@@ -109,9 +110,25 @@ export class GryphgenNode implements ApiNode {
     this.#abort = new AbortController()
     const { identity, swarmKey, token } = await openDataDir(config.dataDir, VERSION, this.#log)
     const life = this.#life
+    const facts = await cachedStaticFacts({ dataDir: config.dataDir, version: VERSION })
     this.#db = await openDb(dataPath(config.dataDir, 'db'))
     const db = this.#db
     life.defer('db', async () => { await db.close() })
+    const metrics = new NodeMetrics(config.metrics)
+    const { workers } = config
+    this.#workers = createWorkerPool({
+      dataDir: config.dataDir, physicalCores: facts.cpu.physicalCores,
+      endpoint: workers.endpoint,
+      // One model process holds every loaded model; its slots are the context sequences.
+      kinds: { exec: { ...workers.exec, nice: config.priority.taskNice }, model: { ...workers.model ?? { size: 1, slots: config.models.sequences }, nice: config.priority.modelNice } },
+      logger: this.#log,
+    })
+    // Worker processes take a while to load: spawned once the db lock is held (no other node uses this data dir), they load while this process opens the rest.
+    const pool = this.#workers
+    const poolStarted = pool.start({ signal })
+    poolStarted.catch(() => {}) // awaited below; a failure must not go unhandled meanwhile
+    // Stopped after the task service (which aborts its runs first), then drained: up to 10 s.
+    life.defer('workers', async () => { await pool.stop({ deadlineMs: 10_000 }) })
     this.#peerBook = new PeerBook(this.#db)
     const corpusLog = componentLogger(this.#log, 'corpus')
     const store = await CorpusStore.open(this.#db, { logger: corpusLog, signal })
@@ -127,24 +144,8 @@ export class GryphgenNode implements ApiNode {
     this.#corpora = corpora
     signal?.throwIfAborted()
 
-    const metrics = new NodeMetrics(config.metrics)
-    const { workers } = config
-    this.#workers = createWorkerPool({
-      dataDir: config.dataDir,
-      endpoint: workers.endpoint,
-      // One model process holds every loaded model; its slots are the context sequences.
-      kinds: { exec: { ...workers.exec, nice: config.priority.taskNice }, model: { ...workers.model ?? { size: 1, slots: config.models.sequences }, nice: config.priority.modelNice } },
-      logger: this.#log,
-    })
-    // Worker processes take a while to load: the pool starts alongside everything else and
-    // the API answers before they are all ready (GET /v1/node shows them starting).
-    const pool = this.#workers
-    const poolStarted = pool.start({ signal })
-    poolStarted.catch(() => {}) // awaited below; a failure must not go unhandled meanwhile
-    // Stopped after the task service (which aborts its runs first), then drained: up to 10 s.
-    life.defer('workers', async () => { await pool.stop({ deadlineMs: 10_000 }) })
     const [capabilities, invited, remembered] = await Promise.all([
-      CapabilitySource.create({ dataDir: config.dataDir, name: config.name, version: VERSION, labels: this.#labels, resources: config.resources }),
+      CapabilitySource.create({ dataDir: config.dataDir, name: config.name, version: VERSION, labels: this.#labels, resources: config.resources }, facts),
       readBootstrapFile(config.dataDir),
       this.#peerBook.recent({ signal }),
     ])
@@ -180,13 +181,15 @@ export class GryphgenNode implements ApiNode {
       capabilities,
       logger: componentLogger(this.#log, 'adverts'),
     }, config.advert)
-    // The sandbox probe runs commands in it (~0.2 s): advertise once it is known.
-    void probeSandbox({ signal: this.#abort.signal, logger: this.#log }).then(probe => {
+    // The sandbox probe runs commands in it (~1 s of CPU): cached per host, advertised once known.
+    const adopt = (probe: SandboxProbe): void => {
       this.#sandbox = probe
       capabilities.setSandbox({ available: probe.available, isolation: probe.isolation, limits: probe.limits, runtimes: [...probe.runtimes] })
       this.#log.info({ sandbox: probe }, probe.available ? 'sandbox available' : 'sandbox unavailable: this node will not run untrusted code')
       void this.#adverts?.publishNow()
-    }, (err: Error) => { this.#log.warn({ err: err.message }, 'sandbox probe failed; advertising none') })
+    }
+    void cachedSandboxProbe({ dataDir: config.dataDir, version: VERSION, onChange: adopt, logger: this.#log, signal: this.#abort.signal })
+      .then(adopt, (err: Error) => { this.#log.warn({ err: err.message }, 'sandbox probe failed; advertising none') })
     this.#adverts.events.on('peer-seen', (id, addrs) => {
       void this.#peerBook?.remember(id, addrs, Date.now()).catch(() => {})
       void learnAddresses(mesh, id, addrs).catch(() => {})

@@ -16,6 +16,7 @@ import type { Logger } from '../base/index.js'
 import { WORKER_KINDS, type WorkerKind } from '../protocols/index.js'
 import type { KindPlan } from './options.js'
 import { forwardWorkerOutput } from './output.js'
+import { preferBundle } from './entry.js'
 
 export interface SupervisorInit {
   endpoint: string
@@ -60,7 +61,7 @@ export function workerCommand (): { execPath: string, args: string[] } {
     const tsx = pathToFileURL(createRequire(own).resolve('tsx')).href
     return { execPath: process.execPath, args: ['--import', tsx, fileURLToPath(new URL('./worker-main.ts', own))] }
   }
-  return { execPath: process.execPath, args: [fileURLToPath(new URL('./worker-main.js', own))] }
+  return { execPath: process.execPath, args: [fileURLToPath(preferBundle(new URL('./worker-main.js', own), new URL('../bundle/worker-main.js', own), new URL('../.tsbuildinfo', own)))] }
 }
 
 export class WorkerSupervisor {

@@ -28,8 +28,9 @@ export class CapabilitySource {
     this.#declared = { name: init.name, version: init.version, labels: [...init.labels], resources: init.resources, sandbox: null, models: [] }
   }
 
-  static async create (init: CapabilitySourceInit): Promise<CapabilitySource> {
-    return new CapabilitySource(init, await probeStatic())
+  /** `facts`: the static facts when the caller has them (the host cache); else measured now. */
+  static async create (init: CapabilitySourceInit, facts?: StaticFacts): Promise<CapabilitySource> {
+    return new CapabilitySource(init, facts ?? await probeStatic())
   }
 
   /** The facts measured once at start (cores, memory, GPUs), without probing anything. */
