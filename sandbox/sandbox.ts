@@ -93,7 +93,14 @@ export function createSandbox (init: SandboxInit = {}): Sandbox {
       const detected = await untilAborted(host(logger), options.signal, 'sandbox run')
       if (!detected.available) throw new SandboxUnavailableError(`sandbox unavailable: ${detected.reason ?? 'unknown reason'}`)
       const runOptions = { logger, signal: options.signal, onOutput: options.onOutput }
-      return await (warm(detected)?.run(validated, runOptions) ?? runWithHost(detected, validated, runOptions))
+      const warmSandboxes = warm(detected)
+      const warmRun = warmSandboxes?.run(validated, runOptions)
+      if (warmRun != null) return await warmRun
+      try {
+        return await runWithHost(detected, validated, runOptions)
+      } finally {
+        warmSandboxes?.refill() // its uid is free again, where a warm start found none
+      }
     },
     prepared: async (options = {}) => {
       const detected = await untilAborted(host(loggerFor(options)), options.signal, 'sandbox preparation')

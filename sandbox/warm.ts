@@ -42,6 +42,8 @@ export interface WarmPool {
   run: (spec: ValidatedSpec, options: RunOptions) => Promise<SandboxResult> | null
   /** Resolves once every warm sandbox the pool keeps is ready (or the pool gave up). */
   prepared: () => Promise<void>
+  /** Starts warm sandboxes up to the pool's size again (after a cold run released its uid). */
+  refill: () => void
   /** Ends the idle warm sandboxes and stops starting new ones. */
   close: () => Promise<void>
 }
@@ -74,6 +76,7 @@ export function warmPool (host: SandboxHost, size: number, logger: Logger): Warm
   const idle: Warm[] = []
   const starting = new Set<Promise<unknown>>()
   let failures = 0
+  let uidsBusy = false
   let closed = false
 
   const dispose = async (warm: Warm): Promise<void> => {
@@ -119,6 +122,7 @@ export function warmPool (host: SandboxHost, size: number, logger: Logger): Warm
 
   const fill = (): void => {
     while (!closed && failures < MAX_FAILURES && idle.length + starting.size < size) {
+      // Every uid in use is no failure: runs hold them, and the pool fills again after the next run.
       const starting1: Promise<unknown> = start().then(async warm => {
         if (closed || !await warm.ready) {
           if (!closed) failures++
@@ -126,14 +130,16 @@ export function warmPool (host: SandboxHost, size: number, logger: Logger): Warm
           return
         }
         failures = 0
+        uidsBusy = false
         idle.push(warm)
       }).catch((err: unknown) => {
-        failures++
+        uidsBusy = (err as Error).name === 'SandboxBusyError'
+        if (!uidsBusy) failures++
         logger.debug({ err }, 'warm sandbox did not start')
       }).finally(() => {
         starting.delete(starting1)
         if (failures >= MAX_FAILURES) logger.warn('warm sandboxes keep failing: every run starts cold')
-        setImmediate(fill)
+        if (!uidsBusy) setImmediate(fill)
       })
       starting.add(starting1)
     }
@@ -161,6 +167,7 @@ export function warmPool (host: SandboxHost, size: number, logger: Logger): Warm
       return resultOf(run, spec, collector, runLogger)
     } finally {
       await dispose(warm)
+      uidsBusy = false
       setImmediate(fill)
     }
   }
@@ -174,11 +181,16 @@ export function warmPool (host: SandboxHost, size: number, logger: Logger): Warm
       if (warm === undefined) return null
       return runWarm(warm, spec, options)
     },
+    refill: () => {
+      uidsBusy = false
+      fill()
+    },
     prepared: async () => {
       while (!closed && failures < MAX_FAILURES && (starting.size > 0 || idle.length < size)) {
         if (starting.size === 0) fill()
         if (starting.size === 0) return
         await Promise.race(starting)
+        if (uidsBusy) return // no uid free now: runs start cold until one ends
       }
     },
     close: async () => {
