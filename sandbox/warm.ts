@@ -104,7 +104,6 @@ export function warmPool (host: SandboxHost, size: number, logger: Logger): Warm
         files: [], env: DEFAULT_ENV, limits: DEFAULT_LIMITS, command: warmStub(host.tools.shell, fds), collecting: false, uid, inputs, cgroup,
       })
       const launched = launch({ ...launcher, extraFds: inputs.extraFds, devNullFd: inputs.devNullFd, stdinPipe: true, collectPipe: true, extraPipes: 1 })
-      holdOpen(launched, false) // an idle warm sandbox never keeps the node's process alive
       const collect = launched.child.stdio[STDIO.collect] as Readable
       const ready = new Promise<boolean>(resolve => {
         collect.once('data', () => { collect.pause(); resolve(true) })
@@ -131,6 +130,7 @@ export function warmPool (host: SandboxHost, size: number, logger: Logger): Warm
         }
         failures = 0
         uidsBusy = false
+        holdOpen(warm.launched, false) // an idle warm sandbox never keeps the node's process alive
         idle.push(warm)
       }).catch((err: unknown) => {
         uidsBusy = (err as Error).name === 'SandboxBusyError'
