@@ -18,7 +18,7 @@ import type { Readable, Writable } from 'node:stream'
 import type { Logger } from '../base/index.js'
 import { type CgroupSample, type TaskCgroup, TASK_GROUP_PREFIX } from './cgroup.js'
 import type { SandboxHost } from './host.js'
-import { prepareInputs } from './inputs.js'
+import { prepareInputs, type PreparedInputs } from './inputs.js'
 import { claimUid, collectorFor, launchArgs, releaseUid, resultOf, type RunOptions, type SandboxResult } from './run.js'
 import { DEFAULT_ENV, DEFAULT_LIMITS, type ValidatedSpec } from './spec.js'
 import { launch, STDIO, watch, type Launched } from './supervise.js'
@@ -84,7 +84,9 @@ export function warmPool (host: SandboxHost, size: number, logger: Logger): Warm
     if (!warm.launched.exited()) {
       child.stdin?.end() // end of file: the waiting shell exits, and the sandbox with it
       const done = new Promise(resolve => child.once('close', resolve))
-      const timer = setTimeout(() => { try { process.kill(-(child.pid ?? 0), 'SIGKILL') } catch { /* gone */ } }, DISPOSE_GRACE_MS)
+      const timer = setTimeout(() => {
+        if (child.pid !== undefined) try { process.kill(-child.pid, 'SIGKILL') } catch { /* gone */ }
+      }, DISPOSE_GRACE_MS)
       await done
       clearTimeout(timer)
     }
@@ -96,9 +98,10 @@ export function warmPool (host: SandboxHost, size: number, logger: Logger): Warm
     const uid = claimUid(host)
     const owner = uid === null ? null : { uid, gid: uid }
     let cgroup: TaskCgroup | null = null
+    let inputs: PreparedInputs | null = null
     const fds = { stdin: STDIO.firstExtra, collect: STDIO.collect }
-    const inputs = await prepareInputs(host, [], fds.stdin + 1)
     try {
+      inputs = await prepareInputs(host, [], fds.stdin + 1)
       cgroup = await backend.create(`${TASK_GROUP_PREFIX}${process.pid}-w${++warmCounter}`, DEFAULT_LIMITS, host.tools.setpriv === null ? owner : null)
       const launcher = await launchArgs(host, {
         files: [], env: DEFAULT_ENV, limits: DEFAULT_LIMITS, command: warmStub(host.tools.shell, fds), collecting: false, uid, inputs, cgroup,
@@ -115,7 +118,7 @@ export function warmPool (host: SandboxHost, size: number, logger: Logger): Warm
       releaseUid(host, uid)
       throw err
     } finally {
-      inputs.close()
+      inputs?.close()
     }
   }
 
