@@ -32,6 +32,10 @@ export interface TaskCgroup {
   sample: () => Promise<CgroupSample>
   /** Kills whatever is left, waits for the group to empty and removes it; false if it could not. */
   remove: () => Promise<boolean>
+  /** Sets the memory and pids limits again (a warm sandbox's group, before its run); throws if refused. */
+  setLimits: (limits: SandboxLimits) => void
+  /** Starts the peak memory over from the current usage where the kernel allows it (v1). */
+  resetPeak: () => void
 }
 
 export interface CgroupBackend {
@@ -133,10 +137,15 @@ export function cgroupV1Backend (dirs: ReadonlyMap<string, string>): CgroupBacke
       const groupOf = (controller: string): string => `${dirs.get(controller) ?? ''}/${name}`
       const [memory, pids, cpuacct] = [groupOf('memory'), groupOf('pids'), groupOf('cpuacct')]
       const unique = [...new Set([memory, pids, cpuacct])]
+      // memsw may not be below the memory limit: raising needs it first, lowering after.
+      const setLimits = (next: SandboxLimits): void => {
+        tryWrite(`${memory}/memory.memsw.limit_in_bytes`, String(next.memoryMb * MIB))
+        writeFileSync(`${memory}/memory.limit_in_bytes`, String(next.memoryMb * MIB))
+        tryWrite(`${memory}/memory.memsw.limit_in_bytes`, String(next.memoryMb * MIB))
+        writeFileSync(`${pids}/pids.max`, String(next.pids))
+      }
       await createGroups(unique, () => {
-        writeFileSync(`${memory}/memory.limit_in_bytes`, String(limits.memoryMb * MIB))
-        tryWrite(`${memory}/memory.memsw.limit_in_bytes`, String(limits.memoryMb * MIB))
-        writeFileSync(`${pids}/pids.max`, String(limits.pids))
+        setLimits(limits)
         const shares = runCpuShares()
         // cpu.shares exists where the cpu controller is mounted with cpuacct (the usual layout).
         if (shares !== null) tryWrite(`${cpuacct}/cpu.shares`, String(shares))
@@ -151,6 +160,8 @@ export function cgroupV1Backend (dirs: ReadonlyMap<string, string>): CgroupBacke
           pidsLimitHits: readCount(`${pids}/pids.events`, 'max'),
         }),
         remove: async () => await removeGroups(unique),
+        setLimits,
+        resetPeak: () => { tryWrite(`${memory}/memory.max_usage_in_bytes`, '0') },
       }
     },
   }
@@ -164,10 +175,13 @@ export function cgroupV2Backend (parent: string, joinAsRoot: boolean): CgroupBac
     removeStale: async () => { removeStaleIn([parent]) },
     create: async (name, limits, owner) => {
       const dir = `${parent}/${name}`
+      const setLimits = (next: SandboxLimits): void => {
+        writeFileSync(`${dir}/memory.max`, String(next.memoryMb * MIB))
+        writeFileSync(`${dir}/pids.max`, String(next.pids))
+      }
       await createGroups([dir], () => {
-        writeFileSync(`${dir}/memory.max`, String(limits.memoryMb * MIB))
+        setLimits(limits)
         tryWrite(`${dir}/memory.swap.max`, '0')
-        writeFileSync(`${dir}/pids.max`, String(limits.pids))
         const shares = runCpuShares()
         // cpu.weight (1-10000, default 100) exists where the cpu controller is delegated too.
         if (shares !== null) tryWrite(`${dir}/cpu.weight`, String(Math.max(1, Math.round(shares * 100 / 1024))))
@@ -185,6 +199,9 @@ export function cgroupV2Backend (parent: string, joinAsRoot: boolean): CgroupBac
           pidsLimitHits: readCount(`${dir}/pids.events`, 'max'),
         }),
         remove: async () => await removeGroups([dir], () => { tryWrite(`${dir}/cgroup.kill`, '1') }),
+        setLimits,
+        // memory.peak is reset per open file only (6.12+): a warm run's peak includes its set-up.
+        resetPeak: () => {},
       }
     },
   }

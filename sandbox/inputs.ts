@@ -16,7 +16,7 @@ import type { ValidatedSpec } from './spec.js'
 import { STDIO } from './supervise.js'
 
 export interface PreparedInputs {
-  /** fds to pass from STDIO.firstExtra onwards. */
+  /** fds to pass from `firstFd` onwards. */
   extraFds: number[]
   seccompFd: number
   /** The host's fd (not the child's) of /dev/null, to mask inherited fds with. */
@@ -27,7 +27,8 @@ export interface PreparedInputs {
   close: () => void
 }
 
-export async function prepareInputs (host: Pick<SandboxHost, 'seccompFile' | 'etcFiles'>, files: ValidatedSpec['files']): Promise<PreparedInputs> {
+/** `firstFd`: the child's fd of the first input (later when pipes come before the inputs). */
+export async function prepareInputs (host: Pick<SandboxHost, 'seccompFile' | 'etcFiles'>, files: ValidatedSpec['files'], firstFd: number = STDIO.firstExtra): Promise<PreparedInputs> {
   const opened: number[] = []
   const extraFds: number[] = []
   const close = (): void => {
@@ -41,7 +42,7 @@ export async function prepareInputs (host: Pick<SandboxHost, 'seccompFile' | 'et
     return fd
   }
   /** Opens a file and returns the fd number it will have in the child. */
-  const pass = (path: string): number => STDIO.firstExtra + extraFds.push(openFile(path)) - 1
+  const pass = (path: string): number => firstFd + extraFds.push(openFile(path)) - 1
   let taskDir: string | null = null
   try {
     const devNullFd = openFile('/dev/null')

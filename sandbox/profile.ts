@@ -110,6 +110,15 @@ export interface LauncherInput {
   rlimitMemory: boolean
 }
 
+/**
+ * The rlimits a run gets: CPU seconds (soft one below hard, so SIGXCPU comes first; with a
+ * cgroup one second more, as a backstop to the sampled total) and file size in 512-byte blocks.
+ */
+export function rlimitFigures (limits: SandboxLimits, cgroup: boolean): { cpuSoft: number, cpuHard: number, fileBlocks: number } {
+  const cpuSoft = Math.ceil(limits.cpuMs / 1000) + (cgroup ? 1 : 0)
+  return { cpuSoft, cpuHard: cpuSoft + 1, fileBlocks: limits.fileSizeMb * 2048 }
+}
+
 /** Exit status of the launcher itself failing (cgroup join or rlimits). */
 export const LAUNCHER_FAILED = 125
 
@@ -119,12 +128,12 @@ export const LAUNCHER_FAILED = 125
  */
 export function launcherScript (input: LauncherInput): string {
   const { limits } = input
-  const cpuSeconds = Math.ceil(limits.cpuMs / 1000) + (input.procsFiles.length > 0 ? 1 : 0)
+  const { cpuSoft, cpuHard, fileBlocks } = rlimitFigures(limits, input.procsFiles.length > 0)
   const ulimits = [
     'ulimit -c 0',
-    `ulimit -S -t ${cpuSeconds}`,
-    `ulimit -H -t ${cpuSeconds + 1}`,
-    `ulimit -f ${limits.fileSizeMb * 2048}`, // 512-byte blocks
+    `ulimit -S -t ${cpuSoft}`,
+    `ulimit -H -t ${cpuHard}`,
+    `ulimit -f ${fileBlocks}`,
     'ulimit -n 4096',
   ]
   if (input.nproc !== null) ulimits.push(`ulimit -p ${input.nproc}`)

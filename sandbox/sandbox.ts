@@ -10,6 +10,7 @@ import { SandboxUnavailableError } from './errors.js'
 import { detectHost, SANDBOX_TYPESCRIPT, type LimitsBackendName, type SandboxHost, type ToolCandidates } from './host.js'
 import { runWithHost, type SandboxResult } from './run.js'
 import { validateSpec, type SandboxSpec } from './spec.js'
+import { warmPool, type WarmPool } from './warm.js'
 
 export interface SandboxProbe {
   available: boolean
@@ -37,11 +38,17 @@ export interface SandboxInit {
   limits?: 'auto' | 'rlimit'
   /** Where to look for bwrap, tini, sh, tar, setpriv (tests point these elsewhere). */
   tools?: ToolCandidates
+  /** Warm sandboxes kept ready for runs that fit the default profile (warm.ts); 0: every run starts cold. Default 1. */
+  warm?: number
 }
 
 export interface Sandbox {
   probe: (options?: SandboxCallOptions) => Promise<SandboxProbe>
   run: (spec: SandboxSpec, options?: SandboxCallOptions) => Promise<SandboxResult>
+  /** Starts the warm sandboxes (else made at the first run) and resolves once they are ready. */
+  prepared: (options?: SandboxCallOptions) => Promise<void>
+  /** Ends the idle warm sandboxes; later runs start cold. */
+  close: () => Promise<void>
 }
 
 const RUNTIME_CHECKS: ReadonlyArray<{ name: string, command: string[] }> = [
@@ -58,10 +65,20 @@ const componentLogger = (logger: Logger | undefined): Logger =>
 export function createSandbox (init: SandboxInit = {}): Sandbox {
   let hostPromise: Promise<SandboxHost> | null = null
   let probePromise: Promise<SandboxProbe> | null = null
+  let pool: WarmPool | null = null
+  let closed = false
   const host = async (logger: Logger): Promise<SandboxHost> => {
     hostPromise ??= detectHost({ logger, limits: init.limits, tools: init.tools })
       .then(async detected => await provenHost(detected, logger))
     return await hostPromise
+  }
+  // Made at the first run, not at the probe: a process that only probes (the node itself)
+  // keeps no warm sandbox.
+  let poolMade = false
+  const warm = (detected: SandboxHost): WarmPool | null => {
+    if (!poolMade && !closed) pool = warmPool(detected, init.warm ?? 1, componentLogger(init.logger))
+    poolMade = true
+    return pool
   }
   const loggerFor = (options: SandboxCallOptions): Logger => componentLogger(options.logger ?? init.logger)
   return {
@@ -75,7 +92,23 @@ export function createSandbox (init: SandboxInit = {}): Sandbox {
       const logger = loggerFor(options)
       const detected = await untilAborted(host(logger), options.signal, 'sandbox run')
       if (!detected.available) throw new SandboxUnavailableError(`sandbox unavailable: ${detected.reason ?? 'unknown reason'}`)
-      return await runWithHost(detected, validated, { logger, signal: options.signal, onOutput: options.onOutput })
+      const runOptions = { logger, signal: options.signal, onOutput: options.onOutput }
+      const warmSandboxes = warm(detected)
+      const warmRun = warmSandboxes?.run(validated, runOptions)
+      if (warmRun != null) return await warmRun
+      try {
+        return await runWithHost(detected, validated, runOptions)
+      } finally {
+        warmSandboxes?.refill() // its uid is free again, where a warm start found none
+      }
+    },
+    prepared: async (options = {}) => {
+      const detected = await untilAborted(host(loggerFor(options)), options.signal, 'sandbox preparation')
+      if (detected.available) await untilAborted(warm(detected)?.prepared() ?? Promise.resolve(), options.signal, 'sandbox preparation')
+    },
+    close: async () => {
+      closed = true
+      await pool?.close()
     },
   }
 }

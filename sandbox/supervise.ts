@@ -6,8 +6,8 @@
  * whole pid namespace with it and lets bubblewrap reap it; the launcher's process group is
  * killed as well if bubblewrap has not gone within half a second.
  */
-import { spawn, type StdioOptions } from 'node:child_process'
-import type { Readable } from 'node:stream'
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
+import type { Readable, Writable } from 'node:stream'
 import type { CgroupSample, TaskCgroup } from './cgroup.js'
 import type { FileCollector } from './collect.js'
 import { limitInSample, type LimitHit } from './outcome.js'
@@ -35,6 +35,8 @@ export interface SuperviseInput {
   signal?: AbortSignal
   /** Each chunk of output as it arrives (the whole output is still returned at the end). */
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void
+  /** Where the stdin goes, when not the child's fd 0 (a warm sandbox's stdin channel). */
+  stdinStream?: Writable | null
 }
 
 export interface Supervised {
@@ -75,16 +77,38 @@ const tryKill = (pid: number): void => {
   try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ }
 }
 
-export async function supervise (input: SuperviseInput): Promise<Supervised> {
+/** What starting the launcher needs; the rest of SuperviseInput is only needed once the run is watched. */
+export type LaunchInput = Pick<SuperviseInput, 'shell' | 'script' | 'args' | 'owner' | 'extraFds' | 'devNullFd'> & {
+  /** Whether the child's stdin and collect fd are pipes (a warm sandbox always has both). */
+  stdinPipe: boolean
+  collectPipe: boolean
+  /** Pipes from STDIO.firstExtra on, before the extra fds (a warm sandbox's stdin channel: sh only knows fds 0-9). */
+  extraPipes?: number
+}
+
+/** A started launcher: the sandbox's pid 1 becomes known from bubblewrap's status, the exit is tracked. */
+export interface Launched {
+  readonly child: ChildProcess
+  /** The host pid of the sandbox's pid 1, once bubblewrap has reported it. */
+  childPid: () => number | null
+  onChildPid: (listener: (pid: number) => void) => void
+  exited: () => boolean
+  /** performance.now() when the launch began. */
+  readonly startedAt: number
+}
+
+/** Spawns the launcher (sh -c SCRIPT) with the sandbox's fds; every other fd the node holds is masked. */
+export function launch (input: LaunchInput): Launched {
   const stdio: StdioOptions = [
-    input.stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe',
-    input.collector === null ? 'ignore' : 'pipe', 'pipe', ...input.extraFds,
+    input.stdinPipe ? 'pipe' : 'ignore', 'pipe', 'pipe',
+    input.collectPipe ? 'pipe' : 'ignore', 'pipe',
+    ...Array.from({ length: input.extraPipes ?? 0 }, () => 'pipe' as const), ...input.extraFds,
   ]
   for (const fd of openFdsFrom(stdio.length)) {
     while (stdio.length < fd) stdio.push('ignore')
     stdio.push(input.devNullFd)
   }
-  const started = performance.now()
+  const startedAt = performance.now()
   const child = spawn(input.shell, ['-c', input.script, 'sh', ...input.args], {
     detached: true,
     cwd: '/',
@@ -92,11 +116,39 @@ export async function supervise (input: SuperviseInput): Promise<Supervised> {
     stdio,
     ...(input.owner ?? {}),
   })
+  let pid: number | null = null
+  let exited = false
+  const listeners: Array<(pid: number) => void> = []
+  child.once('exit', () => { exited = true })
+  child.once('error', () => { exited = true })
+  readStatus(child.stdio[STDIO.status] as Readable | null, found => {
+    pid = found
+    for (const listener of listeners) listener(found)
+  })
+  return {
+    child,
+    startedAt,
+    childPid: () => pid,
+    onChildPid: listener => { listeners.push(listener) },
+    exited: () => exited,
+  }
+}
+
+export async function supervise (input: SuperviseInput): Promise<Supervised> {
+  const launched = launch({ ...input, stdinPipe: input.stdin !== null, collectPipe: input.collector !== null })
+  return await watch(launched, input, launched.startedAt)
+}
+
+/**
+ * Watches a launched sandbox until it ends (see the header); `startedAt` is when the run began
+ * (a warm sandbox's run begins when its request is sent, long after the launch).
+ */
+export async function watch (launched: Launched, input: Omit<SuperviseInput, keyof LaunchInput>, startedAt: number): Promise<Supervised> {
+  const { child } = launched
   const out = new Capture(input.limits.outputBytes)
   const err = new Capture(input.limits.outputBytes)
   let killedFor: Supervised['killedFor'] = null
-  let childPid: number | null = null
-  let exited = false
+  let exited = launched.exited()
   let sample: CgroupSample | null = null
   const timers: NodeJS.Timeout[] = []
 
@@ -107,23 +159,24 @@ export async function supervise (input: SuperviseInput): Promise<Supervised> {
   const kill = (reason: LimitHit | 'abort'): void => {
     if (killedFor !== null || exited) return
     killedFor = reason
-    if (childPid !== null) tryKill(childPid)
+    const pid = launched.childPid()
+    if (pid !== null) tryKill(pid)
     timers.push(setTimeout(killGroup, FALLBACK_KILL_MS))
   }
-  const onChildPid = (pid: number): void => {
-    childPid = pid
-    if (killedFor !== null && !exited) tryKill(pid)
-  }
+  launched.onChildPid(pid => { if (killedFor !== null && !exited) tryKill(pid) })
 
   child.stdout?.on('data', (chunk: Buffer) => { input.onOutput?.('stdout', chunk); if (!out.add(chunk)) kill('output') })
   child.stderr?.on('data', (chunk: Buffer) => { input.onOutput?.('stderr', chunk); if (!err.add(chunk)) kill('output') })
-  readStatus(child.stdio[STDIO.status] as Readable | null, onChildPid)
   const tar = child.stdio[STDIO.collect] as Readable | null
-  tar?.on('data', (chunk: Buffer) => input.collector?.write(chunk))
-  tar?.on('end', () => input.collector?.end())
-  if (child.stdin !== null) {
-    child.stdin.on('error', () => { /* the command need not read its stdin */ })
-    child.stdin.end(input.stdin ?? '')
+  if (input.collector !== null) {
+    tar?.on('data', (chunk: Buffer) => input.collector?.write(chunk))
+    tar?.on('end', () => input.collector?.end())
+  }
+  tar?.resume() // a warm sandbox's was paused after its ready byte
+  const stdin = input.stdinStream === undefined ? child.stdin : input.stdinStream
+  if (stdin !== null) {
+    stdin.on('error', () => { /* the command need not read its stdin */ })
+    stdin.end(input.stdin ?? '')
   }
 
   timers.push(setTimeout(() => kill('wall'), input.limits.wallMs))
@@ -146,12 +199,14 @@ export async function supervise (input: SuperviseInput): Promise<Supervised> {
 
   try {
     const { code, signal } = await new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve, reject) => {
-      child.once('error', reject)
-      child.once('exit', () => {
+      const onExit = (): void => {
         exited = true
         // Everything in the sandbox is gone with its pid 1; a stream still open is not ours to wait for.
         timers.push(setTimeout(() => { for (const stream of child.stdio) stream?.destroy() }, CLOSE_GRACE_MS))
-      })
+      }
+      if (child.exitCode !== null || child.signalCode !== null) onExit()
+      else child.once('exit', onExit)
+      child.once('error', reject)
       child.once('close', (code, signal) => { resolve({ code, signal }) })
     })
     if (cgroup !== null) sample = await cgroup.sample().catch(() => sample)
@@ -159,13 +214,13 @@ export async function supervise (input: SuperviseInput): Promise<Supervised> {
       code,
       signal,
       killedFor,
-      started: childPid !== null,
+      started: launched.childPid() !== null,
       stdout: Buffer.concat(out.parts),
       stderr: Buffer.concat(err.parts),
       stdoutTruncated: out.truncated,
       stderrTruncated: err.truncated,
       sample,
-      wallMs: performance.now() - started,
+      wallMs: performance.now() - startedAt,
     }
   } finally {
     for (const timer of timers) clearTimeout(timer)
