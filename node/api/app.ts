@@ -58,6 +58,10 @@ export function buildApp (init: AppInit): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: init.bodyLimit ?? 1024 * 1024,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+    // fastify fails a start whose plugins take over 10 s to load; on a node whose cores are
+    // busy with tasks, swagger-ui's did (a node that then never starts). A minute still ends
+    // a start that is truly stuck.
+    pluginTimeout: 60_000,
   })
   installErrorHandling(app)
   const limits = { ...DEFAULT_API_LIMITS, ...init.limits }
