@@ -75,16 +75,22 @@ export function wasmStreamXor (): StreamXorFactory {
   }
 }
 
-let chosen: { implementation: StreamXorImplementation, factory: StreamXorFactory } | undefined
+export interface ChosenStreamXor { implementation: StreamXorImplementation, factory: StreamXorFactory }
 
-/** The native cipher when it loads, else the WASM one (warned once per process). */
-export function pnetStreamXor (log?: Logger): { implementation: StreamXorImplementation, factory: StreamXorFactory } {
-  if (chosen !== undefined) return chosen
+/** The native cipher when `loadNative` succeeds, else the WASM one, with one warning. */
+export function chooseStreamXor (log: Logger | undefined, loadNative: () => StreamXorFactory = nativeStreamXor): ChosenStreamXor {
   try {
-    chosen = { implementation: 'native', factory: nativeStreamXor() }
+    return { implementation: 'native', factory: loadNative() }
   } catch (err) {
     log?.warn({ err }, 'sodium-native did not load: pnet falls back to the WASM XSalsa20 (about 10x slower; model transfers will be slow)')
-    chosen = { implementation: 'wasm', factory: wasmStreamXor() }
+    return { implementation: 'wasm', factory: wasmStreamXor() }
   }
+}
+
+let chosen: ChosenStreamXor | undefined
+
+/** The process's choice, made (and warned about) once. */
+export function pnetStreamXor (log?: Logger): ChosenStreamXor {
+  chosen ??= chooseStreamXor(log)
   return chosen
 }

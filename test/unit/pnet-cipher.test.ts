@@ -8,9 +8,10 @@ import { randomBytes } from 'node:crypto'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import { preSharedKey } from '@libp2p/pnet'
 import type { MessageStream } from '@libp2p/interface'
-import { nativeStreamXor, pnetStreamXor, wasmStreamXor, type StreamXorFactory } from '../../node/mesh/pnet-cipher.js'
+import { chooseStreamXor, nativeStreamXor, pnetStreamXor, wasmStreamXor, type StreamXorFactory } from '../../node/mesh/pnet-cipher.js'
 import { pnetProtector } from '../../node/mesh/pnet-protector.js'
 import { newSwarmKeyHex, swarmKeyBytes } from '../../node/datadir/index.js'
+import type { Logger } from '../../base/index.js'
 
 /** A seeded linear congruential generator, so a failing chunking can be replayed. */
 function seeded (seed: number): () => number {
@@ -54,6 +55,19 @@ function chunking (total: number, random: () => number, max: number): number[] {
 describe('pnet cipher', () => {
   test('the native module loads here and is the one chosen', () => {
     expect(pnetStreamXor().implementation).toBe('native')
+  })
+
+  test('when the native module cannot load, the WASM cipher is used (same keystream) and one warning logged', () => {
+    const warnings: unknown[] = []
+    const log = { warn: (...args: unknown[]) => { warnings.push(args) } } as unknown as Logger
+    const chosen = chooseStreamXor(log, () => { throw new Error('no prebuilt binary for this platform') })
+    expect(chosen.implementation).toBe('wasm')
+    expect(warnings).toHaveLength(1)
+    const key = randomBytes(32)
+    const nonce = randomBytes(24)
+    const plain = randomBytes(5000)
+    const sizes = [1000, 4000]
+    expect(Buffer.from(encrypt(chosen.factory, nonce, key, plain, sizes, false)).equals(Buffer.from(encrypt(nativeStreamXor(), nonce, key, plain, sizes, false)))).toBe(true)
   })
 
   test.each([1, 2, 3, 4, 5, 6])('native and WASM XSalsa20 give the same bytes over random chunkings (seed %i)', (seed) => {
