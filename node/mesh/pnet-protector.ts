@@ -51,9 +51,15 @@ class BoxedConnection extends AbstractMultiaddrConnection {
       else for (const chunk of data) decrypt(chunk)
     })
     init.maConn.addEventListener('drain', () => { this.onMuxerDrain() })
+    let finalized = false
     init.maConn.addEventListener('close', (evt) => {
-      inbound.final()
-      init.outbound.final()
+      // Once only: the WASM fallback frees its slot on final, and a second free would hand
+      // one slot to two later ciphers.
+      if (!finalized) {
+        finalized = true
+        inbound.final()
+        init.outbound.final()
+      }
       if (evt.error == null) this.onTransportClosed()
       else if (evt.local) this.abort(evt.error)
       else this.onRemoteReset()
