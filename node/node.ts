@@ -151,7 +151,7 @@ export class GryphgenNode implements ApiNode {
     ])
     const bootstrap = [...new Set([...config.bootstrap, ...invited, ...remembered])]
     // Known peers (bootstrap, peer book) get past the inbound limits that keep abusers out.
-    const mesh = await createMesh({ privateKey: identity.key, swarmKey, listen: config.listen, mdns: config.mdns, known: bootstrap, metrics: await metrics.libp2pMetrics() })
+    const mesh = await createMesh({ privateKey: identity.key, swarmKey, listen: config.listen, mdns: config.mdns, known: bootstrap, metrics: await metrics.libp2pMetrics(), log: this.#log })
     this.#mesh = mesh
     life.defer('mesh', async () => { await mesh.stop() })
     this.#capabilities = capabilities

@@ -12,14 +12,13 @@ import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { kadDHT, removePublicAddressesMapper, type KadDHT } from '@libp2p/kad-dht'
-import { preSharedKey } from '@libp2p/pnet'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { ComponentLogger, Metrics, PeerDiscovery, PrivateKey } from '@libp2p/interface'
-import { AddressInUseError } from '../../base/index.js'
-import { swarmKeyBytes, type SwarmKeyHex } from '../datadir/swarm-key.js'
+import { AddressInUseError, type Logger } from '../../base/index.js'
+import type { SwarmKeyHex } from '../datadir/swarm-key.js'
 import { ADVERT_TOPIC, LEDGER_TOPIC, LEASE_TOPIC } from '../../protocols/index.js'
-import { primePnetCipher } from './pnet-cipher.js'
+import { pnetProtector } from './pnet-protector.js'
 import { allowList, connectionLimits, MAX_PENDING_PER_IP, pendingPerIpGater, PNET_HANDSHAKE_MS, withHandshakeDeadline } from './admission.js'
 
 export const DHT_PROTOCOL = '/gryphgen/kad/1.0.0'
@@ -33,6 +32,8 @@ export interface MeshInit {
   metrics?: (components: { logger: ComponentLogger }) => Metrics
   /** Known mesh peers' addresses (bootstrap, peer book): their IPs bypass the inbound limits. */
   known?: readonly string[]
+  /** Warns once when pnet's native cipher cannot load. */
+  log?: Logger
 }
 
 // eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- libp2p needs an index signature
@@ -71,7 +72,6 @@ const topicScore = {
 }
 
 export async function createMesh (init: MeshInit): Promise<Mesh> {
-  primePnetCipher()
   const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
   if (init.mdns) {
     // Loaded only when wanted: mDNS multicasts on every non-loopback interface.
@@ -84,7 +84,7 @@ export async function createMesh (init: MeshInit): Promise<Mesh> {
     ...(init.metrics === undefined ? {} : { metrics: init.metrics }),
     addresses: { listen: [...init.listen] },
     transports: [tcp()],
-    connectionProtector: withHandshakeDeadline(preSharedKey({ psk: swarmKeyBytes(init.swarmKey) }), PNET_HANDSHAKE_MS),
+    connectionProtector: withHandshakeDeadline(pnetProtector({ swarmKey: init.swarmKey, ...(init.log === undefined ? {} : { log: init.log }) }), PNET_HANDSHAKE_MS),
     connectionManager: connectionLimits(allowList(init.known ?? [])),
     connectionGater: pendingPerIpGater({ maxPerIp: MAX_PENDING_PER_IP, allowed: init.known ?? [] }),
     connectionEncrypters: [noise()],
