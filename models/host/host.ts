@@ -101,14 +101,27 @@ export class ModelHost {
     return this.#status()
   }
 
-  /** Aborts every request, unloads every model and frees llama.cpp. */
+  /**
+   * Aborts every request, unloads every model and frees llama.cpp. Bounded: llama.cpp's own
+   * dispose once hung past 2 minutes in a test run (node-llama-cpp 3.21.1, cause not found);
+   * after `DISPOSE_MS` the host logs it and returns, leaving the rest to the process's exit
+   * (a model worker exits after this; nothing of the node's state lives in llama.cpp).
+   */
   async dispose (): Promise<void> {
     if (this.#stop.signal.aborted) return
     this.#stop.abort(new AbortedError('the model host stopped'))
-    await this.#loader.settled()
-    await this.#memory.unloadAll()
-    const runtime = await this.#runtime?.catch(() => undefined)
-    await runtime?.llama.dispose()
+    const deadline = AbortSignal.timeout(DISPOSE_MS)
+    try {
+      await abortable((async () => {
+        await this.#loader.settled()
+        await this.#memory.unloadAll()
+        const runtime = await this.#runtime?.catch(() => undefined)
+        await runtime?.llama.dispose()
+      })(), deadline)
+    } catch (err) {
+      if (!deadline.aborted) throw err
+      this.#log.error({ afterMs: DISPOSE_MS }, 'llama.cpp did not free its models in time; leaving them to the process exit')
+    }
   }
 
   async [Symbol.asyncDispose] (): Promise<void> { await this.dispose() }
@@ -165,4 +178,6 @@ async function jsonGrammar (runtime: LlamaRuntime, schema: Record<string, unknow
   }
 }
 
+/** How long `dispose` waits for llama.cpp to free everything (see there). */
+const DISPOSE_MS = 30_000
 const ms = (value: number): number => Math.max(0, Math.round(value * 10) / 10)
