@@ -75,7 +75,11 @@ describe('build on a mesh', () => {
     expect([b.peerId, c.peerId]).toContain(coordinator)
 
     // The steps are tasks of their own, auctioned by the coordinator: on the model node or a sandbox node.
-    const steps = (await c.tasks.list({ limit: 200 })).filter(t => t.submittedAt >= view.submittedAt && t.id !== id)
+    // As c sees them once the ledger entries of their awards have reached it (they are the
+    // coordinator's and the runners' entries: on a busy machine they may land after the job's end).
+    const stepsNow = async (): Promise<TaskViewT[]> => (await c.tasks.list({ limit: 200 })).filter(t => t.submittedAt >= view.submittedAt && t.id !== id)
+    let steps = await stepsNow()
+    await waitFor(async () => (steps = await stepsNow()).every(t => t.attempts.length > 0), 60_000, 200).catch(() => undefined)
     const ranOn = (kind: string): string[] => steps.filter(t => t.kind === kind).map(t => t.attempts.at(-1)?.node ?? '')
     expect(ranOn('generate').length).toBeGreaterThanOrEqual(2)
     expect(new Set(ranOn('generate'))).toEqual(new Set([a.peerId]))
