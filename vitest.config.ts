@@ -21,7 +21,7 @@ export default defineConfig({
       { extends: true, test: { name: 'pure', include: PURE, isolate: false } },
       { extends: true, test: { name: 'nodes', include: ['test/**/*.test.ts'], exclude: PURE } },
     ],
-    setupFiles: ['./base/polyfill.ts'],
+    setupFiles: ['./base/polyfill.ts', './test/cpu-account.ts'],
     globalSetup: ['./test/global-setup.ts'],
     pool: 'forks',
     // Safety nets, not assertions: a busy machine must pass (waits are on conditions; timing
