@@ -1,20 +1,26 @@
 /**
- * Worker protocol (version 1): the messages between a node's worker broker (ZeroMQ ROUTER) and
- * its worker processes (DEALER), one JSON frame each, one schema each, checked on receipt in
- * both directions. The version is settled once, in HELLO; later messages carry none.
+ * Worker protocol (version 2): the messages between a node's worker broker (ZeroMQ ROUTER) and
+ * its worker processes (DEALER), one schema each, checked on receipt in both directions. A
+ * frame holds one message (a JSON object) or a batch of them (a JSON array of 1 to
+ * WORKER_FRAME_MAX_MESSAGES objects, in the order they were sent): at many tasks in flight,
+ * one frame per message cost more in ZeroMQ and in parsing than the messages themselves
+ * (version 1 sent one object per frame). The version is settled once, in HELLO; later
+ * messages carry none.
  *
  * worker -> broker: hello, ready, result, progress, log, heartbeat
  * broker -> worker: welcome, task, cancel, bye
  *
- * A frame that is not one UTF-8 JSON object matching its schema, or that exceeds the size
- * limit, is an InvalidMessageError: never interpreted, never trusted.
+ * A frame that is not UTF-8 JSON, holds anything but messages matching their schemas, or that
+ * exceeds the size limit, is an InvalidMessageError as a whole: never interpreted, never trusted.
  */
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import { InvalidMessageError } from '../base/index.js'
 import { parseJsonBytes } from './json.js'
 
-export const WORKER_PROTOCOL_VERSION = 1
+export const WORKER_PROTOCOL_VERSION = 2
+/** Messages in one batch frame, at most. */
+export const WORKER_FRAME_MAX_MESSAGES = 256
 export const WORKER_KINDS = ['exec', 'model'] as const
 export type WorkerKind = typeof WORKER_KINDS[number]
 /** Default bound on one frame; a sandbox result (2 x outputBytes + collected files) must fit. */
@@ -118,26 +124,40 @@ export function encodeWorkerMessage (message: WorkerMessage | BrokerMessage): st
   return JSON.stringify(message)
 }
 
-function decode<T> (frame: Uint8Array, validators: Record<string, Validator>, maxBytes: number): T {
-  if (frame.byteLength > maxBytes) throw new InvalidMessageError(`worker frame of ${frame.byteLength} bytes exceeds ${maxBytes}`)
-  const parsed = parseJsonBytes(frame, 'worker frame')
-  const type = (parsed as { t?: unknown } | null)?.t
-  const validator = typeof type === 'string' && Object.hasOwn(validators, type) ? validators[type] : undefined
-  if (validator === undefined) throw new InvalidMessageError('worker frame has no known message type')
-  if (!validator.Check(parsed)) {
-    const first = validator.Errors(parsed)[0]
-    throw new InvalidMessageError(`worker ${type} message fails schema at ${first?.instancePath ?? ''}: ${first?.message ?? 'invalid'}`)
-  }
-  return parsed as T
+/** One frame of messages already encoded by encodeWorkerMessage (1 to WORKER_FRAME_MAX_MESSAGES). */
+export function encodeWorkerBatch (encoded: readonly string[]): string {
+  return encoded.length === 1 ? encoded[0] : `[${encoded.join(',')}]`
 }
 
-/** A frame a worker sent to the broker. Throws InvalidMessageError. */
-export function decodeWorkerMessage (frame: Uint8Array, maxBytes = WORKER_MESSAGE_MAX_BYTES): WorkerMessage {
+function check<T> (message: unknown, validators: Record<string, Validator>): T {
+  const type = (message as { t?: unknown } | null)?.t
+  const validator = typeof type === 'string' && Object.hasOwn(validators, type) ? validators[type] : undefined
+  if (validator === undefined) throw new InvalidMessageError('worker frame has no known message type')
+  if (!validator.Check(message)) {
+    const first = validator.Errors(message)[0]
+    throw new InvalidMessageError(`worker ${type} message fails schema at ${first?.instancePath ?? ''}: ${first?.message ?? 'invalid'}`)
+  }
+  return message as T
+}
+
+function decode<T> (frame: Uint8Array, validators: Record<string, Validator>, maxBytes: number): T[] {
+  if (frame.byteLength > maxBytes) throw new InvalidMessageError(`worker frame of ${frame.byteLength} bytes exceeds ${maxBytes}`)
+  const parsed = parseJsonBytes(frame, 'worker frame')
+  if (!Array.isArray(parsed)) return [check<T>(parsed, validators)]
+  if (parsed.length === 0 || parsed.length > WORKER_FRAME_MAX_MESSAGES) {
+    throw new InvalidMessageError(`worker batch of ${parsed.length} messages (1 to ${WORKER_FRAME_MAX_MESSAGES})`)
+  }
+  for (const message of parsed) check<T>(message, validators)
+  return parsed as T[]
+}
+
+/** The messages of a frame a worker sent to the broker, in order. Throws InvalidMessageError. */
+export function decodeWorkerFrame (frame: Uint8Array, maxBytes = WORKER_MESSAGE_MAX_BYTES): WorkerMessage[] {
   return decode<WorkerMessage>(frame, workerValidators, maxBytes)
 }
 
-/** A frame the broker sent to a worker. Throws InvalidMessageError. */
-export function decodeBrokerMessage (frame: Uint8Array, maxBytes = WORKER_MESSAGE_MAX_BYTES): BrokerMessage {
+/** The messages of a frame the broker sent to a worker, in order. Throws InvalidMessageError. */
+export function decodeBrokerFrame (frame: Uint8Array, maxBytes = WORKER_MESSAGE_MAX_BYTES): BrokerMessage[] {
   return decode<BrokerMessage>(frame, brokerValidators, maxBytes)
 }
 

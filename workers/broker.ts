@@ -11,8 +11,8 @@ import { rm } from 'node:fs/promises'
 import { Router } from 'zeromq'
 import type { Logger } from '../base/index.js'
 import {
-  decodeWorkerMessage, encodeWorkerMessage, WORKER_PROTOCOL_VERSION,
-  type BrokerMessage, type WorkerByeReason, type WorkerHello, type WorkerKind, type WorkerLog, type WorkerProgress, type WorkerResult,
+  decodeWorkerFrame, encodeWorkerMessage, WORKER_PROTOCOL_VERSION,
+  type BrokerMessage, type WorkerByeReason, type WorkerHello, type WorkerKind, type WorkerLog, type WorkerMessage, type WorkerProgress, type WorkerResult,
 } from '../protocols/index.js'
 import { FrameSender, MAX_FRAMES_PER_MESSAGE } from './frame-sender.js'
 import { tokensMatch } from './token.js'
@@ -164,12 +164,16 @@ export class Broker {
   }
 
   #receiveFrame (routingId: Buffer, key: string, frame: Buffer): void {
-    let message
+    let messages
     try {
-      message = decodeWorkerMessage(frame, this.#init.maxMessageBytes)
+      messages = decodeWorkerFrame(frame, this.#init.maxMessageBytes)
     } catch (err) {
       return this.#malformed(key, (err as Error).message)
     }
+    for (const message of messages) this.#receiveMessage(routingId, key, message)
+  }
+
+  #receiveMessage (routingId: Buffer, key: string, message: WorkerMessage): void {
     if (message.t === 'hello') return this.#hello(routingId, key, message)
     const entry = this.#byKey.get(key)
     if (entry === undefined) {

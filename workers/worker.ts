@@ -1,7 +1,7 @@
 /**
  * A worker: one DEALER connected to the broker. It says HELLO with its kind and token, waits
  * for WELCOME, says READY with its slots, then runs the tasks it is sent, each with its own
- * AbortController (a CANCEL aborts it), and answers each with exactly one result. It
+ * cancel switch (a CANCEL aborts it; see lazy-abort.ts), and answers each with exactly one result. It
  * heartbeats at the interval the broker chose; a blocked event loop stops the heartbeats and
  * the broker replaces the worker.
  *
@@ -14,12 +14,13 @@ import { randomBytes } from 'node:crypto'
 import { Dealer } from 'zeromq'
 import { AbortedError, silentLogger, type Logger } from '../base/index.js'
 import {
-  decodeBrokerMessage, encodeWorkerMessage, WORKER_MESSAGE_MAX_BYTES, WORKER_PROTOCOL_VERSION,
+  decodeBrokerFrame, encodeWorkerMessage, WORKER_MESSAGE_MAX_BYTES, WORKER_PROTOCOL_VERSION,
   type BrokerMessage, type WorkerKind, type WorkerMessage, type WorkerTask,
 } from '../protocols/index.js'
 import { InvalidTaskDataError, UnsupportedTaskError, WorkerRejectedError } from './errors.js'
 import { FrameSender, MAX_FRAMES_PER_MESSAGE } from './frame-sender.js'
 import { handlerRegistry, releaseKind, type HandlerRegistry, type TaskHandler } from './handlers.js'
+import { LazyAbort } from './lazy-abort.js'
 import { toWireError } from './wire-errors.js'
 
 export interface RunWorkerOptions {
@@ -56,8 +57,10 @@ class WorkerRuntime {
   readonly #maxBytes: number
   readonly #socket: Dealer
   readonly #sender: FrameSender
-  readonly #running = new Map<number, AbortController>()
-  readonly #settling = new Set<Promise<void>>()
+  readonly #running = new Map<number, LazyAbort>()
+  /** Tasks whose handler has not returned yet (running or aborted), and who waits for none. */
+  #settling = 0
+  #drained: Array<() => void> = []
   #joined = false
   /** Increases at every (re)join: results of tasks from an earlier session are not sent. */
   #session = 0
@@ -127,13 +130,20 @@ class WorkerRuntime {
   }
 
   #receiveFrame (frame: Buffer): void {
-    let message: BrokerMessage
+    let messages: BrokerMessage[]
     try {
-      message = decodeBrokerMessage(frame, this.#maxBytes)
+      messages = decodeBrokerFrame(frame, this.#maxBytes)
     } catch (err) {
       this.#log.warn({ err }, 'rejected a malformed frame from the broker')
       return
     }
+    for (const message of messages) {
+      this.#receiveMessage(message)
+      if (this.#rejected !== undefined) return
+    }
+  }
+
+  #receiveMessage (message: BrokerMessage): void {
     switch (message.t) {
       case 'welcome': return this.#welcome(message.heartbeatIntervalMs)
       case 'task': return this.#startTask(message)
@@ -179,39 +189,44 @@ class WorkerRuntime {
 
   #startTask (message: WorkerTask): void {
     if (!this.#joined || this.#running.has(message.task)) return
-    const controller = new AbortController()
-    this.#running.set(message.task, controller)
-    const settled = this.#runTask(message, controller.signal, this.#session).finally(() => {
-      if (this.#running.get(message.task) === controller) this.#running.delete(message.task)
-      this.#settling.delete(settled)
-    })
-    this.#settling.add(settled)
+    const abort = new LazyAbort()
+    this.#running.set(message.task, abort)
+    this.#settling++
+    void this.#runTask(message, abort, this.#session)
   }
 
-  async #runTask (message: WorkerTask, signal: AbortSignal, session: number): Promise<void> {
+  /** Runs one task and sends its one result; never rejects. */
+  async #runTask (message: WorkerTask, abort: LazyAbort, session: number): Promise<void> {
     const { task, type } = message
     const current = (): boolean => session === this.#session && !this.#socket.closed
     const chatter = (frame: WorkerMessage): void => {
-      if (current() && !signal.aborted && this.#sender.pending < CHATTER_MAX_PENDING) this.#send(frame)
+      if (current() && !abort.aborted && this.#sender.pending < CHATTER_MAX_PENDING) this.#send(frame)
     }
-    let frame: string
     try {
-      const handler = this.#handlers.get(type)
-      if (handler === undefined) throw new UnsupportedTaskError(`the ${this.#options.kind} worker kind has no handler for task type '${type}'`)
-      const log = this.#log
-      let logger: Logger | undefined
-      const value = await handler(message.input, {
-        signal,
-        progress: progress => chatter({ ...progress, t: 'progress', task }),
-        log: (level, text, stream) => chatter({ t: 'log', task, level, message: text.slice(0, 16_384), ...(stream === undefined ? {} : { stream }) }),
-        // A child logger costs microseconds; most tasks never log.
-        get logger () { return (logger ??= log.child({ task, type })) },
-      })
-      frame = this.#resultFrame(task, value)
+      let frame: string
+      try {
+        const handler = this.#handlers.get(type)
+        if (handler === undefined) throw new UnsupportedTaskError(`the ${this.#options.kind} worker kind has no handler for task type '${type}'`)
+        const log = this.#log
+        let logger: Logger | undefined
+        const value = await handler(message.input, {
+          get signal () { return abort.signal },
+          progress: progress => chatter({ ...progress, t: 'progress', task }),
+          log: (level, text, stream) => chatter({ t: 'log', task, level, message: text.slice(0, 16_384), ...(stream === undefined ? {} : { stream }) }),
+          // A child logger costs microseconds; most tasks never log.
+          get logger () { return (logger ??= log.child({ task, type })) },
+        })
+        frame = this.#resultFrame(task, value)
+      } catch (err) {
+        frame = encodeWorkerMessage({ t: 'result', task, ok: false, error: toWireError(err) })
+      }
+      if (current()) this.#sender.send(null, frame)
     } catch (err) {
-      frame = encodeWorkerMessage({ t: 'result', task, ok: false, error: toWireError(err) })
+      this.#log.error({ err, task }, 'a task ended without a result frame')
+    } finally {
+      if (this.#running.get(task) === abort) this.#running.delete(task)
+      if (--this.#settling === 0) for (const resolve of this.#drained.splice(0)) resolve()
     }
-    if (current()) this.#sender.send(null, frame)
   }
 
   /** The result as one frame, or an InvalidTaskDataError result when it cannot be one. */
@@ -231,12 +246,12 @@ class WorkerRuntime {
   async #shutdown (): Promise<void> {
     clearTimeout(this.#helloTimer)
     this.#leave()
-    const drain = Promise.allSettled([...this.#settling])
+    const drain = this.#settling === 0 ? undefined : new Promise<void>(resolve => this.#drained.push(resolve))
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<void>(resolve => { timer = setTimeout(resolve, this.#options.drainMs ?? 5000) })
     await Promise.race([drain, deadline])
     clearTimeout(timer)
-    if (this.#settling.size > 0) this.#log.warn({ tasks: this.#settling.size }, 'tasks still running when the worker stopped')
+    if (this.#settling > 0) this.#log.warn({ tasks: this.#settling }, 'tasks still running when the worker stopped')
     await releaseKind(this.#options.kind).catch((err: Error) => { this.#log.warn({ err: err.message }, 'releasing the worker kind failed') })
     this.#sender.clear()
     if (!this.#socket.closed) this.#socket.close()

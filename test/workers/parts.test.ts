@@ -6,8 +6,10 @@ import { PassThrough } from 'node:stream'
 import { once } from 'node:events'
 import { afterAll, describe, expect, test } from 'vitest'
 import { endpointProblems, ipcEndpoint, isLoopbackEndpoint } from '../../workers/endpoint.js'
-import { FrameSender, MAX_FRAMES_PER_MESSAGE } from '../../workers/frame-sender.js'
+import { BATCH_MAX_CHARS, FrameSender } from '../../workers/frame-sender.js'
+import { WORKER_FRAME_MAX_MESSAGES } from '../../protocols/worker.js'
 import { handlerRegistry } from '../../workers/handlers.js'
+import { LazyAbort } from '../../workers/lazy-abort.js'
 import { resolvePoolOptions } from '../../workers/options.js'
 import { forEachLine, parseWorkerLine } from '../../workers/output.js'
 import { TaskTable } from '../../workers/tasks.js'
@@ -120,7 +122,7 @@ describe('worker output', () => {
 })
 
 describe('the frame sender', () => {
-  test('one send at a time, in order, coalescing frames for the same peer', async () => {
+  test('one send at a time; each peer\'s messages in order, batched into frames', async () => {
     const sent: Array<Array<string | Buffer>> = []
     let pending = 0
     const socket = {
@@ -134,16 +136,52 @@ describe('the frame sender', () => {
     const sender = new FrameSender(socket, () => {})
     const a = Buffer.from('a')
     const b = Buffer.from('b')
-    sender.send(a, '1')
-    sender.send(a, '2')
-    sender.send(b, '3')
-    sender.send(a, '4')
-    for (let i = 0; i < MAX_FRAMES_PER_MESSAGE + 1; i++) sender.send(b, `n${i}`)
+    const m = (n: number | string): string => JSON.stringify({ t: 'cancel', task: n })
+    // Adjacent messages alternate peers, as the broker's LRU dispatch makes them.
+    sender.send(a, m(1))
+    sender.send(b, m(2))
+    sender.send(a, m(3))
+    sender.send(Buffer.from('b'), m(4)) // another Buffer for the same peer
+    const long = JSON.stringify({ t: 'cancel', task: 5, pad: 'x'.repeat(BATCH_MAX_CHARS) })
+    sender.send(a, long)
+    sender.send(a, m(6))
+    expect(sender.pending).toBe(7)
     await sender.flushed()
-    expect(sent.slice(0, 3).map(m => m.map(String))).toEqual([['a', '1'], ['a', '2'], ['b', '3']])
-    expect(sent[3].map(String)).toEqual(['a', '4'])
-    expect(sent.slice(4).map(m => m.length)).toEqual([MAX_FRAMES_PER_MESSAGE + 1, 2])
+    const decoded = sent.map(([route, ...frames]) => [String(route), ...frames.map(f => JSON.parse(String(f)) as unknown)])
+    expect(decoded).toEqual([
+      ['a', [{ t: 'cancel', task: 1 }, { t: 'cancel', task: 3 }], JSON.parse(long), { t: 'cancel', task: 6 }],
+      ['b', [{ t: 'cancel', task: 2 }, { t: 'cancel', task: 4 }]],
+    ])
     expect(sender.pending).toBe(0)
+
+    // Over WORKER_FRAME_MAX_MESSAGES: several batch frames, still in order.
+    sent.length = 0
+    for (let i = 1; i <= WORKER_FRAME_MAX_MESSAGES + 2; i++) sender.send(null, m(i))
+    await sender.flushed()
+    expect(sent).toHaveLength(1)
+    const batches = sent[0].map(f => JSON.parse(String(f)) as Array<{ task: number }>)
+    expect(batches.map(f => f.length)).toEqual([WORKER_FRAME_MAX_MESSAGES, 2])
+    expect(batches.flat().map(x => x.task)).toEqual(Array.from({ length: WORKER_FRAME_MAX_MESSAGES + 2 }, (_, i) => i + 1))
+  })
+
+  test('what is queued while a send is pending goes out after it, in order', async () => {
+    const sent: string[][] = []
+    let release: (() => void) | undefined
+    const sender = new FrameSender({
+      send: async message => {
+        sent.push(message.map(String))
+        if (sent.length === 1) await new Promise<void>(resolve => { release = resolve })
+      },
+    }, () => {})
+    sender.send(null, '{"n":1}')
+    await new Promise(resolve => setImmediate(resolve))
+    sender.send(null, '{"n":2}')
+    sender.send(null, '{"n":3}')
+    await new Promise(resolve => setImmediate(resolve))
+    expect(sent).toEqual([['{"n":1}']])
+    release?.()
+    await sender.flushed()
+    expect(sent).toEqual([['{"n":1}'], ['[{"n":2},{"n":3}]']])
   })
 
   test('a failed send is reported and the rest still go', async () => {
@@ -160,6 +198,25 @@ describe('the frame sender', () => {
     await sender.flushed()
     expect(failures).toEqual([['bad', 'EHOSTUNREACH']])
     expect(sent).toEqual(['y'])
+  })
+})
+
+describe('the lazy cancel switch', () => {
+  test('no signal is made until asked for; a cancel before that is not lost', () => {
+    const early = new LazyAbort()
+    const reason = new Error('cancelled')
+    early.abort(reason)
+    early.abort(new Error('second'))
+    expect(early.aborted).toBe(true)
+    expect(early.signal.aborted).toBe(true)
+    expect(early.signal.reason).toBe(reason)
+
+    const late = new LazyAbort()
+    const signal = late.signal
+    expect(signal.aborted).toBe(false)
+    late.abort(reason)
+    expect(signal.aborted).toBe(true)
+    expect(late.signal).toBe(signal)
   })
 })
 

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { Dealer } from 'zeromq'
-import { encodeWorkerMessage, type BrokerMessage } from '../../protocols/worker.js'
+import { decodeBrokerFrame, encodeWorkerMessage, WORKER_PROTOCOL_VERSION, type BrokerMessage } from '../../protocols/worker.js'
 import { runWorker, workerTokenPath, type WorkerPool } from '../../workers/index.js'
 import { cleanUp, startPool, waitUntil } from './helpers.js'
 
@@ -43,7 +43,7 @@ async function drain (socket: Dealer): Promise<BrokerMessage[]> {
   for (let i = 0; i < 10_000; i++) {
     try {
       const frames = await socket.receive()
-      for (const frame of frames) messages.push(JSON.parse(frame.toString()) as BrokerMessage)
+      for (const frame of frames) messages.push(...decodeBrokerFrame(frame))
     } catch {
       return messages
     }
@@ -52,7 +52,7 @@ async function drain (socket: Dealer): Promise<BrokerMessage[]> {
 }
 
 const hello = (withToken: string, kind = 'exec'): string =>
-  encodeWorkerMessage({ t: 'hello', v: 1, kind: kind as 'exec', token: withToken, pid: process.pid, handlers: ['echo'] })
+  encodeWorkerMessage({ t: 'hello', v: WORKER_PROTOCOL_VERSION, kind: kind as 'exec', token: withToken, pid: process.pid, handlers: ['echo'] })
 
 test('a worker with a wrong token cannot join and never receives a task', async () => {
   const intruder = rawDealer()
@@ -67,6 +67,17 @@ test('a worker with a wrong token cannot join and never receives a task', async 
 
   await expect(runWorker({ endpoint, kind: 'exec', token: 'y'.repeat(43), signal: AbortSignal.timeout(10_000) }))
     .rejects.toMatchObject({ name: 'WorkerRejectedError' })
+})
+
+test('a worker of the previous protocol version (one message per frame) is told so and never receives a task', async () => {
+  const old = rawDealer()
+  await old.send(encodeWorkerMessage({ t: 'hello', v: WORKER_PROTOCOL_VERSION - 1, kind: 'exec', token, pid: process.pid, handlers: ['echo'] }))
+  await old.send(encodeWorkerMessage({ t: 'ready', slots: 64 }))
+  await expect(Promise.all(Array.from({ length: 20 }, async (_, i) => await pool.submit('exec', { type: 'echo', input: i })))).resolves.toHaveLength(20)
+  const received = await drain(old)
+  expect(received).toContainEqual({ t: 'bye', reason: 'version' })
+  expect(received.map(m => m.t)).not.toContain('task')
+  expect(received.map(m => m.t)).not.toContain('welcome')
 })
 
 test('malformed frames after a valid HELLO are rejected and counted; the broker serves on', async () => {

@@ -2,7 +2,8 @@
 import { describe, expect, test } from 'vitest'
 import { AbortedError } from '../../base/index.js'
 import {
-  checkSandboxResultValue, decodeBrokerMessage, decodeWorkerMessage, encodeWorkerMessage,
+  checkSandboxResultValue, decodeBrokerFrame, decodeWorkerFrame, encodeWorkerBatch, encodeWorkerMessage,
+  WORKER_FRAME_MAX_MESSAGES, WORKER_PROTOCOL_VERSION,
 } from '../../protocols/worker.js'
 import { InvalidSandboxSpecError } from '../../sandbox/index.js'
 import { TaskFailedError, UnsupportedTaskError, WorkerLostError } from '../../workers/errors.js'
@@ -13,9 +14,9 @@ const TOKEN = 't'.repeat(43)
 
 describe('frames from workers', () => {
   test.each([
-    ['hello', { t: 'hello', v: 1, kind: 'exec', token: TOKEN, pid: 7, handlers: ['sandbox', 'echo'] }],
-    ['hello of a spawned worker', { t: 'hello', v: 1, kind: 'model', token: TOKEN, workerId: 'model-1', pid: 7, handlers: [] }],
-    ['hello of a later version (refused by the broker, not the schema)', { t: 'hello', v: 2, kind: 'exec', token: TOKEN, pid: 7, handlers: [] }],
+    ['hello', { t: 'hello', v: WORKER_PROTOCOL_VERSION, kind: 'exec', token: TOKEN, pid: 7, handlers: ['sandbox', 'echo'] }],
+    ['hello of a spawned worker', { t: 'hello', v: WORKER_PROTOCOL_VERSION, kind: 'model', token: TOKEN, workerId: 'model-1', pid: 7, handlers: [] }],
+    ['hello of a later version (refused by the broker, not the schema)', { t: 'hello', v: WORKER_PROTOCOL_VERSION + 1, kind: 'exec', token: TOKEN, pid: 7, handlers: [] }],
     ['ready', { t: 'ready', slots: 4 }],
     ['result', { t: 'result', task: 1, ok: true, value: { any: ['json'] } }],
     ['null result', { t: 'result', task: 1, ok: true, value: null }],
@@ -24,13 +25,23 @@ describe('frames from workers', () => {
     ['log', { t: 'log', task: 3, level: 'warn', message: 'careful' }],
     ['heartbeat', { t: 'heartbeat', running: 0 }],
   ])('accepts %s', (_name, message) => {
-    expect(decodeWorkerMessage(bytes(message))).toEqual(message)
+    expect(decodeWorkerFrame(bytes(message))).toEqual([message])
+  })
+
+  test('accepts a batch: every message, in order', () => {
+    const messages = [{ t: 'result', task: 1, ok: true, value: 1 }, { t: 'progress', task: 2, stage: 's' }, { t: 'result', task: 2, ok: true, value: [2] }]
+    expect(decodeWorkerFrame(bytes(encodeWorkerBatch(messages.map(m => JSON.stringify(m)))))).toEqual(messages)
+    expect(decodeWorkerFrame(bytes(encodeWorkerBatch([JSON.stringify(messages[0])])))).toEqual([messages[0]])
   })
 
   test.each([
     ['bytes that are not UTF-8', Buffer.from([0xc3, 0x28])],
     ['truncated JSON', bytes('{"t":"ready"')],
-    ['a JSON array', bytes([1, 2])],
+    ['a JSON array of non-messages', bytes([1, 2])],
+    ['an empty batch', bytes([])],
+    ['a batch with one bad message', bytes([{ t: 'heartbeat', running: 0 }, { t: 'heartbeat', running: -1 }])],
+    ['a batch too long', bytes(Array.from({ length: WORKER_FRAME_MAX_MESSAGES + 1 }, () => ({ t: 'heartbeat', running: 0 })))],
+    ['a nested batch', bytes([[{ t: 'heartbeat', running: 0 }]])],
     ['JSON null', bytes('null')],
     ['no type', bytes({ slots: 1 })],
     ['an unknown type', bytes({ t: 'exec', command: 'rm -rf /' })],
@@ -48,11 +59,11 @@ describe('frames from workers', () => {
     ['an extra property', bytes({ t: 'heartbeat', running: 0, also: 1 })],
     ['a long log line', bytes({ t: 'log', task: 1, level: 'info', message: 'x'.repeat(16_385) })],
   ])('refuses %s', (_name, frame) => {
-    expect(() => decodeWorkerMessage(frame)).toThrow(expect.objectContaining({ name: 'InvalidMessageError' }))
+    expect(() => decodeWorkerFrame(frame)).toThrow(expect.objectContaining({ name: 'InvalidMessageError' }))
   })
 
   test('refuses a frame over the size limit before parsing it', () => {
-    expect(() => decodeWorkerMessage(bytes({ t: 'heartbeat', running: 0 }), 10)).toThrow(/exceeds 10/)
+    expect(() => decodeWorkerFrame(bytes({ t: 'heartbeat', running: 0 }), 10)).toThrow(/exceeds 10/)
   })
 })
 
@@ -63,8 +74,8 @@ describe('frames from the broker', () => {
     { t: 'cancel', task: 9 },
     { t: 'bye', reason: 'unauthorized' },
   ])('accepts $t', message => {
-    expect(decodeBrokerMessage(bytes(message))).toEqual(message)
-    expect(decodeBrokerMessage(bytes(encodeWorkerMessage(message as never)))).toEqual(message)
+    expect(decodeBrokerFrame(bytes(message))).toEqual([message])
+    expect(decodeBrokerFrame(bytes(encodeWorkerMessage(message as never)))).toEqual([message])
   })
 
   test.each([
@@ -73,7 +84,7 @@ describe('frames from the broker', () => {
     { t: 'bye', reason: 'because' },
     { t: 'heartbeat', running: 0 },
   ])('refuses %j', message => {
-    expect(() => decodeBrokerMessage(bytes(message))).toThrow(expect.objectContaining({ name: 'InvalidMessageError' }))
+    expect(() => decodeBrokerFrame(bytes(message))).toThrow(expect.objectContaining({ name: 'InvalidMessageError' }))
   })
 })
 
