@@ -2,12 +2,14 @@
  * Keeps this node joined: dials every bootstrap address it is not connected to, quickly and
  * with backoff while it has no peers at all (a bootstrap node that starts later is still
  * found), slowly once it has. Each dial is bounded by a timeout: a peer with another swarm
- * key may hang the handshake instead of refusing it. Also dials peers that mDNS discovers.
+ * key may hang the handshake instead of refusing it. Also dials peers that mDNS discovers, and
+ * closes connections that never identified (identify-watch.ts) so that they are dialled again.
  */
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '../../base/index.js'
 import type { Mesh } from './libp2p.js'
+import { IdentifyWatch, type IdentifyWatchInit } from './identify-watch.js'
 
 export interface BootstrapInit {
   addresses: readonly string[]
@@ -17,6 +19,7 @@ export interface BootstrapInit {
   maxRetryMs?: number
   /** Re-check period once connected. */
   connectedCheckMs?: number
+  identifyWatch?: IdentifyWatchInit
 }
 
 /** While alone, the warning that every bootstrap peer fails is repeated this often. */
@@ -28,7 +31,8 @@ export class BootstrapKeeper {
   readonly #mesh: Mesh
   readonly #log: Logger
   readonly #targets: Array<{ addr: Multiaddr, peerId: string, text: string }>
-  readonly #init: Required<Omit<BootstrapInit, 'addresses'>>
+  readonly #init: Required<Omit<BootstrapInit, 'addresses' | 'identifyWatch'>>
+  readonly #identifyWatch: IdentifyWatch
   readonly #abort = new AbortController()
   readonly lastOutcome = new Map<string, DialOutcome>()
   /** Every address it was given (GET /v1/node shows them; `gryphgen doctor` probes them). */
@@ -42,6 +46,7 @@ export class BootstrapKeeper {
     this.#log = logger
     this.#init = { dialTimeoutMs: 5000, minRetryMs: 250, maxRetryMs: 30_000, connectedCheckMs: 30_000, ...init }
     this.#delay = this.#init.minRetryMs
+    this.#identifyWatch = new IdentifyWatch(mesh, logger, init.identifyWatch)
     this.addresses = [...init.addresses]
     const self = mesh.peerId.toString()
     this.#targets = init.addresses.map(text => {
@@ -51,6 +56,7 @@ export class BootstrapKeeper {
   }
 
   start (): void {
+    this.#identifyWatch.start()
     this.#mesh.addEventListener('peer:discovery', this.#onDiscovery)
     void this.#round()
   }
@@ -58,6 +64,7 @@ export class BootstrapKeeper {
   stop (): void {
     clearTimeout(this.#timer)
     this.#abort.abort()
+    this.#identifyWatch.stop()
     this.#mesh.removeEventListener('peer:discovery', this.#onDiscovery)
   }
 

@@ -91,7 +91,9 @@ export async function createMesh (init: MeshInit): Promise<Mesh> {
     streamMuxers: [yamux()],
     peerDiscovery,
     services: {
-      identify: identify(),
+      // 15 s, not 5: a peer's event loop may stall for seconds on a busy machine, and a failed
+      // identify leaves the connection without gossipsub (identify-watch.ts heals it).
+      identify: identify({ timeout: 15_000 }),
       ping: ping(),
       pubsub: gossipsub({
         allowPublishToZeroTopicPeers: true,
