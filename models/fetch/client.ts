@@ -2,8 +2,8 @@
  * Client side of MODEL_FETCH_PROTOCOL: ask one holder for the rest of one model, from the
  * download's first missing chunk. Nothing the holder sends is trusted: the header is
  * schema-checked, its size must be within `maxBytes` and match what the mesh advertised, its
- * manifest must be the download's (a resumed download keeps the manifest it started with),
- * and each chunk must match its hash before it is written. Any violation is a
+ * manifest must end in the model's digest and agree with the chunks verified so far (a resumed
+ * download keeps them), and each chunk must match its prefix digest before it is written. Any violation is a
  * ModelHolderError and the caller asks another holder; verified chunks stay.
  * Memory: two chunks (one filling while the other is written) plus the stream's bounded read
  * buffer. Credit for the next chunk goes out as soon as one verifies, before its write ends, so
@@ -55,7 +55,8 @@ export async function fetchFromHolder (mesh: ModelFetchMesh, peer: PeerId, parti
       throw new ModelFetchTooLargeError(`model ${partial.digest} is ${header.size} bytes, over this node's limit of ${options.maxBytes} (models.fetchMaxMb)`, { details: { size: header.size, maxBytes: options.maxBytes } })
     }
     if (options.expectedBytes !== undefined && header.size !== options.expectedBytes) throw violation(`announced ${header.size} bytes; the model is ${options.expectedBytes}`)
-    if (!await partial.adopt(header)) throw violation('sent a manifest other than the one this download follows')
+    if (header.prefixes.at(-1) !== partial.digest) throw violation('sent a manifest whose whole-file hash is not the model\'s digest')
+    if (!await partial.adopt(header)) throw violation('sent a manifest that disagrees with the chunks verified so far')
     await lp.write(encodeModelFetchCredit(partial.verifiedChunks + MODEL_FETCH_WINDOW_CHUNKS), { signal })
     const buffers = [Buffer.allocUnsafe(header.chunkBytes), Buffer.allocUnsafe(header.chunkBytes)]
     let chunk = buffers[0]

@@ -4,9 +4,11 @@
  *   `<digest>.manifest.json`  the chunk manifest the download follows (written durably first)
  * Resumable: `open` re-reads the part file, keeps the prefix of whole chunks that match the
  * manifest (a crash may have left a torn or unsynced tail) and cuts the rest, so a fetch goes
- * on from there, from any holder whose manifest is the same. Verified: `append` refuses a chunk
- * that does not match its hash before writing it; `finish` fsyncs the file and checks the whole
- * file's SHA-256 against the model's digest, hashed along the way (one read of each byte).
+ * on from there, from any holder whose manifest agrees with the verified part. Verified, each
+ * byte hashed once: one running SHA-256 over the chunks in order; `append` refuses a chunk
+ * unless the running hash with it (a copy, finalized) is the manifest's prefix digest, before
+ * writing it. The manifest's last prefix is the model's digest (`adopt` takes no other), so the
+ * hash that verified the last chunk is the whole file's; `finish` fsyncs and checks it again.
  * Pipelined: `append` returns once the chunk is verified and its write has started; the write
  * of one chunk overlaps the receipt of the next (at most one write in flight, so the caller may
  * refill a chunk's buffer after the following `append` returned). A failed write surfaces at the
@@ -42,7 +44,7 @@ export class PartialModel {
   static async open (dir: string, digest: string, signal: AbortSignal): Promise<PartialModel> {
     await mkdir(dir, { recursive: true, mode: 0o700 })
     const partial = new PartialModel(dir, digest)
-    partial.#manifest = await readManifest(partial.#manifestPath)
+    partial.#manifest = await readManifest(partial.#manifestPath, digest)
     await (await open(partial.path, 'a', 0o600)).close() // created when missing; positional writes need 'r+'
     const file = await open(partial.path, 'r+')
     partial.#file = file
@@ -55,11 +57,20 @@ export class PartialModel {
   /** Whole chunks received and verified: where the next request starts. */
   get verifiedChunks (): number { return this.#verified }
   get doneBytes (): number { return this.#doneBytes }
-  get complete (): boolean { return this.#manifest !== undefined && this.#verified === this.#manifest.chunks.length }
+  get complete (): boolean { return this.#manifest !== undefined && this.#verified === this.#manifest.prefixes.length }
 
-  /** Takes `manifest` when the download has none yet (durably); false when it has another one. */
+  /**
+   * Follows `manifest` from now on (saved durably first) when it ends in the digest and agrees
+   * with what is verified: the same size and the same prefix digests up to the last verified
+   * chunk (those are facts about bytes on disk). Its later entries may differ from the manifest
+   * followed so far: those were a holder's unverified claims, and a holder whose claim failed
+   * must not lock the honest ones out. False (nothing changes) otherwise.
+   */
   async adopt (manifest: ChunkManifest): Promise<boolean> {
-    if (this.#manifest !== undefined) return sameManifest(this.#manifest, manifest)
+    if (manifest.prefixes.at(-1) !== this.digest) return false
+    const m = this.#manifest
+    if (m !== undefined && !agreesUpTo(m, manifest, this.#verified)) return false
+    if (m !== undefined && agreesUpTo(m, manifest, m.prefixes.length)) return true
     const tmp = `${this.#manifestPath}.${randomBytes(4).toString('hex')}.tmp`
     await writeFile(tmp, JSON.stringify(manifest), { mode: 0o600, flush: true })
     await rename(tmp, this.#manifestPath)
@@ -75,20 +86,20 @@ export class PartialModel {
   }
 
   /**
-   * Starts writing the next chunk if it matches its hash; false (nothing written) when it does
-   * not. Waits for the previous chunk's write first: `chunk` must stay untouched until the
-   * following `append` (or `finish`) returned.
+   * Starts writing the next chunk if it matches its prefix digest; false (nothing written) when
+   * it does not. Waits for the previous chunk's write first: `chunk` must stay untouched until
+   * the following `append` (or `finish`) returned.
    */
   async append (chunk: Uint8Array): Promise<boolean> {
-    const m = this.#manifest
-    if (m === undefined || this.complete || chunk.byteLength !== this.nextChunkBytes()) return false
-    if (createHash('sha256').update(chunk).digest('hex') !== m.chunks[this.#verified]) return false
+    if (this.#manifest === undefined || this.complete || chunk.byteLength !== this.nextChunkBytes()) return false
+    const whole = this.#extend(chunk)
+    if (whole === undefined) return false
     await this.#writing
     const file = this.#open()
     const position = this.#doneBytes
     this.#writing = writeAll(file, chunk, position)
     this.#writing.catch(() => {}) // surfaces at the next append or finish
-    this.#whole.update(chunk)
+    this.#whole = whole
     this.#verified++
     this.#doneBytes += chunk.byteLength
     return true
@@ -128,32 +139,45 @@ export class PartialModel {
     return this.#file
   }
 
+  /** The running hash with `chunk` added when that is the next chunk's prefix digest (the running hash itself is left as it was). */
+  #extend (chunk: Uint8Array): Hash | undefined {
+    const whole = this.#whole.copy().update(chunk)
+    return whole.copy().digest('hex') === this.#manifest?.prefixes[this.#verified] ? whole : undefined
+  }
+
   async #verifyPrefix (signal: AbortSignal): Promise<void> {
     const m = this.#manifest as ChunkManifest
     const buffer = Buffer.allocUnsafe(m.chunkBytes)
-    for (let i = 0; i < m.chunks.length; i++) {
+    for (let i = 0; i < m.prefixes.length; i++) {
       checkAborted(signal, 'resuming a model fetch')
       const want = Math.min(m.chunkBytes, m.size - i * m.chunkBytes)
       const { bytesRead } = await this.#open().read(buffer, 0, want, i * m.chunkBytes)
-      const chunk = buffer.subarray(0, bytesRead)
-      if (bytesRead !== want || createHash('sha256').update(chunk).digest('hex') !== m.chunks[i]) return
-      this.#whole.update(chunk)
+      const whole = bytesRead === want ? this.#extend(buffer.subarray(0, bytesRead)) : undefined
+      if (whole === undefined) return
+      this.#whole = whole
       this.#verified++
       this.#doneBytes += want
     }
   }
 }
 
-function sameManifest (a: ChunkManifest, b: ChunkManifest): boolean {
-  return a.size === b.size && a.chunkBytes === b.chunkBytes && a.chunks.length === b.chunks.length && a.chunks.every((c, i) => c === b.chunks[i])
+/** Same size and chunking, and the same prefix digests for the first `chunks` chunks. */
+function agreesUpTo (a: ChunkManifest, b: ChunkManifest, chunks: number): boolean {
+  if (a.size !== b.size || a.chunkBytes !== b.chunkBytes || a.prefixes.length !== b.prefixes.length) return false
+  for (let i = 0; i < chunks; i++) if (a.prefixes[i] !== b.prefixes[i]) return false
+  return true
 }
 
-/** The saved manifest, or undefined when there is none or it is unreadable (the download then starts over). */
-async function readManifest (path: string): Promise<ChunkManifest | undefined> {
+/**
+ * The saved manifest, or undefined when there is none or it is unreadable (the download then
+ * starts over; so does one saved by 1.0.0, whose manifest had `chunks`, not `prefixes`).
+ */
+async function readManifest (path: string, digest: string): Promise<ChunkManifest | undefined> {
   try {
     const value = JSON.parse(await readFile(path, 'utf8')) as ChunkManifest
-    if (!Number.isSafeInteger(value.size) || !Number.isSafeInteger(value.chunkBytes) || !Array.isArray(value.chunks)) return undefined
-    if (value.chunks.length !== chunkCount(value.size, value.chunkBytes) || !value.chunks.every(c => typeof c === 'string')) return undefined
+    if (!Number.isSafeInteger(value.size) || !Number.isSafeInteger(value.chunkBytes) || !Array.isArray(value.prefixes)) return undefined
+    if (value.prefixes.length !== chunkCount(value.size, value.chunkBytes) || !value.prefixes.every(c => typeof c === 'string')) return undefined
+    if (value.prefixes.at(-1) !== digest) return undefined
     return value
   } catch {
     return undefined

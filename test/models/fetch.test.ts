@@ -81,6 +81,21 @@ describe('model fetch between peers', () => {
     expect(good.server.stats.served).toBe(1)
   })
 
+  test('false manifests: one not ending in the digest is refused before any chunk; one lying about a chunk costs that chunk, and an honest holder finishes', async () => {
+    const { source, honestMesh, honest, c } = await dyingAndHonest()
+    const [falseDigestMesh, falsePrefixMesh] = [await meshes.mesh(), await meshes.mesh()]
+    const falseDigest = await lyingHolder(falseDigestMesh, source.model.path, 'false-digest')
+    const falsePrefix = await lyingHolder(falsePrefixMesh, source.model.path, 'false-prefix-2')
+    await connect(c.mesh, falseDigestMesh)
+    await connect(c.mesh, falsePrefixMesh)
+    const hints = [falseDigestMesh, falsePrefixMesh, honestMesh].map(m => m.peerId.toString())
+    const { model } = await c.fetcher.fetch({ name: 'm', digest: source.model.digest, hints }, { signal: signal() })
+    expect(model.digest).toBe(source.model.digest)
+    expect((await readFile(model.path)).equals(await readFile(source.model.path))).toBe(true)
+    expect([falseDigest.fromChunks, falsePrefix.fromChunks, honest.fromChunks]).toEqual([[0], [0], [2]])
+    expect(c.fetcher.progress()[0].holdersRejected).toBe(2)
+  })
+
   test('a fetch whose source dies mid-stream goes on from the next holder at the first missing chunk', async () => {
     const { source, dyingMesh, honestMesh, dying, honest, c } = await dyingAndHonest()
     const { model } = await c.fetcher.fetch({ name: 'm', digest: source.model.digest, hints: [dyingMesh.peerId.toString(), honestMesh.peerId.toString()] }, { signal: signal() })
