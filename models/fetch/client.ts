@@ -37,9 +37,14 @@ export async function fetchFromHolder (mesh: ModelFetchMesh, peer: PeerId, parti
   const violation = (reason: string, cause?: unknown): ModelHolderError =>
     new ModelHolderError(`holder ${peer.toString()} ${reason}`, { cause, details: { peer: peer.toString(), reason } })
   const stream = await mesh.dialProtocol(peer, MODEL_FETCH_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(options.idleMs)]) })
+  const idle = idleDeadline(options.idleMs)
   try {
     const lp = lpStream(stream, { maxDataLength: Math.max(MODEL_FETCH_HEADER_MAX_BYTES, MODEL_FETCH_FRAME_BYTES), maxBufferSize: 4 * MODEL_FETCH_HEADER_MAX_BYTES })
-    const read = async (): Promise<Uint8ArrayList> => readFrame(lp, AbortSignal.any([signal, AbortSignal.timeout(options.idleMs)]), signal, violation)
+    const frameSignal = AbortSignal.any([signal, idle.signal])
+    const read = async (): Promise<Uint8ArrayList> => {
+      idle.restart()
+      return readFrame(lp, frameSignal, signal, violation)
+    }
     await lp.write(encodeModelFetchRequest({ digest: partial.digest, fromChunk: partial.verifiedChunks }), { signal })
     let header: ModelFetchHeader
     try {
@@ -79,7 +84,16 @@ export async function fetchFromHolder (mesh: ModelFetchMesh, peer: PeerId, parti
   } catch (err) {
     stream.abort(err as Error)
     throw err
+  } finally {
+    idle.stop()
   }
+}
+
+/** One deadline for a stream's waits, restarted before each (a timer pushed back, not two signals a frame). */
+function idleDeadline (ms: number): { signal: AbortSignal, restart: () => void, stop: () => void } {
+  const controller = new AbortController()
+  const timer = setTimeout(() => { controller.abort(new DOMException(`no frame for ${ms} ms`, 'TimeoutError')) }, ms).unref()
+  return { signal: controller.signal, restart: () => { timer.refresh() }, stop: () => { clearTimeout(timer) } }
 }
 
 async function readFrame (lp: LengthPrefixedStream, frameSignal: AbortSignal, signal: AbortSignal, violation: (reason: string, cause?: unknown) => ModelHolderError): Promise<Uint8ArrayList> {

@@ -104,6 +104,20 @@ describe('model fetch between peers', () => {
     expect(honest.fromChunks).toEqual([2])
   })
 
+  test('a holder that stalls mid-transfer is dropped after idleMs without a frame, and the next one goes on from the first missing chunk', async () => {
+    const good = await holder(3)
+    const [stallMesh, honestMesh] = [await meshes.mesh(), await meshes.mesh()]
+    const staller = await lyingHolder(stallMesh, good.model.path, 'stall-after-1-chunk')
+    const honest = await lyingHolder(honestMesh, good.model.path, 'none')
+    const c = await fetcherNode({ idleMs: 3000 })
+    await connect(c.mesh, stallMesh)
+    await connect(c.mesh, honestMesh)
+    const { model } = await c.fetcher.fetch({ name: 'm', digest: good.model.digest, hints: [stallMesh.peerId.toString(), honestMesh.peerId.toString()] }, { signal: signal() })
+    expect(model.digest).toBe(good.model.digest)
+    expect([staller.fromChunks, honest.fromChunks]).toEqual([[0], [1]])
+    expect(c.fetcher.progress()[0].holdersRejected).toBe(1)
+  })
+
   test('verified chunks survive a failed fetch: a later fetcher over the same store (a restart) resumes from them', async () => {
     const { source, dyingMesh, honestMesh, dying, honest, c } = await dyingAndHonest()
     const request = { name: 'm', digest: source.model.digest, bytes: source.model.bytes }
