@@ -15,6 +15,7 @@ import type { PeerId, Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { MODEL_FETCH_FRAME_BYTES, MODEL_FETCH_HEADER_MAX_BYTES, MODEL_FETCH_PROTOCOL, MODEL_FETCH_WINDOW_CHUNKS, decodeModelFetchHeader, encodeModelFetchCredit, encodeModelFetchRequest, type ModelFetchErrorCode, type ModelFetchHeader } from '../../protocols/index.js'
 import type { PartialModel } from './partial.js'
+import { sharedChunkBuffer } from './prefix-hasher.js'
 import { ModelHolderError, ModelFetchTooLargeError } from './errors.js'
 
 /** What the fetch needs of the mesh: a dial. */
@@ -63,7 +64,7 @@ export async function fetchFromHolder (mesh: ModelFetchMesh, peer: PeerId, parti
     if (header.prefixes.at(-1) !== partial.digest) throw violation('sent a manifest whose whole-file hash is not the model\'s digest')
     if (!await partial.adopt(header)) throw violation('sent a manifest that disagrees with the chunks verified so far')
     await lp.write(encodeModelFetchCredit(partial.verifiedChunks + MODEL_FETCH_WINDOW_CHUNKS), { signal })
-    const buffers = [Buffer.allocUnsafe(header.chunkBytes), Buffer.allocUnsafe(header.chunkBytes)]
+    const buffers = [sharedChunkBuffer(header.chunkBytes), sharedChunkBuffer(header.chunkBytes)] // hashed where they lie
     let chunk = buffers[0]
     let filled = 0
     while (!partial.complete) {

@@ -5,10 +5,11 @@
  * Resumable: `open` re-reads the part file, keeps the prefix of whole chunks that match the
  * manifest (a crash may have left a torn or unsynced tail) and cuts the rest, so a fetch goes
  * on from there, from any holder whose manifest agrees with the verified part. Verified, each
- * byte hashed once: one running SHA-256 over the chunks in order; `append` refuses a chunk
- * unless the running hash with it (a copy, finalized) is the manifest's prefix digest, before
- * writing it. The manifest's last prefix is the model's digest (`adopt` takes no other), so the
- * hash that verified the last chunk is the whole file's; `finish` fsyncs and checks it again.
+ * byte hashed once: one running SHA-256 over the chunks in order, in a thread of its own
+ * (prefix-hasher.ts); `append` refuses a chunk unless the running hash with it (a copy,
+ * finalized) is the manifest's prefix digest, before writing it. The manifest's last prefix is
+ * the model's digest (`adopt` takes no other), so the hash that verified the last chunk is the
+ * whole file's; `finish` fsyncs and checks that once more. `close` ends the thread.
  * Pipelined: `append` returns once the chunk is verified and its write has started; the write
  * of one chunk overlaps the receipt of the next (at most one write in flight, so the caller may
  * refill a chunk's buffer after the following `append` returned). A failed write surfaces at the
@@ -17,11 +18,12 @@
  * counts as received before `finish` fsynced it.
  */
 import { mkdir, open, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises'
-import { createHash, randomBytes, type Hash } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { chunkCount, type ChunkManifest } from '../../protocols/index.js'
 import { checkAborted } from '../errors.js'
 import { ModelDigestMismatchError } from './errors.js'
+import { PrefixHasher, sharedChunkBuffer } from './prefix-hasher.js'
 
 export class PartialModel {
   readonly digest: string
@@ -29,7 +31,9 @@ export class PartialModel {
   readonly #manifestPath: string
   #manifest: ChunkManifest | undefined
   #file: FileHandle | undefined
-  #whole: Hash = createHash('sha256')
+  readonly #hasher = new PrefixHasher()
+  /** The prefix digest of the last verified chunk. */
+  #verifiedPrefix: string | undefined
   #verified = 0
   #doneBytes = 0
   #writing: Promise<void> = Promise.resolve()
@@ -44,13 +48,18 @@ export class PartialModel {
   static async open (dir: string, digest: string, signal: AbortSignal): Promise<PartialModel> {
     await mkdir(dir, { recursive: true, mode: 0o700 })
     const partial = new PartialModel(dir, digest)
-    partial.#manifest = await readManifest(partial.#manifestPath, digest)
-    await (await open(partial.path, 'a', 0o600)).close() // created when missing; positional writes need 'r+'
-    const file = await open(partial.path, 'r+')
-    partial.#file = file
-    if (partial.#manifest !== undefined) await partial.#verifyPrefix(signal)
-    await file.truncate(partial.#doneBytes)
-    return partial
+    try {
+      partial.#manifest = await readManifest(partial.#manifestPath, digest)
+      await (await open(partial.path, 'a', 0o600)).close() // created when missing; positional writes need 'r+'
+      const file = await open(partial.path, 'r+')
+      partial.#file = file
+      if (partial.#manifest !== undefined) await partial.#verifyPrefix(signal)
+      await file.truncate(partial.#doneBytes)
+      return partial
+    } catch (err) {
+      await partial.close() // its file and its hashing thread
+      throw err
+    }
   }
 
   get manifest (): ChunkManifest | undefined { return this.#manifest }
@@ -92,27 +101,25 @@ export class PartialModel {
    */
   async append (chunk: Uint8Array): Promise<boolean> {
     if (this.#manifest === undefined || this.complete || chunk.byteLength !== this.nextChunkBytes()) return false
-    const whole = this.#extend(chunk)
-    if (whole === undefined) return false
+    if (!await this.#extend(chunk)) return false
     await this.#writing
     const file = this.#open()
     const position = this.#doneBytes
     this.#writing = writeAll(file, chunk, position)
     this.#writing.catch(() => {}) // surfaces at the next append or finish
-    this.#whole = whole
     this.#verified++
     this.#doneBytes += chunk.byteLength
     return true
   }
 
-  /** Fsyncs and closes the file, then checks the whole digest; a mismatch discards everything. */
+  /** Fsyncs and closes the file, then checks that the hash that verified the last chunk is the digest; a mismatch discards everything. */
   async finish (): Promise<string> {
     const file = this.#open()
     await this.#writing
     await file.sync()
     await file.close()
     this.#file = undefined
-    const digest = this.#whole.digest('hex')
+    const digest = this.#verifiedPrefix ?? 'none'
     if (digest !== this.digest) {
       await this.discard()
       throw new ModelDigestMismatchError(`every chunk matched its manifest, but the file's SHA-256 is ${digest}, not ${this.digest}: the manifest was false; download discarded`, { details: { digest: this.digest, got: digest } })
@@ -122,6 +129,7 @@ export class PartialModel {
 
   /** Closes the file, keeping what was received for the next try. */
   async close (): Promise<void> {
+    await this.#hasher.close()
     await this.#writing.catch(() => {})
     await this.#file?.close().catch(() => {})
     this.#file = undefined
@@ -139,22 +147,22 @@ export class PartialModel {
     return this.#file
   }
 
-  /** The running hash with `chunk` added when that is the next chunk's prefix digest (the running hash itself is left as it was). */
-  #extend (chunk: Uint8Array): Hash | undefined {
-    const whole = this.#whole.copy().update(chunk)
-    return whole.copy().digest('hex') === this.#manifest?.prefixes[this.#verified] ? whole : undefined
+  /** Hashes `chunk` onto the running hash when that gives the next chunk's prefix digest (false: the running hash is left as it was). */
+  async #extend (chunk: Uint8Array): Promise<boolean> {
+    const expected = this.#manifest?.prefixes[this.#verified]
+    if (expected === undefined || !await this.#hasher.extend(chunk, expected)) return false
+    this.#verifiedPrefix = expected
+    return true
   }
 
   async #verifyPrefix (signal: AbortSignal): Promise<void> {
     const m = this.#manifest as ChunkManifest
-    const buffer = Buffer.allocUnsafe(m.chunkBytes)
+    const buffer = sharedChunkBuffer(m.chunkBytes)
     for (let i = 0; i < m.prefixes.length; i++) {
       checkAborted(signal, 'resuming a model fetch')
       const want = Math.min(m.chunkBytes, m.size - i * m.chunkBytes)
       const { bytesRead } = await this.#open().read(buffer, 0, want, i * m.chunkBytes)
-      const whole = bytesRead === want ? this.#extend(buffer.subarray(0, bytesRead)) : undefined
-      if (whole === undefined) return
-      this.#whole = whole
+      if (bytesRead !== want || !await this.#extend(buffer.subarray(0, bytesRead))) return
       this.#verified++
       this.#doneBytes += want
     }
