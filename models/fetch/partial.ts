@@ -122,7 +122,7 @@ export class PartialModel {
     const digest = this.#verifiedPrefix ?? 'none'
     if (digest !== this.digest) {
       await this.discard()
-      throw new ModelDigestMismatchError(`every chunk matched its manifest, but the file's SHA-256 is ${digest}, not ${this.digest}: the manifest was false; download discarded`, { details: { digest: this.digest, got: digest } })
+      throw new ModelDigestMismatchError(`the hash that verified the download's last chunk is ${digest}, not the model's digest ${this.digest}; download discarded`, { details: { digest: this.digest, got: digest } })
     }
     return this.path
   }
