@@ -31,8 +31,8 @@ export const MODEL_CHUNK_BYTES = 4 * 1024 * 1024
 /** Manifests cover files up to MODEL_CHUNK_BYTES x this (256 GiB). */
 export const MODEL_MAX_CHUNKS = 65_536
 export const MODEL_FETCH_HEADER_MAX_BYTES = 128 + MODEL_MAX_CHUNKS * 67
-/** A chunk a frame: 1 MiB frames cost ~10% more CPU per GiB in bench:model-fetch (more lp, yamux and await turns). */
-export const MODEL_FETCH_FRAME_BYTES = MODEL_CHUNK_BYTES
+/** 4 MiB frames (a chunk a frame) were tried: ~2x the CPU per GiB with both ends in one process (bench:model-fetch --one-process). */
+export const MODEL_FETCH_FRAME_BYTES = 1024 * 1024
 
 /** Chunks a client lets the server send ahead of what it has verified. */
 export const MODEL_FETCH_WINDOW_CHUNKS = 2
