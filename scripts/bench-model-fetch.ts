@@ -1,15 +1,16 @@
 /**
  * Model fetch benchmark (issue 16 item 5): `npm run bench:model-fetch`. Two nodes on loopback
- * (the node's real stack: pnet, noise, yamux, the swarm key): a holder, a process of its own
- * (scripts/bench/model-holder.ts), whose store holds a generated GGUF of `--mb` MB (a tiny test
- * model padded with random bytes), and this process, which fetches it with the ModelFetcher
+ * (the node's real stack: pnet, noise, yamux, the swarm key): a holder whose store holds a
+ * generated GGUF of `--mb` MB (a tiny test model padded with random bytes; scripts/bench/
+ * model-holder.ts), and a fetcher, this process, which fetches it with the ModelFetcher
  * (chunks verified, whole digest checked, fsync, added to its store). Baseline in the same
  * run: `cp` of the same file to the same disk, with `sync`. Each is run `--reps` times
  * alternately; medians. Target: fetch throughput >= 0.5x of cp. The holder's manifest is
- * computed by a first, untimed fetch (a holder computes it once per file). CPU time is both
- * processes'. `--one-process`: the holder's mesh in this process instead (both ends share one
- * main thread: the figures up to 2026-12 were taken so).
- * Flags: --mb N (default 300), --reps N (default 3), --one-process.
+ * computed by a first, untimed fetch (a holder computes it once per file). By default the
+ * holder's mesh runs in this process (both ends share one main thread; every figure so far was
+ * taken so); `--holder-process`: the holder is a node process of its own (forked). CPU time
+ * is both nodes'.
+ * Flags: --mb N (default 300), --reps N (default 3), --holder-process.
  */
 import '../base/polyfill.js'
 import './bench/busy.js' // --busy: a standard CPU load beside this run (scripts/bench/busy.ts)
@@ -32,10 +33,10 @@ import { ownCpuMs, processCpuMs } from './bench/proc-cpu.js'
 const run = promisify(execFile)
 /** BENCH_DEBUG=1 logs the fetch's and the holder's debug lines (to stdout). */
 const logger = process.env.BENCH_DEBUG === undefined ? silentLogger() : createLogger({ level: 'debug' })
-const { values } = parseArgs({ options: { mb: { type: 'string', default: '300' }, reps: { type: 'string', default: '3' }, 'one-process': { type: 'boolean', default: false } } })
+const { values } = parseArgs({ options: { mb: { type: 'string', default: '300' }, reps: { type: 'string', default: '3' }, 'holder-process': { type: 'boolean', default: false } } })
 const MB = Number(values.mb)
 const REPS = Number(values.reps)
-const ONE_PROCESS = values['one-process']
+const ONE_PROCESS = !values['holder-process']
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)] }
 
 const root = await mkdtemp(join(tmpdir(), 'gryphgen-bench-fetch-'))
