@@ -2,8 +2,8 @@
  * Client side of MODEL_FETCH_PROTOCOL: ask one holder for the rest of one model, from the
  * download's first missing chunk. Nothing the holder sends is trusted: the header is
  * schema-checked, its size must be within `maxBytes` and match what the mesh advertised, its
- * manifest must be the download's (a resumed download keeps the manifest it started with),
- * and each chunk must match its hash before it is written. Any violation is a
+ * manifest must end in the model's digest and agree with the chunks verified so far (a resumed
+ * download keeps them), and each chunk must match its prefix digest before it is written. Any violation is a
  * ModelHolderError and the caller asks another holder; verified chunks stay.
  * Memory: two chunks (one filling while the other is written) plus the stream's bounded read
  * buffer. Credit for the next chunk goes out as soon as one verifies, before its write ends, so
@@ -15,6 +15,7 @@ import type { PeerId, Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { MODEL_FETCH_FRAME_BYTES, MODEL_FETCH_HEADER_MAX_BYTES, MODEL_FETCH_PROTOCOL, MODEL_FETCH_WINDOW_CHUNKS, decodeModelFetchHeader, encodeModelFetchCredit, encodeModelFetchRequest, type ModelFetchErrorCode, type ModelFetchHeader } from '../../protocols/index.js'
 import type { PartialModel } from './partial.js'
+import { sharedChunkBuffer } from './prefix-hasher.js'
 import { ModelHolderError, ModelFetchTooLargeError } from './errors.js'
 
 /** What the fetch needs of the mesh: a dial. */
@@ -37,9 +38,14 @@ export async function fetchFromHolder (mesh: ModelFetchMesh, peer: PeerId, parti
   const violation = (reason: string, cause?: unknown): ModelHolderError =>
     new ModelHolderError(`holder ${peer.toString()} ${reason}`, { cause, details: { peer: peer.toString(), reason } })
   const stream = await mesh.dialProtocol(peer, MODEL_FETCH_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(options.idleMs)]) })
+  const idle = idleDeadline(options.idleMs)
   try {
     const lp = lpStream(stream, { maxDataLength: Math.max(MODEL_FETCH_HEADER_MAX_BYTES, MODEL_FETCH_FRAME_BYTES), maxBufferSize: 4 * MODEL_FETCH_HEADER_MAX_BYTES })
-    const read = async (): Promise<Uint8ArrayList> => readFrame(lp, AbortSignal.any([signal, AbortSignal.timeout(options.idleMs)]), signal, violation)
+    const frameSignal = AbortSignal.any([signal, idle.signal])
+    const read = async (): Promise<Uint8ArrayList> => {
+      idle.restart()
+      return readFrame(lp, frameSignal, signal, violation)
+    }
     await lp.write(encodeModelFetchRequest({ digest: partial.digest, fromChunk: partial.verifiedChunks }), { signal })
     let header: ModelFetchHeader
     try {
@@ -55,9 +61,10 @@ export async function fetchFromHolder (mesh: ModelFetchMesh, peer: PeerId, parti
       throw new ModelFetchTooLargeError(`model ${partial.digest} is ${header.size} bytes, over this node's limit of ${options.maxBytes} (models.fetchMaxMb)`, { details: { size: header.size, maxBytes: options.maxBytes } })
     }
     if (options.expectedBytes !== undefined && header.size !== options.expectedBytes) throw violation(`announced ${header.size} bytes; the model is ${options.expectedBytes}`)
-    if (!await partial.adopt(header)) throw violation('sent a manifest other than the one this download follows')
+    if (header.prefixes.at(-1) !== partial.digest) throw violation('sent a manifest whose whole-file hash is not the model\'s digest')
+    if (!await partial.adopt(header)) throw violation('sent a manifest that disagrees with the chunks verified so far')
     await lp.write(encodeModelFetchCredit(partial.verifiedChunks + MODEL_FETCH_WINDOW_CHUNKS), { signal })
-    const buffers = [Buffer.allocUnsafe(header.chunkBytes), Buffer.allocUnsafe(header.chunkBytes)]
+    const buffers = [sharedChunkBuffer(header.chunkBytes), sharedChunkBuffer(header.chunkBytes)] // hashed where they lie
     let chunk = buffers[0]
     let filled = 0
     while (!partial.complete) {
@@ -78,7 +85,16 @@ export async function fetchFromHolder (mesh: ModelFetchMesh, peer: PeerId, parti
   } catch (err) {
     stream.abort(err as Error)
     throw err
+  } finally {
+    idle.stop()
   }
+}
+
+/** One deadline for a stream's waits, restarted before each (a timer pushed back, not two signals a frame). */
+function idleDeadline (ms: number): { signal: AbortSignal, restart: () => void, stop: () => void } {
+  const controller = new AbortController()
+  const timer = setTimeout(() => { controller.abort(new DOMException(`no frame for ${ms} ms`, 'TimeoutError')) }, ms).unref()
+  return { signal: controller.signal, restart: () => { timer.refresh() }, stop: () => { clearTimeout(timer) } }
 }
 
 async function readFrame (lp: LengthPrefixedStream, frameSignal: AbortSignal, signal: AbortSignal, violation: (reason: string, cause?: unknown) => ModelHolderError): Promise<Uint8ArrayList> {

@@ -1,8 +1,9 @@
 /**
- * Chunk manifests of local model files: the SHA-256 of each MODEL_CHUNK_BYTES piece, read a
- * chunk at a time (memory: one chunk). A holder computes one per file it serves and keeps the
- * last few in memory (keyed by digest, size and modification time, so a changed file gets a
- * new one).
+ * Chunk manifests of local model files: the SHA-256 of the file's prefix up to the end of each
+ * MODEL_CHUNK_BYTES chunk (protocols/model-fetch.ts), from one running hash over one read of
+ * the file, a chunk at a time (memory: one chunk). A holder computes one per file it serves
+ * and keeps the last few in memory (keyed by digest, size and modification time, so a changed
+ * file gets a new one).
  */
 import { open } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
@@ -12,19 +13,21 @@ import { checkAborted } from '../errors.js'
 export async function chunkManifestOf (path: string, size: number, signal: AbortSignal): Promise<ChunkManifest> {
   const file = await open(path, 'r')
   const buffer = Buffer.allocUnsafe(MODEL_CHUNK_BYTES)
-  const chunks: string[] = []
+  const prefixes: string[] = []
+  const running = createHash('sha256')
   try {
     for (let at = 0; at < size; at += MODEL_CHUNK_BYTES) {
       checkAborted(signal, 'chunk manifest')
       const want = Math.min(MODEL_CHUNK_BYTES, size - at)
       const { bytesRead } = await file.read(buffer, 0, want, at)
       if (bytesRead !== want) throw new Error(`${path} is shorter than ${size} bytes`)
-      chunks.push(createHash('sha256').update(buffer.subarray(0, want)).digest('hex'))
+      running.update(buffer.subarray(0, want))
+      prefixes.push(running.copy().digest('hex'))
     }
   } finally {
     await file.close()
   }
-  return { size, chunkBytes: MODEL_CHUNK_BYTES, chunks }
+  return { size, chunkBytes: MODEL_CHUNK_BYTES, prefixes }
 }
 
 /** The manifests of the last `max` files asked for; concurrent asks for one file share one read. */

@@ -1,9 +1,10 @@
 /**
  * Server side of MODEL_FETCH_PROTOCOL: answer one request on one stream with the manifest of
  * the model file behind the digest, then its bytes from the asked chunk on. The file is read a
- * frame at a time (memory: one frame plus the stream's buffer) and written as fast as the
- * stream drains. A malformed request, a missed deadline or a reset aborts the stream; nothing
- * throws out of here (libp2p would swallow it and the remote would only see a reset).
+ * frame at a time (memory: two frames, one read while the other is sent, plus the stream's
+ * buffer) and written as fast as the stream drains. A malformed request, a missed deadline or
+ * a reset aborts the stream; nothing throws out of here (libp2p would swallow it and the
+ * remote would only see a reset).
  */
 import { open } from 'node:fs/promises'
 import { lpStream } from '@libp2p/utils'

@@ -1,5 +1,5 @@
 /**
- * The libp2p stack of a node: TCP, pnet (mandatory), noise, yamux, identify, ping, gossipsub
+ * The libp2p stack of a node: TCP, pnet (mandatory), noise (libsodium's cipher: noise-cipher.ts), yamux, identify, ping, gossipsub
  * (small-mesh parameters, StrictSign, advert topic scoring), kad-dht in LAN mode under our
  * own protocol prefix, optional mDNS. Connection limits and handshake deadlines for a private
  * mesh (known peers' IPs bypass them): see admission.ts. Nothing here dials: see bootstrap.ts.
@@ -19,6 +19,7 @@ import { AddressInUseError, type Logger } from '../../base/index.js'
 import type { SwarmKeyHex } from '../datadir/swarm-key.js'
 import { ADVERT_TOPIC, LEDGER_TOPIC, LEASE_TOPIC } from '../../protocols/index.js'
 import { pnetProtector } from './pnet-protector.js'
+import { noiseCrypto } from './noise-cipher.js'
 import { allowList, connectionLimits, MAX_PENDING_PER_IP, pendingPerIpGater, PNET_HANDSHAKE_MS, withHandshakeDeadline } from './admission.js'
 
 export const DHT_PROTOCOL = '/gryphgen/kad/1.0.0'
@@ -87,7 +88,7 @@ export async function createMesh (init: MeshInit): Promise<Mesh> {
     connectionProtector: withHandshakeDeadline(pnetProtector({ swarmKey: init.swarmKey, ...(init.log === undefined ? {} : { log: init.log }) }), PNET_HANDSHAKE_MS),
     connectionManager: connectionLimits(allowList(init.known ?? [])),
     connectionGater: pendingPerIpGater({ maxPerIp: MAX_PENDING_PER_IP, allowed: init.known ?? [] }),
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: noiseCrypto() })],
     streamMuxers: [yamux()],
     peerDiscovery,
     services: {

@@ -71,10 +71,14 @@ class BoxedConnection extends AbstractMultiaddrConnection {
   }
 
   sendData (data: Uint8ArrayList): { sentBytes: number, canSendMore: boolean } {
-    const plain = data.subarray()
-    const boxed = Buffer.allocUnsafe(plain.byteLength)
-    this.#outbound.update(plain, boxed)
-    return { sentBytes: plain.byteLength, canSendMore: this.#maConn.send(boxed) }
+    // Each piece is enciphered straight into its place in one buffer (no joined copy first).
+    const boxed = Buffer.allocUnsafe(data.byteLength)
+    let at = 0
+    for (const piece of data) {
+      this.#outbound.update(piece, boxed.subarray(at, at + piece.byteLength))
+      at += piece.byteLength
+    }
+    return { sentBytes: boxed.byteLength, canSendMore: this.#maConn.send(boxed) }
   }
 
   sendReset (err: Error): void { this.#maConn.abort(err) }

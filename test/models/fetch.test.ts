@@ -81,12 +81,41 @@ describe('model fetch between peers', () => {
     expect(good.server.stats.served).toBe(1)
   })
 
+  test('false manifests: one not ending in the digest is refused before any chunk; one lying about a chunk costs that chunk, and an honest holder finishes', async () => {
+    const { source, honestMesh, honest, c } = await dyingAndHonest()
+    const [falseDigestMesh, falsePrefixMesh] = [await meshes.mesh(), await meshes.mesh()]
+    const falseDigest = await lyingHolder(falseDigestMesh, source.model.path, 'false-digest')
+    const falsePrefix = await lyingHolder(falsePrefixMesh, source.model.path, 'false-prefix-2')
+    await connect(c.mesh, falseDigestMesh)
+    await connect(c.mesh, falsePrefixMesh)
+    const hints = [falseDigestMesh, falsePrefixMesh, honestMesh].map(m => m.peerId.toString())
+    const { model } = await c.fetcher.fetch({ name: 'm', digest: source.model.digest, hints }, { signal: signal() })
+    expect(model.digest).toBe(source.model.digest)
+    expect((await readFile(model.path)).equals(await readFile(source.model.path))).toBe(true)
+    expect([falseDigest.fromChunks, falsePrefix.fromChunks, honest.fromChunks]).toEqual([[0], [0], [2]])
+    expect(c.fetcher.progress()[0].holdersRejected).toBe(2)
+  })
+
   test('a fetch whose source dies mid-stream goes on from the next holder at the first missing chunk', async () => {
     const { source, dyingMesh, honestMesh, dying, honest, c } = await dyingAndHonest()
     const { model } = await c.fetcher.fetch({ name: 'm', digest: source.model.digest, hints: [dyingMesh.peerId.toString(), honestMesh.peerId.toString()] }, { signal: signal() })
     expect(model.digest).toBe(source.model.digest)
     expect(dying.fromChunks).toEqual([0])
     expect(honest.fromChunks).toEqual([2])
+  })
+
+  test('a holder that stalls mid-transfer is dropped after idleMs without a frame, and the next one goes on from the first missing chunk', async () => {
+    const good = await holder(3)
+    const [stallMesh, honestMesh] = [await meshes.mesh(), await meshes.mesh()]
+    const staller = await lyingHolder(stallMesh, good.model.path, 'stall-after-1-chunk')
+    const honest = await lyingHolder(honestMesh, good.model.path, 'none')
+    const c = await fetcherNode({ idleMs: 3000 })
+    await connect(c.mesh, stallMesh)
+    await connect(c.mesh, honestMesh)
+    const { model } = await c.fetcher.fetch({ name: 'm', digest: good.model.digest, hints: [stallMesh.peerId.toString(), honestMesh.peerId.toString()] }, { signal: signal() })
+    expect(model.digest).toBe(good.model.digest)
+    expect([staller.fromChunks, honest.fromChunks]).toEqual([[0], [1]])
+    expect(c.fetcher.progress()[0].holdersRejected).toBe(1)
   })
 
   test('verified chunks survive a failed fetch: a later fetcher over the same store (a restart) resumes from them', async () => {
