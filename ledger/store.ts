@@ -200,7 +200,14 @@ export class LedgerStore {
   /** Commit a group's ops; the overlay of uncommitted writes is dropped either way. */
   async write (ops: BatchOp[], sync: boolean): Promise<void> {
     try {
-      await this.db.batch(ops, { sync })
+      // A chained batch: abstract-level's array batch clones and re-checks every op in JS
+      // (~2 µs each), which a snapshot join of millions of keys feels. Same atomic LevelDB write.
+      const batch = this.db.batch()
+      for (const op of ops) {
+        if (op.type === 'put') batch.put(op.key, op.value)
+        else batch.del(op.key)
+      }
+      await batch.write({ sync })
       this.#writes++
       // A task record indexOps built is what the database holds now, unless another op of the
       // batch touched the task's record, summary or tombstone: then the next read assembles it.

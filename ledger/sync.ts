@@ -155,12 +155,20 @@ export class LedgerSync {
       const maxDataLength = Math.max(this.#init.batchBytes * 2, SNAPSHOT_PAGE_MAX_ENCODED)
       const lp = lpStream(stream, { maxDataLength, maxBufferSize: (SYNC_WINDOW + 2) * maxDataLength })
       await lp.write(new TextEncoder().encode(JSON.stringify({ vv: this.#c.ledger.versionVector() })), { signal: step() })
+      // Table pages are applied one behind: the next page is checked while the last one's batch is written.
+      let applying: Promise<number> | undefined
+      const settle = async (): Promise<void> => { if (applying !== undefined) { const a = applying; applying = undefined; tables += await a } }
       for (;;) {
         const message = decodeSyncMessage((await lp.read({ signal: step() })).subarray())
+        if (!('table' in message)) await settle()
         if ('done' in message) break
         // A snapshot page counts only if the peer this node syncs from (a member: the swarm key let it in) signed it.
-        if ('table' in message) tables += await this.#c.ledger.retention.receiveTablePage(message.table, signer => signer === peer)
-        else if ('page' in message) await this.#c.ledger.retention.receivePage(message.page, signer => signer === peer)
+        if ('table' in message) {
+          const next = this.#c.ledger.retention.receiveTablePage(message.table, signer => signer === peer)
+          next.catch(() => {}) // awaited by settle(), at the latest before the next message of another kind
+          await settle()
+          applying = next
+        } else if ('page' in message) await this.#c.ledger.retention.receivePage(message.page, signer => signer === peer)
         else if ('checkpoints' in message) await this.#c.ledger.retention.receiveCheckpoints(message.checkpoints)
         else {
           const outcomes = await this.#c.ledger.receive(message.entries, peer)
