@@ -275,11 +275,7 @@ export class TaskLedger {
     return this.store.byId(id)
   }
 
-  /**
-   * The task's folded state; `compacted: true` once a compaction replaced its entries by a
-   * summary. A task known only by its state table row gets its summary from a peer first;
-   * if none gives it, the row's state (`partial: true`).
-   */
+  /** The task's folded state (`compacted: true` after a compaction); a stub's summary is fetched first, else its row's state (`partial: true`). */
   async task (id: string): Promise<TaskState | undefined> {
     let record = await this.store.task(id)
     if (record?.state?.partial === true && this.fetchSummaries !== undefined) {
