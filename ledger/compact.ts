@@ -3,7 +3,7 @@
  * before it is on disk, nothing is written while it reads). It reads each author's indexed
  * entries above its checkpoint, takes the tasks that are terminal and have no entry at or
  * after `horizon`, plans the cut (plan.ts), and writes in one atomic batch: each compacted
- * task's summary (stored once, under L:summary; its L:task record goes), the new checkpoint
+ * task's summary (stored once, under L:summary, and its state table row; its L:task record goes), the new checkpoint
  * entry of each author whose chain was cut, and the deletion of every log record and id
  * lookup at or below it. Heads, the state and recency indexes, and equivocation evidence are
  * untouched. A crash before the batch leaves the ledger as it was; after it, compacted.
@@ -15,6 +15,7 @@ import { planCompaction, type ChainEntry } from './plan.js'
 import { summarize, type Summary } from './summary.js'
 import { P, logValue, parseLogValue, seqKey, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
 import { readRecords, recordOp } from './records.js'
+import { tableValue } from './table.js'
 
 /** `expired`: summaries dropped after `ledger.retention.summariesMs` (expire.ts). */
 export interface CompactionTotals { at: number, horizon: number, tasks: number, entries: number, expired?: number }
@@ -60,7 +61,8 @@ export async function compactionOps (input: CompactionInput): Promise<{ ops: Bat
   for (const task of plan.tasks) {
     const summary = summaries.get(task) as Summary
     ops.push(recordOp(task, { entries: [], state: summary.state, summary }))
-    ops.push({ type: 'put', key: P.summary + task, value: encodeSummary(summary) })
+    const json = encodeSummary(summary)
+    ops.push({ type: 'put', key: P.summary + task, value: json }, { type: 'put', key: P.table + task, value: tableValue(summary, json) })
   }
   let entries = 0
   const checkpoints = new Map<string, Stored>()

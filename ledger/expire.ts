@@ -35,6 +35,7 @@ export async function expiryOps (db: ClassicLevel<string, string>, horizon: numb
     const { state } = summary
     ops.push(
       { type: 'del', key: P.summary + ids[i] },
+      { type: 'del', key: P.table + ids[i] },
       { type: 'del', key: keys[i] },
       { type: 'del', key: `${P.state}${state.state}!${ids[i]}` },
       { type: 'put', key: P.expired + ids[i], value: `${state.state} ${state.kind} ${state.submittedAt} ${state.updatedAt}` },
@@ -52,4 +53,4 @@ export async function expiredState (db: ClassicLevel<string, string>, id: string
   return { id, kind, priority: 0, spec: {}, auctioneer: '', epoch: 1, state: state as TaskStateName, submittedAt: Number(submittedAt), updatedAt: Number(updatedAt), attempts: [], conflicts: [], compacted: true, expired: true }
 }
 
-export const EXPIRY_RANGES = [P.summary, P.recent, P.state].map(prefix => [prefix, prefix + END] as const)
+export const EXPIRY_RANGES = [P.summary, P.table, P.recent, P.state].map(prefix => [prefix, prefix + END] as const)

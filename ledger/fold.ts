@@ -84,6 +84,8 @@ export interface TaskState {
   compacted?: true
   /** Set by the ledger on compacted tasks whose summary expired (`ledger.retention.summariesMs`): only state, kind and times remain. */
   expired?: true
+  /** Set by the ledger on a compacted task whose summary has not come yet (a joiner, ledger/table.ts): only state, kind and times. */
+  partial?: true
 }
 
 export type Checkpoint = Omit<Bodies['checkpoint'], never> & { node: string, at: number }

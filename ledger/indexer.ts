@@ -9,11 +9,13 @@
  */
 import type { Logger } from '../base/index.js'
 import type { TaskState } from './fold.js'
-import { parseLogValue, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
+import { parseLogValue, SummaryNeededError, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
 import type { WriteQueue } from './write-queue.js'
 
 const CHUNK = 2000
 const INDEX_DELAY_MS = 3
+/** After a failed fetch of the summaries some entries need, indexing tries again this much later. */
+const SUMMARY_RETRY_MS = 1000
 
 export class TaskIndexer {
   readonly #store: LedgerStore
@@ -27,6 +29,8 @@ export class TaskIndexer {
   #deferrals = 0
   /** Called with the states that indexing changed. */
   onStates: ((states: readonly TaskState[]) => void) | undefined
+  /** Fetches the summaries of compacted tasks known only by their state table rows (entries of them wait for it). */
+  onSummariesNeeded: ((tasks: string[]) => Promise<void>) | undefined
 
   constructor (store: LedgerStore, queue: WriteQueue, heads: () => ReadonlyMap<string, Head>, logger: Logger) {
     this.#store = store
@@ -96,6 +100,8 @@ export class TaskIndexer {
       }
     } catch (err) {
       this.#uncommitted.delete(author)
+      // Left to the background job, which fetches the summaries first.
+      if (err instanceof SummaryNeededError) return { ops: [], states: [], commit: () => { this.schedule() } }
       throw err
     }
   }
@@ -126,7 +132,14 @@ export class TaskIndexer {
       items.push(...chunk)
       marks.set(author, chunk[chunk.length - 1].entry.seq)
     }
-    const { ops, states } = items.length === 0 ? { ops: [], states: [] } : await this.#store.indexOps(items, marks)
+    let indexed: { ops: BatchOp[], states: TaskState[] }
+    try {
+      indexed = items.length === 0 ? { ops: [], states: [] } : await this.#store.indexOps(items, marks)
+    } catch (err) {
+      if (!(err instanceof SummaryNeededError)) throw err
+      return { ops: [], value: undefined, after: () => { this.#awaitSummaries(err.tasks) } }
+    }
+    const { ops, states } = indexed
     return {
       ops,
       value: undefined,
@@ -137,6 +150,16 @@ export class TaskIndexer {
         this.schedule()
       },
     }
+  }
+
+  /** Index again once the summaries `tasks` need came (or, failing that, a little later). */
+  #awaitSummaries (tasks: string[]): void {
+    const again = (): void => { this.#scheduled = false; this.schedule() }
+    const fetch = this.onSummariesNeeded?.(tasks) ?? Promise.reject(new Error('no peer to fetch summaries from'))
+    fetch.then(again, (err: Error) => {
+      this.#log.debug({ tasks: tasks.length, err: err.message }, 'summaries for indexing not fetched; retrying')
+      setTimeout(again, SUMMARY_RETRY_MS).unref()
+    })
   }
 
   /** Resolve once every logged entry is indexed (bounded by `timeoutMs`). */

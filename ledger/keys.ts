@@ -1,5 +1,5 @@
 /**
- * LevelDB layout of the ledger (data dir format 2). Plain prefixed keys in the node's database (cheaper in
+ * LevelDB layout of the ledger (data dir format 3). Plain prefixed keys in the node's database (cheaper in
  * batches than sublevels), every change one atomic batch:
  *   L:log:<author>!<seq:12>          -> "<id> <entry JSON>"  each author's chain (served as is)
  *   L:head:<author>                  -> { seq, id }          version vector (contiguous heads)
@@ -10,6 +10,8 @@
  *   L:recent:<hlc>!<task>            -> ''                   query most recent (by submission)
  *   L:evidence:<author>!<seq:12>!<id> -> entry JSON          equivocation evidence, kept
  *   L:summary:<task>                 -> summary JSON          a compacted task (canonical bytes, served as is)
+ *   L:table:<task>                   -> "<digest> <state> <updatedAt> <hlcKey> <kind>"  its state table row (table.ts;
+ *                                                            without L:summary on a joiner until the summary came)
  *   L:expired:<task>                 -> "<state> <kind> <submittedAt> <updatedAt>"  a summary that expired (expire.ts)
  *   L:ckpt:<author>                  -> "<id> <entry JSON>"  the author's entry at its checkpoint (entries at or below it are compacted)
  *   L:compaction                     -> { at, horizon, tasks, entries }  totals of the compactions so far
@@ -27,7 +29,7 @@ export interface Stored { id: string, entry: Entry }
 export interface TaskRecord { entries: Stored[], state: TaskState | null, summary?: Summary }
 export type BatchOp = { type: 'put', key: string, value: string } | { type: 'del', key: string }
 
-export const P = { log: 'L:log:', head: 'L:head:', indexed: 'L:indexed:', id: 'L:id:', task: 'L:task:', state: 'L:state:', recent: 'L:recent:', evidence: 'L:evidence:', summary: 'L:summary:', expired: 'L:expired:', ckpt: 'L:ckpt:', compaction: 'L:compaction' } as const
+export const P = { log: 'L:log:', head: 'L:head:', indexed: 'L:indexed:', id: 'L:id:', task: 'L:task:', state: 'L:state:', recent: 'L:recent:', evidence: 'L:evidence:', summary: 'L:summary:', table: 'L:table:', expired: 'L:expired:', ckpt: 'L:ckpt:', compaction: 'L:compaction' } as const
 export const END = '\uffff'
 export const seqKey = (author: string, seq: number): string => `${author}!${String(seq).padStart(12, '0')}`
 

@@ -60,6 +60,8 @@ export class TaskLedger {
   readonly #queue: WriteQueue
   readonly #indexer: TaskIndexer
   readonly retention: LedgerRetention // compaction and snapshot join
+  /** Fetches the full summaries of compacted tasks known only by their state table rows (set by LedgerSync; table.ts). */
+  fetchSummaries: ((tasks: string[]) => Promise<void>) | undefined
   #heads = new Map<string, Head>()
   /** Entries that arrived ahead of their predecessors, until the chain reaches them. */
   readonly #held = new HeldEntries()
@@ -80,6 +82,7 @@ export class TaskLedger {
     }, err => { components.logger.error({ err: (err as Error).message }, 'a ledger listener failed') })
     this.#indexer = new TaskIndexer(this.store, this.#queue, () => this.#heads, components.logger)
     this.#indexer.onStates = states => { this.events.emit('states', states) }
+    this.#indexer.onSummariesNeeded = async tasks => { if (this.fetchSummaries === undefined) throw new Error('no summary source'); await this.fetchSummaries(tasks) }
     this.retention = new LedgerRetention({
       store: this.store, queue: this.#queue, heads: () => this.#heads, marks: () => this.#indexer.marks, logger: components.logger, now: components.now ?? Date.now, privateKey: components.privateKey, peerId: components.peerId,
       jumped: (author, head) => { this.#heads.set(author, head); this.#indexer.jump(author, head.seq) },
@@ -272,9 +275,13 @@ export class TaskLedger {
     return this.store.byId(id)
   }
 
-  /** The task's folded state; `compacted: true` once a compaction replaced its entries by a summary. */
+  /** The task's folded state (`compacted: true` after a compaction); a stub's summary is fetched first, else its row's state (`partial: true`). */
   async task (id: string): Promise<TaskState | undefined> {
-    const record = await this.store.task(id)
+    let record = await this.store.task(id)
+    if (record?.state?.partial === true && this.fetchSummaries !== undefined) {
+      await this.fetchSummaries([id]).catch(() => {})
+      record = await this.store.task(id)
+    }
     if (record?.state == null) return undefined
     return record.summary === undefined ? record.state : { ...record.state, compacted: true }
   }

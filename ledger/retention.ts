@@ -13,12 +13,15 @@
 import { EventEmitter } from 'node:events'
 import type { Logger } from '../base/index.js'
 import type { PrivateKey } from '@libp2p/interface'
-import type { Entry, SnapshotPage } from '../protocols/index.js'
+import { InvalidMessageError } from '../base/index.js'
+import { encodeTablePage, type Entry, type SnapshotPage, type TablePage } from '../protocols/index.js'
 import { compactionOps, compactionTotals, type CompactionResult, type CompactionTotals } from './compact.js'
 import { checkpointOps, summaryOps, verifyCheckpoint } from './snapshot.js'
 import { EXPIRY_RANGES, expiryOps } from './expire.js'
 import type { Summary } from './summary.js'
 import { openPage, signPage } from './snapshot-page.js'
+import { openTablePage, tableOps, tableValue } from './table.js'
+import { readRecords } from './records.js'
 import { createBytesSigner } from './crypto.js'
 import { P, END, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
 import type { WriteQueue } from './write-queue.js'
@@ -150,12 +153,62 @@ export class LedgerRetention {
     const summaries = openPage(page, trusted)
     return this.#c.queue.run(false, async () => {
       const { ops, applied, added } = await summaryOps(this.#c.store, summaries)
-      if (added > 0) {
-        const totals = await compactionTotals(this.#c.store)
-        ops.push({ type: 'put', key: P.compaction, value: JSON.stringify({ ...totals, tasks: totals.tasks + added } satisfies CompactionTotals) })
-      }
-      return { ops, value: applied }
+      return { ops: [...ops, ...await this.#countOps(added)], value: applied }
     })
+  }
+
+  /** A state table page frame of [task, stored row] pairs, signed by this node, for a peer that joins. */
+  signTable (rows: ReadonlyArray<readonly [string, string]>): Uint8Array {
+    return encodeTablePage(rows, this.#sign, this.#c.peerId)
+  }
+
+  /**
+   * Check and apply a page of state table rows from a peer (trusted signer, its signature,
+   * each row's shape), writing none of it otherwise (InvalidMessageError). Resolves with the
+   * tasks added (table.ts tableOps); their summaries come later (summary-fetch.ts).
+   */
+  async receiveTablePage (page: TablePage, trusted: (peerId: string) => boolean): Promise<number> {
+    const rows = openTablePage(page, trusted)
+    return this.#c.queue.run(false, async () => {
+      const { ops, added } = await tableOps(this.#c.store.db, rows)
+      return { ops: [...ops, ...await this.#countOps(added)], value: added }
+    })
+  }
+
+  /** The op that adds `added` tasks to the compaction totals (none if 0). */
+  async #countOps (added: number): Promise<BatchOp[]> {
+    if (added === 0) return []
+    const totals = await compactionTotals(this.#c.store)
+    return [{ type: 'put', key: P.compaction, value: JSON.stringify({ ...totals, tasks: totals.tasks + added } satisfies CompactionTotals) }]
+  }
+
+  /**
+   * Check and apply full summaries of tasks this node holds a state table row of: the page
+   * as receivePage checks it, and each summary must hash to its row's digest and agree with
+   * the row (InvalidMessageError otherwise, none of it written). A stub gets its summary; a
+   * task with a record of its own goes through summaryOps. Resolves with the summaries applied
+   * and the last task of the page. `background`: as a background job of the write queue (the
+   * backfill), not ahead of appends.
+   */
+  async receiveSummaries (page: SnapshotPage, trusted: (peerId: string) => boolean, options: { background?: boolean } = {}): Promise<{ applied: number, last: string }> {
+    const summaries = openPage(page, trusted)
+    const last = summaries[summaries.length - 1].summary.task
+    const job = async (): Promise<{ ops: BatchOp[], value: { applied: number, last: string } }> => {
+      const ids = summaries.map(s => s.summary.task)
+      const rows = await this.#c.store.db.getMany(ids.map(id => P.table + id))
+      summaries.forEach(({ summary, json }, i) => {
+        if (rows[i] !== tableValue(summary, json)) throw new InvalidMessageError(`summary of ${summary.task} does not match its state table row`)
+      })
+      const records = await readRecords(this.#c.store.db, ids)
+      const ops: BatchOp[] = []
+      const own = summaries.filter((_, i) => records[i] !== undefined)
+      summaries.forEach(({ summary, json }, i) => { if (records[i] === undefined) ops.push({ type: 'put', key: P.summary + summary.task, value: json }) })
+      // Counted in the totals when their rows came.
+      const merged = await summaryOps(this.#c.store, own)
+      ops.push(...merged.ops)
+      return { ops, value: { applied: summaries.length - own.length + merged.applied, last } }
+    }
+    return options.background === true ? this.#c.queue.runInBackground(job) : this.#c.queue.run(false, job)
   }
 
   /** Verify and apply checkpoint entries from a peer; throws InvalidMessageError on a forged one, writing none. */

@@ -17,6 +17,7 @@ import { hlcKey } from './hlc.js'
 import { P, logValue, seqKey, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
 import { readRecords, recordOp } from './records.js'
 import type { PageSummary } from './snapshot-page.js'
+import { tableValue } from './table.js'
 
 /**
  * Ops that apply summaries from an opened page (snapshot-page.ts); `added`: tasks that had no
@@ -34,7 +35,7 @@ export async function summaryOps (store: LedgerStore, page: readonly PageSummary
     const entries = (before?.entries ?? []).filter(e => e.entry.seq > (summary.upTo[e.entry.author] ?? 0))
     const state = entries.length === 0 ? summary.state : foldTask(entries, summary.state) ?? null
     if (before !== undefined) ops.push(recordOp(summary.task, { entries, state, summary }))
-    ops.push({ type: 'put', key: P.summary + summary.task, value: json })
+    ops.push({ type: 'put', key: P.summary + summary.task, value: json }, { type: 'put', key: P.table + summary.task, value: tableValue(summary, json) })
     if (before?.state != null && before.state.state !== state?.state) ops.push({ type: 'del', key: `${P.state}${before.state.state}!${summary.task}` })
     if (state !== null && before?.state?.state !== state.state) ops.push({ type: 'put', key: `${P.state}${state.state}!${summary.task}`, value: '' })
     const submitted = summary.proof.find(e => e.type === 'submitted')

@@ -12,10 +12,11 @@
  *   the server through the stream's flow control. Never one round trip per entry.
  * - Snapshot join: a client whose version vector is below one of the server's checkpoints
  *   (it joined after a compaction, or was away longer than the retention window) cannot get
- *   the compacted entries; the server first sends every summary it holds, in pages it signs,
- *   then its checkpoints, then the live entries above them. The client accepts a page only
- *   signed by the peer it pulls from, verifies each checkpoint (ledger/snapshot-page.ts,
- *   retention.ts), and aborts the pull on a forged one.
+ *   the compacted entries; the server first sends its state table (a row per compacted task,
+ *   table.ts), in pages it signs, then its checkpoints, then the live entries above them. The
+ *   client accepts a page only signed by the peer it pulls from, verifies each checkpoint
+ *   (retention.ts), and aborts the pull on a forged one. The full summaries follow in the
+ *   background, each checked against its row's digest (summary-fetch.ts).
  * - Anti-entropy: a sync on every identified connection (join, partition heal) and every
  *   few seconds with one random connected peer.
  */
@@ -23,10 +24,11 @@ import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
-import { ANNOUNCE_MAX_BYTES, ANNOUNCE_MAX_ENTRIES, LEDGER_SYNC_PROTOCOL, LEDGER_TOPIC, decodeAnnouncement, encodeAnnouncement, type Entry, ACK, SYNC_WINDOW, decodeAck, decodeSyncMessage, decodeSyncRequest, encodeSyncBatchRaw, encodeSyncMessage, SNAPSHOT_PAGE_BYTES, SNAPSHOT_PAGE_MAX_ENCODED, SNAPSHOT_PAGE_SUMMARIES } from '../protocols/index.js'
+import { ANNOUNCE_MAX_BYTES, ANNOUNCE_MAX_ENTRIES, LEDGER_SYNC_PROTOCOL, LEDGER_TOPIC, decodeAnnouncement, encodeAnnouncement, type Entry, ACK, SYNC_WINDOW, decodeAck, decodeSyncMessage, decodeSyncRequest, encodeSyncBatchRaw, encodeSyncMessage, SNAPSHOT_PAGE_MAX_ENCODED, TABLE_PAGE_BYTES, TABLE_PAGE_ROWS } from '../protocols/index.js'
 import type { Logger } from '../base/index.js'
 import type { TaskLedger } from './ledger.js'
-import type { Stored } from './store.js'
+import { P, END, type Stored } from './store.js'
+import { SummaryFetcher } from './summary-fetch.js'
 
 /** What replication needs of the mesh: a protocol handler, dials, connections, one gossip topic. */
 export interface LedgerMesh extends Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections' | 'addEventListener' | 'removeEventListener'> {
@@ -60,10 +62,13 @@ export class LedgerSync {
   /** The version vector each peer last asked to sync with (what it had then), at most PEER_VECTORS peers. */
   readonly #peerVectors = new Map<string, { vv: Record<string, number>, at: number }>()
   #flushing: NodeJS.Timeout | undefined
+  /** Full summaries for the stubs a table join leaves (and their server side). */
+  readonly summaries: SummaryFetcher
 
   constructor (components: LedgerSyncComponents, init: LedgerSyncInit = {}) {
     this.#c = components
     this.#init = { antiEntropyMs: 5000, batchEntries: 500, batchBytes: 512 * 1024, syncTimeoutMs: 30_000, pullMaxMs: 600_000, announceDelayMs: 5, ...init }
+    this.summaries = new SummaryFetcher(components, { timeoutMs: this.#init.syncTimeoutMs })
   }
 
   readonly #onApplied = (entries: readonly Stored[], local: boolean): void => {
@@ -77,6 +82,7 @@ export class LedgerSync {
   async start (): Promise<void> {
     const { mesh, ledger } = this.#c
     await mesh.handle(LEDGER_SYNC_PROTOCOL, async (stream, connection) => this.#serve(stream, connection), { maxInboundStreams: 16 })
+    await this.summaries.start()
     mesh.services.pubsub.topicValidators.set(LEDGER_TOPIC, async (from, msg) => this.#validate(from, msg))
     mesh.services.pubsub.subscribe(LEDGER_TOPIC)
     ledger.events.on('applied', this.#onApplied)
@@ -96,6 +102,7 @@ export class LedgerSync {
     this.#c.ledger.events.off('gap', this.#onGap)
     await this.#c.mesh.unhandle(LEDGER_SYNC_PROTOCOL).catch(() => {})
     await Promise.allSettled(this.#active.values())
+    await this.summaries.stop()
   }
 
   /** Publish what local appends left in the outbox, in messages within the size bounds. */
@@ -140,6 +147,7 @@ export class LedgerSync {
     const abort = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#init.pullMaxMs), ...(signal === undefined ? [] : [signal])])
     const step = (): AbortSignal => AbortSignal.any([abort, AbortSignal.timeout(this.#init.syncTimeoutMs)])
     let applied = 0
+    let tables = 0
     const stream = await this.#c.mesh.dialProtocol(peerIdFromString(peer), LEDGER_SYNC_PROTOCOL, { signal: step() })
     // Entries first, task states after: indexing waits while this pull runs.
     const release = this.#c.ledger.deferIndexing()
@@ -147,11 +155,20 @@ export class LedgerSync {
       const maxDataLength = Math.max(this.#init.batchBytes * 2, SNAPSHOT_PAGE_MAX_ENCODED)
       const lp = lpStream(stream, { maxDataLength, maxBufferSize: (SYNC_WINDOW + 2) * maxDataLength })
       await lp.write(new TextEncoder().encode(JSON.stringify({ vv: this.#c.ledger.versionVector() })), { signal: step() })
+      // Table pages are applied one behind: the next page is checked while the last one's batch is written.
+      let applying: Promise<number> | undefined
+      const settle = async (): Promise<void> => { if (applying !== undefined) { const a = applying; applying = undefined; tables += await a } }
       for (;;) {
         const message = decodeSyncMessage((await lp.read({ signal: step() })).subarray())
+        if (!('table' in message)) await settle()
         if ('done' in message) break
         // A snapshot page counts only if the peer this node syncs from (a member: the swarm key let it in) signed it.
-        if ('page' in message) await this.#c.ledger.retention.receivePage(message.page, signer => signer === peer)
+        if ('table' in message) {
+          const next = this.#c.ledger.retention.receiveTablePage(message.table, signer => signer === peer)
+          next.catch(() => {}) // awaited by settle(), at the latest before the next message of another kind
+          await settle()
+          applying = next
+        } else if ('page' in message) await this.#c.ledger.retention.receivePage(message.page, signer => signer === peer)
         else if ('checkpoints' in message) await this.#c.ledger.retention.receiveCheckpoints(message.checkpoints)
         else {
           const outcomes = await this.#c.ledger.receive(message.entries, peer)
@@ -162,6 +179,7 @@ export class LedgerSync {
       }
       this.stats.syncs++
       this.stats.entriesPulled += applied
+      if (tables > 0) this.summaries.backfillFrom(peer)
       await stream.close({ signal: step() }).catch(() => {})
       return applied
     } catch (err) {
@@ -230,24 +248,25 @@ export class LedgerSync {
     }
   }
 
-  /** Every summary (as stored, in signed pages of at most SNAPSHOT_PAGE_SUMMARIES / SNAPSHOT_PAGE_BYTES), then every checkpoint entry. */
+  /** The state table (rows as stored, in signed pages of at most TABLE_PAGE_ROWS / TABLE_PAGE_BYTES), then every checkpoint entry. */
   async #serveSnapshot (write: (bytes: Uint8Array) => Promise<void>): Promise<void> {
     const { store, retention } = this.#c.ledger
-    const send = async (page: string[]): Promise<void> => write(retention.signPage(page))
-    let after = ''
-    for (;;) {
-      const rows = await store.summariesRaw(after, SNAPSHOT_PAGE_SUMMARIES)
-      if (rows.length === 0) break
-      let page: string[] = []
+    const iterator = store.db.iterator({ gt: P.table, lt: P.table + END })
+    try {
+      let page: Array<[string, string]> = []
       let bytes = 0
-      for (const [, json] of rows) {
-        const size = Buffer.byteLength(json)
-        if (page.length > 0 && bytes + size > SNAPSHOT_PAGE_BYTES) { await send(page); page = []; bytes = 0 }
-        page.push(json)
-        bytes += size
+      for (let rows = await iterator.nextv(TABLE_PAGE_ROWS); rows.length > 0; rows = await iterator.nextv(TABLE_PAGE_ROWS)) {
+        for (const [key, value] of rows) {
+          const row: [string, string] = [key.slice(P.table.length), value]
+          const size = key.length + value.length
+          if (page.length >= TABLE_PAGE_ROWS || bytes + size > TABLE_PAGE_BYTES) { await write(retention.signTable(page)); page = []; bytes = 0 }
+          page.push(row)
+          bytes += size
+        }
       }
-      await send(page)
-      after = rows[rows.length - 1][0]
+      if (page.length > 0) await write(retention.signTable(page))
+    } finally {
+      await iterator.close()
     }
     const checkpoints = [...retention.checkpoints.values()].map(c => c.entry)
     for (let i = 0; i < checkpoints.length; i += 1000) await write(encodeSyncMessage({ checkpoints: checkpoints.slice(i, i + 1000) }))

@@ -32,10 +32,12 @@ export async function retentionStatus (ledger: TaskLedger, schedule: CompactionS
 }
 
 export async function taskHistory (ledger: TaskLedger, id: string): Promise<HistoryT | undefined> {
+  await ledger.task(id) // a compacted task known only by its state table row: its summary is fetched first
   const record = await ledger.store.task(id)
   if (record === undefined) return undefined
   const entries = (await ledger.history(id) ?? []).map(({ id: entryId, entry }) => ({ id: entryId, ...entry }))
   if (record.state?.expired === true) return { entries, compacted: true, expired: true }
+  if (record.state?.partial === true) return { entries, compacted: true, partial: true }
   return record.summary === undefined ? { entries } : { entries, compacted: true, summary: record.summary as unknown as NonNullable<HistoryT['summary']> }
 }
 

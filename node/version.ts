@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { ADVERT_VERSION, AUCTION_PROTOCOL, AUCTION_SESSION_PROTOCOL, BLOB_PROTOCOL, LEDGER_SYNC_PROTOCOL, LEDGER_VERSION, SUMMARY_VERSION, WORKER_PROTOCOL_VERSION } from '../protocols/index.js'
+import { ADVERT_VERSION, AUCTION_PROTOCOL, AUCTION_SESSION_PROTOCOL, BLOB_PROTOCOL, LEDGER_SUMMARIES_PROTOCOL, LEDGER_SYNC_PROTOCOL, LEDGER_VERSION, SUMMARY_VERSION, WORKER_PROTOCOL_VERSION } from '../protocols/index.js'
 import { DATA_DIR_FORMAT } from './datadir/index.js'
 
 /** gryphgen's version, from the package.json above this file (source tree or dist/). */
@@ -23,7 +23,7 @@ export const VERSION: string = readVersion()
 export function versionText (): string {
   return [
     `gryphgen ${VERSION}`,
-    `protocols: ${[AUCTION_PROTOCOL, AUCTION_SESSION_PROTOCOL, BLOB_PROTOCOL, LEDGER_SYNC_PROTOCOL].join(' ')}`,
+    `protocols: ${[AUCTION_PROTOCOL, AUCTION_SESSION_PROTOCOL, BLOB_PROTOCOL, LEDGER_SYNC_PROTOCOL, LEDGER_SUMMARIES_PROTOCOL].join(' ')}`,
     `messages: advert v${ADVERT_VERSION}, ledger v${LEDGER_VERSION}, ledger summary v${SUMMARY_VERSION}, worker v${WORKER_PROTOCOL_VERSION}`,
     `data dir format: ${DATA_DIR_FORMAT}`,
   ].join('\n')

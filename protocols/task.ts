@@ -107,6 +107,8 @@ export const TaskViewSchema = Type.Object({
   compacted: Type.Optional(Type.Literal(true)),
   /** Its summary expired (`ledger.retention.summariesMs`): only state, kind and times remain. */
   expired: Type.Optional(Type.Literal(true)),
+  /** Its summary has not reached this node yet (it joined by state table) and no peer gave it: only state, kind and times. */
+  partial: Type.Optional(Type.Literal(true)),
 })
 
 export type TaskViewT = Type.Static<typeof TaskViewSchema>

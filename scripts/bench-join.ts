@@ -7,7 +7,10 @@
  * by two authors whose chains are cut at checkpoints) and M live entries (its own pending
  * tasks); node B starts (in this process, real libp2p on 127.0.0.1) with A as bootstrap and
  * is ready when its version vector equals A's, its task index has caught up, and it holds
- * the N summaries. Then A's and B's task records, summaries and state indexes are compared, all of them.
+ * the N compacted tasks' state table rows (what lists, states and the recency index answer
+ * from). Then, measured too, B's background backfill of the N full summaries; once it is
+ * done, A's and B's task records, summaries, table rows, state and recency index keys are
+ * compared, all of them.
  *
  * Full-history catch-up, the baseline: node C holds the uncompacted entries of the first F of
  * the same tasks plus M live entries; node D joins it the same way. When F < N its time is
@@ -17,11 +20,12 @@
  * Fixture (not timed): the history is generated deterministically; for A, each task's summary
  * is made by the real `summarize` and written through A's own snapshot page path (bulk
  * LevelDB batches), so no 4M entries are applied one by one; only entries that some node
- * could check are signed (the `started` entries, in no summary, are not, in A's fixture).
+ * could check are signed: in A's fixture, the proof entries of the first F tasks (those the
+ * full-history node C holds too); a join checks no proof signature (an audit would).
  */
 import '../base/polyfill.js'
 import { join } from 'node:path'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { parseArgs } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -37,6 +41,7 @@ import './bench/busy.js' // --busy: a standard CPU load beside this run (scripts
 const { values } = parseArgs({ options: { tasks: { type: 'string', default: '20000' }, live: { type: 'string', default: '10000' }, 'full-tasks': { type: 'string' } } })
 const TASKS = Number(values.tasks)
 const LIVE = Number(values.live)
+/** 0: no full-history baseline (a profiling run). */
 const FULL = Math.min(TASKS, Number(values['full-tasks'] ?? 100_000))
 const READY_TIMEOUT_MS = 30 * 60_000
 const root = await mkdtemp(join(tmpdir(), 'gryphgen-bench-join-'))
@@ -59,7 +64,7 @@ async function startNode (name: string, psk: string, bootstrap: string[] = []): 
 /** The two fixture authors: an auctioneer (submits, awards) and a worker (starts, finishes). Same keys, same chains, every call. */
 const keys = await Promise.all([generateKeyPair('Ed25519'), generateKeyPair('Ed25519')])
 const WALL0 = Date.now() - 90 * 86_400_000
-function history (signAll: boolean): { next: (i: number) => Stored[], heads: () => Entry[] } {
+function history (signAll: boolean, signed = (_i: number): boolean => true): { next: (i: number) => Stored[], heads: () => Entry[] } {
   const authors = keys.map(key => ({ peerId: peerIdFromPrivateKey(key).toString(), sign: createEntrySigner(key), head: undefined as Stored | undefined }))
   const [auctioneer, worker] = authors
   let wall = WALL0
@@ -71,11 +76,12 @@ function history (signAll: boolean): { next: (i: number) => Stored[], heads: () 
   return {
     next: i => {
       const task = taskId(i)
+      const sign = signed(i)
       return [
-        add(auctioneer, 'submitted', task, { kind: 'ledger-bench', priority: 5, spec: { i } }, true),
-        add(auctioneer, 'awarded', task, { attempt: 1, node: worker.peerId, leaseMs: 5000, epoch: 1 }, true),
+        add(auctioneer, 'submitted', task, { kind: 'ledger-bench', priority: 5, spec: { i } }, sign),
+        add(auctioneer, 'awarded', task, { attempt: 1, node: worker.peerId, leaseMs: 5000, epoch: 1 }, sign),
         add(worker, 'started', task, { attempt: 1 }, signAll),
-        add(worker, 'finished', task, { attempt: 1, outcome: 'succeeded', resultDigest: 'ab'.repeat(32), result: { ok: true, i } }, true),
+        add(worker, 'finished', task, { attempt: 1, outcome: 'succeeded', resultDigest: 'ab'.repeat(32), result: { ok: true, i } }, sign),
       ]
     },
     heads: () => authors.map(a => (a.head as Stored).entry),
@@ -84,7 +90,7 @@ function history (signAll: boolean): { next: (i: number) => Stored[], heads: () 
 
 /** A: N compacted tasks, written as summaries through its own page path, then the checkpoints. */
 async function fillCompacted (node: GryphgenNode): Promise<void> {
-  const gen = history(false)
+  const gen = history(false, i => i < FULL || i === TASKS - 1) // the last task's entries are the checkpoints
   const self = (signer: string): boolean => signer === node.peerId
   for (let i = 0; i < TASKS;) {
     const page: string[] = []
@@ -115,9 +121,10 @@ async function appendLive (node: GryphgenNode): Promise<void> {
   }))
 }
 
-/** Start a node that joins `source`; resolves with the ms from its start to ready (same heads, all indexed, `compacted` summaries held). */
-async function joinNode (name: string, psk: string, source: GryphgenNode, compacted: number): Promise<{ node: GryphgenNode, ms: number, startMs: number }> {
+/** Start a node that joins `source`; resolves with the ms from its start to ready (same heads, all indexed, `compacted` tasks held: table rows or summaries). */
+async function joinNode (name: string, psk: string, source: GryphgenNode, compacted: number): Promise<{ node: GryphgenNode, ms: number, startMs: number, t0: number, cpuMs: number, window: string }> {
   const want = JSON.stringify(source.ledger.versionVector())
+  const [from, cpu0] = [process.hrtime.bigint() / 1000n, process.cpuUsage()]
   const t0 = performance.now()
   const node = await startNode(name, psk, source.addresses())
   const startMs = performance.now() - t0
@@ -127,7 +134,20 @@ async function joinNode (name: string, psk: string, source: GryphgenNode, compac
     if (Date.now() > deadline) throw new Error(`${name} not ready after ${READY_TIMEOUT_MS} ms`)
     await sleep(20)
   }
-  return { node, ms: performance.now() - t0, startMs }
+  const ms = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
+  return { node, ms, startMs, t0, cpuMs: (cpu.user + cpu.system) / 1000, window: `${from} ${process.hrtime.bigint() / 1000n}` }
+}
+
+/** Resolves with the ms from `t0` until `node` holds `count` full summaries (its backfill after a table join). */
+async function backfilled (node: GryphgenNode, count: number, t0: number): Promise<number> {
+  const deadline = Date.now() + READY_TIMEOUT_MS
+  while (node.ledgerSync.summaries.stats.summariesFetched < count) {
+    if (process.env.BENCH_DEBUG !== undefined) log(JSON.stringify(node.ledgerSync.summaries.stats))
+    if (Date.now() > deadline) throw new Error(`backfill not done after ${READY_TIMEOUT_MS} ms`)
+    await sleep(20)
+  }
+  return performance.now() - t0
 }
 
 async function * rows (node: GryphgenNode, gt: string, lt: string): AsyncGenerator<[string, string]> {
@@ -179,28 +199,33 @@ try {
   await appendLive(a)
   log(`fixture: node A holds ${TASKS.toLocaleString('en')} compacted tasks + ${LIVE.toLocaleString('en')} live entries (${((performance.now() - t) / 1000).toFixed(1)} s, not timed)`)
   const snap = await joinNode('b', snapshotPsk, a, TASKS)
-  // Format 2: compacted tasks are their summaries (compared byte for byte); L:task holds the live ones.
-  const [live, summaries] = await Promise.all([compare(a, snap.node, 'L:task:', 'L:task;'), compare(a, snap.node, 'L:summary:', 'L:summary;')])
-  const tasks: [number, number] = [live[0] + summaries[0], live[1] + summaries[1]]
-  const states = await compare(a, snap.node, 'L:state:', 'L:state;')
   log(`snapshot join: ${(snap.ms / 1000).toFixed(2)} s from the joiner's start to ready (node start ${(snap.startMs / 1000).toFixed(2)} s), ${(snap.ms / TASKS * 1000).toFixed(1)} µs per compacted task; target <= 10 s at 1,000,000`)
-  log(`folds identical (joiner vs source): ${tasks[1] === 0 && states[1] === 0 ? 'yes' : 'NO'} (${tasks[0].toLocaleString('en')} task records and summaries, ${states[0].toLocaleString('en')} state index keys; ${tasks[1] + states[1]} differ)`)
+  log(`  CPU of this process (joiner and source together) meanwhile: ${(snap.cpuMs / 1000).toFixed(2)} s; load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')}; profile window (cpu-profile.ts DIR ${TASKS} FROM TO): ${snap.window}`)
+  const filledMs = await backfilled(snap.node, TASKS, snap.t0)
+  log(`background backfill: all ${TASKS.toLocaleString('en')} full summaries held ${(filledMs / 1000).toFixed(2)} s from the joiner's start (${((filledMs - snap.ms) / 1000).toFixed(2)} s after ready)`)
+  // Compacted tasks are their summaries and state table rows (compared byte for byte); L:task holds the live ones.
+  const ranges = ['L:task:', 'L:summary:', 'L:table:', 'L:state:', 'L:recent:']
+  const compared = await Promise.all(ranges.map(async r => compare(a, snap.node, r, r.slice(0, -1) + ';')))
+  const differ = compared.reduce((n, [, d]) => n + d, 0)
+  log(`folds identical (joiner vs source): ${differ === 0 ? 'yes' : 'NO'} (${ranges.map((r, i) => `${compared[i][0].toLocaleString('en')} ${r}`).join(', ')}; ${differ} differ)`)
   await a.stop()
+  if (FULL > 0) {
 
-  t = performance.now()
-  const fullPsk = newSwarmKeyHex()
-  const c = await startNode('c', fullPsk)
-  const hold = c.ledger.deferIndexing() // C only serves its log; its own task index is not what is measured
-  await fillFull(c)
-  await appendLive(c)
-  hold()
-  log(`fixture: node C holds the full history of ${FULL.toLocaleString('en')} tasks (${(FULL * 4).toLocaleString('en')} entries) + ${LIVE.toLocaleString('en')} live entries (${((performance.now() - t) / 1000).toFixed(1)} s, not timed)`)
-  const full = await joinNode('d', fullPsk, c, 0)
-  const same = await sameStates(snap.node, full.node, FULL)
-  const fullAtN = full.ms * TASKS / FULL
-  log(`full-history catch-up: ${(full.ms / 1000).toFixed(2)} s measured at ${FULL.toLocaleString('en')} tasks${FULL < TASKS ? `; extrapolated linearly to ${TASKS.toLocaleString('en')} tasks: ~${(fullAtN / 1000).toFixed(1)} s (EXTRAPOLATED)` : ''}`)
-  log(`folds identical (snapshot joiner vs full-history joiner, ${same[0].toLocaleString('en')} tasks): ${same[1] === 0 ? 'yes' : `NO (${same[1]} differ)`}`)
-  log(`ratio snapshot / full history at ${TASKS.toLocaleString('en')} tasks: ${(snap.ms / fullAtN).toFixed(3)} (${(fullAtN / snap.ms).toFixed(1)}x faster; lower is better)`)
+    t = performance.now()
+    const fullPsk = newSwarmKeyHex()
+    const c = await startNode('c', fullPsk)
+    const hold = c.ledger.deferIndexing() // C only serves its log; its own task index is not what is measured
+    await fillFull(c)
+    await appendLive(c)
+    hold()
+    log(`fixture: node C holds the full history of ${FULL.toLocaleString('en')} tasks (${(FULL * 4).toLocaleString('en')} entries) + ${LIVE.toLocaleString('en')} live entries (${((performance.now() - t) / 1000).toFixed(1)} s, not timed)`)
+    const full = await joinNode('d', fullPsk, c, 0)
+    const same = await sameStates(snap.node, full.node, FULL)
+    const fullAtN = full.ms * TASKS / FULL
+    log(`full-history catch-up: ${(full.ms / 1000).toFixed(2)} s measured at ${FULL.toLocaleString('en')} tasks${FULL < TASKS ? `; extrapolated linearly to ${TASKS.toLocaleString('en')} tasks: ~${(fullAtN / 1000).toFixed(1)} s (EXTRAPOLATED)` : ''}`)
+    log(`folds identical (snapshot joiner vs full-history joiner, ${same[0].toLocaleString('en')} tasks): ${same[1] === 0 ? 'yes' : `NO (${same[1]} differ)`}`)
+    log(`ratio snapshot / full history at ${TASKS.toLocaleString('en')} tasks: ${(snap.ms / fullAtN).toFixed(3)} (${(fullAtN / snap.ms).toFixed(1)}x faster; lower is better)`)
+  }
 } finally {
   for (const n of nodes) await n.stop().catch(() => {})
   await rm(root, { recursive: true, force: true })

@@ -82,6 +82,7 @@ export function toTaskView (state: TaskState): TaskViewT {
     ...(state.feedback === undefined ? {} : { feedback: state.feedback.map(f => ({ ...f, at: iso(f.at) })) }),
     ...(state.compacted === true ? { compacted: true as const } : {}),
     ...(state.expired === true ? { expired: true as const } : {}),
+    ...(state.partial === true ? { partial: true as const } : {}),
   }
 }
 

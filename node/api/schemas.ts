@@ -100,6 +100,8 @@ export const HistoryBody = Type.Object({
   compacted: Type.Optional(Type.Boolean()),
   /** The summary expired too (`ledger.retention.summariesMs`): neither entries nor summary remain. */
   expired: Type.Optional(Type.Boolean()),
+  /** This node joined by state table and no peer has given it the summary yet: neither entries nor summary here. */
+  partial: Type.Optional(Type.Boolean()),
   summary: Type.Optional(Type.Object({
     v: Type.Integer(), task: Type.String(), state: Type.Record(Type.String(), Type.Unknown()),
     proof: Type.Array(Type.Record(Type.String(), Type.Unknown())), upTo: Type.Record(Type.String(), Type.Integer()),

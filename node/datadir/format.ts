@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { GryphgenError, DataDirError, readIfExists, writeFileDurable } from '../../base/index.js'
 
 /** The format this build reads and writes. */
-export const DATA_DIR_FORMAT = 2
+export const DATA_DIR_FORMAT = 3
 
 export const FORMAT_FILE = 'format.json'
 
@@ -34,23 +34,28 @@ const USED_MARKERS = ['identity.key', 'swarm.key', 'api-token', 'db']
  * 0 → 1: nothing on disk changes shape; the step only records that the format is now tracked.
  * 1 → 2: compaction summaries are stored once: task records that embed their summary are
  * deleted or rewritten without it (ledger/records.ts), then LevelDB reclaims their space.
+ * 2 → 3: every summary gets its state table row (ledger/table.ts), what joiners are sent.
  */
 const steps: Array<(dataDir: string) => Promise<void>> = [
   async () => {},
-  async dataDir => {
-    const path = join(dataDir, 'db')
-    if (!await access(path).then(() => true, () => false)) return
-    // Loaded only when a migration runs: opening a current data dir stays cheap.
-    const [{ ClassicLevel }, { migrateTaskRecords }] = await Promise.all([import('classic-level'), import('../../ledger/index.js')])
-    const db = new ClassicLevel<string, string>(path, { valueEncoding: 'utf8' })
-    await db.open()
-    try {
-      await migrateTaskRecords(db)
-    } finally {
-      await db.close()
-    }
-  },
+  async dataDir => { await withLedgerDb(dataDir, async (db, ledger) => { await ledger.migrateTaskRecords(db) }) },
+  async dataDir => { await withLedgerDb(dataDir, async (db, ledger) => { await ledger.buildStateTable(db) }) },
 ]
+
+/** Run `step` on the data dir's database, if it has one. */
+async function withLedgerDb (dataDir: string, step: (db: import('classic-level').ClassicLevel<string, string>, ledger: typeof import('../../ledger/index.js')) => Promise<void>): Promise<void> {
+  const path = join(dataDir, 'db')
+  if (!await access(path).then(() => true, () => false)) return
+  // Loaded only when a migration runs: opening a current data dir stays cheap.
+  const [{ ClassicLevel }, ledger] = await Promise.all([import('classic-level'), import('../../ledger/index.js')])
+  const db = new ClassicLevel<string, string>(path, { valueEncoding: 'utf8' })
+  await db.open()
+  try {
+    await step(db, ledger)
+  } finally {
+    await db.close()
+  }
+}
 
 export async function readDataDirFormat (dataDir: string): Promise<number | null> {
   const path = join(dataDir, FORMAT_FILE)

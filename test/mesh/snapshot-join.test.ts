@@ -68,4 +68,25 @@ describe('snapshot join', () => {
     expect(back.ledger.retention.checkpoints.get(a.peerId)?.id).toBe(a.ledger.retention.checkpoints.get(a.peerId)?.id)
     expect((await back.ledgerRetention()).liveEntries).toBe((await a.ledgerRetention()).liveEntries)
   })
+
+  test('a joiner is ready on the state table, then backfills summaries that take several pages (> 4 MiB), byte for byte', async () => {
+    const psk = newSwarmKeyHex()
+    const a = await node({ swarmKey: psk })
+    // 3,200 cancelled tasks of ~1.5 KB each: ~5 MiB of summaries, more than one page holds; a
+    // full page of small ones (a long header of sizes) is a frame just over 4 MiB.
+    const spec = { text: 'x'.repeat(1400) }
+    const tasks = Array.from({ length: 3200 }, (_, i) => name(i))
+    for (let i = 0; i < tasks.length; i += 200) {
+      await Promise.all(tasks.slice(i, i + 200).map(async task => a.ledger.append('submitted', task, { kind: 'ledger-test', priority: 5, spec })))
+      await Promise.all(tasks.slice(i, i + 200).map(async task => a.ledger.append('cancelled', task, { reason: 'done with it' })))
+    }
+    expect((await compactAll(a)).tasks).toBe(3200)
+    const b = await node({ swarmKey: psk, bootstrap: a.addresses() })
+    await waitFor(async () => (await b.ledgerRetention()).compactedTasks === 3200)
+    // Lists answer from the rows at once (the summaries may still be on their way).
+    expect((await b.ledger.tasksByState('cancelled', 100)).map(t => t.id)).toEqual(tasks.slice(0, 100))
+    await waitFor(async () => JSON.stringify(await summariesOf(b)) === JSON.stringify(await summariesOf(a)))
+    expect(b.ledgerSync.summaries.stats.requests).toBeGreaterThan(1)
+    expect(await statesOf(b, tasks)).toBe(await statesOf(a, tasks))
+  })
 })
