@@ -30,6 +30,9 @@ import { canonicalOrder, type TaskState } from './fold.js'
 import { WriteQueue } from './write-queue.js'
 import { TaskIndexer } from './indexer.js'
 import { LedgerRetention } from './retention.js'
+import type { LedgerEvents } from './events.js'
+
+export type { LedgerEvents }
 
 export type ReceiveOutcome = 'applied' | 'duplicate' | 'held' | 'rejected' | 'equivocation'
 
@@ -39,16 +42,6 @@ export interface LedgerComponents {
   peerId: string
   logger: Logger
   now?: () => number
-}
-
-/** What the ledger tells its listeners (any number of them: sync, the task service, the dashboard). */
-export interface LedgerEvents {
-  /** Entries are on disk (in the log); `local`: appended by this node. */
-  applied: [entries: readonly Stored[], local: boolean]
-  /** Task states that changed (local appends at once; peers' after indexing). */
-  states: [states: readonly TaskState[]]
-  /** An entry arrived whose predecessors are missing (sync from that peer). */
-  gap: [author: string, from: string | undefined]
 }
 
 export class TaskLedger {

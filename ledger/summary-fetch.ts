@@ -17,7 +17,7 @@ import type { Connection, Stream } from '@libp2p/interface'
 import { LEDGER_SUMMARIES_PROTOCOL, SNAPSHOT_PAGE_BYTES, SNAPSHOT_PAGE_MAX_ENCODED, SNAPSHOT_PAGE_SUMMARIES, decodeSnapshotPage, decodeSummariesRequest, encodeSummariesRequest, encodeSyncMessage, isSnapshotPageFrame } from '../protocols/index.js'
 import type { Logger } from '../base/index.js'
 import type { TaskLedger } from './ledger.js'
-import type { LedgerMesh } from './sync.js'
+import type { LedgerMesh } from './mesh.js'
 import { P } from './keys.js'
 import { nextStubs, stubsOf } from './table.js'
 

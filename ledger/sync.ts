@@ -22,18 +22,17 @@
  */
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
-import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
 import { ANNOUNCE_MAX_BYTES, ANNOUNCE_MAX_ENTRIES, LEDGER_SYNC_PROTOCOL, LEDGER_TOPIC, decodeAnnouncement, encodeAnnouncement, type Entry, ACK, SYNC_WINDOW, decodeAck, decodeSyncMessage, decodeSyncRequest, encodeSyncBatchRaw, encodeSyncMessage, SNAPSHOT_PAGE_MAX_ENCODED, TABLE_PAGE_BYTES, TABLE_PAGE_ROWS } from '../protocols/index.js'
 import type { Logger } from '../base/index.js'
 import type { TaskLedger } from './ledger.js'
 import { P, END, type Stored } from './store.js'
 import { SummaryFetcher } from './summary-fetch.js'
+import type { LedgerMesh } from './mesh.js'
 
 /** What replication needs of the mesh: a protocol handler, dials, connections, one gossip topic. */
-export interface LedgerMesh extends Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections' | 'addEventListener' | 'removeEventListener'> {
-  services: { pubsub: Pick<GossipSub, 'topicValidators' | 'subscribe' | 'publish'> }
-}
+export type { LedgerMesh }
 
 export interface LedgerSyncComponents { mesh: LedgerMesh, ledger: TaskLedger, logger: Logger }
 export interface LedgerSyncInit {
