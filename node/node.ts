@@ -213,7 +213,7 @@ export class GryphgenNode implements ApiNode {
     }, config.auction)
     // Stopped first of the components: no new awards, runs aborted (their leases lapse, other nodes re-run them).
     await life.add('tasks', this.#tasks, async t => { await t.start() })
-    this.#bootstrap = await life.add('bootstrap', new BootstrapKeeper(mesh, componentLogger(this.#log, 'bootstrap'), { addresses: bootstrap }), b => { b.start() })
+    this.#bootstrap = await life.add('bootstrap', new BootstrapKeeper(mesh, componentLogger(this.#log, 'bootstrap'), { addresses: bootstrap, identifyWatch: { heard: id => this.#adverts?.peers.get(id) !== undefined, graceMs: () => Math.max(15_000, this.#adverts?.expiryMs() ?? 0) } }), b => { b.start() })
 
     metrics.watch(metricsSources({ peerId: this.peerId, dbDir: dataPath(config.dataDir, 'db'), ledger, sync: () => this.#ledgerSync, tasks: () => this.#tasks, workers: () => this.#workers, adverts: () => this.#adverts, mesh: () => this.#mesh, models: () => this.#models }))
     life.defer('metrics', () => { metrics.stop() })

@@ -10,7 +10,7 @@ import { ADVERT_TOPIC, ADVERT_VERSION, decodeAdvert, encodeAdvert, type Advert, 
 import type { Logger } from '../../base/index.js'
 import { PublishBudget } from './budget.js'
 import { isSignificantChange } from './capabilities.js'
-import { meanIntervalMs, nextDelayMs, promisedIntervalMs, promptRefillPerMs, type PacingInit } from './interval.js'
+import { EXPIRY_INTERVALS, meanIntervalMs, nextDelayMs, promisedIntervalMs, promptRefillPerMs, type PacingInit } from './interval.js'
 import { PeerTable, type PeerEntry } from './peer-table.js'
 
 export interface AdvertServiceComponents {
@@ -88,6 +88,9 @@ export class AdvertService {
   #spendPrompt (): boolean {
     return this.#budget.trySpend(this.#now(), promptRefillPerMs(this.peers.size + 1, this.#init))
   }
+
+  /** How long a live peer may go unheard before it expires (3 of the mesh's mean advert intervals). */
+  expiryMs (): number { return EXPIRY_INTERVALS * this.#meanInterval() }
 
   livePeers (): PeerEntry[] {
     this.#sweepNow()

@@ -31,7 +31,7 @@ beforeAll(async () => {
   // Every node knows every other, with the sandbox probed (exec needs it). Five nodes in one
   // process beside another test file on a busy machine can take over a minute to get there.
   await waitFor(() => all.every(n => n.peers().length === 4 && n.peers().every(p => p.capabilities.sandbox?.available === true)), 2 * PATIENCE_MS).catch((err: Error) => {
-    throw new Error(`${err.message}; peers seen: ${all.map(n => `${n.config.name}=${n.peers().length} (sandboxed ${n.peers().filter(p => p.capabilities.sandbox?.available === true).length}, connections ${n.mesh.getConnections().length})`).join(', ')}`)
+    throw new Error(`${err.message}; peers seen: ${all.map(n => `${n.config.name}=${n.peers().length} (sandboxed ${n.peers().filter(p => p.capabilities.sandbox?.available === true).length}, connections ${n.mesh.getConnections().length}, gossipsub peers ${n.mesh.services.pubsub.getPeers().length})`).join(', ')}`)
   })
 }, 4 * PATIENCE_MS)
 afterAll(async () => { clearInterval(watchdog); await nodes.stopAll() })
