@@ -2,7 +2,7 @@
  * Reads the host's process table from /proc: used to make sure nothing of a run survives it
  * where no cgroup can tell (rlimit backend), and by the tests and the benchmark to check it.
  */
-import { readdirSync } from 'node:fs'
+import { readdirSync, statSync } from 'node:fs'
 import { readFile, readdir } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -16,6 +16,20 @@ export function isAlive (pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+/**
+ * Whether any process (a zombie too) is owned by `uid` (/proc/PID's owner: the effective uid).
+ * Synchronous, a stat a process: for the rare takeover of a stale uid claim (uid-locks.ts).
+ */
+export function uidHasProcesses (uid: number): boolean {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      if (statSync(`/proc/${name}`).uid === uid) return true
+    } catch { /* exited meanwhile */ }
+  }
+  return false
 }
 
 export async function listProcesses (): Promise<HostProcess[]> {

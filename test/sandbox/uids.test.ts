@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { spawn } from 'node:child_process'
 import { afterEach, describe, expect, test } from 'vitest'
 import { uidLocks } from '../../sandbox/uid-locks.js'
 import { UidPool } from '../../sandbox/uid-pool.js'
@@ -56,5 +57,23 @@ describe('uid claims across processes', () => {
     expect(locks.claim(5)).toBe(true)
     expect(locks.claim(6)).toBe(true)
     expect(readFileSync(join(dir, 'uid-5'), 'utf8')).toBe(String(process.pid))
+  })
+
+  test('a stale claim whose uid still has a live process is skipped, and taken over once it is gone', async () => {
+    const dir = lockDir()
+    const uid = 200_998
+    const leftover = spawn('sleep', ['60'], { uid, gid: uid, stdio: 'ignore' })
+    try {
+      await new Promise(resolve => leftover.once('spawn', resolve))
+      writeFileSync(join(dir, `uid-${uid}`), '4194305') // its claimant is dead
+      const locks = uidLocks(dir)
+      expect(locks.claim(uid)).toBe(false)
+      expect(new UidPool(uid, 1).allocate(candidate => locks.claim(candidate))).toBeNull()
+      leftover.kill('SIGKILL')
+      await new Promise(resolve => leftover.once('exit', resolve))
+      expect(locks.claim(uid)).toBe(true)
+    } finally {
+      leftover.kill('SIGKILL')
+    }
   })
 })
