@@ -47,8 +47,10 @@ export class IdentifyWatch {
     this.#heard = init.heard ?? (peer => this.#mesh.services.pubsub.getPeers().some(p => p.toString() === peer))
   }
 
+  /** Watches new connections, and those already open (peers may dial in before the node starts this). */
   start (): void {
     this.#mesh.addEventListener('connection:open', this.#onOpen)
+    for (const connection of this.#mesh.getConnections()) this.#later(connection, false)
   }
 
   stop (): void {
