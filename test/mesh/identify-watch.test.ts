@@ -84,3 +84,27 @@ test('with the node\'s own test of being heard (its advert is live), a peer conn
     watch.stop()
   }
 })
+
+test('connections opened before the watch starts are watched too (peers may dial in before the node starts it)', async () => {
+  const key = newSwarmKeyHex()
+  const home = await mesh(key)
+  const quiet = await mesh(key)
+  const good = await mesh(key)
+  for (const peer of [quiet, good]) await peer.dial(home.getMultiaddrs()[0], { signal: AbortSignal.timeout(10_000) })
+  // Both connections are open on home's side, and their `connection:open` events are past.
+  await waitFor(() => [quiet, good].every(p => home.getConnections(p.peerId).some(c => c.status === 'open')), 30_000)
+  await new Promise(resolve => setTimeout(resolve, 1000))
+  const opened: string[] = []
+  home.addEventListener('connection:open', evt => { opened.push(evt.detail.remotePeer.toString()) })
+  const watch = new IdentifyWatch(home, silentLogger(), { graceMs: () => 300, retryTimeoutMs: 3000, heard: id => id !== quiet.peerId.toString() })
+  watch.start()
+  try {
+    await waitFor(() => watch.healed.length > 0 && home.getConnections(quiet.peerId).length === 0, 30_000)
+    // Healed from the watch's start, not from a later connection:open.
+    expect(opened).not.toContain(quiet.peerId.toString())
+    expect(home.getConnections(good.peerId).length).toBeGreaterThan(0)
+    expect(new Set(watch.healed)).toEqual(new Set([quiet.peerId.toString()]))
+  } finally {
+    watch.stop()
+  }
+})
