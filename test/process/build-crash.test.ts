@@ -55,7 +55,7 @@ describe('build with real processes', () => {
   test('kill -9 the coordinator mid-job: another node resumes from the last checkpoint', async () => {
     const submit = await api<{ id: string }>(b, 'POST', '/v1/tasks', {
       kind: 'build', specification: 'Write add.py with add(a, b) returning a + b.', tests: { files: TESTS, command: COMMAND }, language: 'python', model: MODEL,
-      budget: { maxAttempts: 8, maxWallMs: 180_000 }, generation: { temperature: 1, maxFileChars: 24, maxPathChars: 12 }, requirements: { labels: ['coordinator'] },
+      budget: { maxAttempts: 8, maxWallMs: 420_000 }, generation: { temperature: 1, maxFileChars: 24, maxPathChars: 12 }, requirements: { labels: ['coordinator'] },
     })
     expect(submit.status, JSON.stringify(submit.body)).toBe(202)
     const id = submit.body.id
@@ -72,7 +72,7 @@ describe('build with real processes', () => {
     await waitFor(async () => {
       view = (await api<TaskViewT>(m, 'GET', `/v1/tasks/${id}`)).body
       return ['succeeded', 'failed', 'cancelled'].includes(view.state)
-    }, 120_000, 200)
+    }, 300_000, 200)
     const done = view as TaskViewT
     expect(done.attempts[0]).toMatchObject({ node: coordinator, outcome: 'lost' })
     expect(done.attempts.at(-1)?.node).toBe(survivorId)
@@ -83,7 +83,7 @@ describe('build with real processes', () => {
     expect(resumedAt).toBeGreaterThan(0)
     expect(steps.slice(resumedAt).every(cp => cp.node === survivorId)).toBe(true)
     expect(done.result).toMatchObject({ decision: 'give-up', spent: ['attempts'] })
-  }, 300_000)
+  }, 480_000)
 
   test('gryphgen build --wait follows the job, prints each attempt, exits 1 when it gives up', async () => {
     await mkdir(join(work, 'tests'))

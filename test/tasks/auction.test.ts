@@ -14,17 +14,21 @@ import type { TaskViewT } from '../../protocols/task.js'
 const nodes = nodeTracker()
 let all: GryphgenNode[] = []
 let [a, gpu, ci] = all
+// Bids may take 5 s (default 0.5 s): five nodes share this process's event loop, which on a
+// busy machine answers a peer's bid request later than 0.5 s; a late bid is no bid, and the
+// placement tests would then test the load average, not placement by load.
+const AUCTION = { bidTimeoutMs: 5000 }
 const GPU = [{ vendor: 'nvidia', model: 'Declared Test GPU', vramMb: 16_000 }]
 
 beforeAll(async () => {
   const swarmKey = newSwarmKeyHex()
-  a = await nodes.start({ swarmKey, execWorkers: 1, name: 'a' })
+  a = await nodes.start({ swarmKey, execWorkers: 1, name: 'a', auction: AUCTION })
   const boot = a.addresses()
   const rest = await Promise.all([
-    nodes.start({ swarmKey, bootstrap: boot, execWorkers: 1, name: 'gpu', resources: { gpus: GPU } }),
-    nodes.start({ swarmKey, bootstrap: boot, execWorkers: 1, name: 'ci', labels: ['ci'] }),
-    nodes.start({ swarmKey, bootstrap: boot, execWorkers: 1, name: 'd' }),
-    nodes.start({ swarmKey, bootstrap: boot, execWorkers: 1, name: 'e' }),
+    nodes.start({ swarmKey, bootstrap: boot, execWorkers: 1, name: 'gpu', resources: { gpus: GPU }, auction: AUCTION }),
+    nodes.start({ swarmKey, bootstrap: boot, execWorkers: 1, name: 'ci', labels: ['ci'], auction: AUCTION }),
+    nodes.start({ swarmKey, bootstrap: boot, execWorkers: 1, name: 'd', auction: AUCTION }),
+    nodes.start({ swarmKey, bootstrap: boot, execWorkers: 1, name: 'e', auction: AUCTION }),
   ])
   ;[gpu, ci] = rest
   all = [a, ...rest]
