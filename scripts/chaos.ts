@@ -9,7 +9,7 @@
  * re-run (a `started` entry after the entry that ended the task; counted apart when that
  * entry's node died or restarted before it reached anyone), tasks that ran twice (and
  * how many of those had a run on a node that died or restarted mid-run), ledgers identical.
- * Targets: 0 attempts awarded twice, 0 terminal tasks re-run, ran twice only where a node
+ * Targets: 0 failed (a sleep cannot fail on its own), 0 attempts awarded twice, 0 terminal tasks re-run, ran twice only where a node
  * died mid-run. Bounded: --tasks (300), --sleep seconds (0.5), --deadline seconds (240, from
  * the moment the mesh is up; tasks not ended by then count as lost).
  * Exit code 1 when a target is missed. Every process is stopped by PID, the folder removed
@@ -134,6 +134,17 @@ async function finalStates (ids: string[]): Promise<Map<string, string>> {
   return states
 }
 
+/** One line per failed task: each attempt's node, outcome and error. */
+async function explainFailures (ids: string[]): Promise<string[]> {
+  const node = nodes.find(alive)
+  if (node === undefined) return []
+  return await Promise.all(ids.map(async id => {
+    const view = await api<{ error?: string, attempts: Array<{ attempt: number, node: string, outcome?: string, error?: string }> }>(node, 'GET', `/v1/tasks/${id}`).catch(() => ({ error: undefined, attempts: [] }))
+    const name = (peer: string): string => nodes.find(n => n.peerId === peer)?.name ?? peer.slice(-6)
+    return `  ${id}: ${view.attempts.map(a => `#${a.attempt} ${name(a.node)} ${a.outcome ?? 'open'}${a.error === undefined ? '' : ` (${a.error})`}`).join('; ')}: ${view.error ?? ''}`
+  }))
+}
+
 /** Every node's version vector the same (waits up to 120 s for sync to settle). */
 async function ledgersConverge (): Promise<boolean> {
   return await until(async () => {
@@ -202,15 +213,18 @@ async function main (): Promise<void> {
   for (const n of nodes) if (!alive(n)) await start(n, liveAddresses(n))
   const identical = await ledgersConverge()
   const f = await analyse(ids)
+  const failures = await explainFailures(ids.filter(id => states.get(id) === 'failed'))
   const count = (s: string): number => [...states.values()].filter(v => v === s).length
   const lost = ids.length - count('succeeded') - count('failed') - count('cancelled')
-  const ok = f.awardedTwice === 0 && f.terminalReRun === 0 && f.ranTwice === f.ranTwiceDisrupted && lost === 0 && identical && f.historiesIdentical
+  // No task can fail on its own here (exec sleep): a failed one is an infrastructure fault that ended a user's task.
+  const ok = count('failed') === 0 && f.awardedTwice === 0 && f.terminalReRun === 0 && f.ranTwice === f.ranTwiceDisrupted && lost === 0 && identical && f.historiesIdentical
   process.stdout.write([
     '',
     `disruptions:             ${disrupted.map(d => `${d.how} ${nodes.find(n => n.peerId === d.node)?.name ?? d.node}`).join(', ')}`,
     `submitted:               ${ids.length}`,
     `succeeded:               ${count('succeeded')}`,
     `failed:                  ${count('failed')}`,
+    ...failures,
     `lost:                    ${lost}`,
     `attempts awarded twice:  ${f.awardedTwice}`,
     `terminal tasks re-run:   ${f.terminalReRun} (and ${f.reRunLostFinish} run again after a finish whose node was killed or restarted before the finish reached any other node)`,

@@ -13,7 +13,8 @@
  *
  * Leases: an open attempt lives while its holder renews its lease by gossip (leases.ts)
  * within `leaseMs` of the award or the last renewal. Expired -> `retried` (attempt lost) and
- * a new auction. After `maxAttempts` attempts the task is `abandoned` (failed).
+ * a new auction. After `maxAttempts` attempts that started running (attempt-budget.ts) the
+ * task is `abandoned` (failed).
  *
  * Restart: the tasks found in the ledger at start wait for `resume()` (the node has synced,
  * or is alone): another node may have adopted them meanwhile, and an auction from the stale
@@ -28,6 +29,7 @@ import type { TaskRunner } from './runner.js'
 import type { AuctionWire } from './wire.js'
 import { avoidOf, blockedReport, schedulerView, sameReport, type PlacementTraits } from './view.js'
 import { bidSummary, collectBids, requestBid } from './bidding.js'
+import { attemptsSpent, gaveUpReason } from './attempt-budget.js'
 
 export interface AuctioneerComponents {
   peerId: string
@@ -199,8 +201,8 @@ export class Auctioneer {
   async #auction (id: string): Promise<boolean> {
     let state = this.#mine.get(id)
     if (state === undefined || state.state !== 'pending' || this.#held(id)) return true
-    if (state.attempts.length >= this.#init.maxAttempts) {
-      await this.#c.append('abandoned', id, { reason: `gave up after ${state.attempts.length} attempts: ${state.attempts.map(a => `${a.node.slice(-8)} ${a.error ?? a.outcome ?? ''}`).join('; ')}`.slice(0, 2048) })
+    if (attemptsSpent(state.attempts, this.#init.maxAttempts)) {
+      await this.#c.append('abandoned', id, { reason: gaveUpReason(state.attempts) })
       return true
     }
     this.stats.auctions++
@@ -244,7 +246,7 @@ export class Auctioneer {
         try { await durable } catch { return drop() }
       }
       state = this.#mine.get(id)
-      if (state === undefined || state.state !== 'pending' || state.attempts.length >= this.#init.maxAttempts) return drop()
+      if (state === undefined || state.state !== 'pending' || attemptsSpent(state.attempts, this.#init.maxAttempts)) return drop()
       const attempt = state.attempts.length + 1
       // A live node holds this attempt already: an award (of a dead auctioneer) not here yet. Wait for it.
       if (this.#c.leases.heldBy(id, attempt) !== undefined) { drop(); return false }
