@@ -12,7 +12,7 @@
  */
 import { encodeSummary, isTerminal } from '../protocols/index.js'
 import { planCompaction, type ChainEntry } from './plan.js'
-import { summarize, type Summary } from './summary.js'
+import { summarize, summaryState, type Summary } from './summary.js'
 import { P, logValue, parseLogValue, seqKey, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
 import { readRecords, recordOp } from './records.js'
 import { tableValue } from './table.js'
@@ -60,7 +60,7 @@ export async function compactionOps (input: CompactionInput): Promise<{ ops: Bat
   const ops: BatchOp[] = []
   for (const task of plan.tasks) {
     const summary = summaries.get(task) as Summary
-    ops.push(recordOp(task, { entries: [], state: summary.state, summary }))
+    ops.push(recordOp(task, { entries: [], state: summaryState(summary), summary }))
     const json = encodeSummary(summary)
     ops.push({ type: 'put', key: P.summary + task, value: json }, { type: 'put', key: P.table + task, value: tableValue(summary, json) })
   }

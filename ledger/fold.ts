@@ -54,6 +54,8 @@ export interface Attempt {
   error?: string
   resultDigest?: string
   result?: Record<string, unknown>
+  /** Set in a compaction summary (format v2) where it left out this attempt's result, over SUMMARY_INLINE_BYTES: the result's size. */
+  resultOmittedBytes?: number
 }
 
 export interface TaskState {

@@ -10,7 +10,7 @@
  * such a record, and the data dir migration (node/datadir/format.ts) rewrites them all.
  */
 import type { ClassicLevel } from 'classic-level'
-import type { Summary } from './summary.js'
+import { summaryState, type Summary } from './summary.js'
 import { P, END, type BatchOp, type TaskRecord } from './keys.js'
 
 interface DiskRecord { entries: TaskRecord['entries'], state: TaskRecord['state'], summarized?: true, summary?: Summary }
@@ -36,7 +36,7 @@ export async function readRecords (db: ClassicLevel<string, string>, ids: readon
     const record = disk[i]
     const json = summaries.get(id)
     const summary = json === undefined ? record?.summary : JSON.parse(json) as Summary
-    if (record === undefined) return summary === undefined ? undefined : { entries: [], state: summary.state, summary }
+    if (record === undefined) return summary === undefined ? undefined : { entries: [], state: summaryState(summary), summary }
     return summary === undefined ? { entries: record.entries, state: record.state } : { entries: record.entries, state: record.state, summary }
   })
 }
@@ -61,7 +61,7 @@ export async function * allRecords (db: ClassicLevel<string, string>, signal?: A
   for await (const [key, value] of batched(db, P.summary, signal)) {
     if (withRecord.has(key.slice(P.summary.length))) continue
     const summary = JSON.parse(value) as Summary
-    yield { entries: [], state: summary.state, summary }
+    yield { entries: [], state: summaryState(summary), summary }
   }
 }
 

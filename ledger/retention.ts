@@ -128,11 +128,18 @@ export class LedgerRetention {
   /**
    * LevelDB keeps deleted records on disk until a compaction of their files: compact the key
    * ranges a ledger compaction deletes from (all small: they hold only what is live), so the
-   * space comes back now rather than whenever LevelDB gets to it.
+   * space comes back now rather than whenever LevelDB gets to it. One `compactRange` over the
+   * span of the ranges (the keys between them are small too; tombstones, L:expired, and
+   * evidence lie outside it): each call adds ~1 KB to LevelDB's own LOG and a record to its
+   * MANIFEST, which grow until the database is next opened (a soak compacting every 10 s
+   * showed them as the steadiest growth of the folder with one call per range).
    */
   async #reclaim (ranges: ReadonlyArray<readonly [string, string]>): Promise<void> {
+    const from = ranges.map(r => r[0]).sort()[0]
+    const to = ranges.map(r => r[1]).sort().at(-1)
+    if (from === undefined || to === undefined) return
     try {
-      for (const [from, to] of ranges) await this.#c.store.db.compactRange(from, to)
+      await this.#c.store.db.compactRange(from, to)
     } catch (err) {
       // The database closing (node stopping) ends it: LevelDB reclaims the space later itself.
       this.#c.logger.warn({ err: (err as Error).message }, 'reclaiming the space of compacted entries failed')

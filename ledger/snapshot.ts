@@ -13,6 +13,7 @@ import { encodeSummary, type Entry } from '../protocols/index.js'
 import { InvalidMessageError } from '../base/index.js'
 import { verifySignature, idOf } from './crypto.js'
 import { foldTask } from './fold.js'
+import { summaryState } from './summary.js'
 import { hlcKey } from './hlc.js'
 import { P, logValue, seqKey, type BatchOp, type Head, type LedgerStore, type Stored } from './store.js'
 import { readRecords, recordOp } from './records.js'
@@ -33,7 +34,7 @@ export async function summaryOps (store: LedgerStore, page: readonly PageSummary
     const before = records[i]
     if (before?.summary !== undefined && encodeSummary(before.summary) === json) return
     const entries = (before?.entries ?? []).filter(e => e.entry.seq > (summary.upTo[e.entry.author] ?? 0))
-    const state = entries.length === 0 ? summary.state : foldTask(entries, summary.state) ?? null
+    const state = entries.length === 0 ? summaryState(summary) : foldTask(entries, summaryState(summary)) ?? null
     if (before !== undefined) ops.push(recordOp(summary.task, { entries, state, summary }))
     ops.push({ type: 'put', key: P.summary + summary.task, value: json }, { type: 'put', key: P.table + summary.task, value: tableValue(summary, json) })
     if (before?.state != null && before.state.state !== state?.state) ops.push({ type: 'del', key: `${P.state}${before.state.state}!${summary.task}` })

@@ -13,6 +13,7 @@
 import type { ClassicLevel } from 'classic-level'
 import { LRUCache } from 'lru-cache'
 import { foldTask, canonicalOrder, type TaskState } from './fold.js'
+import { summaryState } from './summary.js'
 import { hlcKey } from './hlc.js'
 import type { Entry } from '../protocols/index.js'
 import { P, END, seqKey, logValue, parseLogValue, type BatchOp, type Head, type Stored, type TaskRecord } from './keys.js'
@@ -179,7 +180,7 @@ export class LedgerStore {
       // Entries a summary already covers were folded into it (a node that took a snapshot and held some of them).
       const added = (byTask.get(taskId) ?? []).filter(e => !known.has(e.id) && e.entry.seq > (summary?.upTo[e.entry.author] ?? 0))
       const entries = [...before?.entries ?? [], ...added].sort((a, b) => canonicalOrder(a.entry, b.entry))
-      const state = foldTask(entries, summary?.state) ?? null
+      const state = foldTask(entries, summary === undefined ? undefined : summaryState(summary)) ?? null
       const record: TaskRecord = { entries, state, summary }
       const op = recordOp(taskId, record)
       this.#pendingTasks.set(taskId, record)

@@ -3,7 +3,10 @@
  *
  * summarize: the folded state of a task's entries (on top of an earlier summary, if the task
  * was compacted before and got late entries), the deciding entries as proof, and the highest
- * seq per author it covers. Same entries in, same bytes out, on every node.
+ * seq per author it covers. Same entries in, same bytes out, on every node. Each output is
+ * held once (format v2): the deciding attempt's result only in its signed `finished` entry
+ * (summaryState puts it back into the state on read), other attempts' results only up to
+ * SUMMARY_INLINE_BYTES each.
  *
  * verifySummary: what a node that never saw the entries can check. Every proof entry must
  * carry its author's valid signature, and the state must agree with them: the task's kind,
@@ -16,7 +19,7 @@
  * (as it can withhold entries) and it can misstate the history of attempts that did not
  * decide the task (kept for inspection only).
  */
-import { canonicalJson, isTerminal, SUMMARY_VERSION, type Bodies, type Entry, type TaskSummary } from '../protocols/index.js'
+import { canonicalJson, isTerminal, SUMMARY_INLINE_BYTES, SUMMARY_VERSION, type Bodies, type Entry, type TaskSummary } from '../protocols/index.js'
 import { InvalidMessageError } from '../base/index.js'
 import { verifySignature } from './crypto.js'
 import { canonicalOrder, foldTask, type TaskState } from './fold.js'
@@ -25,7 +28,7 @@ export type Summary = TaskSummary<TaskState>
 
 /** The summary of a terminal task's entries (and of its earlier summary); undefined if not terminal. */
 export function summarize (entries: ReadonlyArray<{ id: string, entry: Entry }>, before?: Summary): Summary | undefined {
-  const folded = foldTask(entries, before?.state)
+  const folded = foldTask(entries, before === undefined ? undefined : summaryState(before))
   if (folded === undefined || !isTerminal(folded.state)) return undefined
   const { compacted: _compacted, ...state } = folded
   const candidates = [...before?.proof ?? [], ...entries.map(s => s.entry)].sort(canonicalOrder)
@@ -34,8 +37,39 @@ export function summarize (entries: ReadonlyArray<{ id: string, entry: Entry }>,
   const proof = proofOf(state, candidates)
   if (proof === undefined) return undefined
   // Through JSON once: the stored and the freshly derived summary are then the same value.
-  return JSON.parse(canonicalJson({ v: SUMMARY_VERSION, task: state.id, state, proof, upTo })) as Summary
+  return JSON.parse(canonicalJson({ v: SUMMARY_VERSION, task: state.id, state: withoutCopies(state), proof, upTo })) as Summary
 }
+
+/** The state a summary stands for: a v2 summary's with its deciding result put back from the proof (a new object; the summary is untouched). */
+export function summaryState (summary: Summary): TaskState {
+  const state = summary.state
+  const decided = state.decidedBy === undefined ? undefined : state.attempts[state.decidedBy - 1]
+  if (summary.v === 1 || decided === undefined) return state
+  const result = (deciding(summary.proof, decided)?.body as Bodies['finished'] | undefined)?.result
+  if (result === undefined) return state
+  return { ...state, attempts: state.attempts.map(a => a === decided ? { ...a, result } : a) }
+}
+
+/** A format-1 summary as format 2: the same entries' summary as summarize writes it now (deterministic, so replicas still agree byte for byte). */
+export function upgradeSummary (summary: Summary): Summary {
+  if (summary.v === SUMMARY_VERSION) return summary
+  return JSON.parse(canonicalJson({ ...summary, v: SUMMARY_VERSION, state: withoutCopies(summary.state) })) as Summary
+}
+
+/** The state as a v2 summary stores it: no deciding result (the proof has it), other results only when small. */
+function withoutCopies (state: TaskState): TaskState {
+  const attempts = state.attempts.map((a, i) => {
+    if (a.result === undefined) return a
+    const { result, ...rest } = a
+    if (i + 1 === state.decidedBy) return rest
+    const bytes = Buffer.byteLength(canonicalJson(result))
+    return bytes <= SUMMARY_INLINE_BYTES ? a : { ...rest, resultOmittedBytes: bytes }
+  })
+  return { ...state, attempts }
+}
+
+const deciding = (proof: readonly Entry[], attempt: TaskState['attempts'][number]): Entry | undefined =>
+  proof.find(e => e.type === 'finished' && e.author === attempt.node && (e.body as Bodies['finished']).attempt === attempt.attempt)
 
 /** The deciding entries among `candidates` (canonical order), or undefined if any is missing. */
 function proofOf (state: TaskState, candidates: readonly Entry[]): Entry[] | undefined {
@@ -77,10 +111,18 @@ function isFinish (e: Entry, attempt: TaskState['attempts'][number]): boolean {
  * naming the first disagreement; returns the summary typed.
  */
 export function verifySummary (summary: TaskSummary): Summary {
-  const state = summary.state as unknown as TaskState
+  const stored = summary.state as unknown as TaskState
   const fail = (why: string): never => { throw new InvalidMessageError(`summary of ${summary.task} rejected: ${why}`) }
-  if (typeof state !== 'object' || state.id !== summary.task || !isTerminal(state.state) || !Array.isArray(state.attempts)) fail('its state is not a terminal state of this task')
+  if (typeof stored !== 'object' || stored.id !== summary.task || !isTerminal(stored.state) || !Array.isArray(stored.attempts)) fail('its state is not a terminal state of this task')
   for (const entry of summary.proof) if (!verifySignature(entry)) fail(`bad signature on ${entry.type} by ${entry.author}`)
+  if (summary.v !== 1) {
+    stored.attempts.forEach((a, i) => {
+      if (a.result === undefined) return
+      if (i + 1 === stored.decidedBy) fail('its state carries the deciding result, which the proof holds')
+      if (Buffer.byteLength(canonicalJson(a.result)) > SUMMARY_INLINE_BYTES) fail('its state carries a result over the inline limit')
+    })
+  }
+  const state = summaryState(summary as unknown as Summary)
   const submitted = summary.proof.find(e => e.type === 'submitted')
   if (submitted === undefined) return fail('no submitted entry')
   const body = submitted.body as Bodies['submitted']

@@ -14,9 +14,9 @@ import { parseJsonBytes } from './json.js'
 
 export const LEDGER_VERSION = 1 as const
 export const LEDGER_TOPIC = '/gryphgen/ledger/1'
-export const LEDGER_SYNC_PROTOCOL = '/gryphgen/ledger-sync/3.0.0'
+export const LEDGER_SYNC_PROTOCOL = '/gryphgen/ledger-sync/4.0.0'
 /** Full compaction summaries by task id (protocols/ledger-sync.ts): a joiner made ready on a state table fetches them with it. */
-export const LEDGER_SUMMARIES_PROTOCOL = '/gryphgen/ledger-summaries/1.0.0'
+export const LEDGER_SUMMARIES_PROTOCOL = '/gryphgen/ledger-summaries/2.0.0'
 /** An entry larger than this (encoded) is rejected unread. */
 export const ENTRY_MAX_BYTES = 256 * 1024
 

@@ -10,9 +10,11 @@
  * Flags: --minutes N (default 10) or --seconds N, --rate N (tasks/s, default 5), --every N
  * (seconds, default 60), --retention N (seconds, default 20), --summaries N (seconds: summaries
  * expire this long after their task's last change, `ledger.retention.summariesMs`; default 0, kept), --nodes N (default 3),
- * --blob-every N (every Nth exec task writes a 20 KB output, stored as a blob; default 10, 0: none).
+ * --blob-every N (every Nth exec task writes a 20 KB output, stored as a blob; default 10, 0: none),
+ * --samples-file F (every sample of every node as JSON, for a later look at what grew).
  * Exit code 1 when a behavioural check fails (not for the plateau: a crowded machine's figure).
  */
+import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { runSoak } from './bench/soak.js'
 import { PLATEAU_FIGURES, formatPlateau, formatSample, plateau } from './bench/soak-figures.js'
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     summaries: { type: 'string', default: '0' },
     nodes: { type: 'string', default: '3' },
     'blob-every': { type: 'string', default: '10' },
+    'samples-file': { type: 'string' },
   },
 })
 
@@ -62,9 +65,12 @@ console.log(`\nplateau: samples from ${new Date(result.warmupEnd).toISOString().
 for (const [name, list] of result.samples) {
   const of = (figure: typeof PLATEAU_FIGURES[number]): string => formatPlateau(plateau(list.map(s => ({ at: s.at, value: s[figure] })), result.warmupEnd))
   console.log(`${name}: db ${of('dbMb')}; blobs ${of('blobsMb')}; rss ${of('rssMb')}; rss with workers ${of('treeRssMb')}`)
+  const also = (figure: 'heapMb' | 'dbLogMb' | 'dbTablesMb'): string => formatPlateau(plateau(list.map(s => ({ at: s.at, value: s[figure] })), result.warmupEnd))
+  console.log(`${' '.repeat(name.length)}  (not targets, to see what moves) heap used ${also('heapMb')}; db log ${also('dbLogMb')}; db tables ${also('dbTablesMb')}`)
   const last = list[list.length - 1]
   if (last !== undefined) console.log(`${' '.repeat(name.length)}  entries live ${last.liveEntries} of ${last.liveEntries + last.compactedEntries} ever written at the last sample`)
 }
+if (values['samples-file'] !== undefined) await writeFile(values['samples-file'], JSON.stringify({ warmupEnd: result.warmupEnd, samples: Object.fromEntries(result.samples) }))
 const answered = result.nodes.every(n => n.unanswered.length === 0)
 console.log(`\ntasks acknowledged: ${result.acknowledged} (failed submits ${result.failedSubmits}, skipped ${result.skipped})`)
 for (const n of result.nodes) console.log(`${n.name}: unanswered or not terminal ${n.unanswered.length}${n.unanswered.length > 0 ? ` (e.g. ${n.unanswered.slice(0, 3).join(', ')})` : ''}; listed but not compacted ${n.notCompacted}; fold ${n.foldDigest.slice(0, 16)}`)

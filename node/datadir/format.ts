@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { GryphgenError, DataDirError, readIfExists, writeFileDurable } from '../../base/index.js'
 
 /** The format this build reads and writes. */
-export const DATA_DIR_FORMAT = 3
+export const DATA_DIR_FORMAT = 4
 
 export const FORMAT_FILE = 'format.json'
 
@@ -35,11 +35,14 @@ const USED_MARKERS = ['identity.key', 'swarm.key', 'api-token', 'db']
  * 1 → 2: compaction summaries are stored once: task records that embed their summary are
  * deleted or rewritten without it (ledger/records.ts), then LevelDB reclaims their space.
  * 2 → 3: every summary gets its state table row (ledger/table.ts), what joiners are sent.
+ * 3 → 4: summaries are rewritten as format 2 (each output held once; ledger/summary-upgrade.ts),
+ * with their rows.
  */
 const steps: Array<(dataDir: string) => Promise<void>> = [
   async () => {},
   async dataDir => { await withLedgerDb(dataDir, async (db, ledger) => { await ledger.migrateTaskRecords(db) }) },
   async dataDir => { await withLedgerDb(dataDir, async (db, ledger) => { await ledger.buildStateTable(db) }) },
+  async dataDir => { await withLedgerDb(dataDir, async (db, ledger) => { await ledger.upgradeSummaries(db) }) },
 ]
 
 /** Run `step` on the data dir's database, if it has one. */

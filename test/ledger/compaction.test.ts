@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { planCompaction } from '../../ledger/plan.js'
-import { summarize, verifySummary } from '../../ledger/summary.js'
-import { encodeSummary, validateSummary, type TaskSummary } from '../../protocols/index.js'
+import { summarize, summaryState, upgradeSummary, verifySummary, type Summary } from '../../ledger/summary.js'
+import { canonicalJson, encodeSummary, SUMMARY_INLINE_BYTES, validateSummary, type TaskSummary } from '../../protocols/index.js'
 import { foldTask } from '../../ledger/index.js'
 import { author, type Author } from '../helpers/chains.js'
 
@@ -37,7 +37,7 @@ describe('task summaries', () => {
     const [a, w] = await Promise.all([author(), author()])
     const entries = await finishedTask(a, w, 'task-0001')
     const summary = summarize(entries)
-    expect(summary?.state).toEqual(foldTask(entries))
+    expect(summaryState(summary!)).toEqual(foldTask(entries))
     expect(summary?.proof.map(e => e.type)).toEqual(['submitted', 'awarded', 'finished'])
     expect(summary?.upTo).toEqual({ [a.peerId]: 2, [w.peerId]: 2 })
     expect(encodeSummary(summarize([...entries].reverse())!)).toBe(encodeSummary(summary!))
@@ -80,8 +80,61 @@ describe('task summaries', () => {
     const first = summarize(entries)!
     const late = [w.append('feedback', 'task-0004', { verdict: 'accept' }, 5000)]
     const again = summarize(late, first)!
-    expect(again.state).toEqual(foldTask([...entries, ...late]))
+    expect(summaryState(again)).toEqual(foldTask([...entries, ...late]))
     expect(again).toEqual(summarize([...entries, ...late]))
     expect(roundTrip(again)).toEqual(again)
+  })
+
+  test('format 2 holds each output once: the deciding result only in its signed finish, restored on read', async () => {
+    const [a, w] = await Promise.all([author(), author()])
+    const output = 'x'.repeat(12_000)
+    const entries = [
+      a.append('submitted', 'task-0005', { kind: 'exec', priority: 5, spec: {} }, 1000),
+      a.append('awarded', 'task-0005', { attempt: 1, node: w.peerId, leaseMs: 1000, epoch: 1 }, 1001),
+      w.append('finished', 'task-0005', { attempt: 1, outcome: 'succeeded', result: { stdout: output } }, 1003),
+    ]
+    const summary = summarize(entries)!
+    expect(summary.v).toBe(2)
+    expect(encodeSummary(summary).split(output).length - 1).toBe(1)
+    expect(summary.state.attempts[0]).not.toHaveProperty('result')
+    expect(summaryState(summary)).toEqual(foldTask(entries))
+    expect(summaryState(roundTrip(summary)).attempts[0].result).toEqual({ stdout: output })
+    // A v2 summary that also carries it in its state is not what summarize writes: rejected.
+    const twice = structuredClone(summary) as any
+    twice.state.attempts[0].result = { stdout: output }
+    expect(() => roundTrip(twice)).toThrow(/deciding result/)
+  })
+
+  test(`an attempt that did not decide keeps its result inline only up to ${SUMMARY_INLINE_BYTES} bytes`, async () => {
+    const [a, w1, w2] = await Promise.all([author(), author(), author()])
+    const late = (result: Record<string, unknown>, task: string) => [
+      a.append('submitted', task, { kind: 'exec', priority: 5, spec: {} }, 1000),
+      a.append('awarded', task, { attempt: 1, node: w1.peerId, leaseMs: 1000, epoch: 1 }, 1001),
+      a.append('retried', task, { attempt: 1, reason: 'lease expired' }, 1002),
+      a.append('awarded', task, { attempt: 2, node: w2.peerId, leaseMs: 1000, epoch: 1 }, 1003),
+      w2.append('finished', task, { attempt: 2, outcome: 'succeeded', result: { stdout: 'ok' } }, 1004),
+      w1.append('finished', task, { attempt: 1, outcome: 'failed', result }, 1005),
+    ]
+    const small = summarize(late({ stdout: 'late' }, 'task-0006'))!
+    expect(small.state.attempts[0]).toMatchObject({ outcome: 'late-failed', result: { stdout: 'late' } })
+    const bigResult = { stdout: 'y'.repeat(SUMMARY_INLINE_BYTES) }
+    const big = summarize(late(bigResult, 'task-0007'))!
+    expect(big.state.attempts[0]).not.toHaveProperty('result')
+    expect(big.state.attempts[0].resultOmittedBytes).toBe(Buffer.byteLength(canonicalJson(bigResult)))
+    expect(encodeSummary(big)).not.toContain('y'.repeat(100))
+    expect(summaryState(roundTrip(big)).attempts[1].result).toEqual({ stdout: 'ok' })
+    const stuffed = structuredClone(big) as any
+    stuffed.state.attempts[0].result = bigResult
+    expect(() => roundTrip(stuffed)).toThrow(/inline limit/)
+  })
+
+  test('a format-1 summary still reads and verifies, and upgrades to the bytes summarize writes now', async () => {
+    const [a, w] = await Promise.all([author(), author()])
+    const entries = await finishedTask(a, w, 'task-0008')
+    const v2 = summarize(entries)!
+    // What format 1 wrote: the whole folded state, the deciding result included.
+    const v1 = JSON.parse(canonicalJson({ ...v2, v: 1, state: foldTask(entries) })) as Summary
+    expect(summaryState(roundTrip(v1))).toEqual(foldTask(entries))
+    expect(encodeSummary(upgradeSummary(v1))).toBe(encodeSummary(v2))
   })
 })

@@ -72,12 +72,16 @@ describe('ledger compaction', () => {
 
   test('a late entry for a compacted task folds on top of its summary, and the next compaction covers it', async () => {
     const { a, b } = await twoReplicas()
+    const attempts = (await a.ledger.task('task-0001'))?.attempts
+    expect(attempts?.[0].result).toEqual({ i: 1 })
     await Promise.all([a.ledger.retention.compact(FUTURE()), b.ledger.retention.compact(FUTURE())])
     const late = await b.ledger.append('feedback', 'task-0001', { verdict: 'accept', note: 'good' })
     expect(await a.ledger.receive([late.entry])).toEqual(['applied'])
     await a.ledger.whenIndexed()
     const state = await a.ledger.task('task-0001')
     expect(state).toMatchObject({ state: 'succeeded', compacted: true, feedback: [{ verdict: 'accept', note: 'good' }] })
+    // Folded on top of the summary's whole state: the deciding result (held once, in its proof) is still there.
+    expect(state?.attempts).toEqual(attempts)
     expect((await a.ledger.history('task-0001'))?.map(s => s.entry.type)).toEqual(['feedback'])
     // Its record holds the late entry and the state folded on top, not the summary again.
     const record = JSON.parse(await a.db.get(P.task + 'task-0001') ?? 'null') as Record<string, unknown>
