@@ -13,8 +13,7 @@
  *
  * Leases: an open attempt lives while its holder renews its lease by gossip (leases.ts)
  * within `leaseMs` of the award or the last renewal. Expired -> `retried` (attempt lost) and
- * a new auction. After `maxAttempts` attempts that started running (attempt-budget.ts) the
- * task is `abandoned` (failed).
+ * a new auction. After `maxAttempts` started attempts (attempt-budget.ts): `abandoned` (failed).
  *
  * Restart: the tasks found in the ledger at start wait for `resume()` (the node has synced,
  * or is alone): another node may have adopted them meanwhile, and an auction from the stale
