@@ -173,7 +173,7 @@ export class TaskService {
   }
 
   async #submit (id: string, sub: Submission, options: { signal?: AbortSignal }): Promise<SubmitReplyT> {
-    const appended = this.#c.ledger.append('submitted', id, { kind: sub.kind, priority: sub.priority, spec: sub.spec }, options)
+    const appended = this.#c.ledger.append('submitted', id, { kind: sub.kind, priority: sub.priority, spec: sub.spec }, { ...options, newTask: true })
     // The auction starts while the entry is written (bids overlap the fsync); it awards only
     // once the entry is durable. Its state is what the fold will give, until the fold's arrives.
     const now = Date.now()
