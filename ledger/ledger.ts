@@ -128,9 +128,8 @@ export class TaskLedger {
   get equivocators (): string[] { return [...this.#equivocators] }
 
   /**
-   * Append a local entry; resolves once it is on disk. Appends made while a write is in flight
-   * are signed and written together in the next group (one fsync for all). `newTask`: the
-   * caller made the task's id just now (a submission): no record of it exists to be read.
+   * Append a local entry; resolves once it is on disk (appends made meanwhile share a group and
+   * one fsync). `newTask`: the caller made the id just now (a submission): no record to read.
    */
   async append<T extends EntryType> (type: T, task: string, body: Bodies[T], options: { signal?: AbortSignal, newTask?: boolean } = {}): Promise<Stored> {
     options.signal?.throwIfAborted()
