@@ -79,7 +79,7 @@ export class TaskIndexer {
    * Index ops for local items if they continue their author's indexed prefix (counting items
    * indexed earlier in the same, uncommitted write group), else none.
    */
-  async indexNow (items: readonly Stored[]): Promise<{ ops: BatchOp[], states: TaskState[], commit: () => void }> {
+  async indexNow (items: readonly Stored[], newTasks?: ReadonlySet<string>): Promise<{ ops: BatchOp[], states: TaskState[], commit: () => void }> {
     const first = items[0]
     const author = first?.entry.author
     if (first === undefined || author === undefined || (this.#uncommitted.get(author) ?? this.#marks.get(author) ?? 0) !== first.entry.seq - 1) {
@@ -89,7 +89,7 @@ export class TaskIndexer {
     const marks = new Map([[last.author, last.seq]])
     this.#uncommitted.set(author, last.seq)
     try {
-      const { ops, states } = await this.#store.indexOps(items, marks)
+      const { ops, states } = await this.#store.indexOps(items, marks, newTasks)
       return {
         ops,
         states,

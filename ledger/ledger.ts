@@ -61,7 +61,7 @@ export class TaskLedger {
   readonly #equivocators = new Set<string>()
   readonly #sign: EntrySigner
   /** Local appends waiting for the next write group. */
-  #appends: Array<{ type: EntryType, task: string, body: Record<string, unknown>, resolve: (s: Stored) => void, reject: (e: unknown) => void }> = []
+  #appends: Array<{ type: EntryType, task: string, body: Record<string, unknown>, newTask: boolean, resolve: (s: Stored) => void, reject: (e: unknown) => void }> = []
 
   constructor (components: LedgerComponents) {
     this.#c = components
@@ -128,13 +128,13 @@ export class TaskLedger {
   get equivocators (): string[] { return [...this.#equivocators] }
 
   /**
-   * Append a local entry; resolves once it is on disk. Appends made while a write is in
-   * flight are signed and written together in the next group (one fsync for all).
+   * Append a local entry; resolves once it is on disk (appends made meanwhile share a group and
+   * one fsync). `newTask`: the caller made the id just now (a submission): no record to read.
    */
-  async append<T extends EntryType> (type: T, task: string, body: Bodies[T], options: { signal?: AbortSignal } = {}): Promise<Stored> {
+  async append<T extends EntryType> (type: T, task: string, body: Bodies[T], options: { signal?: AbortSignal, newTask?: boolean } = {}): Promise<Stored> {
     options.signal?.throwIfAborted()
     const done = new Promise<Stored>((resolve, reject) => {
-      this.#appends.push({ type, task, body: body as Record<string, unknown>, resolve, reject })
+      this.#appends.push({ type, task, body: body as Record<string, unknown>, newTask: options.newTask === true, resolve, reject })
     })
     if (this.#appends.length === 1) {
       void this.#queue.run(true, async () => this.#flushAppends()).catch(() => {})
@@ -164,7 +164,7 @@ export class TaskLedger {
     let index: Awaited<ReturnType<TaskIndexer['indexNow']>>
     try {
       ops = this.#logOps(items)
-      index = await this.#indexer.indexNow(items)
+      index = await this.#indexer.indexNow(items, new Set(accepted.filter(job => job.newTask).map(job => job.task)))
     } catch (err) {
       for (const job of accepted) job.reject(err)
       throw err

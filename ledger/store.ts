@@ -153,8 +153,9 @@ export class LedgerStore {
   /**
    * Operations that add logged entries to the task index (task records, folded states, state
    * and recency indexes) and move the per-author index marks. Returns the ops and the states.
+   * `newTasks`: tasks the caller knows have no record yet (just submitted here): none is read.
    */
-  async indexOps (items: readonly Stored[], marks: ReadonlyMap<string, number>): Promise<{ ops: BatchOp[], states: TaskState[] }> {
+  async indexOps (items: readonly Stored[], marks: ReadonlyMap<string, number>, newTasks?: ReadonlySet<string>): Promise<{ ops: BatchOp[], states: TaskState[] }> {
     const ops: BatchOp[] = []
     const byTask = new Map<string, Stored[]>()
     for (const item of items) {
@@ -166,7 +167,7 @@ export class LedgerStore {
     for (const [author, seq] of marks) ops.push({ type: 'put', key: P.indexed + author, value: String(seq) })
     const taskIds = [...byTask.keys()]
     // Indexing runs inside the write queue: no batch commits meanwhile, so the cache is current.
-    const unknown = taskIds.filter(id => !this.#pendingTasks.has(id) && !this.#records.has(id))
+    const unknown = taskIds.filter(id => !this.#pendingTasks.has(id) && !this.#records.has(id) && newTasks?.has(id) !== true)
     const fetched = unknown.length === 0 ? [] : await readRecords(this.db, unknown)
     // A compacted task known only by its state table row: its summary is the base of the fold, and must come first.
     const stubs = await stubsOf(this.db, unknown.filter((_, i) => fetched[i] === undefined))

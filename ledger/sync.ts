@@ -71,7 +71,8 @@ export class LedgerSync {
   }
 
   readonly #onApplied = (entries: readonly Stored[], local: boolean): void => {
-    if (!local) return
+    // No peer on the topic: nobody to push to (a peer that comes later pulls them by sync).
+    if (!local || this.#c.mesh.services.pubsub.getSubscribers(LEDGER_TOPIC).length === 0) return
     for (const { entry } of entries) this.#outbox.push(entry)
     this.#flushing ??= setTimeout(() => { this.#announce() }, this.#init.announceDelayMs)
   }

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url'
 import { LocalMesh, api, followEvents, type MeshNode } from './bench/mesh.js'
 import { runBullmqBaseline } from './bench/bullmq-baseline.js'
 import { busy } from './bench/busy.js'
-import { ownCpuMs, processCpuMs } from './bench/proc-cpu.js'
+import { ownCpuMs, processCpuMs, threadBreakdown, threadCpuMs } from './bench/proc-cpu.js'
 
 const { values } = parseArgs({ options: { tasks: { type: 'string', default: '300' }, seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '64' }, nodes: { type: 'string', default: '5' }, only: { type: 'string' } } })
 const NODES = Number(values.nodes)
@@ -113,11 +113,12 @@ async function throughput (a: MeshNode): Promise<number> {
   let profileFrom = 0n
   let cpuFrom = 0
   let clientFrom = 0
+  let threadsFrom = new Map<number, { name: string, ms: number }>()
   const client = async (): Promise<void> => {
     while (performance.now() < windowEnd) {
       submitted++
       if (performance.now() >= windowStart) {
-        if (profileFrom === 0n) { profileFrom = process.hrtime.bigint() / 1000n; cpuFrom = cpuMs(a); clientFrom = ownCpuMs() }
+        if (profileFrom === 0n) { profileFrom = process.hrtime.bigint() / 1000n; cpuFrom = cpuMs(a); clientFrom = ownCpuMs(); threadsFrom = threadCpuMs(a.child.pid ?? 0) }
         windowed++
       }
       const id = await submit(a)
@@ -134,9 +135,11 @@ async function throughput (a: MeshNode): Promise<number> {
   // window on the monotonic clock (µs, as V8's profiles) and the tasks submitted in it.
   const profileTo = process.hrtime.bigint() / 1000n
   const cpu = cpuMs(a) - cpuFrom
+  const threads = threadBreakdown(a.child.pid ?? 0, threadsFrom, threadCpuMs(a.child.pid ?? 0))
   const clientCpu = ownCpuMs() - clientFrom
   console.log(`  (${submitted} tasks submitted to ${a.name}; ${windowed} in the window: cpu-profile.ts DIR ${windowed} ${profileFrom} ${profileTo})`)
   console.log(`  ${a.name}'s process CPU (user + system) in the window: ${cpu} ms, ${(1000 * cpu / Math.max(1, windowed)).toFixed(0)} µs per task (the client's: ${(1000 * clientCpu / Math.max(1, windowed)).toFixed(0)} µs per task)`)
+  console.log(`    by thread (µs per task): ${threads.map(t => `${t.thread} ${(1000 * t.ms / Math.max(1, windowed)).toFixed(0)}`).join(', ')}`)
   return completed / SECONDS
 }
 
@@ -166,7 +169,8 @@ async function onMesh<T> (count: number, work: (nodes: MeshNode[]) => Promise<T>
 }
 
 async function main (): Promise<void> {
-  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit', cwd: fileURLToPath(new URL('..', import.meta.url)) })
+  // Builds only when a source is newer than the last build (repeated runs skip the 20-100 s build).
+  execFileSync('node', [fileURLToPath(new URL('./build-if-stale.mjs', import.meta.url))], { stdio: 'inherit' })
   let meshRate: number | undefined
   if (values.only !== 'throughput') {
     meshRate = await onMesh(NODES, async nodes => {

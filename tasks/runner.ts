@@ -36,9 +36,13 @@ export interface Held {
   estimateMs: number
   startedAt?: number
   abort?: AbortController
+  /** Set with the abort (reading `abort.signal` would make the signal object on every run). */
+  aborted?: boolean
   /** What the run printed last; recorded if the task is cancelled while it runs. */
   tail?: OutputTail
   cancelled?: boolean
+  /** Its executor has returned: the run is over, only its outcome is being recorded (nothing left to abort). */
+  ran?: boolean
 }
 
 export interface RunnerComponents {
@@ -175,10 +179,12 @@ export class TaskRunner {
     const i = this.#queue.findIndex(h => h.task.id === state.id)
     if (i >= 0 && gone(this.#queue[i])) this.#queue.splice(i, 1)
     const running = this.#running.get(state.id)
-    if (running !== undefined && gone(running) && running.abort?.signal.aborted === false) {
+    // A run whose executor returned is over: its own `finished` ends the task, and aborting it
+    // then would only make an AbortError (a stack trace) and log a run stopped that was not.
+    if (running !== undefined && running.ran !== true && gone(running) && running.abort !== undefined && running.aborted !== true) {
       this.#c.logger.info({ task: state.id, state: state.state }, 'aborting run: task over or attempt given up')
       running.cancelled = state.state === 'cancelled' && state.attempts[running.attempt - 1]?.outcome === 'cancelled'
-      running.abort.abort()
+      abortRun(running)
     }
   }
 
@@ -207,8 +213,10 @@ export class TaskRunner {
     started.catch(() => {})
     try {
       if (kind === undefined) throw new Error(`no kind ${h.task.kind}`)
+      const abort = h.abort
       const outcome = await kind.execute(h.spec, {
-        signal: h.abort.signal,
+        // Made when the executor reads it (an inline kind such as noop never does).
+        get signal () { return abort.signal },
         workers: this.#c.workers,
         models: this.#c.models,
         subtasks: this.#c.subtasks,
@@ -225,12 +233,13 @@ export class TaskRunner {
         onLog: line => { tail.add(line.stream, line.message); this.#c.emit(line.stream === undefined ? { type: 'log', task: id, stream: 'worker', line: `${line.level}: ${line.message}` } : { type: 'log', task: id, stream: line.stream, line: line.message }) },
         onProgress: p => { this.#c.emit({ type: 'progress', task: id, ...p }) },
       })
-      if (h.abort.signal.aborted) { await started; await this.#recordCancelled(h); return }
+      if (h.aborted === true) { await started; await this.#recordCancelled(h); return }
+      h.ran = true
       // Appended in order behind `started`; a quick run's two entries share one group commit.
       const finished = this.#c.append('finished', id, { attempt: h.attempt, outcome: outcome.outcome, ...(outcome.result === undefined ? {} : { result: outcome.result }), ...(outcome.error === undefined ? {} : { error: outcome.error.slice(0, 2048) }) })
       await Promise.all([started, finished])
     } catch (err) {
-      if (h.abort.signal.aborted || this.#stopping) { await started.catch(() => {}); await this.#recordCancelled(h); return }
+      if (h.aborted === true || this.#stopping) { await started.catch(() => {}); await this.#recordCancelled(h); return }
       const error = `${(err as Error).name}: ${(err as Error).message}`.slice(0, 2048)
       if (isRetryable(err)) {
         // The infrastructure failed (a worker lost, the pool stopping), not the task: give the
@@ -259,7 +268,7 @@ export class TaskRunner {
   /** Whether `h`'s award is still the open attempt by this node's ledger (see the header). */
   async #stillCurrent (h: Held): Promise<boolean> {
     const status = awardStatus(await this.#c.taskState(h.task.id).catch(() => undefined), h.attempt, this.#c.peerId)
-    if (status !== 'terminal' && status !== 'superseded' && !h.abort?.signal.aborted) return true
+    if (status !== 'terminal' && status !== 'superseded' && h.aborted !== true) return true
     this.#c.logger.warn({ task: h.task.id, attempt: h.attempt, status }, 'award no longer current: not starting it')
     return false
   }
@@ -268,8 +277,13 @@ export class TaskRunner {
   stop (): void {
     this.#stopping = true
     this.#queue.length = 0
-    for (const h of this.#running.values()) h.abort?.abort()
+    for (const h of this.#running.values()) abortRun(h)
   }
+}
+
+function abortRun (h: Held): void {
+  h.aborted = true
+  h.abort?.abort()
 }
 
 /** An error that says the same task may run again (worker pool errors declare `retryable`): not the task's own failure. */

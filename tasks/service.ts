@@ -8,7 +8,6 @@
  * This module wires those parts and answers submit, read, cancel and feedback; the mesh as
  * the auction sees it is candidates.ts's. Every state comes from the ledger fold.
  */
-import { randomBytes } from 'node:crypto'
 import type { Capabilities, Bodies, EntryType, TaskViewT, SubmitReplyT } from '../protocols/index.js'
 import { isTerminal, taskPage, type TaskLedger, type TaskState } from '../ledger/index.js'
 import { createRunEstimates } from '../scheduler/index.js'
@@ -32,6 +31,7 @@ import { Candidates } from './candidates.js'
 import { learnFromTask } from './learning.js'
 import { Takeover } from './takeover.js'
 import { SyncGate } from './sync-gate.js'
+import { newTaskId } from './task-id.js'
 
 export interface TaskServiceComponents {
   mesh: TasksMesh
@@ -154,7 +154,7 @@ export class TaskService {
     if (this.#stopped) throw new TasksStoppedError('the node is stopping and takes no new tasks')
     if (options.admit === true) body = await this.#admit(body, options.signal)
     const sub = parseSubmission(body, this.#kinds)
-    const id = `${Date.now().toString(36)}-${randomBytes(6).toString('base64url')}`
+    const id = newTaskId()
     const off = options.listener === undefined ? undefined : this.subscribe(id, options.listener)
     try {
       return { ...await this.#submit(id, sub, options), ...(off === undefined ? {} : { off }) }
@@ -173,7 +173,7 @@ export class TaskService {
   }
 
   async #submit (id: string, sub: Submission, options: { signal?: AbortSignal }): Promise<SubmitReplyT> {
-    const appended = this.#c.ledger.append('submitted', id, { kind: sub.kind, priority: sub.priority, spec: sub.spec }, options)
+    const appended = this.#c.ledger.append('submitted', id, { kind: sub.kind, priority: sub.priority, spec: sub.spec }, { ...options, newTask: true })
     // The auction starts while the entry is written (bids overlap the fsync); it awards only
     // once the entry is durable. Its state is what the fold will give, until the fold's arrives.
     const now = Date.now()

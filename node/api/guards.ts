@@ -37,6 +37,9 @@ export function installBodyGuards (app: FastifyInstance, limits: Pick<ApiLimits,
   })
   app.addHook('preParsing', async (request, reply, payload) => {
     if (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined) return payload
+    // The whole body is already here (a small request arrives in one packet, parsed before this
+    // hook): nothing left to time out, and no stream to interpose on the hot path.
+    if (request.raw.complete) return payload
     const through = new PassThrough()
     through.on('error', () => {}) // the body parser reports it; nothing else may crash on it
     const timer = setTimeout(() => {

@@ -167,9 +167,14 @@ function stream (reply: FastifyReply, id: string, first: TaskViewT | undefined, 
     end()
     res.destroy()
   }
+  // Frames written in one turn of the event loop go out in one socket write (a write group
+  // ends many tasks at once: one syscall for their events, not one each).
+  let corked = false
+  const uncork = (): void => { corked = false; res.uncork() }
   const send = (frame: Buffer | string): void => {
     if (ended) return
     if (res.writableLength > MAX_SSE_QUEUED_BYTES) { drop(); return }
+    if (!corked) { corked = true; res.cork(); process.nextTick(uncork) }
     res.write(frame)
     if (res.writableLength > MAX_SSE_BUFFERED_BYTES && slow === undefined) {
       slow = setTimeout(drop, SLOW_READER_MS)

@@ -49,6 +49,18 @@ describe('task record cache', () => {
     expect(await a.ledger.task('task-0002')).toBeUndefined()
   })
 
+  test('a submission of a task id made just now (newTask) reads no record; any other first entry of a task does', async () => {
+    const a = await openLedger()
+    const getMany = a.db.getMany.bind(a.db)
+    const read: string[] = []
+    a.db.getMany = (async (keys: string[], options?: object) => { read.push(...keys); return getMany(keys, options as never) }) as typeof a.db.getMany
+    await a.ledger.append('submitted', 'task-0001', NOOP, { newTask: true })
+    expect(read).toEqual([])
+    expect((await a.ledger.task('task-0001'))?.state).toBe('pending')
+    await a.ledger.append('submitted', 'task-0002', NOOP)
+    expect(read).toContain(P.task + 'task-0002')
+  })
+
   test('history hands out a copy: sorting or changing it leaves the record as it was', async () => {
     const a = await openLedger()
     await a.ledger.append('submitted', 'task-0001', NOOP)
