@@ -31,7 +31,8 @@ const NEWLINE = 0x0a
 
 /** One stored row (the value of L:table:<task>): digest, terminal state, updatedAt, submission hlcKey, kind. */
 export const TABLE_ROW_VALUE = /^[A-Za-z0-9_-]{43} (succeeded|failed|cancelled) [0-9]{1,15} [0-9]{15}\.[0-9]{7} [A-Za-z0-9%._~!*'()-]{1,200}$/
-const TABLE_ROW = new RegExp(`^[A-Za-z0-9_-]{8,64} ${TABLE_ROW_VALUE.source.slice(1)}`)
+/** A whole row and its newline, matched where the last one ended (sticky): no line is cut out to test it. */
+const TABLE_ROW_AT = new RegExp(`[A-Za-z0-9_-]{8,64} ${TABLE_ROW_VALUE.source.slice(1, -1)}\n`, 'y')
 
 const HeaderSchema = Type.Object({
   table: Type.Object({
@@ -91,14 +92,14 @@ export function tableRows (page: TablePage): Array<[task: string, value: string]
   const out: Array<[string, string]> = []
   let last = ''
   for (let at = 0; at < text.length;) {
-    const end = text.indexOf('\n', at)
-    const line = text.slice(at, end)
-    if (!TABLE_ROW.test(line)) throw new InvalidMessageError('malformed snapshot table row')
-    const space = line.indexOf(' ')
-    const task = line.slice(0, space)
+    TABLE_ROW_AT.lastIndex = at
+    if (!TABLE_ROW_AT.test(text)) throw new InvalidMessageError('malformed snapshot table row')
+    const end = TABLE_ROW_AT.lastIndex - 1 // the newline: no row character matches one
+    const space = text.indexOf(' ', at)
+    const task = text.slice(at, space)
     if (task <= last) throw new InvalidMessageError('snapshot table rows are not in ascending task order')
     last = task
-    out.push([task, line.slice(space + 1)])
+    out.push([task, text.slice(space + 1, end)])
     at = end + 1
   }
   if (out.length !== page.rows) throw new InvalidMessageError('snapshot table row count does not match its header')
