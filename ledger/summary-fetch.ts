@@ -7,7 +7,8 @@
  * - On demand (`want`): the ids asked for in the same tick go in one request, to the peer the
  *   table came from first, then to any other connected peer, until every one came.
  * - Backfill: after a table join, every stub's summary, page by page in task order, as
- *   background jobs of the write queue (appends go first).
+ *   background jobs of the write queue (appends go first), once the task index caught up
+ *   on the entries the pull brought (indexing goes first).
  * Every summary received is checked against its row's digest (retention.receiveSummaries)
  * before it is written; a page that fails aborts that request (the rest stays a stub).
  */
@@ -22,6 +23,8 @@ import { P } from './keys.js'
 import { nextStubs, stubsOf } from './table.js'
 
 const BACKFILL_TRIES = 10
+/** The backfill waits this long at most for the task index to catch up first. */
+const INDEX_FIRST_MS = 30_000
 
 export interface SummaryFetchComponents { mesh: Pick<LedgerMesh, 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections'>, ledger: TaskLedger, logger: Logger }
 
@@ -86,6 +89,7 @@ export class SummaryFetcher {
   /** Every stub's summary, page by page; a failed request is tried again (BACKFILL_TRIES in a row at most, a second apart). */
   async #runBackfill (): Promise<void> {
     this.stats.backfills++
+    await this.#indexedFirst()
     let after = ''
     let failures = 0
     for (;;) {
@@ -100,6 +104,21 @@ export class SummaryFetcher {
         if (++failures >= BACKFILL_TRIES) throw err
         await new Promise(resolve => setTimeout(resolve, 1000))
       }
+    }
+  }
+
+  /**
+   * Let the task index catch up on the entries the pull brought before the backfill starts
+   * (at most INDEX_FIRST_MS): those are the tasks still running, what queries and the
+   * scheduler read; the backfill only completes compacted tasks, which reads fetch on demand.
+   * Both are background jobs of one write queue and would otherwise take turns.
+   */
+  async #indexedFirst (): Promise<void> {
+    const { ledger } = this.#c
+    const deadline = Date.now() + INDEX_FIRST_MS
+    while (ledger.indexedCount() < ledger.entryCount() && Date.now() < deadline) {
+      this.#abort.signal.throwIfAborted()
+      await new Promise(resolve => setTimeout(resolve, 20))
     }
   }
 

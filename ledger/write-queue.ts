@@ -67,19 +67,21 @@ export class WriteQueue {
     while (this.#jobs.length > 0 || this.#background.length > 0) {
       const alone = this.#jobs.length === 0
       const group: Array<{ job: Job, result: JobResult<unknown> }> = []
-      const ops: BatchOp[] = []
-      while (ops.length < MAX_GROUP_OPS) {
+      let count = 0
+      while (count < MAX_GROUP_OPS) {
         const job = alone ? this.#background.shift() : this.#jobs.shift()
         if (job === undefined) break
         try {
           const result = await job.work()
           group.push({ job, result })
-          ops.push(...result.ops)
+          count += result.ops.length
         } catch (err) {
           job.reject(err)
         }
         if (alone) break
       }
+      // A job's ops as they are when it is alone in its group (a snapshot page's job brings 75,000), not copied.
+      const ops = group.length === 1 ? group[0].result.ops : group.flatMap(g => g.result.ops)
       try {
         if (ops.length > 0) await this.#write(ops, group.some(g => g.job.durable))
       } catch (err) {

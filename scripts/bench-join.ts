@@ -2,6 +2,7 @@
  * Join benchmark (issue 14). `npm run bench:join` (`-- --tasks N --live M --full-tasks F`;
  * defaults 20,000 compacted tasks (a few minutes on a busy 2-core machine), 10,000 live entries, full history measured at
  * min(N, 100,000) tasks). Target: N = 1,000,000 compacted + 10k live, joiner ready in <= 10 s.
+ * `--ready-only` (for `node --cpu-prof`): stop once the joiner is ready (no backfill, no comparison, no baseline).
  *
  * Snapshot join, measured: node A holds N compacted tasks (4 entries each, all terminal,
  * by two authors whose chains are cut at checkpoints) and M live entries (its own pending
@@ -38,9 +39,11 @@ import { consecutiveRuns, createEntrySigner, summarize, type Stored } from '../l
 import { canonicalJson, decodeSnapshotPage, encodeSummary, entryId, LEDGER_VERSION, SNAPSHOT_PAGE_SUMMARIES, type Entry, type EntryType, type UnsignedEntry } from '../protocols/index.js'
 import './bench/busy.js' // --busy: a standard CPU load beside this run (scripts/bench/busy.ts)
 
-const { values } = parseArgs({ options: { tasks: { type: 'string', default: '20000' }, live: { type: 'string', default: '10000' }, 'full-tasks': { type: 'string' } } })
+const { values } = parseArgs({ options: { tasks: { type: 'string', default: '20000' }, live: { type: 'string', default: '10000' }, 'full-tasks': { type: 'string' }, 'ready-only': { type: 'boolean', default: false } } })
 const TASKS = Number(values.tasks)
 const LIVE = Number(values.live)
+/** --ready-only (a profiling run): stop once the snapshot joiner is ready: no backfill, no comparison, no full-history baseline. */
+const READY_ONLY = values['ready-only'] === true
 /** 0: no full-history baseline (a profiling run). */
 const FULL = Math.min(TASKS, Number(values['full-tasks'] ?? 100_000))
 const READY_TIMEOUT_MS = 30 * 60_000
@@ -191,6 +194,9 @@ async function sameStates (a: GryphgenNode, b: GryphgenNode, count: number): Pro
   return [count, differing]
 }
 
+/** Ends a --ready-only run once the joiner is ready (the nodes are stopped and the data removed as after a full run). */
+class ReadyOnly extends Error {}
+
 try {
   let t = performance.now()
   const snapshotPsk = newSwarmKeyHex()
@@ -201,6 +207,7 @@ try {
   const snap = await joinNode('b', snapshotPsk, a, TASKS)
   log(`snapshot join: ${(snap.ms / 1000).toFixed(2)} s from the joiner's start to ready (node start ${(snap.startMs / 1000).toFixed(2)} s), ${(snap.ms / TASKS * 1000).toFixed(1)} µs per compacted task; target <= 10 s at 1,000,000`)
   log(`  CPU of this process (joiner and source together) meanwhile: ${(snap.cpuMs / 1000).toFixed(2)} s; load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')}; profile window (cpu-profile.ts DIR ${TASKS} FROM TO): ${snap.window}`)
+  if (READY_ONLY) throw new ReadyOnly()
   const filledMs = await backfilled(snap.node, TASKS, snap.t0)
   log(`background backfill: all ${TASKS.toLocaleString('en')} full summaries held ${(filledMs / 1000).toFixed(2)} s from the joiner's start (${((filledMs - snap.ms) / 1000).toFixed(2)} s after ready)`)
   // Compacted tasks are their summaries and state table rows (compared byte for byte); L:task holds the live ones.
@@ -226,6 +233,8 @@ try {
     log(`folds identical (snapshot joiner vs full-history joiner, ${same[0].toLocaleString('en')} tasks): ${same[1] === 0 ? 'yes' : `NO (${same[1]} differ)`}`)
     log(`ratio snapshot / full history at ${TASKS.toLocaleString('en')} tasks: ${(snap.ms / fullAtN).toFixed(3)} (${(fullAtN / snap.ms).toFixed(1)}x faster; lower is better)`)
   }
+} catch (err) {
+  if (!(err instanceof ReadyOnly)) throw err
 } finally {
   for (const n of nodes) await n.stop().catch(() => {})
   await rm(root, { recursive: true, force: true })
