@@ -62,8 +62,9 @@ const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
 const HOLDER_LABEL = 'sleeper'
 const LOAD_LABEL = 'load'
 const sleep = async (ms: number, signal?: AbortSignal): Promise<void> => new Promise(resolve => {
-  const t = setTimeout(resolve, ms)
-  signal?.addEventListener('abort', () => { clearTimeout(t); resolve() }, { once: true })
+  const done = (): void => { clearTimeout(t); signal?.removeEventListener('abort', done); resolve() }
+  const t = setTimeout(done, ms)
+  signal?.addEventListener('abort', done, { once: true })
 })
 
 async function metrics (node: MeshNode): Promise<string> {
