@@ -16,6 +16,7 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
+import { positiveArg } from './bench/args.js'
 import { runSoak } from './bench/soak.js'
 import { PLATEAU_FIGURES, formatPlateau, formatSample, plateau } from './bench/soak-figures.js'
 import './bench/busy.js' // --busy: a standard CPU load beside this run (scripts/bench/busy.ts)
@@ -34,14 +35,7 @@ const { values } = parseArgs({
   },
 })
 
-function positive (name: string, raw: string | undefined, max: number): number {
-  const n = Number(raw)
-  if (!Number.isFinite(n) || n <= 0 || n > max) {
-    process.stderr.write(`bench:soak: --${name} must be a number in (0, ${max}], got ${raw}\n`)
-    process.exit(2)
-  }
-  return n
-}
+const positive = (name: string, raw: string | undefined, max: number): number => positiveArg('bench:soak', name, raw, max)
 
 const durationMs = values.seconds !== undefined ? positive('seconds', values.seconds, 86_400) * 1000 : positive('minutes', values.minutes ?? '10', 1440) * 60_000
 const abort = new AbortController()

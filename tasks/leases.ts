@@ -14,11 +14,22 @@ import type { PeerId } from '@libp2p/interface'
 import { LEASE_TOPIC, decodeLease, encodeLease, type LeaseMessage } from '../protocols/index.js'
 import type { Logger } from '../base/index.js'
 import type { TasksMesh } from './mesh.js'
-import { leaseExpired, renewalIntervalMs, WindowedMax } from './lease-timing.js'
+import { leaseExpired, leaseMarginMs, renewalIntervalMs, WindowedMax } from './lease-timing.js'
 import { LoopDelay } from './loop-delay.js'
 
 /** Lateness and delay figures are kept for this many leases. */
 const WINDOW_LEASES = 10
+
+/** The figures the lease rules use now, for metrics and benchmarks. */
+export interface LeaseTiming {
+  /** This node's event-loop delay: p99 of the last heartbeat, and the largest within the window, ms. */
+  loopDelayP99Ms: number
+  loopDelayMaxMs: number
+  /** The delay until this node's next renewal (shortened when its loop runs late), ms. */
+  renewalIntervalMs: number
+  /** Per holder heard from within the window: the margin this node adds to `leaseMs` before it judges that holder's leases expired. */
+  margins: Array<{ node: string, holderLatenessMs: number, ownDelayMs: number, marginMs: number }>
+}
 
 export interface LeaseBoardComponents {
   pubsub: TasksMesh['services']['pubsub']
@@ -122,6 +133,19 @@ export class LeaseBoard {
   /** The margin figures, for logs and benchmarks. */
   delays (node: string, now = this.#now()): { holderLatenessMs: number, ownDelayMs: number } {
     return { holderLatenessMs: this.#lateness.get(node)?.max(now) ?? 0, ownDelayMs: this.#ownDelayMs(now) }
+  }
+
+  timing (now = this.#now()): LeaseTiming {
+    const margins = [...this.#lateness.keys()].map(node => {
+      const d = this.delays(node, now)
+      return { node, ...d, marginMs: leaseMarginMs({ leaseMs: this.#leaseMs, ...d }) }
+    })
+    return {
+      loopDelayP99Ms: this.#loop.currentMs,
+      loopDelayMaxMs: this.#loop.recentMaxMs(now),
+      renewalIntervalMs: renewalIntervalMs(this.#heartbeatMs, this.#loop.currentMs),
+      margins,
+    }
   }
 
   #ownDelayMs (now: number): number {

@@ -17,6 +17,8 @@ export interface ScrapeSources {
     auctions: { auctions: number, awards: number, declines: number, expired: number, noBids: number, bids: number }
     bidRequests: number
     leases: { published: number, received: number, rejected: number }
+    /** What the lease rules use now (tasks/leases.ts `timing`), ms. */
+    leaseTiming: { loopDelayP99Ms: number, loopDelayMaxMs: number, renewalIntervalMs: number, margins: Array<{ node: string, marginMs: number }> }
   } | undefined
   ledger: () => { entries: number, indexed: number, held: number, versionVector: Record<string, number> } | undefined
   sync: () => { syncs: number, syncFailures: number, entriesPulled: number, entriesServed: number } | undefined
@@ -76,6 +78,17 @@ export function registerScraped (registry: Registry, s: ScrapeSources): void {
   readGauge(registry, 'gryphgen_leases_held', 'Task leases this node holds (queued and running tasks)', [], () => one(tasks()?.held))
   readCounter(registry, 'gryphgen_leases_expired_total', 'Leases of this node\'s auctions that lapsed (holder silent): the task was re-auctioned', [], () => one(tasks()?.auctions.expired))
   readCounter(registry, 'gryphgen_lease_messages_total', 'Lease heartbeats, by direction (published, received, rejected)', ['direction'], () => byKey('direction', tasks()?.leases))
+  const timing = (): { loopDelayP99Ms: number, loopDelayMaxMs: number, renewalIntervalMs: number, margins: Array<{ node: string, marginMs: number }> } | undefined => tasks()?.leaseTiming
+  readGauge(registry, 'gryphgen_lease_loop_delay_seconds', 'Event-loop delay as the lease rules measure it: p99 of the last heartbeat, max within the last 10 leases', ['stat'], () => {
+    const t = timing()
+    return t === undefined ? undefined : [[{ stat: 'p99' }, t.loopDelayP99Ms / 1000], [{ stat: 'max' }, t.loopDelayMaxMs / 1000]]
+  })
+  readGauge(registry, 'gryphgen_lease_renewal_interval_seconds', 'Delay until this node\'s next lease renewal (shortened when its event loop runs late)', [], () => {
+    const t = timing()
+    return t === undefined ? undefined : one(t.renewalIntervalMs / 1000)
+  })
+  readGauge(registry, 'gryphgen_lease_margin_seconds', 'Margin this node adds to the lease before it judges a holder\'s leases expired, per holder (its measured renewal lateness plus this node\'s loop delay)', ['holder'], () =>
+    timing()?.margins.map(m => [{ holder: m.node }, m.marginMs / 1000] as [Labels, number]))
   readCounter(registry, 'gryphgen_auctions_total', 'Auctions run by this node, by result (auctions: rounds started; awards; declines; no_bids)', ['result'], () => {
     const a = tasks()?.auctions
     return a === undefined ? undefined : [[{ result: 'auctions' }, a.auctions], [{ result: 'awards' }, a.awards], [{ result: 'declines' }, a.declines], [{ result: 'no_bids' }, a.noBids]]

@@ -32,7 +32,7 @@ export function metricsSources (p: NodeParts): MetricsSources {
       const t = p.tasks()
       return t === undefined
         ? undefined
-        : { counts: t.runner.counts, held: t.runner.held().length, auctions: t.auctioneer.stats, bidRequests: t.wire.stats.bidRequests, leases: t.leases.stats }
+        : { counts: t.runner.counts, held: t.runner.held().length, auctions: t.auctioneer.stats, bidRequests: t.wire.stats.bidRequests, leases: t.leases.stats, leaseTiming: t.leases.timing() }
     },
     ledger: () => ({ entries: p.ledger.entryCount(), indexed: p.ledger.indexedCount(), held: p.ledger.stats.held, versionVector: p.ledger.versionVector() }),
     sync: () => p.sync()?.stats,

@@ -6,6 +6,7 @@
 import '../../base/polyfill.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -44,8 +45,11 @@ export class LocalMesh {
   readonly nodes: MeshNode[] = []
   #root = ''
 
-  /** `patienceMs`: how long each node may take to start, and the mesh to form (default 120 s: a crowded machine starts nodes slowly). */
-  async start (specs: NodeSpec[], options: { logLevel?: string, patienceMs?: number } = {}): Promise<MeshNode[]> {
+  /**
+   * `patienceMs`: how long each node may take to start, and the mesh to form (default 120 s: a crowded machine starts nodes slowly).
+   * `logFiles`: each node's stdout and stderr go to `<its dir>/node.log` (else its stderr to this process's, its stdout nowhere).
+   */
+  async start (specs: NodeSpec[], options: { logLevel?: string, patienceMs?: number, logFiles?: boolean } = {}): Promise<MeshNode[]> {
     const patienceMs = options.patienceMs ?? 120_000
     this.#root = await mkdtemp(join(tmpdir(), 'gryphgen-mesh-'))
     for (const [i, spec] of specs.entries()) {
@@ -56,7 +60,12 @@ export class LocalMesh {
       const boot = i > 0 ? ['--bootstrap', this.nodes[0].address] : []
       // BENCH_NODE_ARGS: extra Node flags for the node processes (e.g. --cpu-prof).
       const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
-      const child = spawn(process.execPath, ['--max-semi-space-size=4', ...nodeArgs, BIN, 'start', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--log-level', options.logLevel ?? 'warn', ...boot], { stdio: ['ignore', 'ignore', 'inherit'] })
+      const child = spawn(process.execPath, ['--max-semi-space-size=4', ...nodeArgs, BIN, 'start', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--log-level', options.logLevel ?? 'warn', ...boot], { stdio: ['ignore', options.logFiles === true ? 'pipe' : 'ignore', options.logFiles === true ? 'pipe' : 'inherit'] })
+      if (options.logFiles === true) {
+        const out = createWriteStream(join(dir, 'node.log'), { flags: 'a' })
+        child.stdout?.pipe(out)
+        child.stderr?.pipe(out)
+      }
       const node: MeshNode = { name: spec.name, dir, child, url: '', token: '', peerId: '', address: '' }
       this.nodes.push(node)
       node.url = await until(async () => `http://127.0.0.1:${(await readFile(join(dir, 'api-port'), 'utf8')).trim()}`, patienceMs)
@@ -74,7 +83,11 @@ export class LocalMesh {
 
   byPeer (peerId: string): MeshNode | undefined { return this.nodes.find(n => n.peerId === peerId) }
 
-  async stop (): Promise<void> {
+  /** The folder that holds every node's data dir (and logs). */
+  get root (): string { return this.#root }
+
+  /** Stops every node; `keep`: leave the folder (data dirs, logs) for inspection. */
+  async stop (options: { keep?: boolean } = {}): Promise<void> {
     await Promise.all(this.nodes.map(async n => {
       if (n.child.exitCode !== null || n.child.signalCode !== null) return
       const exited = new Promise(resolve => n.child.once('exit', resolve))
@@ -83,7 +96,7 @@ export class LocalMesh {
       await exited
       clearTimeout(t)
     }))
-    if (this.#root !== '') await rm(this.#root, { recursive: true, force: true })
+    if (this.#root !== '' && options.keep !== true) await rm(this.#root, { recursive: true, force: true })
   }
 }
 
