@@ -47,7 +47,9 @@ function linksFrom (source: AbortSignal): Set<Link> {
   if (links === undefined) {
     const set = links = new Set<Link>()
     linksOf.set(source, set)
-    source.addEventListener('abort', () => {
+    // EventTarget's own method: a source that is itself a result of ours (nested `any`) must
+    // not count this listener as someone waiting on it, or it would be kept alive for good.
+    EventTarget.prototype.addEventListener.call(source, 'abort', () => {
       for (const link of [...set]) {
         unlink(link)
         const controller = link.result.deref()
